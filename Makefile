@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: Apache-2.0
+# The README's commands. Each installs what it lacks, builds, and cleans up what it starts.
+.PHONY: all build run test bench format check-format clean deps
+
+JOBS ?= $(shell nproc)
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+# Optimised build used by `make run` and `make bench`.
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build build -j$(JOBS) -- --no-print-directory
+
+run: build
+	@scripts/run.sh
+
+# Warnings as errors, ASan + UBSan, a throwaway PostgreSQL, every test.
+test: deps
+	@scripts/test.sh
+
+bench: build
+	@scripts/bench.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@scripts/checksrc.sh
+
+clean:
+	rm -rf build build-test

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every route handler, grouped by resource; the route table in routes.c refers to these. */
+#ifndef MSE_API_H
+#define MSE_API_H
+
+struct request;
+
+/* api_health.c */
+void api_health_live(struct request *req);
+void api_health_ready(struct request *req);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mse-server settings, read once from the environment at start-up. */
+#include "config_server.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
+{
+    int64_t v;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(cfg, 0, sizeof(*cfg));
+
+    const char *listen = mse_env_str("MSE_LISTEN", "127.0.0.1:8080");
+    if (mse_parse_hostport(listen, cfg->listen_host, sizeof(cfg->listen_host), &cfg->listen_port) !=
+        MSE_OK) {
+        snprintf(err->msg, sizeof(err->msg), "MSE_LISTEN must be host:port, got \"%s\"", listen);
+        return MSE_ERR_INVALID;
+    }
+    cfg->database_url = mse_env_str("MSE_DATABASE_URL", "dbname=mse");
+
+#define ENV_INT(name, def, lo, hi, field)                                                          \
+    do {                                                                                           \
+        if (mse_env_int(name, def, lo, hi, &v, err) != MSE_OK)                                     \
+            return MSE_ERR_INVALID;                                                                \
+        cfg->field = (__typeof__(cfg->field))v;                                                    \
+    } while (0)
+    ENV_INT("MSE_THREADS", cores > 0 ? cores : 2, 1, 256, threads);
+    ENV_INT("MSE_DB_POOL_SIZE", cfg->threads + 2, 1, 512, db_pool_size);
+    ENV_INT("MSE_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, max_body);
+    ENV_INT("MSE_CONNECTION_TIMEOUT", 30, 1, 3600, connection_timeout);
+    ENV_INT("MSE_MAX_CONNECTIONS", 1024, 1, 65536, max_connections);
+    ENV_INT("MSE_PER_IP_CONNECTIONS", 256, 1, 65536, per_ip_connections);
+    ENV_INT("MSE_SHUTDOWN_GRACE", 30, 0, 3600, shutdown_grace);
+#undef ENV_INT
+
+    const char *level = mse_env_str("MSE_LOG_LEVEL", "info");
+    if (mse_log_level_parse(level, &cfg->log_level) != MSE_OK) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "MSE_LOG_LEVEL must be debug, info, warn or error, got \"%s\"", level);
+        return MSE_ERR_INVALID;
+    }
+    cfg->data_dir = mse_env_str("MSE_DATA_DIR", ".var");
+    cfg->master_key_file = mse_env_str("MSE_MASTER_KEY_FILE", NULL);
+    cfg->bootstrap_client_id = mse_env_str("MSE_BOOTSTRAP_CLIENT_ID", NULL);
+    cfg->bootstrap_client_secret = mse_env_str("MSE_BOOTSTRAP_CLIENT_SECRET", NULL);
+    if (!cfg->bootstrap_client_id != !cfg->bootstrap_client_secret) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "MSE_BOOTSTRAP_CLIENT_ID and MSE_BOOTSTRAP_CLIENT_SECRET must be set together");
+        return MSE_ERR_INVALID;
+    }
+    return MSE_OK;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mse-server settings, read once from the environment at start-up. */
+#ifndef MSE_CONFIG_SERVER_H
+#define MSE_CONFIG_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "mse/rc.h"
+
+struct server_config {
+    char listen_host[256];
+    uint16_t listen_port;
+    const char *database_url;    /* libpq conninfo or URI */
+    unsigned threads;            /* libmicrohttpd worker threads */
+    unsigned db_pool_size;       /* PostgreSQL connections shared by those threads */
+    size_t max_body;             /* request bodies above this get 413 */
+    unsigned connection_timeout; /* seconds of inactivity before a connection is closed */
+    unsigned max_connections;    /* all clients together */
+    unsigned per_ip_connections; /* one client address */
+    unsigned shutdown_grace;     /* seconds in-flight requests get after SIGTERM */
+    enum mse_log_level log_level;
+    const char *data_dir;        /* where generated files (bootstrap credentials) go */
+    const char *master_key_file; /* 32-byte key (raw or 64 hex digits) for secrets at rest */
+    const char *bootstrap_client_id;
+    const char *bootstrap_client_secret;
+};
+
+/* Reads every MSE_* variable; on error err names the variable and what it accepts. */
+enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err) MSE_WUR;
+
+#endif

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libmicrohttpd glue: the request context handlers receive, capped body reading,
+ * request ids, response helpers, and the access log.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "db.h"
+#include "ids.h"
+#include "problem.h"
+#include "routes.h"
+#include "server.h"
+#include "timefmt.h"
+
+/* How long a request waits for a free database connection before answering 503. */
+#define HTTP_DB_WAIT_MS 5000
+
+const char *http_status_text(unsigned status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 428:
+        return "Precondition Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+const char *http_header(struct request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_add_header(struct request *req, const char *name, const char *value)
+{
+    if (req->nextra == HTTP_MAX_EXTRA_HEADERS)
+        return;
+    char *copy = strdup(value);
+    if (!copy)
+        return;
+    struct http_header *h = &req->extra[req->nextra++];
+    snprintf(h->name, sizeof(h->name), "%s", name);
+    h->value = copy;
+}
+
+static void extra_headers_free(struct request *req)
+{
+    for (unsigned i = 0; i < req->nextra; i++)
+        free(req->extra[i].value);
+    req->nextra = 0;
+}
+
+static enum mse_rc reply_queue(struct request *req, unsigned status, const char *content_type,
+                               struct MHD_Response *resp, size_t len)
+{
+    if (!resp)
+        return MSE_ERR_NOMEM;
+    if (req->responded) {
+        /* A second reply is a bug in a handler; keep the first. */
+        MHD_destroy_response(resp);
+        return MSE_ERR_INTERNAL;
+    }
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (unsigned i = 0; i < req->nextra; i++)
+        MHD_add_response_header(resp, req->extra[i].name, req->extra[i].value);
+    if (atomic_load(&req->srv->stopping))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    extra_headers_free(req);
+    enum MHD_Result ok = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ok != MHD_YES)
+        return MSE_ERR_IO;
+    req->responded = true;
+    req->status = status;
+    req->response_bytes = len;
+    return MSE_OK;
+}
+
+enum mse_rc http_reply(struct request *req, unsigned status, const char *content_type,
+                       const char *body, size_t len)
+{
+    struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    return reply_queue(req, status, content_type, resp, len);
+}
+
+enum mse_rc http_reply_take(struct request *req, unsigned status, const char *content_type,
+                            char *body, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        free(body);
+    return reply_queue(req, status, content_type, resp, len);
+}
+
+enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json)
+{
+    return http_reply(req, status, "application/json", json, strlen(json));
+}
+
+enum mse_rc http_db(struct request *req, struct db **out)
+{
+    if (req->db) {
+        *out = req->db;
+        return MSE_OK;
+    }
+    struct db_error err;
+    enum mse_rc rc = db_pool_acquire(req->srv->pool, HTTP_DB_WAIT_MS, &req->db, &err);
+    if (rc != MSE_OK)
+        LOG_WARN(&req->log, "no database connection: %s", err.message);
+    *out = req->db;
+    return rc;
+}
+
+/* A client-supplied request id is kept when it is short and harmless in logs. */
+static bool request_id_acceptable(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > MSE_MAX_REQUEST_ID)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)id[i]) && !strchr("-_.:", id[i]))
+            return false;
+    }
+    return true;
+}
+
+static enum MHD_Result header_size_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
+                                   const char *url, const char *method)
+{
+    struct request *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    req->srv = srv;
+    req->conn = conn;
+    req->url = url;
+    req->method = method;
+    req->start_us = mse_time_mono_us();
+    mse_buf_init(&req->body, srv->cfg.max_body);
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid && request_id_acceptable(rid))
+        snprintf(req->request_id, sizeof(req->request_id), "%s", rid);
+    else
+        mse_uuid_new(req->request_id);
+    mse_log_ctx_add(&req->log, "request_id", req->request_id);
+    atomic_fetch_add(&srv->in_flight, 1);
+    return req;
+}
+
+static void request_free(struct request *req)
+{
+    if (!req)
+        return;
+    db_pool_release(req->srv->pool, req->db);
+    extra_headers_free(req);
+    mse_buf_cleanup(&req->body);
+    free(req->path_copy);
+    atomic_fetch_sub(&req->srv->in_flight, 1);
+    free(req);
+}
+
+/* Checks made before any body byte is read. Returns false when a response was queued. */
+static bool request_precheck(struct request *req)
+{
+    size_t header_bytes = 0;
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_size_cb, &header_bytes);
+    if (header_bytes > MSE_MAX_REQUEST_HEADERS) {
+        problem_send(req, 431, "request headers total %zu bytes; the limit is %u", header_bytes,
+                     MSE_MAX_REQUEST_HEADERS);
+        return false;
+    }
+    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        unsigned long long n = strtoull(cl, NULL, 10);
+        if (n > req->srv->cfg.max_body)
+            req->body_too_large = true;
+        /* Far too large to drain politely: answer now, libmicrohttpd then closes. */
+        if (n > MSE_MAX_DISCARD_BODY) {
+            problem_send(req, 413, "request body of %llu bytes exceeds the limit of %zu bytes", n,
+                         req->srv->cfg.max_body);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void body_feed(struct request *req, const char *data, size_t n)
+{
+    req->body_seen += n;
+    if (req->body_too_large)
+        return; /* drained so the client can read our 413 */
+    if (mse_buf_append(&req->body, data, n) != MSE_OK)
+        req->body_too_large = true;
+}
+
+static void dispatch(struct request *req)
+{
+    struct server_ctx *srv = req->srv;
+    if (req->body_too_large) {
+        problem_send(req, 413, "request body exceeds the limit of %zu bytes", srv->cfg.max_body);
+        return;
+    }
+    req->path_copy = strdup(req->url);
+    if (!req->path_copy) {
+        problem_send(req, 500, "out of memory");
+        return;
+    }
+    struct route_match m;
+    switch (route_find(routes_table, routes_count, req->method, req->path_copy, &m)) {
+    case ROUTE_NOT_FOUND:
+        problem_send(req, 404, "no resource at %s", req->url);
+        return;
+    case ROUTE_METHOD_NOT_ALLOWED:
+        http_add_header(req, "Allow", m.allow);
+        problem_send(req, 405, "%s is not allowed here; allowed: %s", req->method, m.allow);
+        return;
+    case ROUTE_FOUND:
+        break;
+    }
+    req->route = m.route;
+    memcpy(req->params, m.params, sizeof(req->params));
+    req->nparams = m.nparams;
+    if (!auth_check(req))
+        return; /* auth_check answered 401/403/429 */
+    m.route->handler(req);
+    if (!req->responded)
+        problem_send(req, 500, "the handler produced no response");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct request *req = *con_cls;
+    if (!req) {
+        req = request_new(cls, conn, url, method);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        if (!request_precheck(req))
+            req->dispatched = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        body_feed(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->dispatched)
+        return MHD_YES;
+    req->dispatched = true;
+    dispatch(req);
+    return req->responded ? MHD_YES : MHD_NO;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "-");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
+/* One JSON access-log line per request, written when libmicrohttpd is done with it. */
+static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
+{
+    char remote[64];
+    struct mse_buf b;
+    client_address(req->conn, remote, sizeof(remote));
+    double ms = (double)(mse_time_mono_us() - req->start_us) / 1000.0;
+    mse_buf_init(&b, 8192);
+    enum mse_rc rc = mse_buf_printf(&b, "\"request_id\":\"%s\",\"method\":\"", req->request_id);
+    if (rc == MSE_OK)
+        rc = mse_buf_json_escape(&b, req->method);
+    if (rc == MSE_OK)
+        rc = mse_buf_puts(&b, "\",\"path\":\"");
+    if (rc == MSE_OK)
+        rc = mse_buf_json_escape(&b, req->url);
+    if (rc == MSE_OK)
+        rc = mse_buf_printf(
+                &b,
+                "\",\"route\":\"%s\",\"status\":%u,\"duration_ms\":%.3f,"
+                "\"bytes_in\":%zu,\"bytes_out\":%zu,\"remote\":\"%s\",\"client\":\"%s\"",
+                req->route ? req->route->pattern : "", req->status, ms, req->body_seen,
+                req->response_bytes, remote, req->principal.client_id);
+    if (rc == MSE_OK && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        rc = mse_buf_printf(&b, ",\"aborted\":%d", (int)toe);
+    if (rc == MSE_OK)
+        mse_log_fields(MSE_LOG_INFO, b.data);
+    mse_buf_cleanup(&b);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    struct request *req = *con_cls;
+    if (!req)
+        return;
+    access_log(req, toe);
+    request_free(req);
+    *con_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    LOG_WARN(NULL, "libmicrohttpd: %s", msg);
+}
+
+enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
+{
+    const struct server_config *cfg = &srv->cfg;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", cfg->listen_port);
+    int gai = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err->msg, sizeof(err->msg), "cannot resolve %.100s: %s", cfg->listen_host,
+                 gai_strerror(gai));
+        return MSE_ERR_INVALID;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->mhd = MHD_start_daemon(
+            flags, cfg->listen_port, NULL, NULL, on_request, srv,
+            /* The logger must come first to catch messages about the other options. */
+            MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)MSE_MHD_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+            MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!srv->mhd) {
+        snprintf(err->msg, sizeof(err->msg), "cannot listen on %.100s:%u (in use or not permitted)",
+                 cfg->listen_host, cfg->listen_port);
+        return MSE_ERR_IO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : cfg->listen_port;
+    return MSE_OK;
+}
+
+void http_stop(struct server_ctx *srv, unsigned grace)
+{
+    if (!srv->mhd)
+        return;
+    /* Close the listening socket first so new clients are refused at once. */
+    MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    int64_t deadline = mse_time_mono_ms() + (int64_t)grace * 1000;
+    while (atomic_load(&srv->in_flight) > 0 && mse_time_mono_ms() < deadline)
+        usleep(20 * 1000);
+    int left = atomic_load(&srv->in_flight);
+    if (left > 0)
+        LOG_WARN(NULL, "shutdown grace period over; %d requests cut off", left);
+    MHD_stop_daemon(srv->mhd);
+    srv->mhd = NULL;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libmicrohttpd glue: the request context handlers receive, capped body reading,
+ * request ids, response helpers, and the access log.
+ */
+#ifndef MSE_HTTP_H
+#define MSE_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "log.h"
+#include "mse/limits.h"
+#include "mse/rc.h"
+
+struct server_ctx;
+struct MHD_Connection;
+struct route;
+struct db;
+
+/* Who is calling, established by auth.c before a handler runs. */
+enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_ADMIN, PRINCIPAL_READ_ONLY, PRINCIPAL_SITE };
+
+struct principal {
+    enum principal_kind kind;
+    char client_id[64];   /* the API client's public id */
+    char client_uuid[37]; /* its row id */
+    char site_id[37];     /* for PRINCIPAL_SITE: the only site it may touch */
+};
+
+#define HTTP_MAX_EXTRA_HEADERS 8
+
+struct http_header {
+    char name[32];
+    char *value; /* owned */
+};
+
+struct request {
+    struct server_ctx *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url; /* path, percent-decoded, without the query */
+    char request_id[MSE_MAX_REQUEST_ID + 1];
+    int64_t start_us;
+    struct mse_log_ctx log;
+
+    /* Body: kept up to the cap, counted and dropped beyond it. */
+    struct mse_buf body;
+    size_t body_seen;
+    bool body_too_large;
+    bool first_call_done;
+    bool dispatched;
+
+    /* Routing: the matched row and its {placeholders}, in pattern order. */
+    const struct route *route;
+    char *path_copy;
+    const char *params[MSE_MAX_PATH_SEGMENTS];
+    unsigned nparams;
+
+    struct principal principal;
+    struct db *db; /* acquired on demand by http_db(), released when the request ends */
+
+    /* Response bookkeeping for the access log. */
+    unsigned status;
+    size_t response_bytes;
+    bool responded;
+    struct http_header extra[HTTP_MAX_EXTRA_HEADERS];
+    unsigned nextra;
+};
+
+/* Starts the daemon on cfg's address; fills srv->mhd and srv->port. */
+enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err) MSE_WUR;
+/*
+ * Stops accepting connections, lets in-flight requests finish for up to grace seconds,
+ * then stops the daemon.
+ */
+void http_stop(struct server_ctx *srv, unsigned grace);
+
+/* Header value from the request, or NULL. */
+const char *http_header(struct request *req, const char *name);
+/* Query-string argument, or NULL. */
+const char *http_query(struct request *req, const char *name);
+/* Adds a response header to the next reply (copied). Silently ignores overflow past the cap. */
+void http_add_header(struct request *req, const char *name, const char *value);
+
+/*
+ * Sends body (len bytes, copied) with the given status and content type. Every reply carries
+ * X-Request-Id and the headers added with http_add_header. Returns MSE_OK or MSE_ERR_NOMEM.
+ */
+enum mse_rc http_reply(struct request *req, unsigned status, const char *content_type,
+                       const char *body, size_t len);
+/* Same, taking ownership of a malloc'd body. */
+enum mse_rc http_reply_take(struct request *req, unsigned status, const char *content_type,
+                            char *body, size_t len);
+/* Sends `{...}` JSON text. */
+enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json);
+
+/* Connection from the pool for this request (acquired once, released at the end). */
+enum mse_rc http_db(struct request *req, struct db **out) MSE_WUR;
+
+/* Reason phrase for a status code ("Not Found"). */
+const char *http_status_text(unsigned status);
+
+#endif

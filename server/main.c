@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mse-server start-up: configuration, migrations, HTTP, and orderly shutdown on signals. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "migrate.h"
+#include "server.h"
+#include "timefmt.h"
+
+/* How long start-up keeps retrying an unreachable database (e.g. still booting). */
+#define STARTUP_DB_WAIT_MS 30000
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: mse-server [--migrate-only] [--version] [--help]\n"
+                 "Configuration comes from MSE_* environment variables (see README).\n");
+}
+
+/* Connects and applies migrations, retrying while the database is unreachable. */
+static enum mse_rc startup_migrate(const struct server_config *cfg)
+{
+    struct db *db = NULL;
+    struct db_error dberr;
+    struct mse_err err = { { 0 } };
+    int64_t deadline = mse_time_mono_ms() + STARTUP_DB_WAIT_MS;
+    enum mse_rc rc;
+    while ((rc = db_connect(cfg->database_url, &db, &dberr)) == MSE_ERR_UNAVAILABLE &&
+           mse_time_mono_ms() < deadline) {
+        LOG_WARN(NULL, "database not reachable yet (%s); retrying", dberr.message);
+        sleep(1);
+    }
+    if (rc != MSE_OK) {
+        LOG_ERROR(NULL, "cannot connect to the database: %s", dberr.message);
+        return rc;
+    }
+    unsigned applied = 0;
+    rc = migrate_apply(db, &applied, &err);
+    if (rc != MSE_OK)
+        LOG_ERROR(NULL, "%s", err.msg);
+    else
+        LOG_INFO(NULL, "schema current at %s (%u applied now)", migrate_latest(), applied);
+    db_close(db);
+    return rc;
+}
+
+/* Blocks until SIGTERM or SIGINT. The signals are blocked in every thread, so only this sees them.
+ */
+static int wait_for_signal(const sigset_t *set)
+{
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    return sig;
+}
+
+int main(int argc, char **argv)
+{
+    bool migrate_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--migrate-only")) {
+            migrate_only = true;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("mse-server %s\n", MSE_VERSION);
+            return 0;
+        } else if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    struct server_ctx srv = { 0 };
+    struct mse_err err = { { 0 } };
+    if (server_config_load(&srv.cfg, &err) != MSE_OK) {
+        fprintf(stderr, "mse-server: %s\n", err.msg);
+        return 2;
+    }
+    mse_log_setup("server", srv.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (startup_migrate(&srv.cfg) != MSE_OK)
+        return 1;
+    if (migrate_only)
+        return 0;
+
+    /* Block the stop signals before any thread starts so they all inherit the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    int exit_code = 1;
+    srv.started_mono_ms = mse_time_mono_ms();
+    srv.pool = db_pool_new(srv.cfg.database_url, srv.cfg.db_pool_size);
+    if (!srv.pool) {
+        LOG_ERROR(NULL, "out of memory creating the database pool");
+        goto out;
+    }
+    if (http_start(&srv, &err) != MSE_OK) {
+        LOG_ERROR(NULL, "%s", err.msg);
+        goto out;
+    }
+    LOG_INFO(NULL, "mse-server %s listening on http://%s:%u (%u threads, %u db connections)",
+             MSE_VERSION, srv.cfg.listen_host, srv.port, srv.cfg.threads, srv.cfg.db_pool_size);
+
+    int sig = wait_for_signal(&stop_signals);
+    LOG_INFO(NULL, "received %s; finishing in-flight requests",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&srv.stopping, true);
+    http_stop(&srv, srv.cfg.shutdown_grace);
+    exit_code = 0;
+    LOG_INFO(NULL, "stopped");
+out:
+    db_pool_free(srv.pool);
+    return exit_code;
+}

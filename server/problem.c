@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one place that writes RFC 9457 problem documents, logs them and counts them. */
+#include "problem.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+
+void verr_init(struct verr *v)
+{
+    v->list = NULL;
+    v->count = 0;
+    v->nomem = false;
+}
+
+void verr_cleanup(struct verr *v)
+{
+    cJSON_Delete(v->list);
+    v->list = NULL;
+    v->count = 0;
+}
+
+void verr_add(struct verr *v, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    v->count++;
+    if (!v->list)
+        v->list = cJSON_CreateArray();
+    cJSON *e = cJSON_CreateObject();
+    if (!v->list || !e || !cJSON_AddStringToObject(e, "field", field) ||
+        !cJSON_AddStringToObject(e, "message", msg)) {
+        cJSON_Delete(e);
+        v->nomem = true;
+        return;
+    }
+    cJSON_AddItemToArray(v->list, e);
+}
+
+static void problem_emit(struct request *req, unsigned status, const char *detail,
+                         const struct verr *v)
+{
+    cJSON *doc = cJSON_CreateObject();
+    char *text = NULL;
+    if (!doc)
+        goto fallback;
+    cJSON_AddStringToObject(doc, "type", "about:blank");
+    cJSON_AddStringToObject(doc, "title", http_status_text(status));
+    cJSON_AddNumberToObject(doc, "status", status);
+    cJSON_AddStringToObject(doc, "detail", detail);
+    cJSON_AddStringToObject(doc, "instance", req->url);
+    cJSON_AddStringToObject(doc, "request_id", req->request_id);
+    if (v && v->list) {
+        cJSON *copy = cJSON_Duplicate(v->list, 1);
+        if (copy)
+            cJSON_AddItemToObject(doc, "errors", copy);
+    }
+    text = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!text)
+        goto fallback;
+    if (status >= 500)
+        LOG_ERROR(&req->log, "%u %s", status, detail);
+    else
+        LOG_DEBUG(&req->log, "%u %s", status, detail);
+    (void)http_reply_take(req, status, "application/problem+json", text, strlen(text));
+    return;
+fallback:
+    /* Out of memory: a fixed document still tells the client what happened. */
+    static const char oom[] =
+            "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\",\"status\":500}";
+    (void)http_reply(req, 500, "application/problem+json", oom, sizeof(oom) - 1);
+}
+
+void problem_send(struct request *req, unsigned status, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    problem_emit(req, status, detail, NULL);
+}
+
+void problem_send_fields(struct request *req, unsigned status, const char *detail,
+                         const struct verr *v)
+{
+    if (v->nomem) {
+        problem_emit(req, 500, "out of memory while reporting validation errors", NULL);
+        return;
+    }
+    problem_emit(req, status ? status : 422, detail, v);
+}
+
+void problem_send_rc(struct request *req, enum mse_rc rc, const char *detail)
+{
+    switch (rc) {
+    case MSE_ERR_NOT_FOUND:
+        problem_send(req, 404, "%s", detail ? detail : "not found");
+        break;
+    case MSE_ERR_CONFLICT:
+        problem_send(req, 409, "%s", detail ? detail : "conflict");
+        break;
+    case MSE_ERR_INVALID:
+        problem_send(req, 422, "%s", detail ? detail : "invalid");
+        break;
+    case MSE_ERR_TOO_LARGE:
+        problem_send(req, 413, "%s", detail ? detail : "too large");
+        break;
+    case MSE_ERR_UNAVAILABLE:
+        http_add_header(req, "Retry-After", "5");
+        problem_send(req, 503, "the database is unavailable; retry shortly");
+        break;
+    case MSE_ERR_NOMEM:
+        problem_send(req, 500, "out of memory");
+        break;
+    default:
+        problem_send(req, 500, "internal error (request id %s)", req->request_id);
+        break;
+    }
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one place that writes RFC 9457 problem documents, logs them and counts them. */
+#ifndef MSE_PROBLEM_H
+#define MSE_PROBLEM_H
+
+#include <stdbool.h>
+
+#include "mse/rc.h"
+
+struct request;
+struct cJSON;
+
+/* Field errors collected during validation, answered once with every entry. */
+struct verr {
+    struct cJSON *list; /* array of {field, message}; NULL until the first error */
+    unsigned count;
+    bool nomem;
+};
+
+void verr_init(struct verr *v);
+void verr_cleanup(struct verr *v);
+/* Records that field (a JSON pointer-ish path such as "group.value") is wrong and why. */
+void verr_add(struct verr *v, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/*
+ * Sends a problem document with status, the status's title, and detail (printf-style).
+ * Extra response headers must be added with http_add_header before the call.
+ */
+void problem_send(struct request *req, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Sends a problem with the collected field errors (422 unless status says otherwise). */
+void problem_send_fields(struct request *req, unsigned status, const char *detail,
+                         const struct verr *v);
+/* Maps a result code from a lower layer to the right problem (404, 409, 503, 500 …). */
+void problem_send_rc(struct request *req, enum mse_rc rc, const char *detail);
+
+#endif

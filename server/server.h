@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The server's process-wide context, passed explicitly to every layer that needs it. */
+#ifndef MSE_SERVER_H
+#define MSE_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config_server.h"
+
+struct db_pool;
+struct MHD_Daemon;
+
+struct server_ctx {
+    struct server_config cfg;
+    struct db_pool *pool;
+    struct MHD_Daemon *mhd;
+    uint16_t port;        /* bound port (differs from cfg when 0 was asked) */
+    atomic_int in_flight; /* requests accepted and not yet completed */
+    atomic_bool stopping; /* set by SIGTERM/SIGINT */
+    int64_t started_mono_ms;
+};
+
+#endif
