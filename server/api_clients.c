@@ -60,7 +60,7 @@ void api_clients_list(struct request *req)
 void api_clients_get(struct request *req)
 {
     char id[37];
-    if (!api_path_uuid(req, 0, "API client", id))
+    if (!api_path_uuid(req, 0, "API client", id) || !api_no_query(req))
         return;
     struct db *db;
     struct db_error err;

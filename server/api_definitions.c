@@ -256,7 +256,7 @@ void api_definitions_list(struct request *req)
 void api_definitions_get(struct request *req)
 {
     char id[37];
-    if (!api_path_uuid(req, 0, "definition", id))
+    if (!api_path_uuid(req, 0, "definition", id) || !api_no_query(req))
         return;
     struct db *db;
     struct db_error err;

@@ -103,7 +103,7 @@ void api_sites_list(struct request *req)
 void api_sites_get(struct request *req)
 {
     char id[37];
-    if (!api_path_uuid(req, 0, "site", id))
+    if (!api_path_uuid(req, 0, "site", id) || !api_no_query(req))
         return;
     struct db *db;
     struct db_error err;

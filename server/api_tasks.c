@@ -207,7 +207,7 @@ void api_tasks_list(struct request *req)
 void api_tasks_get(struct request *req)
 {
     char id[37];
-    if (!api_path_uuid(req, 0, "exchange task", id))
+    if (!api_path_uuid(req, 0, "exchange task", id) || !api_no_query(req))
         return;
     struct db *db;
     struct db_error err;

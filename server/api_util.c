@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "mse/limits.h"
 #include "problem.h"
+#include "query.h"
 
 bool api_path_uuid(struct request *req, unsigned idx, const char *what, char out[37])
 {
@@ -27,6 +28,19 @@ bool api_path_uuid(struct request *req, unsigned idx, const char *what, char out
         out[i] = (char)tolower((unsigned char)s[i]);
     out[36] = '\0';
     return true;
+}
+
+bool api_no_query(struct request *req)
+{
+    static const char *const none[] = { NULL };
+    struct verr v;
+    verr_init(&v);
+    query_check(req, none, &v);
+    bool ok = !verr_any(&v);
+    if (!ok)
+        query_fail(req, &v);
+    verr_cleanup(&v);
+    return ok;
 }
 
 void api_reply_doc(struct request *req, struct db_doc *doc)

@@ -17,6 +17,9 @@ struct db_doc;
  */
 bool api_path_uuid(struct request *req, unsigned idx, const char *what, char out[37]);
 
+/* Refuses any query parameter (400). False after answering. */
+bool api_no_query(struct request *req);
+
 /* Replies 200 with a rendered resource and its ETag. Takes doc->json. */
 void api_reply_doc(struct request *req, struct db_doc *doc);
 
