@@ -36,7 +36,17 @@ static const char *const schedule_readonly[] = { "id",         "next_runs",  "cr
 
 static enum schedule_field field_of(enum jf r)
 {
-    return r == JF_OK ? SF_SET : r == JF_NULL ? SF_NULL : SF_ABSENT;
+    switch (r) {
+    case JF_OK:
+        return SF_SET;
+    case JF_NULL:
+        return SF_NULL;
+    case JF_BAD:
+        return SF_BAD;
+    case JF_ABSENT:
+        break;
+    }
+    return SF_ABSENT;
 }
 
 static enum schedule_field time_field(const cJSON *body, const char *key, int *minute,
@@ -46,7 +56,7 @@ static enum schedule_field time_field(const cJSON *body, const char *key, int *m
     enum jf r = jsonin_str(body, "", key, 5, JF_NULLABLE, v, &s);
     if (r == JF_OK && !schedule_time_parse(s, minute)) {
         verr_add(v, key, "must be a time of day as HH:MM (00:00 to 23:59)");
-        return SF_ABSENT;
+        return SF_BAD;
     }
     return field_of(r);
 }
@@ -59,6 +69,7 @@ static enum schedule_field days_field(const cJSON *body, unsigned *days, struct 
         return field_of(r);
     *days = 0;
     int i = 0;
+    unsigned before = v->count;
     for (const cJSON *d = arr->child; d; d = d->next, i++) {
         int day = -1;
         for (int k = 0; cJSON_IsString(d) && schedule_day_names[k]; k++) {
@@ -74,7 +85,7 @@ static enum schedule_field days_field(const cJSON *body, unsigned *days, struct 
     }
     if (i == 0)
         verr_add(v, "days_of_week", "must name at least one day");
-    return *days && i ? SF_SET : SF_ABSENT;
+    return v->count == before ? SF_SET : SF_BAD;
 }
 
 /* Every schedule field of a request body into spec (type errors into v). */

@@ -121,8 +121,13 @@ void schedule_spec_merge(const struct schedule_spec *stored, const struct schedu
 {
     *out = *stored;
     if (patch->type_f == SF_SET && patch->v.type != stored->v.type) {
-        out->run_at_f = out->mode_f = out->start_f = SF_ABSENT;
-        out->end_f = out->interval_f = out->days_f = SF_ABSENT;
+        enum schedule_type to = patch->v.type;
+        if (to != SCHEDULE_ONE_OFF)
+            out->run_at_f = SF_ABSENT;
+        if (to == SCHEDULE_ONE_OFF)
+            out->mode_f = out->start_f = out->end_f = out->interval_f = SF_ABSENT;
+        if (to != SCHEDULE_WEEKLY)
+            out->days_f = SF_ABSENT;
     }
     if (patch->mode_f == SF_SET && patch->v.mode == SCHEDULE_ONCE)
         out->end_f = out->interval_f = SF_ABSENT;
@@ -151,10 +156,10 @@ void schedule_spec_merge(const struct schedule_spec *stored, const struct schedu
     }
 }
 
-/* A field a type or mode needs: reports it when missing. */
+/* A field a type or mode needs: reports it when missing (an invalid one is reported already). */
 static void need(enum schedule_field f, const char *name, const char *why, struct verr *v)
 {
-    if (f != SF_SET)
+    if (f == SF_ABSENT || f == SF_NULL)
         verr_add(v, name, "is required %s", why);
 }
 
@@ -191,6 +196,9 @@ bool schedule_check(const struct schedule_spec *spec, time_t now, bool check_fut
                     struct schedule *out)
 {
     unsigned before = v->count;
+    bool bad = spec->type_f == SF_BAD || spec->timezone_f == SF_BAD || spec->run_at_f == SF_BAD ||
+               spec->mode_f == SF_BAD || spec->start_f == SF_BAD || spec->end_f == SF_BAD ||
+               spec->interval_f == SF_BAD || spec->days_f == SF_BAD;
     need(spec->type_f, "type", "", v);
     need(spec->timezone_f, "timezone", "", v);
     if (spec->timezone_f == SF_SET && !schedule_timezone_valid(spec->v.timezone))
@@ -208,7 +216,7 @@ bool schedule_check(const struct schedule_spec *spec, time_t now, bool check_fut
     } else if (spec->type_f == SF_SET) {
         check_recurring(spec, v);
     }
-    if (v->count != before)
+    if (v->count != before || bad)
         return false;
     *out = spec->v;
     if (out->type == SCHEDULE_ONE_OFF) {

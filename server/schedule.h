@@ -35,8 +35,9 @@ struct schedule {
     unsigned days;           /* weekly: bit 0 Monday … bit 6 Sunday */
 };
 
-/* The state of one field in a request: absent, given, or given as null. */
-enum schedule_field { SF_ABSENT, SF_SET, SF_NULL };
+/* The state of one field in a request: absent, given, given as null, or given but invalid
+ * (already reported: the rules do not report it again). */
+enum schedule_field { SF_ABSENT, SF_SET, SF_NULL, SF_BAD };
 
 /* A schedule as a request describes it; fields may be missing or misplaced. */
 struct schedule_spec {
@@ -63,8 +64,9 @@ void schedule_spec_of(const struct schedule *s, struct schedule_spec *out);
 
 /*
  * Applies a PATCH to a stored spec (JSON merge-patch rules: null removes). Changing type
- * drops the old type's fields, changing mode from many to once drops the window end and
- * interval, unless the patch gives them again.
+ * drops the stored fields the new type does not use (run_at, or mode and the daily fields,
+ * or days_of_week); changing mode to once drops the window end and interval — unless the
+ * patch gives them again.
  */
 void schedule_spec_merge(const struct schedule_spec *stored, const struct schedule_spec *patch,
                          struct schedule_spec *out);

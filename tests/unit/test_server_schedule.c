@@ -282,6 +282,30 @@ static void test_merge(void **state)
     schedule_spec_merge(&stored, &patch, &merged);
     assert_true(schedule_check(&merged, now, true, &v, &out));
 
+    /* daily → weekly keeps the daily fields and asks for days only. */
+    memset(&patch, 0, sizeof(patch));
+    patch.type_f = SF_SET;
+    patch.v.type = SCHEDULE_WEEKLY;
+    schedule_spec_merge(&stored, &patch, &merged);
+    assert_false(schedule_check(&merged, now, false, &v, &out));
+    assert_int_equal(v.count, 1);
+    assert_true(has_error(&v, "days_of_week"));
+    verr_cleanup(&v);
+    patch.days_f = SF_SET;
+    patch.v.days = 1u << 4;
+    schedule_spec_merge(&stored, &patch, &merged);
+    assert_true(schedule_check(&merged, now, false, &v, &out));
+    assert_int_equal(out.start_minute, 60);
+    assert_int_equal(out.end_minute, 240);
+
+    /* A field already reported as invalid is not reported again as missing. */
+    memset(&patch, 0, sizeof(patch));
+    patch.start_f = SF_BAD;
+    schedule_spec_merge(&stored, &patch, &merged);
+    merged.start_f = SF_BAD;
+    assert_false(schedule_check(&merged, now, false, &v, &out));
+    assert_int_equal(v.count, 0);
+
     /* null removes: a required field set to null is reported. */
     memset(&patch, 0, sizeof(patch));
     patch.start_f = SF_NULL;
