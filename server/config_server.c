@@ -56,7 +56,8 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
             return MSE_ERR_INVALID;                                                                \
         cfg->field = (__typeof__(cfg->field))v;                                                    \
     } while (0)
-    ENV_INT("MSE_THREADS", cores > 0 ? cores : 2, 1, 256, threads);
+    /* Handlers block on PostgreSQL: a few threads per core keep the cores busy meanwhile. */
+    ENV_INT("MSE_THREADS", cores > 0 ? 4 * cores : 8, 1, 256, threads);
     ENV_INT("MSE_DB_POOL_SIZE", cfg->threads + 2, 1, 512, db_pool_size);
     ENV_INT("MSE_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, max_body);
     ENV_INT("MSE_CONNECTION_TIMEOUT", 30, 1, 3600, connection_timeout);

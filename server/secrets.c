@@ -34,7 +34,7 @@ static enum mse_rc key_read(const char *path, struct secrets *out, struct mse_er
     uint8_t data[160];
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err->msg, sizeof(err->msg), "cannot read the master key %s: %s", path,
+        snprintf(err->msg, sizeof(err->msg), "cannot read the master key %.400s: %s", path,
                  strerror(errno));
         return MSE_ERR_IO;
     }
@@ -43,7 +43,7 @@ static enum mse_rc key_read(const char *path, struct secrets *out, struct mse_er
     enum mse_rc rc = key_parse(data, n, out);
     if (rc != MSE_OK)
         snprintf(err->msg, sizeof(err->msg),
-                 "the master key %s must hold 32 raw bytes or 64 hex digits", path);
+                 "the master key %.400s must hold 32 raw bytes or 64 hex digits", path);
     memset(data, 0, sizeof(data));
     return rc;
 }
@@ -59,7 +59,7 @@ static enum mse_rc key_create(const char *path, struct mse_err *err)
     if (fd < 0) {
         if (errno == EEXIST)
             return MSE_OK;
-        snprintf(err->msg, sizeof(err->msg), "cannot create %s: %s", path, strerror(errno));
+        snprintf(err->msg, sizeof(err->msg), "cannot create %.400s: %s", path, strerror(errno));
         return MSE_ERR_IO;
     }
     bool ok = write(fd, key, sizeof(key)) == (ssize_t)sizeof(key);
@@ -68,7 +68,7 @@ static enum mse_rc key_create(const char *path, struct mse_err *err)
     memset(key, 0, sizeof(key));
     if (!ok) {
         unlink(path);
-        snprintf(err->msg, sizeof(err->msg), "cannot write %s", path);
+        snprintf(err->msg, sizeof(err->msg), "cannot write %.400s", path);
         return MSE_ERR_IO;
     }
     return MSE_OK;
@@ -82,7 +82,7 @@ enum mse_rc secrets_load(const char *key_file, const char *data_dir, struct secr
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", data_dir, MASTER_KEY_NAME);
     if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err->msg, sizeof(err->msg), "cannot create MSE_DATA_DIR %s: %s", data_dir,
+        snprintf(err->msg, sizeof(err->msg), "cannot create MSE_DATA_DIR %.400s: %s", data_dir,
                  strerror(errno));
         return MSE_ERR_IO;
     }
