@@ -398,6 +398,43 @@ static enum mse_rc patch_apply(struct tx *tx, const char *id, const struct db_ta
     return rc;
 }
 
+/*
+ * Applies the checked change to the locked task, or defers it while an execution runs, and
+ * answers: 200 applied, 202 deferred (200 when a deferred change is empty: nothing to do).
+ */
+static void patch_commit(struct tx *tx, const char *id, const struct db_task *t,
+                         const struct task_input *in, struct schedule *rules, bool has_rules)
+{
+    struct db_error err;
+    enum mse_rc rc;
+    if (!t->running) {
+        rc = patch_apply(tx, id, t, in, rules, has_rules);
+        if (rc != MSE_OK)
+            tx_fail_rc(tx, rc, NULL);
+        else
+            reply_changed(tx, id, 200, "exchange_task.update", t->doc.json, NULL);
+        return;
+    }
+    /* Seed 001: the change applies once the running execution completes. */
+    bool empty = true;
+    char *changes = changes_json(in, &empty);
+    rc = !changes ? MSE_ERR_NOMEM
+         : empty  ? MSE_OK
+                  : db_task_defer(tx->db, id, changes, api_actor(tx->req), &err);
+    free(changes);
+    if (rc != MSE_OK) {
+        tx_fail_rc(tx, rc, NULL);
+    } else if (empty) {
+        char *same = strdup(t->doc.json);
+        if (same)
+            tx_commit_reply(tx, 200, same, NULL, t->doc.version);
+        else
+            tx_fail_rc(tx, MSE_ERR_NOMEM, NULL);
+    } else {
+        reply_changed(tx, id, 202, "exchange_task.update_deferred", t->doc.json, NULL);
+    }
+}
+
 void api_tasks_patch(struct request *req)
 {
     char id[37];
@@ -412,8 +449,7 @@ void api_tasks_patch(struct request *req)
     struct db_task t = { 0 };
     struct db_error err;
     struct schedule rules;
-    bool has_rules = false, empty = true;
-    char *changes = NULL;
+    bool has_rules = false;
     verr_init(&v);
     patch_read(body, &in, &v);
     if (verr_any(&v)) {
@@ -423,29 +459,11 @@ void api_tasks_patch(struct request *req)
     if (!tx_begin(req, &tx))
         goto out;
     enum mse_rc rc = db_task_get(tx.db, id, true, &t, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(&tx, rc, "no exchange task with this id");
-        goto out;
-    }
-    if (!tx_if_match(&tx, t.doc.version) || !patch_allowed(&tx, &t, &in, &rules, &has_rules))
-        goto out;
-    if (t.running) {
-        /* Seed 001: the change applies once the running execution completes. */
-        changes = changes_json(&in, &empty);
-        rc = !changes ? MSE_ERR_NOMEM
-             : empty  ? MSE_OK
-                      : db_task_defer(tx.db, id, changes, api_actor(req), &err);
-    } else {
-        rc = patch_apply(&tx, id, &t, &in, &rules, has_rules);
-    }
     if (rc != MSE_OK)
-        tx_fail_rc(&tx, rc, NULL);
-    else
-        reply_changed(&tx, id, t.running && !empty ? 202 : 200,
-                      t.running ? "exchange_task.update_deferred" : "exchange_task.update",
-                      t.doc.json, NULL);
+        tx_fail_rc(&tx, rc, "no exchange task with this id");
+    else if (tx_if_match(&tx, t.doc.version) && patch_allowed(&tx, &t, &in, &rules, &has_rules))
+        patch_commit(&tx, id, &t, &in, &rules, has_rules);
 out:
-    free(changes);
     free(in.group_value);
     db_task_cleanup(&t);
     verr_cleanup(&v);

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 import uuid
 
@@ -417,6 +418,29 @@ def test_bootstrap_from_the_environment_only_on_an_empty_database():
         oauth_error(grant(anon, auth=("ops2", "ops2-secret-123456")), 401, "invalid_client")
         srv.stop_clean()
     finally:
+        db.drop()
+
+
+def test_servers_starting_together_create_one_first_admin():
+    db = harness.Database()
+    servers = [None, None]
+    try:
+        def start(i):
+            servers[i] = harness.Server(db.conninfo)
+
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert all(servers)
+        printed = [s.output().count("client_secret:") for s in servers]
+        assert sorted(printed) == [0, 1]
+        assert db.scalar("SELECT count(*) FROM api_clients") == 1
+    finally:
+        for s in servers:
+            if s:
+                s.stop_clean()
         db.drop()
 
 

@@ -173,8 +173,10 @@ def test_changes_wait_while_an_execution_runs(api, parts, database):
     assert merged["name"] == task["name"]
     # A schedule a pending change refers to is in use.
     problem(api.delete(f"/api/v1/schedules/{later['id']}"), 409)
-    # Site changes are refused while running too.
+    # Site changes are refused while running too; an empty change changes nothing.
     problem(api.patch(path, json={"site_id": str(uuid.uuid4())}), 409)
+    same = api.patch(path, json={"site_id": task["site_id"]})
+    assert ok(same) == ok(api.get(path)) and same.headers["ETag"] == '"3"'
     events = audit_events(api, resource_id=task["id"], action="exchange_task.update_deferred")
     assert len(events) == 2 and events[0]["after"]["pending_changes"]["name"] == "later-name"
     in_flight(database, task["id"], running=False)
