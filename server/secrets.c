@@ -48,30 +48,29 @@ static enum mse_rc key_read(const char *path, struct secrets *out, struct mse_er
     return rc;
 }
 
-/* Creates a fresh key file; O_EXCL so that two servers starting together agree on one. */
+/*
+ * Creates a fresh key file: written under a temporary name, then linked into place, so that
+ * servers starting together agree on one key and none reads a half-written file.
+ */
 static enum mse_rc key_create(const char *path, struct mse_err *err)
 {
     uint8_t key[MSE_AEAD_KEY_LEN];
+    char tmp[4200];
     enum mse_rc rc = mse_crypto_random(key, sizeof(key));
     if (rc != MSE_OK)
         return rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return MSE_OK;
-        snprintf(err->msg, sizeof(err->msg), "cannot create %.400s: %s", path, strerror(errno));
-        return MSE_ERR_IO;
-    }
-    bool ok = write(fd, key, sizeof(key)) == (ssize_t)sizeof(key);
-    ok &= fsync(fd) == 0;
-    ok &= close(fd) == 0;
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, key, sizeof(key)) == (ssize_t)sizeof(key) && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
     memset(key, 0, sizeof(key));
-    if (!ok) {
-        unlink(path);
-        snprintf(err->msg, sizeof(err->msg), "cannot write %.400s", path);
-        return MSE_ERR_IO;
-    }
-    return MSE_OK;
+    if (ok && link(tmp, path) != 0 && errno != EEXIST)
+        ok = false;
+    if (!ok)
+        snprintf(err->msg, sizeof(err->msg), "cannot create %.400s: %s", path, strerror(errno));
+    unlink(tmp);
+    return ok ? MSE_OK : MSE_ERR_IO;
 }
 
 enum mse_rc secrets_load(const char *key_file, const char *data_dir, struct secrets *out,

@@ -9,9 +9,11 @@ import uuid
 import psycopg2
 import pytest
 
+import harness
 from admin_helpers import (audit_events, make_definition, make_schedule, make_site, make_task,
                            ok, problem, snapshot, unique)
-from conftest import BOOTSTRAP_ID
+from api_client import ApiClient
+from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
 
 
 # ---- Idempotency-Key ----
@@ -253,3 +255,49 @@ def test_the_audit_log_is_for_admins(api, anon):
             201)
     reader = anon.as_client(ro["client_id"], ro["client_secret"])
     problem(reader.get("/api/v1/audit-events"), 403)
+
+
+# ---- the master key that seals stored responses ----
+
+def test_replays_survive_restarts_with_the_same_master_key(database, tmp_path):
+    key_file = tmp_path / "master.key"
+    key_file.write_text("ab" * 32 + "\n")
+    env = {"MSE_MASTER_KEY_FILE": str(key_file), "MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
+           "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET}
+    idem = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"name": unique("sealed")}
+    srv = harness.Server(database.conninfo, env=env)
+    try:
+        api = ApiClient(srv.url).as_client(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        first = ok(api.post("/api/v1/sites", json=body, headers=idem), 201)
+    finally:
+        srv.stop_clean()
+    srv = harness.Server(database.conninfo, env=env)
+    try:
+        api = ApiClient(srv.url).as_client(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        assert ok(api.post("/api/v1/sites", json=body, headers=idem), 201) == first
+    finally:
+        srv.stop_clean()
+    key_file.write_bytes(bytes(range(32)))  # another key, as 32 raw bytes
+    srv = harness.Server(database.conninfo, env=env)
+    try:
+        api = ApiClient(srv.url).as_client(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        doc = problem(api.post("/api/v1/sites", json=body, headers=idem), 409)
+        assert "master key" in doc["detail"]
+    finally:
+        srv.stop_clean()
+
+
+@pytest.mark.parametrize("content", [b"short", b"zz" * 32, b"ab" * 33])
+def test_a_bad_master_key_stops_the_server(database, tmp_path, content):
+    key_file = tmp_path / "bad.key"
+    key_file.write_bytes(content)
+    p = harness.Process([harness.binary("mse-server")],
+                        {"MSE_DATABASE_URL": database.conninfo, "MSE_LISTEN": "127.0.0.1:0",
+                         "MSE_MASTER_KEY_FILE": str(key_file)}, None, "mse-server")
+    assert p.wait(60) == 1 and "master key" in p.output()
+    p = harness.Process([harness.binary("mse-server")],
+                        {"MSE_DATABASE_URL": database.conninfo, "MSE_LISTEN": "127.0.0.1:0",
+                         "MSE_MASTER_KEY_FILE": str(tmp_path / "missing.key")}, None,
+                        "mse-server")
+    assert p.wait(60) == 1 and "master key" in p.output()
