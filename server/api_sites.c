@@ -276,10 +276,43 @@ out:
     db_doc_cleanup(&before);
 }
 
+/*
+ * Gives the locked site's client a new secret (revoking its tokens); *out is the 200 body
+ * {client_id, client_secret}, *public the same without the secret (for the audit log).
+ */
+static enum mse_rc rotate_store(struct tx *tx, const char *id, char client_uuid[37], char **out,
+                                char **public)
+{
+    char secret[AUTH_SECRET_SIZE], hash[AUTH_HASH_MAX];
+    struct db_doc site = { 0 };
+    struct db_error err;
+    cJSON *cred = NULL;
+    enum mse_rc rc = db_site_get(tx->db, id, true, &site, &err);
+    if (rc == MSE_OK)
+        rc = db_site_client(tx->db, id, client_uuid, &err);
+    if (rc == MSE_OK)
+        rc = auth_secret_new(secret, hash);
+    if (rc == MSE_OK)
+        rc = db_client_set_secret(tx->db, client_uuid, hash, api_actor(tx->req), &err);
+    if (rc == MSE_OK) {
+        cJSON *doc = cJSON_Parse(site.json);
+        cred = cJSON_DetachItemFromObjectCaseSensitive(doc, "credentials");
+        cJSON_Delete(doc);
+        *public = cred ? cJSON_PrintUnformatted(cred) : NULL;
+        if (*public && cJSON_AddStringToObject(cred, "client_secret", secret))
+            *out = cJSON_PrintUnformatted(cred);
+        rc = *out ? MSE_OK : MSE_ERR_NOMEM;
+    }
+    memset(secret, 0, sizeof(secret));
+    cJSON_Delete(cred);
+    db_doc_cleanup(&site);
+    return rc;
+}
+
 /* New secret for the site's client; its tokens are revoked in the same transaction. */
 void api_sites_rotate(struct request *req)
 {
-    char id[37], client_uuid[37], secret[AUTH_SECRET_SIZE], hash[AUTH_HASH_MAX];
+    char id[37], client_uuid[37];
     if (!api_path_uuid(req, 0, "site", id))
         return;
     cJSON *body;
@@ -292,35 +325,17 @@ void api_sites_rotate(struct request *req)
         return;
     }
     struct tx tx;
-    struct db_doc site = { 0 };
-    struct db_error err;
+    char *out = NULL, *public = NULL;
     if (!tx_begin(req, &tx))
         return;
-    enum mse_rc rc = db_site_get(tx.db, id, true, &site, &err);
-    if (rc == MSE_OK)
-        rc = db_site_client(tx.db, id, client_uuid, &err);
-    if (rc == MSE_OK)
-        rc = auth_secret_new(secret, hash);
-    if (rc == MSE_OK)
-        rc = db_client_set_secret(tx.db, client_uuid, hash, api_actor(req), &err);
-    cJSON *cred = NULL;
-    if (rc == MSE_OK) {
-        cJSON *doc = cJSON_Parse(site.json);
-        cred = cJSON_DetachItemFromObjectCaseSensitive(doc, "credentials");
-        cJSON_Delete(doc);
-        rc = cred && cJSON_AddStringToObject(cred, "client_secret", secret) ? MSE_OK
-                                                                            : MSE_ERR_NOMEM;
-    }
-    memset(secret, 0, sizeof(secret));
-    char *out = rc == MSE_OK ? cJSON_PrintUnformatted(cred) : NULL;
-    cJSON_Delete(cred);
-    if (rc != MSE_OK || !out) {
-        tx_fail_rc(&tx, rc == MSE_OK ? MSE_ERR_NOMEM : rc, "no site with this id");
-    } else if (tx_audit(&tx, "site.credentials.rotate", "site", id, NULL, NULL)) {
+    enum mse_rc rc = rotate_store(&tx, id, client_uuid, &out, &public);
+    if (rc != MSE_OK) {
+        tx_fail_rc(&tx, rc, "no site with this id");
+    } else if (tx_audit(&tx, "site.credentials.rotate", "site", id, NULL, public)) {
         tx_commit_reply(&tx, 200, out, NULL, -1);
         out = NULL;
         auth_evict_client(req->srv, client_uuid);
     }
     free(out);
-    db_doc_cleanup(&site);
+    free(public);
 }

@@ -101,6 +101,7 @@ def test_rotating_credentials(api, anon, database):
     problem(api.post("/api/v1/sites/00000000-0000-0000-0000-000000000000/credentials"), 404)
     events = audit_events(api, resource_id=site["id"], action="site.credentials.rotate")
     assert len(events) == 2 and new["client_secret"] not in json.dumps(events)
+    assert events[1]["after"] == {"client_id": old["client_id"]}
 
 
 def test_delete_refused_while_tasks_use_the_site(api, anon, database):
