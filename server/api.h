@@ -52,4 +52,8 @@ void api_tasks_delete(struct request *req);
 /* api_audit.c */
 void api_audit_list(struct request *req);
 
+/* api_docs.c: the OpenAPI spec and the bundled Swagger UI (static, compiled in). */
+void api_docs_spec(struct request *req);
+void api_docs_page(struct request *req);
+
 #endif

@@ -41,6 +41,11 @@ const struct route routes_table[] = {
     { "PATCH", "/api/v1/exchange-tasks/{id}", api_tasks_patch, ROLE_ADMIN },
     { "DELETE", "/api/v1/exchange-tasks/{id}", api_tasks_delete, ROLE_ADMIN },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN },
+    /* Static documentation holds no data; browsers must load it without a token. */
+    { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_PUBLIC },
+    { "GET", "/api/v1/openapi.json", api_docs_spec, ROLE_PUBLIC },
+    { "GET", "/docs", api_docs_page, ROLE_PUBLIC },
+    { "GET", "/docs/{asset}", api_docs_page, ROLE_PUBLIC },
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
