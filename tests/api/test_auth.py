@@ -469,7 +469,7 @@ def test_revocation_reaches_other_servers_within_the_cache_bound(database, serve
         start = time.monotonic()
         problem(a.with_token(token).get("/api/v1/sites"), 401)
         while b.with_token(token).get("/api/v1/sites").status_code == 200:
-            assert time.monotonic() - start < 2.5, "another server kept a revoked token too long"
+            assert time.monotonic() - start < 3.5, "another server kept a revoked token too long"
             time.sleep(0.1)
     finally:
         other.stop_clean()
