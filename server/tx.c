@@ -37,7 +37,7 @@ static bool idem_key_valid(const char *k)
 static void request_hash(struct request *req, char out[65])
 {
     struct mse_buf b;
-    mse_buf_init(&b, req->body.len + 4096);
+    mse_buf_init(&b, req->body.len + strlen(req->method) + strlen(req->url) + 8);
     if (mse_buf_printf(&b, "%s\n%s\n", req->method, req->url) == MSE_OK &&
         mse_buf_append(&b, req->body.data ? req->body.data : "", req->body.len) == MSE_OK)
         mse_crypto_sha256_hex(b.data, b.len, out);
