@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Folder operations: GetFolder, FindFolder and SyncFolderHierarchy. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ops.h"
+#include "render.h"
+
+enum mse_rc op_get_folder(struct ews_ctx *c)
+{
+    struct shape shape;
+    shape_folder_parse(x_child(c->req->op, NS_MESSAGES, "FolderShape"), &shape);
+    xmlNodePtr msgs = soap_messages(c->resp, "GetFolder");
+    xmlNodePtr ids = x_child(c->req->op, NS_MESSAGES, "FolderIds");
+    for (xmlNodePtr id = x_first(ids); id; id = x_next(id)) {
+        struct sim_folder *f = NULL;
+        const char *code = ews_folder_lookup(c, id, &f);
+        xmlNodePtr m = soap_message(c->resp, msgs, "GetFolder", code);
+        xmlNodePtr folders = x_el(m, c->resp->m, "Folders");
+        if (f)
+            render_folder(folders, c->resp->t, &shape, f);
+    }
+    return msgs ? MSE_OK : MSE_ERR_NOMEM;
+}
+
+/* ---- restrictions (the subset FindFolder callers use: class and name tests) ---- */
+
+static const char *folder_field(const struct sim_folder *f, const char *uri)
+{
+    if (strcmp(uri, "folder:FolderClass") == 0)
+        return f->folder_class ? f->folder_class : "";
+    if (strcmp(uri, "folder:DisplayName") == 0)
+        return f->name;
+    return NULL;
+}
+
+/* 1 = matches, 0 = does not, -1 = a filter the simulator does not support. */
+static int restriction_eval(xmlNodePtr r, const struct sim_folder *f)
+{
+    char uri[64], constant[512];
+    if (x_is(r, NS_TYPES, "And") || x_is(r, NS_TYPES, "Or")) {
+        bool is_and = x_is(r, NS_TYPES, "And");
+        for (xmlNodePtr ch = x_first(r); ch; ch = x_next(ch)) {
+            int v = restriction_eval(ch, f);
+            if (v < 0 || v == (is_and ? 0 : 1))
+                return v;
+        }
+        return is_and ? 1 : 0;
+    }
+    if (x_is(r, NS_TYPES, "Not")) {
+        int v = restriction_eval(x_first(r), f);
+        return v < 0 ? v : !v;
+    }
+    xmlNodePtr path = x_child(r, NS_TYPES, "FieldURI");
+    const char *value = path ? folder_field(f, x_prop(path, "FieldURI", uri, sizeof(uri))) : NULL;
+    xmlNodePtr cst = x_child(x_child(r, NS_TYPES, "FieldURIOrConstant"), NS_TYPES, "Constant");
+    if (!cst)
+        cst = x_child(r, NS_TYPES, "Constant");
+    if (!value || !cst || !x_prop(cst, "Value", constant, sizeof(constant)))
+        return -1;
+    if (x_is(r, NS_TYPES, "IsEqualTo"))
+        return strcmp(value, constant) == 0;
+    if (x_is(r, NS_TYPES, "IsNotEqualTo"))
+        return strcmp(value, constant) != 0;
+    if (x_is(r, NS_TYPES, "Contains")) {
+        char mode[32];
+        x_prop(r, "ContainmentMode", mode, sizeof(mode));
+        if (strcmp(mode, "Prefixed") == 0)
+            return strncasecmp(value, constant, strlen(constant)) == 0;
+        return strcasestr(value, constant) != NULL;
+    }
+    return -1;
+}
+
+struct folder_list {
+    const struct sim_folder **v;
+    size_t n, cap;
+    bool unsupported;
+};
+
+static void list_add(struct folder_list *l, const struct sim_folder *f)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 32;
+        const struct sim_folder **g = realloc(l->v, ncap * sizeof(*g));
+        if (!g)
+            return;
+        l->v = g;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = f;
+}
+
+static void folders_collect(const struct sim_folder *parent, bool deep, xmlNodePtr restriction,
+                            struct folder_list *l)
+{
+    for (unsigned i = 0; i < parent->nchildren; i++) {
+        const struct sim_folder *f = parent->children[i];
+        int v = restriction ? restriction_eval(x_first(restriction), f) : 1;
+        if (v < 0)
+            l->unsupported = true;
+        else if (v)
+            list_add(l, f);
+        if (deep)
+            folders_collect(f, deep, restriction, l);
+    }
+}
+
+void op_page_window(xmlNodePtr view, size_t n, size_t *first, size_t *end)
+{
+    char buf[32];
+    long offset = 0, max = 1000;
+    if (view && x_prop(view, "Offset", buf, sizeof(buf)))
+        offset = strtol(buf, NULL, 10);
+    if (view && x_prop(view, "MaxEntriesReturned", buf, sizeof(buf)))
+        max = strtol(buf, NULL, 10);
+    if (offset < 0)
+        offset = 0;
+    if (max <= 0 || max > 1000)
+        max = 1000; /* EWSFindCountLimit */
+    bool from_end = view && x_prop(view, "BasePoint", buf, sizeof(buf)) && strcmp(buf, "End") == 0;
+    size_t off = (size_t)offset > n ? n : (size_t)offset;
+    if (from_end) {
+        *end = n - off;
+        *first = *end > (size_t)max ? *end - (size_t)max : 0;
+    } else {
+        *first = off;
+        *end = off + (size_t)max > n ? n : off + (size_t)max;
+    }
+}
+
+static void find_folder_one(struct ews_ctx *c, xmlNodePtr msgs, xmlNodePtr parent_id,
+                            const struct shape *shape, bool deep)
+{
+    struct sim_folder *parent = NULL;
+    const char *code = ews_folder_lookup(c, parent_id, &parent);
+    struct folder_list l = { 0 };
+    if (!code) {
+        folders_collect(parent, deep, x_child(c->req->op, NS_MESSAGES, "Restriction"), &l);
+        if (l.unsupported)
+            code = "ErrorUnsupportedQueryFilter";
+    }
+    xmlNodePtr m = soap_message(c->resp, msgs, "FindFolder", code);
+    if (!code) {
+        size_t first, end;
+        op_page_window(x_child(c->req->op, NS_MESSAGES, "IndexedPageFolderView"), l.n, &first,
+                       &end);
+        xmlNodePtr root = x_el(m, c->resp->m, "RootFolder");
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%zu", end);
+        x_attr(root, "IndexedPagingOffset", buf);
+        snprintf(buf, sizeof(buf), "%zu", l.n);
+        x_attr(root, "TotalItemsInView", buf);
+        x_attr(root, "IncludesLastItemInRange", end >= l.n ? "true" : "false");
+        xmlNodePtr folders = x_el(root, c->resp->t, "Folders");
+        for (size_t i = first; i < end; i++)
+            render_folder(folders, c->resp->t, shape, l.v[i]);
+    }
+    free(l.v);
+}
+
+enum mse_rc op_find_folder(struct ews_ctx *c)
+{
+    char traversal[32];
+    struct shape shape;
+    shape_folder_parse(x_child(c->req->op, NS_MESSAGES, "FolderShape"), &shape);
+    x_prop(c->req->op, "Traversal", traversal, sizeof(traversal));
+    bool deep = strcmp(traversal, "Deep") == 0;
+    bool soft = strcmp(traversal, "SoftDeleted") == 0;
+    xmlNodePtr msgs = soap_messages(c->resp, "FindFolder");
+    xmlNodePtr ids = x_child(c->req->op, NS_MESSAGES, "ParentFolderIds");
+    for (xmlNodePtr id = x_first(ids); id; id = x_next(id)) {
+        if (soft) /* nothing is ever soft-deleted here: an empty view */
+            soap_message(c->resp, msgs, "FindFolder", "ErrorInvalidOperation");
+        else
+            find_folder_one(c, msgs, id, &shape, deep);
+    }
+    return msgs ? MSE_OK : MSE_ERR_NOMEM;
+}
+
+/* ---- SyncFolderHierarchy ---- */
+
+static bool folder_below(const struct sim_folder *f, const struct sim_folder *root)
+{
+    for (f = f->parent; f; f = f->parent) {
+        if (f == root)
+            return true;
+    }
+    return false;
+}
+
+static int csn_cmp(const void *a, const void *b)
+{
+    const struct sim_folder *fa = *(const struct sim_folder *const *)a;
+    const struct sim_folder *fb = *(const struct sim_folder *const *)b;
+    return fa->csn < fb->csn ? -1 : fa->csn > fb->csn;
+}
+
+static void hierarchy_changes(struct ews_ctx *c, xmlNodePtr changes, const struct shape *shape,
+                              const struct sim_folder *root, uint64_t watermark)
+{
+    struct folder_list l = { 0 };
+    const struct sim_mailbox *mbx = root->mbx;
+    for (unsigned i = 0; i < mbx->nfolders; i++) {
+        const struct sim_folder *f = mbx->folders[i];
+        if (f->csn > watermark && folder_below(f, root) &&
+            !(f->deleted && f->created_csn > watermark))
+            list_add(&l, f);
+    }
+    qsort(l.v, l.n, sizeof(*l.v), csn_cmp);
+    xmlNsPtr t = c->resp->t;
+    for (size_t i = 0; i < l.n; i++) {
+        const struct sim_folder *f = l.v[i];
+        if (f->deleted)
+            render_folder_id(x_el(changes, t, "Delete"), t, "FolderId", f);
+        else
+            render_folder(x_el(changes, t, f->created_csn > watermark ? "Create" : "Update"), t,
+                          shape, f);
+    }
+    free(l.v);
+}
+
+static void sync_error(struct ews_ctx *c, xmlNodePtr msgs, const char *op, const char *code,
+                       const char *last_el)
+{
+    xmlNodePtr m = soap_message(c->resp, msgs, op, code);
+    x_el(m, c->resp->m, "SyncState");
+    x_bool(m, c->resp->m, last_el, true);
+}
+
+enum mse_rc op_sync_folder_hierarchy(struct ews_ctx *c)
+{
+    struct shape shape;
+    shape_folder_parse(x_child(c->req->op, NS_MESSAGES, "FolderShape"), &shape);
+    xmlNodePtr msgs = soap_messages(c->resp, "SyncFolderHierarchy");
+    xmlNodePtr sync_id = x_first(x_child(c->req->op, NS_MESSAGES, "SyncFolderId"));
+    struct sim_folder *root = c->mbx ? c->mbx->root : NULL;
+    const char *code = sync_id ? ews_folder_lookup(c, sync_id, &root)
+                       : root  ? NULL
+                               : "ErrorNonExistentMailbox";
+    uint64_t watermark = 0;
+    if (!code)
+        code = op_state_read(c, x_child(c->req->op, NS_MESSAGES, "SyncState"),
+                             SYNCSTATE_HIERARCHY, root, &watermark);
+    if (code) {
+        sync_error(c, msgs, "SyncFolderHierarchy", code, "IncludesLastFolderInRange");
+        return msgs ? MSE_OK : MSE_ERR_NOMEM;
+    }
+    xmlNodePtr m = soap_message(c->resp, msgs, "SyncFolderHierarchy", NULL);
+    op_state_write(c, m, SYNCSTATE_HIERARCHY, root, root->mbx->csn);
+    x_bool(m, c->resp->m, "IncludesLastFolderInRange", true);
+    hierarchy_changes(c, x_el(m, c->resp->m, "Changes"), &shape, root, watermark);
+    return msgs ? MSE_OK : MSE_ERR_NOMEM;
+}
