@@ -208,7 +208,8 @@ static void hierarchy_changes(struct ews_ctx *c, xmlNodePtr changes, const struc
             !(f->deleted && f->created_csn > watermark))
             list_add(&l, f);
     }
-    qsort(l.v, l.n, sizeof(*l.v), csn_cmp);
+    if (l.n)
+        qsort(l.v, l.n, sizeof(*l.v), csn_cmp);
     xmlNsPtr t = c->resp->t;
     for (size_t i = 0; i < l.n; i++) {
         const struct sim_folder *f = l.v[i];

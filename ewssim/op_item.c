@@ -196,7 +196,8 @@ static const char *find_calendar(struct ews_ctx *c, xmlNodePtr view, const struc
         *max = 1000;
     l->limit = 100000;
     calendar_view(c, f, from, to, l);
-    qsort(l->v, l->n, sizeof(*l->v), entry_start_cmp);
+    if (l->n)
+        qsort(l->v, l->n, sizeof(*l->v), entry_start_cmp);
     return NULL;
 }
 
