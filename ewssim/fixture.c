@@ -595,8 +595,9 @@ static enum mse_rc account_read(struct org *o, const cJSON *a, const char *where
     return MSE_OK;
 }
 
-static enum mse_rc mailbox_read(struct org *o, const cJSON *mb, const char *where,
-                                struct mse_err *err)
+/* First pass: every mailbox exists before any item names its people. */
+static enum mse_rc mailbox_create(struct org *o, const cJSON *mb, const char *where,
+                                  struct mse_err *err)
 {
     bool ok = true;
     const char *addr = opt_str(mb, "address", where, err, &ok);
@@ -611,9 +612,20 @@ static enum mse_rc mailbox_read(struct org *o, const cJSON *mb, const char *wher
         return bad(err, where, "a mailbox with this address exists already");
     if (rc == MSE_OK && cJSON_GetObjectItemCaseSensitive(mb, "password"))
         rc = account_read(o, mb, where, err);
+    return rc;
+}
+
+/* Second pass: folders and items. */
+static enum mse_rc mailbox_fill(struct org *o, const cJSON *mb, const char *where,
+                                struct mse_err *err)
+{
+    struct sim_mailbox *m =
+            org_mailbox(o, cJSON_GetObjectItemCaseSensitive(mb, "address")->valuestring);
+    enum mse_rc rc = MSE_OK;
     const cJSON *folders = cJSON_GetObjectItemCaseSensitive(mb, "folders"), *f;
+    if (folders && !cJSON_IsArray(folders))
+        return bad(err, where, "folders must be an array");
     unsigned i = 0;
-    /* Standard folders first, so that "Inbox" in the fixture becomes the distinguished one. */
     cJSON_ArrayForEach(f, folders)
     {
         char w[420];
@@ -621,6 +633,7 @@ static enum mse_rc mailbox_read(struct org *o, const cJSON *mb, const char *wher
         if (rc == MSE_OK)
             rc = fixture_folder_add(o, m->msgroot, f, w, NULL, err);
     }
+    /* Standard folders the fixture did not list are added after its own. */
     if (rc == MSE_OK)
         rc = org_mailbox_finish(o, m);
     return rc;
@@ -686,7 +699,9 @@ enum mse_rc fixture_parse(const char *text, struct org **out, struct mse_err *er
     enum mse_rc rc = o ? MSE_OK : MSE_ERR_NOMEM;
     /* Mailboxes before accounts, so accounts find their mailbox; groups last. */
     if (rc == MSE_OK)
-        rc = section(o, root, "mailboxes", mailbox_read, err);
+        rc = section(o, root, "mailboxes", mailbox_create, err);
+    if (rc == MSE_OK)
+        rc = section(o, root, "mailboxes", mailbox_fill, err);
     if (rc == MSE_OK)
         rc = section(o, root, "accounts", account_read, err);
     if (rc == MSE_OK)
