@@ -6,6 +6,7 @@
 
 #include "ops.h"
 #include "render.h"
+#include "restrict.h"
 
 enum mse_rc op_get_folder(struct ews_ctx *c)
 {
@@ -22,55 +23,6 @@ enum mse_rc op_get_folder(struct ews_ctx *c)
             render_folder(folders, c->resp->t, &shape, f);
     }
     return msgs ? MSE_OK : MSE_ERR_NOMEM;
-}
-
-/* ---- restrictions (the subset FindFolder callers use: class and name tests) ---- */
-
-static const char *folder_field(const struct sim_folder *f, const char *uri)
-{
-    if (strcmp(uri, "folder:FolderClass") == 0)
-        return f->folder_class ? f->folder_class : "";
-    if (strcmp(uri, "folder:DisplayName") == 0)
-        return f->name;
-    return NULL;
-}
-
-/* 1 = matches, 0 = does not, -1 = a filter the simulator does not support. */
-static int restriction_eval(xmlNodePtr r, const struct sim_folder *f)
-{
-    char uri[64], constant[512];
-    if (x_is(r, NS_TYPES, "And") || x_is(r, NS_TYPES, "Or")) {
-        bool is_and = x_is(r, NS_TYPES, "And");
-        for (xmlNodePtr ch = x_first(r); ch; ch = x_next(ch)) {
-            int v = restriction_eval(ch, f);
-            if (v < 0 || v == (is_and ? 0 : 1))
-                return v;
-        }
-        return is_and ? 1 : 0;
-    }
-    if (x_is(r, NS_TYPES, "Not")) {
-        int v = restriction_eval(x_first(r), f);
-        return v < 0 ? v : !v;
-    }
-    xmlNodePtr path = x_child(r, NS_TYPES, "FieldURI");
-    const char *value = path ? folder_field(f, x_prop(path, "FieldURI", uri, sizeof(uri))) : NULL;
-    xmlNodePtr cst = x_child(x_child(r, NS_TYPES, "FieldURIOrConstant"), NS_TYPES, "Constant");
-    if (!cst)
-        cst = x_child(r, NS_TYPES, "Constant");
-    if (!value || !cst || !x_prop(cst, "Value", constant, sizeof(constant)))
-        return -1;
-    if (x_is(r, NS_TYPES, "IsEqualTo"))
-        return strcmp(value, constant) == 0;
-    if (x_is(r, NS_TYPES, "IsNotEqualTo"))
-        return strcmp(value, constant) != 0;
-    if (x_is(r, NS_TYPES, "Contains")) {
-        char mode[32];
-        x_prop(r, "ContainmentMode", mode, sizeof(mode));
-        if (strcmp(mode, "Prefixed") == 0)
-            return strncasecmp(value, constant, strlen(constant)) == 0;
-        return strcasestr(value, constant) != NULL;
-    }
-    return -1;
 }
 
 struct folder_list {
@@ -97,7 +49,7 @@ static void folders_collect(const struct sim_folder *parent, bool deep, xmlNodeP
 {
     for (unsigned i = 0; i < parent->nchildren; i++) {
         const struct sim_folder *f = parent->children[i];
-        int v = restriction ? restriction_eval(x_first(restriction), f) : 1;
+        int v = restriction ? restrict_eval(x_first(restriction), restrict_folder_field, f) : 1;
         if (v < 0)
             l->unsupported = true;
         else if (v)

@@ -6,6 +6,7 @@
 #include "ops.h"
 #include "recur.h"
 #include "render.h"
+#include "restrict.h"
 #include "timefmt.h"
 
 /* The occurrence an occurrence id names, or false when the series has no such occurrence. */
@@ -111,16 +112,26 @@ static bool entry_add(struct entry_list *l, const struct entry *e)
     return true;
 }
 
-/* Newest change first, as Exchange's default view lists a folder. */
-static void folder_items(const struct ews_ctx *c, const struct sim_folder *f,
+/*
+ * Newest change first, as Exchange's default view lists a folder, filtered by the request's
+ * Restriction. Returns false when the restriction uses a filter the simulator lacks.
+ */
+static bool folder_items(const struct ews_ctx *c, const struct sim_folder *f,
                          struct entry_list *l)
 {
+    xmlNodePtr restriction = x_first(x_child(c->req->op, NS_MESSAGES, "Restriction"));
     for (size_t i = f->nlog; i-- > 0;) {
         const struct sim_item *it = folder_log_item(c->org, f, &f->log[i]);
+        if (!it)
+            continue;
+        int match = restriction ? restrict_eval(restriction, restrict_item_field, it) : 1;
+        if (match < 0)
+            return false;
         struct entry e = { .it = it };
-        if (it && !entry_add(l, &e))
-            return;
+        if (match && !entry_add(l, &e))
+            return true;
     }
+    return true;
 }
 
 struct view_ctx {
@@ -211,8 +222,8 @@ static void find_item_one(struct ews_ctx *c, xmlNodePtr msgs, xmlNodePtr parent_
     size_t max = 0;
     if (!code && cal)
         code = find_calendar(c, cal, f, &l, &max);
-    else if (!code && shallow)
-        folder_items(c, f, &l);
+    else if (!code && shallow && !folder_items(c, f, &l))
+        code = "ErrorUnsupportedPathForQuery";
     if (!code && l.nomem)
         code = "ErrorInternalServerError";
     xmlNodePtr m = soap_message(c->resp, msgs, "FindItem", code);
