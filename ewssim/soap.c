@@ -69,6 +69,49 @@ const char *soap_code_text(const char *code)
     return "The request could not be completed.";
 }
 
+/* ---- text hygiene ---- */
+
+/* Drops a multi-byte UTF-8 sequence that truncation cut in half at the end of s. */
+static void utf8_trim_partial(char *s)
+{
+    size_t n = strlen(s), i = n, cont = 0;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && cont < 3) {
+        i--;
+        cont++;
+    }
+    if (i == 0 || (unsigned char)s[i - 1] < 0xC0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : 1;
+    if (cont < need)
+        s[i - 1] = '\0';
+}
+
+/*
+ * Replaces whatever cannot appear in XML text (invalid UTF-8, C0 controls) by '?': parser
+ * messages quote the request's raw bytes, and a fault must stay well-formed.
+ */
+static void text_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                                  : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        bool ok = n > 0;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = (p[k] & 0xC0) == 0x80;
+        if (ok && n == 1 && *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            ok = false;
+        if (ok && n == 2 && *p < 0xC2)
+            ok = false; /* overlong */
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 /* ---- reading ---- */
 
 bool x_is(const xmlNode *n, const char *ns, const char *name)
@@ -114,6 +157,7 @@ const char *x_prop(const xmlNode *n, const char *name, char *buf, size_t size)
         return NULL;
     snprintf(buf, size, "%s", (const char *)v);
     xmlFree(v);
+    utf8_trim_partial(buf);
     return buf;
 }
 
@@ -124,6 +168,7 @@ const char *x_content(const xmlNode *n, char *buf, size_t size)
     if (v) {
         snprintf(buf, size, "%s", (const char *)v);
         xmlFree(v);
+        utf8_trim_partial(buf);
     }
     return buf;
 }
@@ -148,7 +193,10 @@ static void fail_schema(struct soap_failure *f, const struct schema_error *e)
 {
     f->code = "ErrorSchemaValidation";
     f->schema = *e;
-    snprintf(f->text, sizeof(f->text), "The request failed schema validation: %s", e->message);
+    text_sanitize(f->schema.message);
+    snprintf(f->text, sizeof(f->text), "The request failed schema validation: %s",
+             f->schema.message);
+    utf8_trim_partial(f->text);
 }
 
 static bool version_known(const char *v)
