@@ -16,8 +16,7 @@
 #define EWS_SIM_DEFAULT_SCHEMA_DIR "/usr/share/ews-sim/schema"
 #endif
 
-static enum mse_rc service_account_parse(struct sim_config *cfg, const char *v,
-                                         struct mse_err *err)
+static enum mse_rc service_account_parse(struct sim_config *cfg, const char *v, struct mse_err *err)
 {
     const char *colon = v ? strchr(v, ':') : NULL;
     if (!v || !v[0])
@@ -52,18 +51,17 @@ enum mse_rc sim_config_load(struct sim_config *cfg, struct mse_err *err)
     int64_t threads = 0, max_body = 0, seed = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     const char *listen = mse_env_str("EWS_SIM_LISTEN", "127.0.0.1:8081");
-    if (mse_parse_hostport(listen, cfg->listen_host, sizeof(cfg->listen_host),
-                           &cfg->listen_port) != MSE_OK) {
+    if (mse_parse_hostport(listen, cfg->listen_host, sizeof(cfg->listen_host), &cfg->listen_port) !=
+        MSE_OK) {
         snprintf(err->msg, sizeof(err->msg), "EWS_SIM_LISTEN must be host:port, not '%.100s'",
                  listen);
         return MSE_ERR_INVALID;
     }
     if (mse_env_int("EWS_SIM_THREADS", cores > 0 ? cores : 2, 1, 256, &threads, err) != MSE_OK ||
-        mse_env_int("EWS_SIM_MAX_BODY_BYTES", 32 * 1024 * 1024, 4096, 512 * 1024 * 1024,
-                    &max_body, err) != MSE_OK ||
+        mse_env_int("EWS_SIM_MAX_BODY_BYTES", 32 * 1024 * 1024, 4096, 512 * 1024 * 1024, &max_body,
+                    err) != MSE_OK ||
         mse_env_int("EWS_SIM_SEED", 42, 0, INT64_MAX, &seed, err) != MSE_OK ||
-        mse_env_bool("EWS_SIM_VALIDATE_RESPONSES", false, &cfg->validate_responses, err) !=
-                MSE_OK)
+        mse_env_bool("EWS_SIM_VALIDATE_RESPONSES", false, &cfg->validate_responses, err) != MSE_OK)
         return MSE_ERR_INVALID;
     cfg->threads = (unsigned)threads;
     cfg->max_body = (size_t)max_body;
@@ -76,12 +74,10 @@ enum mse_rc sim_config_load(struct sim_config *cfg, struct mse_err *err)
                  err) != MSE_OK)
         return MSE_ERR_INVALID;
     if (cfg->fixture[0] && cfg->generate[0]) {
-        snprintf(err->msg, sizeof(err->msg),
-                 "set EWS_SIM_FIXTURE or EWS_SIM_GENERATE, not both");
+        snprintf(err->msg, sizeof(err->msg), "set EWS_SIM_FIXTURE or EWS_SIM_GENERATE, not both");
         return MSE_ERR_INVALID;
     }
-    if (mse_log_level_parse(mse_env_str("EWS_SIM_LOG_LEVEL", "info"), &cfg->log_level) !=
-        MSE_OK) {
+    if (mse_log_level_parse(mse_env_str("EWS_SIM_LOG_LEVEL", "info"), &cfg->log_level) != MSE_OK) {
         snprintf(err->msg, sizeof(err->msg), "EWS_SIM_LOG_LEVEL must be debug|info|warn|error");
         return MSE_ERR_INVALID;
     }

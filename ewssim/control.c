@@ -40,13 +40,15 @@ static enum mse_rc reply_json(struct creq *r, unsigned status, cJSON *doc)
     return text ? MSE_OK : MSE_ERR_NOMEM;
 }
 
-static enum mse_rc problem(struct creq *r, unsigned status, const char *fmt, ...)
-    MSE_PRINTF(3, 4);
+static enum mse_rc problem(struct creq *r, unsigned status, const char *fmt, ...) MSE_PRINTF(3, 4);
 static enum mse_rc problem(struct creq *r, unsigned status, const char *fmt, ...)
 {
-    static const char *const titles[] = { [400] = "Bad Request",  [403] = "Forbidden",
-                                          [404] = "Not Found",    [405] = "Method Not Allowed",
-                                          [409] = "Conflict",     [413] = "Content Too Large",
+    static const char *const titles[] = { [400] = "Bad Request",
+                                          [403] = "Forbidden",
+                                          [404] = "Not Found",
+                                          [405] = "Method Not Allowed",
+                                          [409] = "Conflict",
+                                          [413] = "Content Too Large",
                                           [422] = "Unprocessable Content",
                                           [500] = "Internal Server Error" };
     char detail[600];
@@ -177,8 +179,7 @@ static struct sim_mailbox *mailbox_arg(struct creq *r, const struct org *o, enum
 }
 
 static struct sim_folder *folder_arg(struct creq *r, const struct org *o,
-                                     const struct sim_mailbox *m, const char *text,
-                                     enum mse_rc *rc)
+                                     const struct sim_mailbox *m, const char *text, enum mse_rc *rc)
 {
     struct ewsid id;
     struct sim_folder *f = NULL;
@@ -609,8 +610,9 @@ static enum mse_rc h_fault_add(struct creq *r, struct org *o)
     if (!bad)
         bad = number_member(r->body, "delay_ms", 0, 600000, &delay);
     if (bad)
-        return problem(r, 422, "%s is out of range (count ≥ 1, 0 < probability ≤ 1, "
-                               "backoff_ms ≤ 3600000, delay_ms ≤ 600000)",
+        return problem(r, 422,
+                       "%s is out of range (count ≥ 1, 0 < probability ≤ 1, "
+                       "backoff_ms ≤ 3600000, delay_ms ≤ 600000)",
                        bad);
     f.kind = (enum fault_kind)k;
     f.remaining = (int64_t)count;

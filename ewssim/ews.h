@@ -39,11 +39,11 @@ struct ews_ctx {
     struct org *org;
     struct soap_request *req;
     struct soap_response *resp;
-    struct sim_account *caller;     /* the authenticated account */
-    struct sim_account *acting;     /* the impersonated account, or caller */
-    struct sim_mailbox *mbx;        /* default mailbox (impersonated or own); may be NULL */
-    uint32_t generation;            /* store generation, for SyncStates */
-    bool force_invalid_state;       /* fault injection: refuse the SyncState */
+    struct sim_account *caller; /* the authenticated account */
+    struct sim_account *acting; /* the impersonated account, or caller */
+    struct sim_mailbox *mbx;    /* default mailbox (impersonated or own); may be NULL */
+    uint32_t generation;        /* store generation, for SyncStates */
+    bool force_invalid_state;   /* fault injection: refuse the SyncState */
     struct mse_log_ctx *log;
 };
 

@@ -14,7 +14,12 @@
  * a kind byte, the mailbox index (4 bytes) and a number (8 bytes), plus for attachments the
  * attachment number and for occurrences the original start time (8 bytes each). Big-endian.
  */
-enum ewsid_kind { EWSID_ITEM = 'I', EWSID_FOLDER = 'F', EWSID_ATTACHMENT = 'A', EWSID_OCCURRENCE = 'O' };
+enum ewsid_kind {
+    EWSID_ITEM = 'I',
+    EWSID_FOLDER = 'F',
+    EWSID_ATTACHMENT = 'A',
+    EWSID_OCCURRENCE = 'O'
+};
 
 struct ewsid {
     enum ewsid_kind kind;

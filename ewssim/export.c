@@ -193,7 +193,8 @@ static cJSON *appointment_json(const struct entry *e)
     cJSON_AddItemToObject(o, "optional_attendees", attendee_list(c->optional, c->noptional));
     cJSON_AddStringToObject(o, "calendar_item_type", render_cal_type(c->type));
     bool master = c->type == CAL_RECURRING_MASTER;
-    cJSON_AddItemToObject(o, "recurrence", master ? export_recurrence(&c->rec) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "recurrence",
+                          master ? export_recurrence(&c->rec) : cJSON_CreateNull());
     cJSON *deleted = NULL;
     cJSON_AddItemToObject(o, "modified_occurrences", occurrences(c, &deleted));
     cJSON_AddItemToObject(o, "deleted_occurrences", deleted);

@@ -8,8 +8,8 @@
 #include "gen.h"
 
 const char *const fault_kind_names[FAULT_KIND_COUNT] = {
-    "server_busy",        "http_503",     "http_401",       "delay",    "cutoff",
-    "invalid_sync_state", "mailbox_move", "no_mailbox",     "internal",
+    "server_busy",        "http_503",     "http_401",   "delay",    "cutoff",
+    "invalid_sync_state", "mailbox_move", "no_mailbox", "internal",
 };
 
 int fault_kind_lookup(const char *name)

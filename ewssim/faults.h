@@ -10,15 +10,15 @@
 #include "mse/rc.h"
 
 enum fault_kind {
-    FAULT_SERVER_BUSY,       /* SOAP fault ErrorServerBusy with BackOffMilliseconds */
-    FAULT_HTTP_503,          /* 503 Service Unavailable with Retry-After */
-    FAULT_HTTP_401,          /* 401 although the credentials are right */
-    FAULT_DELAY,             /* answer normally after delay_ms */
-    FAULT_CUTOFF,            /* the response is cut off half-way (connection closed) */
-    FAULT_INVALID_SYNC_STATE,/* SyncFolder*: ErrorInvalidSyncStateData */
-    FAULT_MAILBOX_MOVE,      /* SOAP fault ErrorMailboxMoveInProgress */
-    FAULT_NO_MAILBOX,        /* SOAP fault ErrorNonExistentMailbox */
-    FAULT_INTERNAL,          /* SOAP fault ErrorInternalServerError */
+    FAULT_SERVER_BUSY,        /* SOAP fault ErrorServerBusy with BackOffMilliseconds */
+    FAULT_HTTP_503,           /* 503 Service Unavailable with Retry-After */
+    FAULT_HTTP_401,           /* 401 although the credentials are right */
+    FAULT_DELAY,              /* answer normally after delay_ms */
+    FAULT_CUTOFF,             /* the response is cut off half-way (connection closed) */
+    FAULT_INVALID_SYNC_STATE, /* SyncFolder*: ErrorInvalidSyncStateData */
+    FAULT_MAILBOX_MOVE,       /* SOAP fault ErrorMailboxMoveInProgress */
+    FAULT_NO_MAILBOX,         /* SOAP fault ErrorNonExistentMailbox */
+    FAULT_INTERNAL,           /* SOAP fault ErrorInternalServerError */
     FAULT_KIND_COUNT
 };
 

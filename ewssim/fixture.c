@@ -351,7 +351,8 @@ static enum mse_rc exceptions_read(const cJSON *obj, struct sim_calendar *c, con
     }
     cJSON_ArrayForEach(e, del)
     {
-        if (!cJSON_IsString(e) || mse_time_parse(e->valuestring, &c->deleted[c->ndeleted]) != MSE_OK)
+        if (!cJSON_IsString(e) ||
+            mse_time_parse(e->valuestring, &c->deleted[c->ndeleted]) != MSE_OK)
             return bad(err, where, "deleted_occurrences must hold RFC 3339 date-times");
         c->ndeleted++;
     }
@@ -380,8 +381,8 @@ static enum mse_rc calendar_read(struct org *o, const cJSON *obj, const char *wh
         return MSE_ERR_INVALID;
     if (!org)
         c->organizer = org_person(o, it->mbx->display_name, it->mbx->address);
-    enum mse_rc rc = attendees(o, obj, "required_attendees", where, &c->required, &c->nrequired,
-                               err);
+    enum mse_rc rc =
+            attendees(o, obj, "required_attendees", where, &c->required, &c->nrequired, err);
     if (rc == MSE_OK)
         rc = attendees(o, obj, "optional_attendees", where, &c->optional, &c->noptional, err);
     if (rc != MSE_OK)
@@ -475,7 +476,8 @@ enum mse_rc fixture_item_add(struct org *o, struct sim_folder *f, const cJSON *o
         return rc;
     rc = common_read(o, obj, where, it, appointment, err);
     if (rc == MSE_OK)
-        rc = appointment ? calendar_read(o, obj, where, it, err) : message_read(o, obj, where, it, err);
+        rc = appointment ? calendar_read(o, obj, where, it, err)
+                         : message_read(o, obj, where, it, err);
     const cJSON *size = cJSON_GetObjectItemCaseSensitive(obj, "size");
     item_size_update(it);
     if (rc == MSE_OK && cJSON_IsNumber(size) && size->valuedouble > 0 && size->valuedouble < 1e12)
@@ -490,9 +492,8 @@ enum mse_rc fixture_item_add(struct org *o, struct sim_folder *f, const cJSON *o
     return MSE_OK;
 }
 
-static enum mse_rc items_add(struct org *o, struct sim_folder *f, const cJSON *obj,
-                             const char *key, bool appointment, const char *where,
-                             struct mse_err *err)
+static enum mse_rc items_add(struct org *o, struct sim_folder *f, const cJSON *obj, const char *key,
+                             bool appointment, const char *where, struct mse_err *err)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key), *el;
     if (arr && !cJSON_IsArray(arr))
@@ -639,8 +640,7 @@ static enum mse_rc mailbox_fill(struct org *o, const cJSON *mb, const char *wher
     return rc;
 }
 
-static enum mse_rc group_read(struct org *o, const cJSON *g, const char *where,
-                              struct mse_err *err)
+static enum mse_rc group_read(struct org *o, const cJSON *g, const char *where, struct mse_err *err)
 {
     bool ok = true;
     const char *addr = opt_str(g, "address", where, err, &ok);

@@ -12,16 +12,16 @@
 /* Items are dated back from this instant (2026-01-05T09:00:00Z), so runs are reproducible. */
 #define GEN_EPOCH 1767603600
 
-static const char *const first_names[] = { "Alice", "Bob",   "Carol", "David", "Erin",  "Frank",
-                                           "Grace", "Heidi", "Ivan",  "Judy",  "Mallory", "Niaj",
-                                           "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor",
-                                           "Walter", "Yvonne" };
-static const char *const last_names[] = { "Anders", "Brown",  "Clarke", "Dubois", "Evans",
-                                          "Fischer", "Garcia", "Hansen", "Ito",   "Jensen",
-                                          "Keller", "Larsen", "Moreau", "Novak",  "Olsen" };
+static const char *const first_names[] = { "Alice",   "Bob",   "Carol",  "David",  "Erin",
+                                           "Frank",   "Grace", "Heidi",  "Ivan",   "Judy",
+                                           "Mallory", "Niaj",  "Olivia", "Peggy",  "Rupert",
+                                           "Sybil",   "Trent", "Victor", "Walter", "Yvonne" };
+static const char *const last_names[] = { "Anders",  "Brown",  "Clarke", "Dubois", "Evans",
+                                          "Fischer", "Garcia", "Hansen", "Ito",    "Jensen",
+                                          "Keller",  "Larsen", "Moreau", "Novak",  "Olsen" };
 static const char *const words[] = {
-    "quarterly", "report", "budget", "review",   "meeting", "project", "update",  "status",
-    "invoice",   "draft",  "plan",   "customer", "release", "agenda",  "summary", "proposal",
+    "quarterly", "report", "budget", "review",   "meeting", "project", "update",    "status",
+    "invoice",   "draft",  "plan",   "customer", "release", "agenda",  "summary",   "proposal",
     "contract",  "travel", "launch", "roadmap",  "team",    "notes",   "follow-up", "schedule",
 };
 #define NWORDS (sizeof(words) / sizeof(words[0]))

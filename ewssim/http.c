@@ -145,8 +145,7 @@ static bool client_is_loopback(struct MHD_Connection *mc)
         return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
     return false;
 }
@@ -182,8 +181,8 @@ static enum MHD_Result dispatch(struct conn *c, const char *url, const char *met
                                "EWS_SIM_CONTROL_TOKEN\n",
                                NULL);
         struct control_query q = { query_get, c->mc };
-        rc = control_handle(c->sim, method, url, &q, c->body.data ? c->body.data : "",
-                            c->body.len, &c->log, &r);
+        rc = control_handle(c->sim, method, url, &q, c->body.data ? c->body.data : "", c->body.len,
+                            &c->log, &r);
     } else {
         return reply_plain(c, 404, "not found (EWS is at /EWS/Exchange.asmx)\n", NULL);
     }
@@ -203,8 +202,8 @@ static struct conn *conn_new(struct sim *sim, struct MHD_Connection *mc)
     mse_buf_init(&c->body, sim->cfg.max_body);
     mse_uuid_new(c->request_id);
     mse_log_ctx_add(&c->log, "request_id", c->request_id);
-    const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+            MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > sim->cfg.max_body)
         c->too_large = true;
     atomic_fetch_add(&sim->in_flight, 1);
@@ -284,9 +283,9 @@ enum mse_rc http_start(struct sim *sim, struct mse_err *err)
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     sim->mhd = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, sim,
-                                MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-                                MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-                                cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_SOCK_ADDR,
+                                ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim, MHD_OPTION_END);
     freeaddrinfo(ai);

@@ -93,8 +93,8 @@ static const char *file_attachment_add(struct ews_ctx *c, struct sim_item *it, x
     xmlNodePtr cid = x_child(fa, NS_TYPES, "ContentId");
     a->content_id = cid ? x_content_dup(cid) : NULL;
     char buf[16];
-    a->is_inline = strcmp(x_content(x_child(fa, NS_TYPES, "IsInline"), buf, sizeof(buf)), "true") ==
-                   0;
+    a->is_inline =
+            strcmp(x_content(x_child(fa, NS_TYPES, "IsInline"), buf, sizeof(buf)), "true") == 0;
     if (!a->name || !a->content_type)
         return "ErrorInternalServerError";
     return item_touch(it, true) == MSE_OK ? NULL : "ErrorInternalServerError";
@@ -114,7 +114,7 @@ enum mse_rc op_create_attachment(struct ews_ctx *c)
         const char *code = parent_code;
         if (!code)
             code = x_is(a, NS_TYPES, "FileAttachment") ? file_attachment_add(c, it, a)
-                                                        : "ErrorInvalidOperation";
+                                                       : "ErrorInvalidOperation";
         xmlNodePtr m = soap_message(c->resp, msgs, "CreateAttachment", code);
         xmlNodePtr atts = x_el(m, c->resp->m, "Attachments");
         if (!code) {

@@ -28,7 +28,8 @@ enum mse_rc op_expand_dl(struct ews_ctx *c)
     x_content(x_child(mb, NS_TYPES, "EmailAddress"), addr, sizeof(addr));
     const char *a = strncasecmp(addr, "smtp:", 5) == 0 ? addr + 5 : addr;
     const struct sim_group *g = org_group(c->org, a);
-    xmlNodePtr m = soap_message(c->resp, msgs, "ExpandDL", g ? NULL : "ErrorNameResolutionNoResults");
+    xmlNodePtr m =
+            soap_message(c->resp, msgs, "ExpandDL", g ? NULL : "ErrorNameResolutionNoResults");
     if (g) {
         /* Not recursive, as Exchange: nested groups come back as PublicDL entries. */
         xmlNodePtr dl = x_el(m, c->resp->m, "DLExpansion");
@@ -81,10 +82,11 @@ enum mse_rc op_resolve_names(struct ews_ctx *c)
         }
     }
     xmlNodePtr msgs = soap_messages(c->resp, "ResolveNames");
-    xmlNodePtr m = n == 0   ? soap_message(c->resp, msgs, "ResolveNames", "ErrorNameResolutionNoResults")
-                   : n == 1 ? soap_message(c->resp, msgs, "ResolveNames", NULL)
-                            : soap_message_warning(c->resp, msgs, "ResolveNames",
-                                                   "ErrorNameResolutionMultipleResults");
+    xmlNodePtr m =
+            n == 0   ? soap_message(c->resp, msgs, "ResolveNames", "ErrorNameResolutionNoResults")
+            : n == 1 ? soap_message(c->resp, msgs, "ResolveNames", NULL)
+                     : soap_message_warning(c->resp, msgs, "ResolveNames",
+                                            "ErrorNameResolutionMultipleResults");
     if (n) {
         xmlNodePtr set = x_el(m, c->resp->m, "ResolutionSet");
         char buf[16];
@@ -108,7 +110,8 @@ enum mse_rc op_convert_id(struct ews_ctx *c)
         bool ok = x_prop(a, "Format", fmt, sizeof(fmt)) && strcmp(fmt, "EwsId") == 0 &&
                   strcmp(dest, "EwsId") == 0 && x_prop(a, "Id", text, sizeof(text)) &&
                   ewsid_parse(text, &id) == MSE_OK && x_prop(a, "Mailbox", mbx, sizeof(mbx));
-        xmlNodePtr m = soap_message(c->resp, msgs, "ConvertId", ok ? NULL : "ErrorInvalidIdMalformed");
+        xmlNodePtr m =
+                soap_message(c->resp, msgs, "ConvertId", ok ? NULL : "ErrorInvalidIdMalformed");
         if (!ok)
             continue;
         xmlNodePtr alt = x_el(m, c->resp->m, "AlternateId");

@@ -194,8 +194,8 @@ enum mse_rc op_sync_folder_hierarchy(struct ews_ctx *c)
                                : "ErrorNonExistentMailbox";
     uint64_t watermark = 0;
     if (!code)
-        code = op_state_read(c, x_child(c->req->op, NS_MESSAGES, "SyncState"),
-                             SYNCSTATE_HIERARCHY, root, &watermark);
+        code = op_state_read(c, x_child(c->req->op, NS_MESSAGES, "SyncState"), SYNCSTATE_HIERARCHY,
+                             root, &watermark);
     if (code) {
         sync_error(c, msgs, "SyncFolderHierarchy", code, "IncludesLastFolderInRange");
         return msgs ? MSE_OK : MSE_ERR_NOMEM;

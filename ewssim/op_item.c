@@ -116,8 +116,7 @@ static bool entry_add(struct entry_list *l, const struct entry *e)
  * Newest change first, as Exchange's default view lists a folder, filtered by the request's
  * Restriction. Returns false when the restriction uses a filter the simulator lacks.
  */
-static bool folder_items(const struct ews_ctx *c, const struct sim_folder *f,
-                         struct entry_list *l)
+static bool folder_items(const struct ews_ctx *c, const struct sim_folder *f, struct entry_list *l)
 {
     xmlNodePtr restriction = x_first(x_child(c->req->op, NS_MESSAGES, "Restriction"));
     for (size_t i = f->nlog; i-- > 0;) {

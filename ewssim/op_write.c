@@ -127,8 +127,8 @@ static enum mse_rc body_update(struct sim_item *it, const struct update *u)
         add = joined;
     } else if (u->value) {
         char kind[16];
-        it->body_html = x_prop(u->value, "BodyType", kind, sizeof(kind)) &&
-                        strcmp(kind, "HTML") == 0;
+        it->body_html =
+                x_prop(u->value, "BodyType", kind, sizeof(kind)) && strcmp(kind, "HTML") == 0;
     }
     free(it->body);
     it->body = add;
@@ -190,7 +190,8 @@ static enum mse_rc update_apply(struct sim_item *it, const struct update *u)
     case UF_EXTENDED:
         return extended_update(it, u);
     case UF_SENSITIVITY:
-        it->sensitivity = (enum sensitivity)sensitivity_parse(x_content(u->value, buf, sizeof(buf)));
+        it->sensitivity =
+                (enum sensitivity)sensitivity_parse(x_content(u->value, buf, sizeof(buf)));
         return MSE_OK;
     case UF_IS_READ:
         item_set_read(it, strcmp(x_content(u->value, buf, sizeof(buf)), "true") == 0 ||
@@ -283,10 +284,9 @@ enum mse_rc op_update_item(struct ews_ctx *c)
 {
     char buf[64];
     struct update_opts o = { 0 };
-    o.always_overwrite = strcmp(x_prop(c->req->op, "ConflictResolution", buf, sizeof(buf))
-                                        ? buf
-                                        : "",
-                                "AlwaysOverwrite") == 0;
+    o.always_overwrite =
+            strcmp(x_prop(c->req->op, "ConflictResolution", buf, sizeof(buf)) ? buf : "",
+                   "AlwaysOverwrite") == 0;
     o.has_disposition = x_prop(c->req->op, "MessageDisposition", buf, sizeof(buf)) != NULL;
     o.has_invitations =
             x_prop(c->req->op, "SendMeetingInvitationsOrCancellations", buf, sizeof(buf)) != NULL;
@@ -361,7 +361,7 @@ enum mse_rc op_delete_item(struct ews_ctx *c)
     for (xmlNodePtr id = x_first(x_child(c->req->op, NS_MESSAGES, "ItemIds")); id;
          id = x_next(id)) {
         const char *code = x_is(id, NS_TYPES, "ItemId") ? delete_one(c, id, type, cancellations)
-                                                         : "ErrorInvalidOperation";
+                                                        : "ErrorInvalidOperation";
         soap_message(c->resp, msgs, "DeleteItem", code);
     }
     return msgs ? MSE_OK : MSE_ERR_NOMEM;

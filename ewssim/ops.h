@@ -21,8 +21,6 @@ enum mse_rc op_expand_dl(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_resolve_names(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_convert_id(struct ews_ctx *c) MSE_WUR;
 
-
-
 /* Shared by the two Sync operations (op_sync.c). */
 #include "syncstate.h"
 /*
@@ -35,7 +33,8 @@ const char *op_state_read(struct ews_ctx *c, xmlNodePtr state_el, enum syncstate
 /* Appends <m:SyncState> for folder f at the given watermark. */
 void op_state_write(struct ews_ctx *c, xmlNodePtr msg, enum syncstate_scope scope,
                     const struct sim_folder *f, uint64_t watermark);
-/* IndexedPage*View (Offset, MaxEntriesReturned ≤ 1000, BasePoint) → [first, end) of n (op_folder.c). */
+/* IndexedPage*View (Offset, MaxEntriesReturned ≤ 1000, BasePoint) → [first, end) of n
+ * (op_folder.c). */
 void op_page_window(xmlNodePtr view, size_t n, size_t *first, size_t *end);
 
 #endif

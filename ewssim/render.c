@@ -16,9 +16,10 @@
 
 const char *const render_day_names[8] = { "Sunday",   "Monday", "Tuesday",  "Wednesday",
                                           "Thursday", "Friday", "Saturday", "Day" };
-const char *const render_month_names[13] = { "",        "January",  "February", "March",  "April",
-                                             "May",     "June",     "July",     "August",
-                                             "September", "October", "November", "December" };
+const char *const render_month_names[13] = { "",        "January",   "February", "March",
+                                             "April",   "May",       "June",     "July",
+                                             "August",  "September", "October",  "November",
+                                             "December" };
 const char *const render_week_index[6] = { "", "First", "Second", "Third", "Fourth", "Last" };
 
 const char *render_sensitivity(enum sensitivity s)
@@ -90,8 +91,7 @@ xmlNodePtr render_mailbox(xmlNodePtr parent, xmlNsPtr t, const char *el, const c
     return m;
 }
 
-static void person_single(xmlNodePtr parent, xmlNsPtr t, const char *el,
-                          const struct sim_person *p)
+static void person_single(xmlNodePtr parent, xmlNsPtr t, const char *el, const struct sim_person *p)
 {
     if (p)
         render_mailbox(x_el(parent, t, el), t, "Mailbox", p->name, p->email, "Mailbox");
@@ -254,7 +254,7 @@ static void item_base(xmlNodePtr n, const struct render_ctx *rc, const struct si
     if (p & P_SUBJECT)
         x_text(n, t, "Subject",
                occ && occ->exception && occ->exception->subject ? occ->exception->subject
-                                                                 : it->subject);
+                                                                : it->subject);
     if (p & P_SENSITIVITY)
         x_text(n, t, "Sensitivity", render_sensitivity(it->sensitivity));
     if ((p & P_BODY) && !rc->summary)
@@ -318,8 +318,11 @@ static void ext_props(xmlNodePtr parent, const struct render_ctx *rc, const stru
 
 char *render_extprop_key(const xmlNode *uri)
 {
-    static const char *const names[] = { "DistinguishedPropertySetId", "PropertySetId",
-                                         "PropertyTag", "PropertyName", "PropertyId",
+    static const char *const names[] = { "DistinguishedPropertySetId",
+                                         "PropertySetId",
+                                         "PropertyTag",
+                                         "PropertyName",
+                                         "PropertyId",
                                          "PropertyType" };
     struct mse_buf b;
     mse_buf_init(&b, 4096);
@@ -575,8 +578,7 @@ static enum mse_rc mime_headers(struct mse_buf *b, const struct sim_item *it)
     if (rc == MSE_OK)
         rc = mime_addresses(b, "Cc", it->cc, it->ncc);
     if (rc == MSE_OK)
-        rc = mse_buf_printf(b, "Subject: %s\r\nDate: %s\r\n", it->subject ? it->subject : "",
-                            date);
+        rc = mse_buf_printf(b, "Subject: %s\r\nDate: %s\r\n", it->subject ? it->subject : "", date);
     if (rc == MSE_OK && it->imid)
         rc = mse_buf_printf(b, "Message-ID: %s\r\n", it->imid);
     if (rc == MSE_OK)
@@ -620,9 +622,8 @@ enum mse_rc render_mime(const struct sim_item *it, char **out, size_t *len)
     if (rc == MSE_OK)
         rc = mime_headers(&b, it);
     if (rc == MSE_OK && it->natts)
-        rc = mse_buf_printf(&b,
-                            "Content-Type: multipart/mixed; boundary=\"mse-boundary\"\r\n\r\n"
-                            "--mse-boundary\r\n");
+        rc = mse_buf_printf(&b, "Content-Type: multipart/mixed; boundary=\"mse-boundary\"\r\n\r\n"
+                                "--mse-boundary\r\n");
     if (rc == MSE_OK)
         rc = mse_buf_printf(&b,
                             "Content-Type: %s; charset=utf-8\r\n"

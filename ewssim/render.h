@@ -53,7 +53,7 @@ char *render_base64(const void *data, size_t n);
 const char *render_sensitivity(enum sensitivity s);
 const char *render_cal_type(enum cal_type t);
 const char *render_response(enum response_type r);
-extern const char *const render_day_names[8]; /* Sunday … Saturday, Day */
+extern const char *const render_day_names[8];    /* Sunday … Saturday, Day */
 extern const char *const render_month_names[13]; /* [1] = January */
 extern const char *const render_week_index[6];   /* [1] = First … [5] = Last */
 

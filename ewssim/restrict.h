@@ -9,8 +9,7 @@
 #include "store.h"
 
 /* Value of a FieldURI for obj as text, or NULL when the simulator does not know the path. */
-typedef const char *(*restrict_field_fn)(const void *obj, const char *uri, char *buf,
-                                         size_t size);
+typedef const char *(*restrict_field_fn)(const void *obj, const char *uri, char *buf, size_t size);
 
 /*
  * Evaluates one restriction element (t:And, t:IsEqualTo, t:Contains …): 1 = matches,

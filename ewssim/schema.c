@@ -9,7 +9,7 @@
 #include <string.h>
 
 struct schema {
-    xmlSchemaPtr compiled; /* read-only after load: shared by all threads */
+    xmlSchemaPtr compiled;   /* read-only after load: shared by all threads */
     pthread_key_t vctxt_key; /* one validation context per thread (they are not thread-safe) */
 };
 

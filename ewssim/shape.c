@@ -64,11 +64,11 @@ static const struct {
 };
 
 #define ITEM_DEFAULT                                                                               \
-    (P_PARENT_FOLDER_ID | P_ITEM_CLASS | P_SUBJECT | P_SENSITIVITY | P_BODY | P_ATTACHMENTS |     \
-     P_RECEIVED | P_SIZE | P_SENT | P_HAS_ATTACHMENTS | P_FROM | P_TO | P_CC | P_IS_READ |        \
-     P_IMID | P_START | P_END | P_LOCATION | P_ORGANIZER | P_CAL_TYPE | P_ALL_DAY |              \
+    (P_PARENT_FOLDER_ID | P_ITEM_CLASS | P_SUBJECT | P_SENSITIVITY | P_BODY | P_ATTACHMENTS |      \
+     P_RECEIVED | P_SIZE | P_SENT | P_HAS_ATTACHMENTS | P_FROM | P_TO | P_CC | P_IS_READ |         \
+     P_IMID | P_START | P_END | P_LOCATION | P_ORGANIZER | P_CAL_TYPE | P_ALL_DAY |                \
      P_IS_RECURRING)
-#define ITEM_ALL ((P_DELETED_OCC << 1) - 1 - P_MIME)
+#define ITEM_ALL       ((P_DELETED_OCC << 1) - 1 - P_MIME)
 #define FOLDER_DEFAULT (F_NAME | F_TOTAL | F_CHILDREN | F_UNREAD)
 #define FOLDER_ALL     (F_PARENT | F_CLASS | F_NAME | F_TOTAL | F_CHILDREN | F_UNREAD | F_RIGHTS)
 
@@ -92,7 +92,7 @@ void shape_item_parse(xmlNodePtr shape_el, struct shape *out)
                "true") == 0)
         out->props |= P_MIME;
     x_content(x_child(shape_el, NS_TYPES, "BodyType"), buf, sizeof(buf));
-    out->body_type = strcmp(buf, "HTML") == 0 ? BODY_HTML
+    out->body_type = strcmp(buf, "HTML") == 0   ? BODY_HTML
                      : strcmp(buf, "Text") == 0 ? BODY_TEXT
                                                 : BODY_BEST;
     out->additional = x_child(shape_el, NS_TYPES, "AdditionalProperties");

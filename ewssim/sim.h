@@ -18,10 +18,10 @@
 struct sim_config {
     char listen_host[256];
     uint16_t listen_port;
-    char fixture[1024];      /* EWS_SIM_FIXTURE, "" when generating */
-    char generate[512];      /* EWS_SIM_GENERATE */
-    uint64_t seed;           /* EWS_SIM_SEED */
-    char service_user[320];  /* EWS_SIM_SERVICE_ACCOUNT address, "" when none */
+    char fixture[1024];     /* EWS_SIM_FIXTURE, "" when generating */
+    char generate[512];     /* EWS_SIM_GENERATE */
+    uint64_t seed;          /* EWS_SIM_SEED */
+    char service_user[320]; /* EWS_SIM_SERVICE_ACCOUNT address, "" when none */
     char service_pass[256];
     char schema_dir[1024];   /* EWS_SIM_SCHEMA_DIR */
     bool validate_responses; /* EWS_SIM_VALIDATE_RESPONSES */

@@ -13,10 +13,10 @@
 
 /* ExchangeVersionType from types.xsd: everything else is answered ErrorInvalidServerVersion. */
 static const char *const known_versions[] = {
-    "Exchange2007",    "Exchange2007_SP1", "Exchange2009",    "Exchange2010",
-    "Exchange2010_SP1", "Exchange2010_SP2", "Exchange2012",   "Exchange2013",
-    "Exchange2013_SP1", "Exchange2015",    "Exchange2016",    "V2015_10_05",
-    "V2016_01_06",     "V2016_04_13",      "V2016_07_13",     "V2016_10_10",
+    "Exchange2007",     "Exchange2007_SP1", "Exchange2009", "Exchange2010",
+    "Exchange2010_SP1", "Exchange2010_SP2", "Exchange2012", "Exchange2013",
+    "Exchange2013_SP1", "Exchange2015",     "Exchange2016", "V2015_10_05",
+    "V2016_01_06",      "V2016_04_13",      "V2016_07_13",  "V2016_10_10",
 };
 
 static const struct {
@@ -95,8 +95,11 @@ static void text_sanitize(char *s)
 {
     unsigned char *p = (unsigned char *)s;
     while (*p) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-                                  : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xE0) == 0xC0 ? 2
+                   : (*p & 0xF0) == 0xE0 ? 3
+                   : (*p & 0xF8) == 0xF0 ? 4
+                                         : 0;
         bool ok = n > 0;
         for (size_t k = 1; ok && k < n; k++)
             ok = (p[k] & 0xC0) == 0x80;
@@ -220,8 +223,8 @@ static void impersonation_read(xmlNodePtr h, struct soap_request *req)
 }
 
 /* Checks the version first, then validates every EWS header element. */
-static enum mse_rc headers_check(struct schema *schema, xmlNodePtr header,
-                                 struct soap_request *req, struct soap_failure *fail)
+static enum mse_rc headers_check(struct schema *schema, xmlNodePtr header, struct soap_request *req,
+                                 struct soap_failure *fail)
 {
     char buf[64];
     for (xmlNodePtr h = x_first(header); h; h = x_next(h)) {
@@ -282,8 +285,8 @@ static enum mse_rc envelope_check(struct schema *schema, struct soap_request *re
         return MSE_ERR_INVALID;
     }
     req->op_name = (const char *)req->op->name;
-    req->op_id = x_is(req->op, NS_MESSAGES, req->op_name) ? ews_op_lookup(req->op_name)
-                                                           : OP_UNKNOWN;
+    req->op_id =
+            x_is(req->op, NS_MESSAGES, req->op_name) ? ews_op_lookup(req->op_name) : OP_UNKNOWN;
     return MSE_OK;
 }
 
@@ -539,8 +542,8 @@ xmlNodePtr soap_message(struct soap_response *r, xmlNodePtr messages, const char
     return message_new(r, messages, op_name, ok ? "NoError" : code, ok ? "Success" : "Error");
 }
 
-xmlNodePtr soap_message_warning(struct soap_response *r, xmlNodePtr messages,
-                                const char *op_name, const char *code)
+xmlNodePtr soap_message_warning(struct soap_response *r, xmlNodePtr messages, const char *op_name,
+                                const char *code)
 {
     return message_new(r, messages, op_name, code, "Warning");
 }

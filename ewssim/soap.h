@@ -78,8 +78,8 @@ xmlNodePtr soap_messages(struct soap_response *r, const char *op_name);
 xmlNodePtr soap_message(struct soap_response *r, xmlNodePtr messages, const char *op_name,
                         const char *code);
 /* Same with ResponseClass Warning. */
-xmlNodePtr soap_message_warning(struct soap_response *r, xmlNodePtr messages,
-                                const char *op_name, const char *code);
+xmlNodePtr soap_message_warning(struct soap_response *r, xmlNodePtr messages, const char *op_name,
+                                const char *code);
 
 /* Tree helpers: NULL parent or allocation failure propagate as NULL (checked at the end). */
 xmlNodePtr x_el(xmlNodePtr parent, xmlNsPtr ns, const char *name);

@@ -10,9 +10,8 @@
 #include "crypto.h"
 
 const char *const store_distinguished_names[] = {
-    "root",      "msgfolderroot", "inbox",    "drafts", "sentitems", "deleteditems",
-    "outbox",    "junkemail",     "calendar", "contacts", "tasks",   "notes",
-    "journal",   NULL,
+    "root",      "msgfolderroot", "inbox",    "drafts", "sentitems", "deleteditems", "outbox",
+    "junkemail", "calendar",      "contacts", "tasks",  "notes",     "journal",      NULL,
 };
 
 /* The standard folders below msgfolderroot every mailbox has (index 2 onwards above). */
@@ -20,10 +19,10 @@ static const struct {
     const char *name;
     const char *folder_class;
 } standard_folders[] = {
-    { "Inbox", "IPF.Note" },         { "Drafts", "IPF.Note" },     { "Sent Items", "IPF.Note" },
-    { "Deleted Items", "IPF.Note" }, { "Outbox", "IPF.Note" },     { "Junk Email", "IPF.Note" },
+    { "Inbox", "IPF.Note" },           { "Drafts", "IPF.Note" },      { "Sent Items", "IPF.Note" },
+    { "Deleted Items", "IPF.Note" },   { "Outbox", "IPF.Note" },      { "Junk Email", "IPF.Note" },
     { "Calendar", "IPF.Appointment" }, { "Contacts", "IPF.Contact" }, { "Tasks", "IPF.Task" },
-    { "Notes", "IPF.StickyNote" },   { "Journal", "IPF.Journal" },
+    { "Notes", "IPF.StickyNote" },     { "Journal", "IPF.Journal" },
 };
 
 int store_distinguished_lookup(const char *id)
@@ -65,8 +64,7 @@ struct org *org_new(void)
     o->nitems = 1;
     o->nfolder_nums = 1;
     if (ptr_push((void ***)&o->items, &(size_t){ 0 }, &o->capitems, NULL) != MSE_OK ||
-        ptr_push((void ***)&o->folder_by_num, &(size_t){ 0 }, &o->capfolder_nums, NULL) !=
-                MSE_OK) {
+        ptr_push((void ***)&o->folder_by_num, &(size_t){ 0 }, &o->capfolder_nums, NULL) != MSE_OK) {
         org_free(o);
         return NULL;
     }
@@ -834,7 +832,10 @@ static size_t utf8_next(const unsigned char *p, uint32_t *cp)
         *cp = p[0];
         return 1;
     }
-    size_t n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = (p[0] & 0xE0) == 0xC0   ? 2
+               : (p[0] & 0xF0) == 0xE0 ? 3
+               : (p[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
     if (!n)
         return 0;
     uint32_t v = p[0] & (0x7F >> n);

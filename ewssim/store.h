@@ -70,16 +70,16 @@ struct sim_attachment {
 /* Recurrence exactly as EWS models it: one pattern and one range. */
 struct sim_recurrence {
     enum pattern_type pattern;
-    int interval;           /* daily, weekly, monthly */
-    uint8_t days;           /* bit 0 = Sunday … bit 6 = Saturday; bit 7 = Day, see recur.c */
-    int day_of_week_index;  /* 1..4 = First..Fourth, 5 = Last */
-    int day_of_month;       /* 1..31 */
-    int month;              /* 1..12 */
-    int first_day_of_week;  /* 0..6, or -1 when absent */
+    int interval;          /* daily, weekly, monthly */
+    uint8_t days;          /* bit 0 = Sunday … bit 6 = Saturday; bit 7 = Day, see recur.c */
+    int day_of_week_index; /* 1..4 = First..Fourth, 5 = Last */
+    int day_of_month;      /* 1..31 */
+    int month;             /* 1..12 */
+    int first_day_of_week; /* 0..6, or -1 when absent */
     enum range_type range;
-    time_t start_date;      /* midnight UTC */
-    time_t end_date;        /* RANGE_END_DATE */
-    int count;              /* RANGE_NUMBERED */
+    time_t start_date; /* midnight UTC */
+    time_t end_date;   /* RANGE_END_DATE */
+    int count;         /* RANGE_NUMBERED */
 };
 
 /* A modified occurrence of a recurring master; NULL fields mean "as the master". */
@@ -271,7 +271,8 @@ enum mse_rc folder_create(struct org *o, struct sim_folder *parent, const char *
                           const char *folder_class, int distinguished,
                           struct sim_folder **out) MSE_WUR;
 /* Renames (name non-NULL) and/or moves (parent non-NULL) a folder. */
-enum mse_rc folder_update(struct sim_folder *f, const char *name, struct sim_folder *parent) MSE_WUR;
+enum mse_rc folder_update(struct sim_folder *f, const char *name,
+                          struct sim_folder *parent) MSE_WUR;
 /* Deletes a folder, its sub-folders and their items. Distinguished folders are refused. */
 enum mse_rc folder_delete(struct org *o, struct sim_folder *f) MSE_WUR;
 /* Allocates an item in folder f (fields zeroed but ids); the caller fills it in. */
