@@ -12,6 +12,7 @@ packages=(
   libxml2-dev libxml2-utils libcmocka-dev
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets
+  libclang-rt-dev                    # libFuzzer + sanitizer runtimes for clang (a Recommends only)
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2
   python3-exchangelib                # third-party EWS client that drives ews-sim in tests
   wrk                                # HTTP load for make bench
