@@ -290,20 +290,14 @@ static enum mse_rc h_items(struct creq *r, struct org *o)
     return reply_json(r, 200, doc);
 }
 
+static cJSON *group_json(const struct sim_group *g);
+
 static enum mse_rc h_groups(struct creq *r, struct org *o)
 {
     cJSON *doc = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(doc, "items");
-    for (unsigned i = 0; i < o->ngroups; i++) {
-        const struct sim_group *g = o->groups[i];
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "address", g->address);
-        cJSON_AddStringToObject(j, "name", g->name);
-        cJSON *mem = cJSON_AddArrayToObject(j, "members");
-        for (unsigned k = 0; k < g->nmembers; k++)
-            cJSON_AddItemToArray(mem, cJSON_CreateString(g->members[k]));
-        cJSON_AddItemToArray(items, j);
-    }
+    for (unsigned i = 0; i < o->ngroups; i++)
+        cJSON_AddItemToArray(items, group_json(o->groups[i]));
     cJSON_AddNullToObject(doc, "next_cursor");
     return reply_json(r, 200, doc);
 }
@@ -516,22 +510,47 @@ static enum mse_rc h_group_members(struct creq *r, struct org *o)
     return rc == MSE_OK ? reply_ok(r) : problem(r, 500, "out of memory");
 }
 
+static cJSON *group_json(const struct sim_group *g)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "address", g->address);
+    cJSON_AddStringToObject(j, "name", g->name);
+    cJSON *mem = cJSON_AddArrayToObject(j, "members");
+    for (unsigned k = 0; k < g->nmembers; k++)
+        cJSON_AddItemToArray(mem, cJSON_CreateString(g->members[k]));
+    return j;
+}
+
 static enum mse_rc h_group_create(struct creq *r, struct org *o)
 {
     const char *addr = str_member(r->body, "address");
     const char *name = str_member(r->body, "name");
+    const cJSON *members = cJSON_GetObjectItemCaseSensitive(r->body, "members"), *el;
     if (!addr || !strchr(addr, '@') || !store_text_ok(addr) || (name && !store_text_ok(name)))
         return problem(r, 422, "address must be an e-mail address");
-    struct sim_group *g;
-    enum mse_rc rc = org_group_add(o, addr, name, &g);
-    if (rc == MSE_ERR_CONFLICT)
+    if (members && !cJSON_IsArray(members))
+        return problem(r, 422, "members must be an array of addresses");
+    cJSON_ArrayForEach(el, members)
+    {
+        if (!cJSON_IsString(el) || !strchr(el->valuestring, '@') || !store_text_ok(el->valuestring))
+            return problem(r, 422, "members must be an array of addresses");
+    }
+    if (org_group(o, addr))
         return problem(r, 409, "group %s exists", addr);
-    if (rc != MSE_OK)
+    struct sim_group *g;
+    int n = cJSON_GetArraySize(members), i = 0;
+    const char **v = calloc((size_t)n + 1, sizeof(*v));
+    if (!v)
         return problem(r, 500, "out of memory");
-    r->seg[1] = g->address;
-    if (cJSON_GetObjectItemCaseSensitive(r->body, "members"))
-        return h_group_members(r, o);
-    return reply_ok(r);
+    cJSON_ArrayForEach(el, members)
+    {
+        v[i++] = el->valuestring;
+    }
+    enum mse_rc rc = org_group_add(o, addr, name, &g);
+    if (rc == MSE_OK)
+        rc = org_group_set_members(g, v, (unsigned)n);
+    free(v);
+    return rc == MSE_OK ? reply_json(r, 201, group_json(g)) : problem(r, 500, "out of memory");
 }
 
 /* ---- handlers: simulator ---- */

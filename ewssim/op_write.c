@@ -275,7 +275,8 @@ static const char *item_change(struct ews_ctx *c, const struct update_opts *o, x
     }
     if (n && item_touch(it, content) != MSE_OK)
         return "ErrorInternalServerError";
-    item_size_update(it);
+    if (content)
+        item_size_update(it);
     *out = it;
     return NULL;
 }

@@ -193,8 +193,11 @@ def test_group_members_change_and_expand(fresh):
     assert expand(fresh, "team@example.com") == [("carol@example.com", "Mailbox")]
     fresh.control("PUT", "/groups/ghost@example.com/members", expect=404, json={"members": []})
     fresh.control("PUT", "/groups/team@example.com/members", expect=422, json={"members": [3]})
-    fresh.control("POST", "/groups", expect=200,
-                  json={"address": "new@example.com", "members": ["bob@example.com"]})
+    made = fresh.control("POST", "/groups", expect=201,
+                         json={"address": "new@example.com", "members": ["bob@example.com"]})
+    assert made.json()["members"] == ["bob@example.com"]
+    fresh.control("POST", "/groups", expect=409, json={"address": "new@example.com"})
+    fresh.control("POST", "/groups", expect=422, json={"address": "x@example.com", "members": "a"})
     assert expand(fresh, "new@example.com") == [("bob@example.com", "Mailbox")]
     groups = {g["address"] for g in fresh.get("/groups")["items"]}
     assert {"team@example.com", "nested@example.com", "new@example.com"} <= groups

@@ -172,3 +172,26 @@ def test_max_changes_bounds_are_enforced_by_schema(c):
     assert e.value.code == "ErrorSchemaValidation"
     with pytest.raises(Fault):
         c.sync_items(c.folder_id("inbox"), max_changes=0)
+
+
+def test_update_item_of_read_flag_only_is_a_read_flag_change(c):
+    inbox = c.folder_id("inbox")
+    changes, state, _ = c.sync_all(inbox)
+    _, iid, item = next(ch for ch in changes if ch[2].find("{*}Subject").text == "Lunch?")
+    size = item.find("{*}Size").text
+    ck = item.find("{*}ItemId").get("ChangeKey")
+    body = ('<m:UpdateItem ConflictResolution="AutoResolve" MessageDisposition="SaveOnly">'
+            f'<m:ItemChanges><t:ItemChange><t:ItemId Id="{iid}" ChangeKey="{ck}"/><t:Updates>'
+            '<t:SetItemField><t:FieldURI FieldURI="message:IsRead"/>'
+            "<t:Message><t:IsRead>false</t:IsRead></t:Message></t:SetItemField>"
+            "</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>")
+    msg = c.messages(c.call(body))[0]
+    assert msg.get("ResponseClass") == "Success"
+    page = c.sync_items(inbox, state)
+    assert [(k, i, v) for k, i, v in page["changes"]] == [("ReadFlagChange", iid, "false")]
+    # A stale ChangeKey now conflicts; the size did not move with the read flag.
+    msg = c.messages(c.call(body))[0]
+    assert msg.find("{*}ResponseCode").text == "ErrorIrresolvableConflict"
+    exp = c.sim.export(ALICE)
+    m = next(x for x in exp["messages"] if x["item_id"] == iid)
+    assert str(m["size"]) == size and m["is_read"] is False
