@@ -16,6 +16,12 @@ static void usage(FILE *out)
                  "Configuration comes from EWS_SIM_* environment variables (docs/ews-sim.md).\n");
 }
 
+static void quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 static int wait_for_signal(const sigset_t *set)
 {
     int sig = 0;
@@ -59,6 +65,10 @@ int main(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     xmlInitParser();
+    /* libxml2 reports some input problems (bad encodings) on stderr; they reach clients as faults.
+     */
+    xmlThrDefSetGenericErrorFunc(NULL, quiet);
+    xmlSetGenericErrorFunc(NULL, quiet);
 
     int code = 1;
     if (sim_init(&sim, &err) != MSE_OK) {

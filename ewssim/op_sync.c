@@ -140,6 +140,41 @@ static const char *sync_folder_resolve(struct ews_ctx *c, struct sim_folder **f)
     return code;
 }
 
+/* One page of changes after the watermark, and where the next page starts. */
+struct page {
+    long max, count;
+    uint64_t new_mark;
+    bool includes_last;
+};
+
+static void page_build(struct ews_ctx *c, const struct render_ctx *rc, struct sim_folder *f,
+                       uint64_t watermark, const struct ignore_set *ign, xmlNodePtr changes,
+                       struct page *p)
+{
+    p->count = 0;
+    p->new_mark = f->mbx->csn;
+    size_t i = folder_log_seek(f, watermark);
+    for (; changes && i < f->nlog && p->count < p->max; i++) {
+        struct sim_item *it;
+        enum change ch = entry_change(c, f, &f->log[i], watermark, ign, &it);
+        if (ch == CH_NONE)
+            continue;
+        change_render(c, changes, rc, ch, &f->log[i], it, f);
+        if (++p->count == p->max)
+            p->new_mark = f->log[i].csn;
+    }
+    p->includes_last = p->count < p->max || !more_changes(c, f, i, watermark, ign);
+    if (p->includes_last)
+        p->new_mark = f->mbx->csn;
+}
+
+static void sync_items_error(struct ews_ctx *c, xmlNodePtr msgs, const char *code)
+{
+    xmlNodePtr m = soap_message(c->resp, msgs, "SyncFolderItems", code);
+    x_el(m, c->resp->m, "SyncState");
+    x_bool(m, c->resp->m, "IncludesLastItemInRange", true);
+}
+
 enum mse_rc op_sync_folder_items(struct ews_ctx *c)
 {
     xmlNodePtr op = c->req->op;
@@ -154,51 +189,27 @@ enum mse_rc op_sync_folder_items(struct ews_ctx *c)
         code = op_state_read(c, x_child(op, NS_MESSAGES, "SyncState"), SYNCSTATE_ITEMS, f,
                              &watermark);
     if (code) {
-        xmlNodePtr m = soap_message(c->resp, msgs, "SyncFolderItems", code);
-        x_el(m, c->resp->m, "SyncState");
-        x_bool(m, c->resp->m, "IncludesLastItemInRange", true);
+        sync_items_error(c, msgs, code);
         return msgs ? MSE_OK : MSE_ERR_NOMEM;
     }
     char buf[16];
-    long max = strtol(x_content(x_child(op, NS_MESSAGES, "MaxChangesReturned"), buf, sizeof(buf)),
-                      NULL, 10);
+    struct page p = { .max = strtol(x_content(x_child(op, NS_MESSAGES, "MaxChangesReturned"), buf,
+                                              sizeof(buf)),
+                                    NULL, 10) };
     struct ignore_set ign = { 0 };
     ignore_read(x_child(op, NS_MESSAGES, "Ignore"), &ign);
-
-    xmlNodePtr m = soap_message(c->resp, msgs, "SyncFolderItems", NULL);
-    xmlNodePtr state_slot = x_el(m, c->resp->m, "Placeholder");
-    xmlNodePtr last = x_el(m, c->resp->m, "IncludesLastItemInRange");
-    xmlNodePtr changes = x_el(m, c->resp->m, "Changes");
-    long count = 0;
-    uint64_t new_mark = f->mbx->csn;
-    size_t i = folder_log_seek(f, watermark);
-    for (; i < f->nlog && count < max; i++) {
-        struct sim_item *it;
-        enum change ch = entry_change(c, f, &f->log[i], watermark, &ign, &it);
-        if (ch == CH_NONE)
-            continue;
-        change_render(c, changes, &rc, ch, &f->log[i], it, f);
-        count++;
-        if (count == max)
-            new_mark = f->log[i].csn;
-    }
-    bool includes_last = count < max || !more_changes(c, f, i, watermark, &ign);
-    if (includes_last)
-        new_mark = f->mbx->csn;
+    /* The page is built first: the SyncState that precedes it depends on where it ends. */
+    xmlNodePtr changes = xmlNewDocNode(c->resp->doc, c->resp->m, (const xmlChar *)"Changes", NULL);
+    page_build(c, &rc, f, watermark, &ign, changes, &p);
     free(ign.nums);
-    /* The state depends on the page, so it is written last into its reserved slot. */
-    xmlNodePtr tmp = x_el(m, c->resp->m, "Tmp");
-    op_state_write(c, tmp, SYNCSTATE_ITEMS, f, new_mark);
-    xmlNodePtr state = x_first(tmp);
-    if (state && state_slot) {
-        xmlUnlinkNode(state);
-        xmlReplaceNode(state_slot, state);
-        xmlFreeNode(state_slot);
+    xmlNodePtr m = soap_message(c->resp, msgs, "SyncFolderItems", NULL);
+    op_state_write(c, m, SYNCSTATE_ITEMS, f, p.new_mark);
+    x_bool(m, c->resp->m, "IncludesLastItemInRange", p.includes_last);
+    if (!m || !changes || !xmlAddChild(m, changes)) {
+        xmlFreeNode(changes);
+        return MSE_ERR_NOMEM;
     }
-    xmlUnlinkNode(tmp);
-    xmlFreeNode(tmp);
-    xmlNodeSetContent(last, (const xmlChar *)(includes_last ? "true" : "false"));
-    atomic_fetch_add(&f->mbx->counters.sync_changes, (uint64_t)count);
-    atomic_fetch_add(&c->sim->stats.all.sync_changes, (uint64_t)count);
-    return (msgs && changes && state) ? MSE_OK : MSE_ERR_NOMEM;
+    atomic_fetch_add(&f->mbx->counters.sync_changes, (uint64_t)p.count);
+    atomic_fetch_add(&c->sim->stats.all.sync_changes, (uint64_t)p.count);
+    return MSE_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
 #include "timefmt.h"
 
 /* ExchangeVersionType from types.xsd: everything else is answered ErrorInvalidServerVersion. */
@@ -95,18 +96,10 @@ static void text_sanitize(char *s)
 {
     unsigned char *p = (unsigned char *)s;
     while (*p) {
-        size_t n = *p < 0x80             ? 1
-                   : (*p & 0xE0) == 0xC0 ? 2
-                   : (*p & 0xF0) == 0xE0 ? 3
-                   : (*p & 0xF8) == 0xF0 ? 4
-                                         : 0;
-        bool ok = n > 0;
-        for (size_t k = 1; ok && k < n; k++)
-            ok = (p[k] & 0xC0) == 0x80;
-        if (ok && n == 1 && *p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-            ok = false;
-        if (ok && n == 2 && *p < 0xC2)
-            ok = false; /* overlong */
+        uint32_t cp = 0;
+        size_t n = store_utf8_next(p, &cp);
+        bool ok = n > 0 && cp != 0xFFFE && cp != 0xFFFF &&
+                  (cp >= 0x20 || cp == '\t' || cp == '\n' || cp == '\r');
         if (!ok) {
             *p++ = '?';
             continue;

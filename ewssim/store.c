@@ -825,8 +825,7 @@ void store_unlock(struct store *s)
     pthread_rwlock_unlock(&s->lock);
 }
 
-/* Length of the UTF-8 sequence starting at p and its code point, or 0 when invalid. */
-static size_t utf8_next(const unsigned char *p, uint32_t *cp)
+size_t store_utf8_next(const unsigned char *p, uint32_t *cp)
 {
     if (p[0] < 0x80) {
         *cp = p[0];
@@ -856,7 +855,7 @@ bool store_text_ok(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         uint32_t cp = 0;
-        size_t n = utf8_next(p, &cp);
+        size_t n = store_utf8_next(p, &cp);
         if (!n)
             return false;
         /* XML 1.0 Char: no C0 controls but tab, newline, carriage return; no FFFE/FFFF. */

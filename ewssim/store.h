@@ -318,6 +318,8 @@ void store_read_lock(struct store *s);
 void store_write_lock(struct store *s);
 void store_unlock(struct store *s);
 
+/* Length of the UTF-8 sequence at p (1-4) and its code point; 0 when invalid or overlong. */
+size_t store_utf8_next(const unsigned char *p, uint32_t *cp);
 /* String checks for data that will be written into XML: valid UTF-8, XML 1.0 characters. */
 bool store_text_ok(const char *s);
 

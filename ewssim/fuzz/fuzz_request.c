@@ -24,6 +24,12 @@ static void basic_header(char *out, size_t size, const char *user_pass)
     snprintf(out, size, "Basic %s", (const char *)b64);
 }
 
+static void quiet(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
 /*
  * A small generated organisation (or EWS_SIM_FIXTURE) with a service account; schemas from
  * EWS_SIM_SCHEMA_DIR. Every response is validated: an invalid one aborts (a finding).
@@ -41,6 +47,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     sim.cfg.validate_responses = true;
+    xmlThrDefSetGenericErrorFunc(NULL, quiet);
+    xmlSetGenericErrorFunc(NULL, quiet);
     mse_log_setup("ews-sim", MSE_LOG_ERROR);
     basic_header(auth_service, sizeof(auth_service), "svc@example.com:secret");
     basic_header(auth_alice, sizeof(auth_alice), "user0001@example.com:password");
@@ -57,6 +65,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ews_process(&sim, auth, NULL, (const char *)data + 1, size - 1, NULL, &r) == MSE_OK &&
         r.status != 401 && (!r.body || r.len == 0))
         abort(); /* every non-401 answer has a body */
+    /* Every XML answer must be well-formed as sent (the serialiser must not have failed). */
+    if (r.body && r.content_type && strncmp(r.content_type, "text/xml", 8) == 0) {
+        xmlDocPtr doc = xmlReadMemory(r.body, (int)r.len, "reply.xml", NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc) {
+            fprintf(stderr, "fuzz: the simulator sent XML that is not well-formed\n");
+            abort();
+        }
+        xmlFreeDoc(doc);
+    }
     ews_reply_cleanup(&r);
     if (atomic_load(&sim.stats.schema_violations) != 0) {
         fprintf(stderr, "fuzz: the simulator produced a schema-invalid response\n");

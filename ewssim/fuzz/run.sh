@@ -16,7 +16,8 @@ trap 'rm -rf "$work"' EXIT
 cp "$src"/ewssim/fuzz/corpus/* "$work"/
 opts=("$@")
 if [ ${#opts[@]} -eq 0 ]; then opts=(-max_total_time=20); fi
+mkdir -p "$out/artifacts"
 cd "$work"
 EWS_SIM_SCHEMA_DIR="$src/ewssim/schema" ASAN_OPTIONS=detect_leaks=1 \
   "$out/ewssim/fuzz-ews-request" "$work" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-  "${opts[@]}"
+  -artifact_prefix="$out/artifacts/" "${opts[@]}"
