@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim_limits.h"
 #include "config.h"
 #include "crypto.h"
 #include "fixture.h"
@@ -58,8 +59,8 @@ enum mse_rc sim_config_load(struct sim_config *cfg, struct mse_err *err)
         return MSE_ERR_INVALID;
     }
     if (mse_env_int("EWS_SIM_THREADS", cores > 0 ? cores : 2, 1, 256, &threads, err) != MSE_OK ||
-        mse_env_int("EWS_SIM_MAX_BODY_BYTES", 32 * 1024 * 1024, 4096, 512 * 1024 * 1024, &max_body,
-                    err) != MSE_OK ||
+        mse_env_int("EWS_SIM_MAX_BODY_BYTES", SIM_MAX_BODY_DEFAULT, 4096, 512 * 1024 * 1024,
+                    &max_body, err) != MSE_OK ||
         mse_env_int("EWS_SIM_SEED", 42, 0, INT64_MAX, &seed, err) != MSE_OK ||
         mse_env_bool("EWS_SIM_VALIDATE_RESPONSES", false, &cfg->validate_responses, err) != MSE_OK)
         return MSE_ERR_INVALID;

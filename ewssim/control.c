@@ -14,12 +14,10 @@
 #include "render.h"
 #include "timefmt.h"
 
-#define CONTROL_MAX_SEGMENTS 8
-
 struct creq {
     struct sim *sim;
     const char *method;
-    const char *seg[CONTROL_MAX_SEGMENTS]; /* path segments after /_sim */
+    const char *seg[SIM_CONTROL_MAX_SEGMENTS]; /* path segments after /_sim */
     unsigned nseg;
     const struct control_query *q;
     cJSON *body; /* parsed JSON body or NULL */
@@ -582,8 +580,8 @@ static cJSON *rule_json(const struct fault_rule *f)
 static enum mse_rc h_faults(struct creq *r, struct org *o)
 {
     (void)o;
-    static struct fault_rule rules[FAULT_MAX_RULES]; /* guarded by the store lock (write) */
-    unsigned n = faults_list(&r->sim->faults, rules, FAULT_MAX_RULES);
+    static struct fault_rule rules[SIM_FAULT_MAX_RULES]; /* guarded by the store lock (write) */
+    unsigned n = faults_list(&r->sim->faults, rules, SIM_FAULT_MAX_RULES);
     cJSON *doc = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(doc, "items");
     for (unsigned i = 0; i < n; i++)
@@ -641,7 +639,7 @@ static enum mse_rc h_fault_add(struct creq *r, struct org *o)
     snprintf(f.operation, sizeof(f.operation), "%s", op ? op : "");
     snprintf(f.mailbox, sizeof(f.mailbox), "%s", mbx ? mbx : "");
     if (faults_add(&r->sim->faults, &f) != MSE_OK)
-        return problem(r, 409, "%d fault rules are in place already", FAULT_MAX_RULES);
+        return problem(r, 409, "%d fault rules are in place already", SIM_FAULT_MAX_RULES);
     return reply_json(r, 201, rule_json(&f));
 }
 
@@ -779,7 +777,7 @@ static enum mse_rc path_split(struct creq *r, char *copy)
 {
     char *save = NULL;
     for (char *p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
-        if (r->nseg == CONTROL_MAX_SEGMENTS)
+        if (r->nseg == SIM_CONTROL_MAX_SEGMENTS)
             return MSE_ERR_INVALID;
         r->seg[r->nseg++] = p;
     }

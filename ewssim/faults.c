@@ -38,7 +38,7 @@ enum mse_rc faults_add(struct faults *f, struct fault_rule *rule)
 {
     pthread_mutex_lock(&f->lock);
     enum mse_rc rc = MSE_ERR_TOO_LARGE;
-    if (f->nrules < FAULT_MAX_RULES) {
+    if (f->nrules < SIM_FAULT_MAX_RULES) {
         rule->id = f->next_id++;
         rule->fired = 0;
         f->rules[f->nrules++] = *rule;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sim_limits.h"
 #include "mse/rc.h"
 
 enum fault_kind {
@@ -26,8 +27,6 @@ extern const char *const fault_kind_names[FAULT_KIND_COUNT];
 /* Kind for a name ("server_busy"); -1 when unknown. */
 int fault_kind_lookup(const char *name);
 
-#define FAULT_MAX_RULES 256
-
 struct fault_rule {
     unsigned id;
     char operation[48]; /* "" = any */
@@ -42,7 +41,7 @@ struct fault_rule {
 
 struct faults {
     pthread_mutex_t lock;
-    struct fault_rule rules[FAULT_MAX_RULES];
+    struct fault_rule rules[SIM_FAULT_MAX_RULES];
     unsigned nrules;
     unsigned next_id;
     uint64_t rng;
@@ -50,7 +49,7 @@ struct faults {
 
 void faults_init(struct faults *f, uint64_t seed);
 void faults_cleanup(struct faults *f);
-/* Adds a rule (id assigned). MSE_ERR_TOO_LARGE when FAULT_MAX_RULES are in place. */
+/* Adds a rule (id assigned). MSE_ERR_TOO_LARGE when SIM_FAULT_MAX_RULES are in place. */
 enum mse_rc faults_add(struct faults *f, struct fault_rule *rule) MSE_WUR;
 /* Removes rule id (0 = all). MSE_ERR_NOT_FOUND when absent. */
 enum mse_rc faults_remove(struct faults *f, unsigned id) MSE_WUR;

@@ -25,7 +25,8 @@ static const char *opt_str(const cJSON *obj, const char *key, const char *where,
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v || cJSON_IsNull(v))
         return NULL;
-    if (!cJSON_IsString(v) || !store_text_ok(v->valuestring) || strlen(v->valuestring) > 65536) {
+    if (!cJSON_IsString(v) || !store_text_ok(v->valuestring) ||
+        strlen(v->valuestring) > SIM_TEXT_MAX) {
         char w[400];
         snprintf(w, sizeof(w), "%s.%s", where, key);
         bad(err, w, "must be a string of valid characters (at most 64 KiB)");
@@ -728,10 +729,10 @@ enum mse_rc fixture_load(const char *path, struct org **out, struct mse_err *err
     if (fseek(f, 0, SEEK_END) == 0)
         size = ftell(f);
     rewind(f);
-    if (size < 0 || (unsigned long)size > FIXTURE_MAX_BYTES) {
+    if (size < 0 || (unsigned long)size > SIM_FIXTURE_MAX_BYTES) {
         fclose(f);
         snprintf(err->msg, sizeof(err->msg), "fixture %s is unreadable or larger than %u bytes",
-                 path, FIXTURE_MAX_BYTES);
+                 path, SIM_FIXTURE_MAX_BYTES);
         return MSE_ERR_TOO_LARGE;
     }
     char *text = malloc((size_t)size + 1);

@@ -6,10 +6,9 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#include "sim_limits.h"
 #include "mse/rc.h"
 #include "store.h"
-
-#define FIXTURE_MAX_BYTES (256u * 1024u * 1024u)
 
 /* Reads and loads a fixture file. err says where a problem is ("mailboxes[2].folders[0]…"). */
 enum mse_rc fixture_load(const char *path, struct org **out, struct mse_err *err) MSE_WUR;

@@ -17,9 +17,8 @@
 #include "crypto.h"
 #include "ews.h"
 #include "ids.h"
+#include "sim_limits.h"
 #include "timefmt.h"
-
-#define HTTP_STOP_GRACE_MS 5000
 
 struct conn {
     struct sim *sim;
@@ -285,8 +284,8 @@ enum mse_rc http_start(struct sim *sim, struct mse_err *err)
     sim->mhd = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, sim,
                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_SOCK_ADDR,
                                 ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+                                MHD_OPTION_CONNECTION_TIMEOUT, SIM_CONNECTION_TIMEOUT,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SIM_CONNECTION_MEMORY,
                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!sim->mhd) {
@@ -306,7 +305,7 @@ void http_stop(struct sim *sim)
     MHD_socket fd = MHD_quiesce_daemon(sim->mhd);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    int64_t deadline = mse_time_mono_ms() + HTTP_STOP_GRACE_MS;
+    int64_t deadline = mse_time_mono_ms() + SIM_STOP_GRACE_MS;
     while (atomic_load(&sim->in_flight) > 0 && mse_time_mono_ms() < deadline)
         usleep(10 * 1000);
     MHD_stop_daemon(sim->mhd);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sim_limits.h"
 #include "ops.h"
 #include "render.h"
 
@@ -43,8 +44,6 @@ enum mse_rc op_expand_dl(struct ews_ctx *c)
     return msgs ? MSE_OK : MSE_ERR_NOMEM;
 }
 
-#define RESOLVE_MAX 100
-
 static bool name_matches(const char *entry, const char *address, const char *name, bool *exact)
 {
     size_t n = strlen(entry);
@@ -62,15 +61,15 @@ enum mse_rc op_resolve_names(struct ews_ctx *c)
     char entry[320];
     x_content(x_child(c->req->op, NS_MESSAGES, "UnresolvedEntry"), entry, sizeof(entry));
     const char *e = strncasecmp(entry, "smtp:", 5) == 0 ? entry + 5 : entry;
-    struct resolution hits[RESOLVE_MAX];
+    struct resolution hits[SIM_RESOLVE_MAX];
     unsigned n = 0;
     bool exact = false;
-    for (unsigned i = 0; i < c->org->nmailboxes && n < RESOLVE_MAX && e[0]; i++) {
+    for (unsigned i = 0; i < c->org->nmailboxes && n < SIM_RESOLVE_MAX && e[0]; i++) {
         const struct sim_mailbox *m = c->org->mailboxes[i];
         if (name_matches(e, m->address, m->display_name, &exact))
             hits[n++] = (struct resolution){ m->address, exact };
     }
-    for (unsigned i = 0; i < c->org->ngroups && n < RESOLVE_MAX && e[0]; i++) {
+    for (unsigned i = 0; i < c->org->ngroups && n < SIM_RESOLVE_MAX && e[0]; i++) {
         const struct sim_group *g = c->org->groups[i];
         if (name_matches(e, g->address, g->name, &exact))
             hits[n++] = (struct resolution){ g->address, exact };

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sim_limits.h"
 #include "ops.h"
 #include "render.h"
 #include "restrict.h"
@@ -62,15 +63,15 @@ static void folders_collect(const struct sim_folder *parent, bool deep, xmlNodeP
 void op_page_window(xmlNodePtr view, size_t n, size_t *first, size_t *end)
 {
     char buf[32];
-    long offset = 0, max = 1000;
+    long offset = 0, max = SIM_FIND_PAGE_MAX;
     if (view && x_prop(view, "Offset", buf, sizeof(buf)))
         offset = strtol(buf, NULL, 10);
     if (view && x_prop(view, "MaxEntriesReturned", buf, sizeof(buf)))
         max = strtol(buf, NULL, 10);
     if (offset < 0)
         offset = 0;
-    if (max <= 0 || max > 1000)
-        max = 1000; /* EWSFindCountLimit */
+    if (max <= 0 || max > SIM_FIND_PAGE_MAX)
+        max = SIM_FIND_PAGE_MAX;
     bool from_end = view && x_prop(view, "BasePoint", buf, sizeof(buf)) && strcmp(buf, "End") == 0;
     size_t off = (size_t)offset > n ? n : (size_t)offset;
     if (from_end) {

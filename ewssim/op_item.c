@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_limits.h"
 #include "ops.h"
 #include "recur.h"
 #include "render.h"
@@ -201,10 +202,11 @@ static const char *find_calendar(struct ews_ctx *c, xmlNodePtr view, const struc
         return "ErrorInvalidRequest";
     if (to < from)
         return "ErrorCalendarEndDateIsEarlierThanStartDate";
-    *max = x_prop(view, "MaxEntriesReturned", n, sizeof(n)) ? (size_t)strtoul(n, NULL, 10) : 1000;
-    if (*max == 0 || *max > 1000)
-        *max = 1000;
-    l->limit = 100000;
+    *max = x_prop(view, "MaxEntriesReturned", n, sizeof(n)) ? (size_t)strtoul(n, NULL, 10)
+                                                            : SIM_FIND_PAGE_MAX;
+    if (*max == 0 || *max > SIM_FIND_PAGE_MAX)
+        *max = SIM_FIND_PAGE_MAX;
+    l->limit = SIM_CALENDAR_VIEW_MAX;
     calendar_view(c, f, from, to, l);
     if (l->n)
         qsort(l->v, l->n, sizeof(*l->v), entry_start_cmp);

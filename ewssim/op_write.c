@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_limits.h"
 #include "ops.h"
 #include "recur.h"
 #include "render.h"
@@ -245,8 +246,6 @@ static const char *change_allowed(const struct update_opts *o, xmlNodePtr id_el,
     return NULL;
 }
 
-#define MAX_UPDATES 64
-
 static const char *item_change(struct ews_ctx *c, const struct update_opts *o, xmlNodePtr change,
                                struct sim_item **out)
 {
@@ -260,11 +259,11 @@ static const char *item_change(struct ews_ctx *c, const struct update_opts *o, x
         return "ErrorInvalidOperation"; /* occurrences are changed through their master */
     if ((code = change_allowed(o, id_el, it)))
         return code;
-    struct update ups[MAX_UPDATES];
+    struct update ups[SIM_UPDATE_MAX_FIELDS];
     unsigned n = 0;
     bool content = false;
     for (xmlNodePtr u = x_first(x_child(change, NS_TYPES, "Updates")); u; u = x_next(u)) {
-        if (n == MAX_UPDATES || !update_read(u, it, &ups[n]) || !update_value_ok(&ups[n]))
+        if (n == SIM_UPDATE_MAX_FIELDS || !update_read(u, it, &ups[n]) || !update_value_ok(&ups[n]))
             return "ErrorInvalidPropertySet";
         content |= ups[n].field != UF_IS_READ;
         n++;

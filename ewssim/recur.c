@@ -76,7 +76,7 @@ void recur_expand(const struct sim_calendar *c, time_t from, time_t to,
         return;
     long start_day = (long)(r->start_date / DAY);
     long tod = (long)(c->start - (c->start / DAY) * DAY);
-    long last_day = start_day + RECUR_MAX_DAYS;
+    long last_day = start_day + SIM_RECUR_MAX_DAYS;
     if (r->range == RANGE_END_DATE && r->end_date / DAY < last_day)
         last_day = (long)(r->end_date / DAY);
     if (to / DAY + 1 < last_day)

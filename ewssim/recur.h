@@ -6,9 +6,8 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "sim_limits.h"
 #include "store.h"
-
-#define RECUR_MAX_DAYS (366 * 100) /* a series is followed for at most a century */
 
 /*
  * Calls fn with the original start of every occurrence of the master's series that starts in
