@@ -156,3 +156,18 @@ def test_real_ids_give_success_for_every_item_operation(fresh):
     call(strip_xml_decl(de))
     moved = sim.get("/mailboxes/alice@example.com/items?folder=/Deleted%20Items")["items"]
     assert [i["item_id"] for i in moved] == [iid]
+
+
+def test_the_oracle_can_fail():
+    """xmllint (the independent check above) accepts Microsoft-shaped responses and refuses the
+    classic mistake — an error message without <m:Items/> — so its verdicts mean something."""
+    def wrapped(name):
+        body = strip_xml_decl(open(os.path.join(EXAMPLES, name), encoding="utf-8").read())
+        return (f'<s:Envelope xmlns:s="{NS["s"]}"><s:Body>{body}</s:Body></s:Envelope>')
+    goods = sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "resp-*.xml")))
+    assert goods
+    for name in goods:
+        ok, err = xmllint_valid(wrapped(name))
+        assert ok, f"{name}: {err}"
+    ok, _ = xmllint_valid(wrapped("neg-resp-error-without-Items.xml"))
+    assert not ok
