@@ -612,7 +612,7 @@ static enum mse_rc h_fault_add(struct creq *r, struct org *o)
     if (k < 0)
         return problem(r, 422,
                        "kind must be one of server_busy, http_503, http_401, delay, cutoff, "
-                       "invalid_sync_state, mailbox_move, no_mailbox, internal");
+                       "invalid_sync_state, mailbox_move, no_mailbox, internal, busy_message");
     if (op && (ews_op_lookup(op) == OP_UNKNOWN))
         return problem(r, 422, "operation %.60s is not an EWS operation this simulator answers",
                        op);

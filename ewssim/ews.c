@@ -10,6 +10,7 @@
 
 #include "crypto.h"
 #include "ops.h"
+#include "timefmt.h"
 
 /* One row per operation: its handler and whether it changes the store. */
 static const struct {
@@ -209,6 +210,47 @@ static const char *principal_resolve(struct ews_ctx *c)
     return NULL;
 }
 
+/*
+ * The other throttling signal Exchange sends: HTTP 200, a response message
+ * ErrorInternalServerError whose MessageXml names the inner ErrorServerBusy. The containers
+ * the operation's schema requires even on errors are added.
+ */
+static enum mse_rc busy_message(struct pipeline *p, unsigned backoff_ms)
+{
+    struct soap_response *r = &p->resp;
+    const char *op = p->req.op_name;
+    xmlNodePtr msgs = soap_messages(r, op);
+    xmlNodePtr m = soap_message(r, msgs, op, "ErrorInternalServerError");
+    xmlNodePtr mx = x_el(m, r->m, "MessageXml");
+    char ms[16];
+    snprintf(ms, sizeof(ms), "%u", backoff_ms);
+    x_attr(x_text(mx, r->t, "Value", "ErrorServerBusy"), "Name", "InnerErrorResponseCode");
+    x_attr(x_text(mx, r->t, "Value", soap_code_text("ErrorServerBusy")), "Name",
+           "InnerErrorMessageText");
+    x_attr(x_text(mx, r->t, "Value", ms), "Name", "BackOffMilliseconds");
+    switch (p->req.op_id) {
+    case OP_GET_ITEM:
+    case OP_UPDATE_ITEM:
+        x_el(m, r->m, "Items");
+        break;
+    case OP_GET_ATTACHMENT:
+    case OP_CREATE_ATTACHMENT:
+        x_el(m, r->m, "Attachments");
+        break;
+    case OP_SYNC_FOLDER_ITEMS:
+    case OP_SYNC_FOLDER_HIERARCHY:
+        x_el(m, r->m, "SyncState");
+        x_bool(m, r->m,
+               p->req.op_id == OP_SYNC_FOLDER_ITEMS ? "IncludesLastItemInRange"
+                                                    : "IncludesLastFolderInRange",
+               true);
+        break;
+    default:
+        break;
+    }
+    return m ? MSE_OK : MSE_ERR_NOMEM;
+}
+
 /* Applies an injected fault. Returns true when it replaced the response. */
 static bool fault_apply(struct pipeline *p, struct ews_ctx *c, const struct fault_rule *r)
 {
@@ -242,6 +284,10 @@ static bool fault_apply(struct pipeline *p, struct ews_ctx *c, const struct faul
     case FAULT_INVALID_SYNC_STATE:
         c->force_invalid_state = true;
         return false;
+    case FAULT_BUSY_MESSAGE:
+        if (busy_message(p, r->backoff_ms) != MSE_OK)
+            LOG_ERROR(p->log, "out of memory building a fault");
+        return true;
     default:
         if (soap_fault_code(&p->resp, codes[r->kind]) != MSE_OK)
             LOG_ERROR(p->log, "out of memory building a fault");
@@ -328,6 +374,14 @@ static void response_check(struct pipeline *p)
               p->req.op_name ? p->req.op_name : "request", e.line, e.message);
 }
 
+/* The delay fault: sleeps in short steps so that a shutdown does not wait for it. */
+static void delay(struct sim *sim, unsigned ms)
+{
+    int64_t until = mse_time_mono_ms() + ms;
+    while (ms && mse_time_mono_ms() < until && !atomic_load(&sim->stopping))
+        usleep(10 * 1000);
+}
+
 static enum mse_rc reply_finish(struct pipeline *p)
 {
     struct ews_reply *out = p->out;
@@ -341,8 +395,7 @@ static enum mse_rc reply_finish(struct pipeline *p)
     out->status = p->resp.http_status;
     out->content_type = "text/xml; charset=utf-8";
     enum mse_rc rc = soap_serialize(&p->resp, &out->body, &out->len);
-    if (p->delay_ms)
-        usleep(p->delay_ms * 1000u);
+    delay(p->sim, p->delay_ms);
     return rc;
 }
 

@@ -9,7 +9,7 @@
 
 const char *const fault_kind_names[FAULT_KIND_COUNT] = {
     "server_busy",        "http_503",     "http_401",   "delay",    "cutoff",
-    "invalid_sync_state", "mailbox_move", "no_mailbox", "internal",
+    "invalid_sync_state", "mailbox_move", "no_mailbox", "internal", "busy_message",
 };
 
 int fault_kind_lookup(const char *name)

@@ -20,6 +20,7 @@ enum fault_kind {
     FAULT_MAILBOX_MOVE,       /* SOAP fault ErrorMailboxMoveInProgress */
     FAULT_NO_MAILBOX,         /* SOAP fault ErrorNonExistentMailbox */
     FAULT_INTERNAL,           /* SOAP fault ErrorInternalServerError */
+    FAULT_BUSY_MESSAGE,       /* HTTP 200: ErrorInternalServerError with inner ErrorServerBusy */
     FAULT_KIND_COUNT
 };
 

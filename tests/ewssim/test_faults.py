@@ -45,9 +45,10 @@ def test_rules_match_operation_and_mailbox_only(fresh):
         bob.sync_items(inbox)
 
 
-GET_INBOX = envelope("<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>"
-                     "</m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id=\"inbox\"/>"
-                     "</m:FolderIds></m:GetFolder>", impersonate=ALICE)
+GET_INBOX_BODY = ("<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>"
+                  "</m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id=\"inbox\"/>"
+                  "</m:FolderIds></m:GetFolder>")
+GET_INBOX = envelope(GET_INBOX_BODY, impersonate=ALICE)
 
 
 def test_http_503_with_retry_after(fresh):
@@ -146,3 +147,57 @@ def test_rules_can_be_deleted(fresh):
     assert len(fresh.get("/faults")["items"]) == 1
     fresh.control("DELETE", "/faults", expect=200)
     assert fresh.get("/faults")["items"] == []
+
+
+def test_shutdown_does_not_wait_for_a_long_delay():
+    import os
+    import threading
+    import simlib
+    s = simlib.EwsSim(fixture=os.path.join(simlib.FIXTURES, "org.json"))
+    s.control("POST", "/faults", expect=201, json={"kind": "delay", "delay_ms": 600000})
+    t = threading.Thread(target=lambda: _swallow(lambda: s.post(GET_INBOX)), daemon=True)
+    t.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    s.stop_clean(timeout=30)
+    assert time.monotonic() - started < 10
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except Exception:  # the connection may be cut at shutdown
+        pass
+
+
+@pytest.mark.parametrize("operation", ["GetItem", "GetFolder", "SyncFolderItems", "FindItem",
+                                       "GetAttachment", "SyncFolderHierarchy", "DeleteItem"])
+def test_busy_as_response_message(fresh, operation):
+    """HTTP 200 with ErrorInternalServerError + inner ErrorServerBusy, schema-valid per op."""
+    add(fresh, kind="busy_message", operation=operation, count=1, backoff_ms=750)
+    bodies = {
+        "GetItem": '<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>'
+                   '<m:ItemIds><t:ItemId Id="AAMkAGI1"/></m:ItemIds></m:GetItem>',
+        "GetFolder": GET_INBOX_BODY,
+        "SyncFolderItems": '<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>'
+                           '</m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/>'
+                           "</m:SyncFolderId><m:MaxChangesReturned>5</m:MaxChangesReturned>"
+                           "</m:SyncFolderItems>",
+        "FindItem": '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly'
+                    '</t:BaseShape></m:ItemShape><m:ParentFolderIds><t:DistinguishedFolderId '
+                    'Id="inbox"/></m:ParentFolderIds></m:FindItem>',
+        "GetAttachment": '<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id="AAMkAtt1"/>'
+                         "</m:AttachmentIds></m:GetAttachment>",
+        "SyncFolderHierarchy": '<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>IdOnly'
+                               "</t:BaseShape></m:FolderShape></m:SyncFolderHierarchy>",
+        "DeleteItem": '<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="AAMkAGI1"/>'
+                      "</m:ItemIds></m:DeleteItem>",
+    }
+    r = fresh.post(envelope(bodies[operation], impersonate=ALICE))
+    assert r.status_code == 200
+    msg = ET.fromstring(r.content).find(".//m:ResponseMessages", NS)[0]
+    assert msg.find("m:ResponseCode", NS).text == "ErrorInternalServerError"
+    values = {v.get("Name"): v.text for v in msg.find("m:MessageXml", NS)}
+    assert values["InnerErrorResponseCode"] == "ErrorServerBusy"
+    assert values["BackOffMilliseconds"] == "750"
+    fresh.assert_schema_clean()
