@@ -15,6 +15,8 @@
 #include "gen.h"
 #include "hmap.h"
 #include "recur.h"
+#include "schema.h"
+#include "soap.h"
 #include "store.h"
 #include "syncstate.h"
 #include "timefmt.h"
@@ -296,6 +298,65 @@ static void test_text_checks(void **state)
     assert_false(store_text_ok("\xc0\xaf"));     /* overlong */
 }
 
+/* The in-simulator response check must be able to fail, or it proves nothing. */
+static void test_response_validation_can_fail(void **state)
+{
+    (void)state;
+    struct mse_err err = { { 0 } };
+    struct schema *schema = schema_load(SCHEMA_DIR, &err);
+    assert_non_null(schema);
+    struct soap_response r;
+    assert_int_equal(soap_response_init(&r, true), MSE_OK);
+    xmlNodePtr msgs = soap_messages(&r, "GetItem");
+    xmlNodePtr m = soap_message(&r, msgs, "GetItem", "ErrorItemNotFound");
+    struct schema_error e;
+    /* An error message without <m:Items/> is the classic mistake. */
+    assert_int_equal(schema_validate_doc(schema, r.doc, &e), MSE_ERR_INVALID);
+    assert_non_null(strstr(e.message, "Items"));
+    x_el(m, r.m, "Items");
+    assert_int_equal(schema_validate_doc(schema, r.doc, &e), MSE_OK);
+    soap_response_cleanup(&r);
+    assert_int_equal(soap_fault_busy(&r, 500), MSE_OK);
+    assert_int_equal(r.http_status, 500);
+    assert_int_equal(schema_validate_doc(schema, r.doc, &e), MSE_OK);
+    soap_response_cleanup(&r);
+    schema_free(schema);
+}
+
+/* Version first, then schema validation with a position, as Exchange 2016 answers. */
+static void test_request_checks_in_order(void **state)
+{
+    (void)state;
+    struct mse_err err = { { 0 } };
+    struct schema *schema = schema_load(SCHEMA_DIR, &err);
+    assert_non_null(schema);
+    static const char head[] =
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+            "xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" "
+            "xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><s:Header>"
+            "<t:RequestServerVersion Version=\"%s\"/></s:Header><s:Body><m:SyncFolderItems>"
+            "<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId>"
+            "<t:DistinguishedFolderId Id=\"inbox\"/></m:SyncFolderId><m:MaxChangesReturned>%d"
+            "</m:MaxChangesReturned></m:SyncFolderItems></s:Body></s:Envelope>";
+    char doc[2048];
+    struct soap_request req;
+    struct soap_failure fail;
+    snprintf(doc, sizeof(doc), head, "Exchange2019", 1000);
+    assert_int_equal(soap_request_parse(schema, doc, strlen(doc), &req, &fail), MSE_ERR_INVALID);
+    assert_string_equal(fail.code, "ErrorInvalidServerVersion");
+    snprintf(doc, sizeof(doc), head, "Exchange2013_SP1", 1000);
+    assert_int_equal(soap_request_parse(schema, doc, strlen(doc), &req, &fail), MSE_ERR_INVALID);
+    assert_string_equal(fail.code, "ErrorSchemaValidation");
+    assert_int_equal(fail.schema.line, 1);
+    assert_non_null(strstr(fail.schema.message, "MaxChangesReturned"));
+    snprintf(doc, sizeof(doc), head, "Exchange2013_SP1", 512);
+    assert_int_equal(soap_request_parse(schema, doc, strlen(doc), &req, &fail), MSE_OK);
+    assert_int_equal(req.op_id, OP_SYNC_FOLDER_ITEMS);
+    assert_string_equal(req.version, "Exchange2013_SP1");
+    soap_request_cleanup(&req);
+    schema_free(schema);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +370,8 @@ int main(void)
         cmocka_unit_test(test_fixture_errors_name_the_place),
         cmocka_unit_test(test_generator_is_deterministic),
         cmocka_unit_test(test_text_checks),
+        cmocka_unit_test(test_response_validation_can_fail),
+        cmocka_unit_test(test_request_checks_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
