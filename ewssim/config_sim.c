@@ -17,6 +17,7 @@
 #define EWS_SIM_DEFAULT_SCHEMA_DIR "/usr/share/ews-sim/schema"
 #endif
 
+/* EWS_SIM_SERVICE_ACCOUNT="address:password"; the password may contain colons. */
 static enum mse_rc service_account_parse(struct sim_config *cfg, const char *v, struct mse_err *err)
 {
     const char *colon = v ? strchr(v, ':') : NULL;
@@ -34,6 +35,7 @@ static enum mse_rc service_account_parse(struct sim_config *cfg, const char *v, 
     return MSE_OK;
 }
 
+/* Copies a string variable, refusing values longer than the field. */
 static enum mse_rc copy_env(char *dst, size_t size, const char *name, const char *def,
                             struct mse_err *err)
 {

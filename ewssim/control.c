@@ -27,6 +27,7 @@ struct creq {
 
 /* ---- replies ---- */
 
+/* Sends doc (consumed) as the reply body. */
 static enum mse_rc reply_json(struct creq *r, unsigned status, cJSON *doc)
 {
     char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
@@ -38,6 +39,7 @@ static enum mse_rc reply_json(struct creq *r, unsigned status, cJSON *doc)
     return text ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* The one place control errors are written: RFC 9457 problem documents. */
 static enum mse_rc problem(struct creq *r, unsigned status, const char *fmt, ...) MSE_PRINTF(3, 4);
 static enum mse_rc problem(struct creq *r, unsigned status, const char *fmt, ...)
 {
@@ -72,6 +74,7 @@ static enum mse_rc reply_ok(struct creq *r)
 
 /* ---- small helpers ---- */
 
+/* Request counters as {"requests": {op: n}, …}; atomics, so read locks suffice. */
 static cJSON *counters_json(const struct stats_counters *c)
 {
     cJSON *o = cJSON_CreateObject();
@@ -84,6 +87,7 @@ static cJSON *counters_json(const struct stats_counters *c)
     return o;
 }
 
+/* Folders, messages and appointments below msgfolderroot (what an export lists). */
 static void mailbox_counts(const struct org *o, const struct sim_mailbox *m, unsigned *folders,
                            unsigned *messages, unsigned *appointments)
 {
@@ -117,6 +121,7 @@ static cJSON *mailbox_json(const struct org *o, const struct sim_mailbox *m, boo
     return j;
 }
 
+/* A folder as the control API lists it (the export's shape plus unread and child counts). */
 static cJSON *folder_json(const struct sim_folder *f)
 {
     char path[1024], parent[1024], id[EWSID_MAX];
@@ -140,6 +145,7 @@ static cJSON *folder_json(const struct sim_folder *f)
     return j;
 }
 
+/* An item's summary with the ids a test needs to address it over EWS. */
 static cJSON *item_json(const struct sim_item *it)
 {
     char id[EWSID_MAX], ck[EWSID_MAX], path[1024];
@@ -161,6 +167,7 @@ static cJSON *item_json(const struct sim_item *it)
     return j;
 }
 
+/* String member of a JSON object, NULL when absent or not a string. */
 static const char *str_member(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -176,6 +183,7 @@ static struct sim_mailbox *mailbox_arg(struct creq *r, const struct org *o, enum
     return m;
 }
 
+/* A folder named by path ("/Inbox") or FolderId; answers 404 itself when absent. */
 static struct sim_folder *folder_arg(struct creq *r, const struct org *o,
                                      const struct sim_mailbox *m, const char *text, enum mse_rc *rc)
 {
@@ -190,6 +198,7 @@ static struct sim_folder *folder_arg(struct creq *r, const struct org *o,
     return f && f->mbx == m && !f->deleted ? f : NULL;
 }
 
+/* An item of mailbox m named by ItemId; answers 404 itself when absent. */
 static struct sim_item *item_arg(struct creq *r, const struct org *o, const struct sim_mailbox *m,
                                  const char *text, enum mse_rc *rc)
 {
@@ -206,6 +215,7 @@ static struct sim_item *item_arg(struct creq *r, const struct org *o, const stru
 
 /* ---- handlers: organisation reads ---- */
 
+/* GET /_sim/mailboxes: the list outside scripts rely on ({"items": [{"address", …}]}). */
 static enum mse_rc h_mailboxes(struct creq *r, struct org *o)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -230,6 +240,7 @@ static enum mse_rc h_counters(struct creq *r, struct org *o)
     return m ? reply_json(r, 200, counters_json(&m->counters)) : rc;
 }
 
+/* GET /_sim/mailboxes/{address}/export: the replica contract (docs/ews-sim.md). */
 static enum mse_rc h_export(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -242,6 +253,7 @@ static enum mse_rc h_export(struct creq *r, struct org *o)
     return reply_json(r, 200, doc);
 }
 
+/* Depth-first, parents before children: the order folders are shown in. */
 static void folders_walk(const struct sim_folder *f, cJSON *arr)
 {
     for (unsigned i = 0; i < f->nchildren; i++) {
@@ -262,6 +274,7 @@ static enum mse_rc h_folders(struct creq *r, struct org *o)
     return reply_json(r, 200, doc);
 }
 
+/* GET …/items[?folder=path]: every live item, optionally of one folder. */
 static enum mse_rc h_items(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -288,6 +301,7 @@ static enum mse_rc h_items(struct creq *r, struct org *o)
     return reply_json(r, 200, doc);
 }
 
+/* A group with its members as stored (addresses, unexpanded). */
 static cJSON *group_json(const struct sim_group *g);
 
 static enum mse_rc h_groups(struct creq *r, struct org *o)
@@ -302,6 +316,7 @@ static enum mse_rc h_groups(struct creq *r, struct org *o)
 
 /* ---- handlers: organisation writes ---- */
 
+/* POST …/folders: a folder in the fixture format below parent_path. */
 static enum mse_rc h_folder_create(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -322,6 +337,7 @@ static enum mse_rc h_folder_create(struct creq *r, struct org *o)
     return reply_json(r, 201, folder_json(f));
 }
 
+/* PATCH …/folders/{id}: rename and/or move; both are hierarchy Updates. */
 static enum mse_rc h_folder_update(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -346,6 +362,7 @@ static enum mse_rc h_folder_update(struct creq *r, struct org *o)
     return reply_json(r, 200, folder_json(f));
 }
 
+/* DELETE …/folders/{id}: the folder, its sub-folders and items. */
 static enum mse_rc h_folder_delete(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -359,6 +376,7 @@ static enum mse_rc h_folder_delete(struct creq *r, struct org *o)
     return rc == MSE_OK ? reply_ok(r) : problem(r, 500, "deleting the folder failed");
 }
 
+/* POST …/items: a message or appointment in the fixture format. */
 static enum mse_rc h_item_create(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -437,6 +455,7 @@ static const char *item_patch_apply(struct creq *r, struct sim_item *it, bool *c
     return NULL;
 }
 
+/* PATCH …/items/{id}: field changes first, then the move (a move is Delete + Create). */
 static enum mse_rc h_item_update(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -461,6 +480,7 @@ static enum mse_rc h_item_update(struct creq *r, struct org *o)
     return reply_json(r, 200, item_json(it));
 }
 
+/* DELETE …/items/{id}: a hard delete; the folder log keeps a tombstone. */
 static enum mse_rc h_item_delete(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -471,6 +491,7 @@ static enum mse_rc h_item_delete(struct creq *r, struct org *o)
     return item_delete(o, it) == MSE_OK ? reply_ok(r) : problem(r, 500, "out of memory");
 }
 
+/* POST …/invalidate-sync-state: a new epoch refuses every older SyncState. */
 static enum mse_rc h_invalidate(struct creq *r, struct org *o)
 {
     enum mse_rc rc = MSE_OK;
@@ -481,6 +502,7 @@ static enum mse_rc h_invalidate(struct creq *r, struct org *o)
     return reply_ok(r);
 }
 
+/* PUT /_sim/groups/{address}/members: replaces the member list. */
 static enum mse_rc h_group_members(struct creq *r, struct org *o)
 {
     struct sim_group *g = org_group(o, r->seg[1]);
@@ -508,6 +530,7 @@ static enum mse_rc h_group_members(struct creq *r, struct org *o)
     return rc == MSE_OK ? reply_ok(r) : problem(r, 500, "out of memory");
 }
 
+/* A group with its members as stored (addresses, unexpanded). */
 static cJSON *group_json(const struct sim_group *g)
 {
     cJSON *j = cJSON_CreateObject();
@@ -519,6 +542,7 @@ static cJSON *group_json(const struct sim_group *g)
     return j;
 }
 
+/* POST /_sim/groups: validates every member before creating anything. */
 static enum mse_rc h_group_create(struct creq *r, struct org *o)
 {
     const char *addr = str_member(r->body, "address");
@@ -553,6 +577,7 @@ static enum mse_rc h_group_create(struct creq *r, struct org *o)
 
 /* ---- handlers: simulator ---- */
 
+/* A fault rule as listed; remaining null = no limit. */
 static cJSON *rule_json(const struct fault_rule *f)
 {
     cJSON *j = cJSON_CreateObject();
@@ -590,6 +615,7 @@ static enum mse_rc h_faults(struct creq *r, struct org *o)
     return reply_json(r, 200, doc);
 }
 
+/* Optional number in [lo, hi]: NULL when fine, else the offending key. */
 static const char *number_member(const cJSON *b, const char *key, double lo, double hi, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, key);
@@ -601,6 +627,7 @@ static const char *number_member(const cJSON *b, const char *key, double lo, dou
     return NULL;
 }
 
+/* POST /_sim/faults: one rule; kind, operation and ranges are checked first. */
 static enum mse_rc h_fault_add(struct creq *r, struct org *o)
 {
     (void)o;
@@ -643,6 +670,7 @@ static enum mse_rc h_fault_add(struct creq *r, struct org *o)
     return reply_json(r, 201, rule_json(&f));
 }
 
+/* DELETE /_sim/faults[/{id}]: one rule, or all of them. */
 static enum mse_rc h_fault_delete(struct creq *r, struct org *o)
 {
     (void)o;
@@ -659,6 +687,7 @@ static enum mse_rc h_fault_delete(struct creq *r, struct org *o)
     return reply_ok(r);
 }
 
+/* GET /_sim/stats: simulator-wide counters, schema_violations among them. */
 static enum mse_rc h_stats(struct creq *r, struct org *o)
 {
     (void)o;
@@ -675,6 +704,7 @@ static enum mse_rc h_stats(struct creq *r, struct org *o)
     return reply_json(r, 200, doc);
 }
 
+/* POST /_sim/stats/reset: zero every counter (schema_violations excepted). */
 static enum mse_rc h_stats_reset(struct creq *r, struct org *o)
 {
     struct stats *s = &r->sim->stats;
@@ -732,6 +762,7 @@ static const struct route {
     { "DELETE", "faults/*", h_fault_delete, LOCK_NONE, false },
 };
 
+/* True when the request's segments match a route pattern ("*" = one segment). */
 static bool pattern_match(const char *pattern, const struct creq *r)
 {
     char copy[128];
@@ -745,6 +776,7 @@ static bool pattern_match(const char *pattern, const struct creq *r)
     return i == r->nseg;
 }
 
+/* POST /_sim/reset: a fresh organisation from the start-up configuration. */
 static enum mse_rc do_reset(struct creq *r)
 {
     struct mse_err err = { { 0 } };
@@ -756,6 +788,7 @@ static enum mse_rc do_reset(struct creq *r)
     return reply_ok(r);
 }
 
+/* Runs a handler under the store lock its row asks for. */
 static enum mse_rc route_run(struct creq *r, const struct route *rt)
 {
     if (!rt->fn)
@@ -773,6 +806,7 @@ static enum mse_rc route_run(struct creq *r, const struct route *rt)
     return rc;
 }
 
+/* Splits the path after /_sim into at most SIM_CONTROL_MAX_SEGMENTS segments. */
 static enum mse_rc path_split(struct creq *r, char *copy)
 {
     char *save = NULL;

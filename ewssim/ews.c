@@ -77,6 +77,7 @@ static struct sim_account *auth_resolve(const struct org *o, const char *authori
     return acct;
 }
 
+/* A plain-text reply for the HTTP-level answers (401, 503, 500). */
 static enum mse_rc reply_text(struct ews_reply *out, unsigned status, const char *text)
 {
     out->status = status;
@@ -86,6 +87,7 @@ static enum mse_rc reply_text(struct ews_reply *out, unsigned status, const char
     return out->body ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* Unauthenticated: the Basic challenge exchangelib's auth probe expects. */
 static enum mse_rc reply_401(struct sim *sim, struct ews_reply *out)
 {
     atomic_fetch_add(&sim->stats.auth_failures, 1);
@@ -116,6 +118,7 @@ struct sim_mailbox *ews_id_mailbox(struct ews_ctx *c, const struct ewsid *id, co
     return m;
 }
 
+/* DistinguishedFolderId, in the caller's mailbox or the one its t:Mailbox names. */
 static const char *distinguished_lookup(struct ews_ctx *c, xmlNodePtr id_el,
                                         struct sim_folder **out)
 {
@@ -295,6 +298,7 @@ static bool fault_apply(struct pipeline *p, struct ews_ctx *c, const struct faul
     }
 }
 
+/* Counts a request simulator-wide and for the mailbox it is about. */
 static void counters_add(struct sim *sim, struct sim_mailbox *m, enum ews_op op)
 {
     if (op >= OP_COUNT)
@@ -304,6 +308,7 @@ static void counters_add(struct sim *sim, struct sim_mailbox *m, enum ews_op op)
         atomic_fetch_add(&m->counters.requests[op], 1);
 }
 
+/* Row of op in op_table, or SIZE_MAX for operations without a handler. */
 static size_t op_row(enum ews_op op)
 {
     for (size_t i = 0; i < sizeof(op_table) / sizeof(op_table[0]); i++) {
@@ -341,6 +346,7 @@ static enum mse_rc dispatch_locked(struct pipeline *p, struct ews_ctx *c, size_t
     return MSE_OK;
 }
 
+/* Takes the lock the operation needs (writes are exclusive) and runs it. */
 static enum mse_rc dispatch(struct pipeline *p)
 {
     size_t row = op_row(p->req.op_id);
@@ -382,6 +388,7 @@ static void delay(struct sim *sim, unsigned ms)
         usleep(10 * 1000);
 }
 
+/* Turns the pipeline's outcome into the HTTP reply. */
 static enum mse_rc reply_finish(struct pipeline *p)
 {
     struct ews_reply *out = p->out;
@@ -399,6 +406,7 @@ static enum mse_rc reply_finish(struct pipeline *p)
     return rc;
 }
 
+/* Checks credentials before anything is parsed, as IIS does; keeps the address. */
 static enum mse_rc authenticate(struct pipeline *p, const char *authorization)
 {
     store_read_lock(&p->sim->store);

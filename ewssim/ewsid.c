@@ -9,6 +9,7 @@
 
 static const uint8_t id_magic[3] = { 0x00, 0x03, 0x24 };
 
+/* Big-endian encoding keeps ids readable in hex dumps and stable across hosts. */
 static void put_be(uint8_t *p, uint64_t v, int n)
 {
     for (int i = n - 1; i >= 0; i--) {
@@ -25,6 +26,7 @@ static uint64_t get_be(const uint8_t *p, int n)
     return v;
 }
 
+/* Raw id length: attachments and occurrences carry a third number. */
 static size_t id_length(enum ewsid_kind kind)
 {
     return (kind == EWSID_ATTACHMENT || kind == EWSID_OCCURRENCE) ? 24 : 16;

@@ -21,6 +21,7 @@ cJSON *export_person(const struct sim_person *p)
     return o;
 }
 
+/* RFC 3339 UTC with seconds, as the replica stores times. */
 static void add_time(cJSON *o, const char *key, time_t t)
 {
     char buf[40];
@@ -28,6 +29,7 @@ static void add_time(cJSON *o, const char *key, time_t t)
     cJSON_AddStringToObject(o, key, buf);
 }
 
+/* xs:date (YYYY-MM-DD), as EWS reports recurrence ranges. */
 static void add_date(cJSON *o, const char *key, time_t t)
 {
     char buf[40];
@@ -36,6 +38,7 @@ static void add_date(cJSON *o, const char *key, time_t t)
     cJSON_AddStringToObject(o, key, buf);
 }
 
+/* Recipients in their stored order. */
 static cJSON *people(const struct sim_person *const *v, unsigned n)
 {
     cJSON *a = cJSON_CreateArray();
@@ -44,6 +47,7 @@ static cJSON *people(const struct sim_person *const *v, unsigned n)
     return a;
 }
 
+/* Attendees as people; response types are not part of the contract. */
 static cJSON *attendee_list(const struct sim_attendee *v, unsigned n)
 {
     cJSON *a = cJSON_CreateArray();
@@ -52,6 +56,7 @@ static cJSON *attendee_list(const struct sim_attendee *v, unsigned n)
     return a;
 }
 
+/* DaysOfWeek as an array of EWS day names. */
 static cJSON *days_array(uint8_t days)
 {
     cJSON *a = cJSON_CreateArray();
@@ -105,6 +110,7 @@ struct entry {
     const struct sim_item *it;
 };
 
+/* Folder path, then item id: a stable order a replica can reproduce. */
 static int entry_cmp(const void *a, const void *b)
 {
     const struct entry *x = a, *y = b;
@@ -112,6 +118,7 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->id, y->id);
 }
 
+/* File attachments with the SHA-256 of the bytes GetAttachment returns. */
 static cJSON *attachments(const struct sim_item *it)
 {
     cJSON *a = cJSON_CreateArray();
@@ -132,6 +139,7 @@ static cJSON *attachments(const struct sim_item *it)
     return a;
 }
 
+/* One message in the export's field order. */
 static cJSON *message_json(const struct entry *e)
 {
     const struct sim_item *it = e->it;
@@ -154,6 +162,7 @@ static cJSON *message_json(const struct entry *e)
     return o;
 }
 
+/* ModifiedOccurrences and DeletedOccurrences of a series. */
 static cJSON *occurrences(const struct sim_calendar *c, cJSON **deleted)
 {
     cJSON *mods = cJSON_CreateArray();
@@ -173,6 +182,7 @@ static cJSON *occurrences(const struct sim_calendar *c, cJSON **deleted)
     return mods;
 }
 
+/* One calendar item (single or recurring master) in the export's field order. */
 static cJSON *appointment_json(const struct entry *e)
 {
     const struct sim_item *it = e->it;
@@ -204,6 +214,7 @@ static cJSON *appointment_json(const struct entry *e)
     return o;
 }
 
+/* One folder below msgfolderroot. */
 static cJSON *folder_json(const struct sim_folder *f)
 {
     char path[1024], parent[1024];
@@ -226,6 +237,7 @@ static cJSON *folder_json(const struct sim_folder *f)
     return o;
 }
 
+/* Folders sort by path. */
 static int folder_cmp(const void *a, const void *b)
 {
     char pa[1024], pb[1024];
@@ -234,6 +246,7 @@ static int folder_cmp(const void *a, const void *b)
     return strcmp(pa, pb);
 }
 
+/* Every live item of the listed folders, sorted (paths computed once per folder). */
 static size_t entries_collect(const struct org *o, const struct sim_mailbox *m,
                               const struct sim_folder **folders, size_t nf, char (*paths)[1024],
                               struct entry *v)

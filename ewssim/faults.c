@@ -77,6 +77,7 @@ unsigned faults_list(struct faults *f, struct fault_rule *out, unsigned max)
     return n;
 }
 
+/* Operation and mailbox filters; an exhausted counting rule never applies. */
 static bool rule_applies(const struct fault_rule *r, const char *operation, const char *mailbox)
 {
     if (r->remaining == 0)

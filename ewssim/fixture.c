@@ -12,6 +12,7 @@
 #include "render.h"
 #include "timefmt.h"
 
+/* Fills err with "where: what" and returns MSE_ERR_INVALID. */
 static enum mse_rc bad(struct mse_err *err, const char *where, const char *what)
 {
     snprintf(err->msg, sizeof(err->msg), "%s: %s", where, what);
@@ -36,12 +37,14 @@ static const char *opt_str(const cJSON *obj, const char *key, const char *where,
     return v->valuestring;
 }
 
+/* Optional boolean member with a default. */
 static bool opt_bool(const cJSON *obj, const char *key, bool def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
 }
 
+/* Optional RFC 3339 member; def when absent. */
 static enum mse_rc opt_time(const cJSON *obj, const char *key, time_t def, time_t *out,
                             const char *where, struct mse_err *err)
 {
@@ -67,6 +70,7 @@ int fixture_sensitivity(const char *s)
     return -1;
 }
 
+/* A plausible SMTP address: local@domain, no spaces or angle brackets. */
 static bool address_ok(const char *s)
 {
     const char *at = strchr(s, '@');
@@ -145,6 +149,7 @@ static enum mse_rc people(struct org *o, const cJSON *obj, const char *key, cons
     return MSE_OK;
 }
 
+/* Attendee lists: people plus an optional EWS ResponseType. */
 static enum mse_rc attendees(struct org *o, const cJSON *obj, const char *key, const char *where,
                              struct sim_attendee **out, unsigned *n, struct mse_err *err)
 {
@@ -174,6 +179,7 @@ static enum mse_rc attendees(struct org *o, const cJSON *obj, const char *key, c
     return MSE_OK;
 }
 
+/* One attachment: stored bytes (base64 or text) or a size to generate. */
 static enum mse_rc attachment_read(struct org *o, const cJSON *a, const char *where,
                                    struct sim_attachment *out, time_t when, struct mse_err *err)
 {
@@ -213,6 +219,7 @@ static enum mse_rc attachment_read(struct org *o, const cJSON *a, const char *wh
     return out->name && out->content_type && (!cid || out->content_id) ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* The attachments array of a message or appointment. */
 static enum mse_rc attachments_read(struct org *o, const cJSON *obj, const char *where,
                                     struct sim_item *it, struct mse_err *err)
 {
@@ -240,6 +247,7 @@ static enum mse_rc attachments_read(struct org *o, const cJSON *obj, const char 
 
 /* ---- recurrence ---- */
 
+/* Index of s in an EWS name table (case-insensitive), or -1. */
 static int name_index(const char *const *names, int n, const char *s)
 {
     for (int i = 0; i < n; i++) {
@@ -249,6 +257,7 @@ static int name_index(const char *const *names, int n, const char *s)
     return -1;
 }
 
+/* A YYYY-MM-DD member as midnight UTC. */
 static enum mse_rc date_read(const cJSON *obj, const char *key, time_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -259,6 +268,7 @@ static enum mse_rc date_read(const cJSON *obj, const char *key, time_t *out)
     return mse_time_parse(buf, out);
 }
 
+/* Integer member in [lo, hi]; INT32_MIN when present but out of range. */
 static int int_member(const cJSON *obj, const char *key, int def, int lo, int hi)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -269,6 +279,7 @@ static int int_member(const cJSON *obj, const char *key, int def, int lo, int hi
     return v->valueint;
 }
 
+/* Recurrence pattern in EWS terms (type names are the EWS element names). */
 static enum mse_rc pattern_read(const cJSON *p, struct sim_recurrence *r)
 {
     static const char *const types[] = { "DailyRecurrence",           "WeeklyRecurrence",
@@ -305,6 +316,7 @@ static enum mse_rc pattern_read(const cJSON *p, struct sim_recurrence *r)
     return MSE_OK;
 }
 
+/* Recurrence range: NoEnd, EndDate or Numbered. */
 static enum mse_rc range_read(const cJSON *g, struct sim_recurrence *r)
 {
     static const char *const types[] = { "NoEndRecurrence", "EndDateRecurrence",
@@ -323,6 +335,7 @@ static enum mse_rc range_read(const cJSON *g, struct sim_recurrence *r)
     return MSE_OK;
 }
 
+/* Modified occurrences (by original start) and deleted ones. */
 static enum mse_rc exceptions_read(const cJSON *obj, struct sim_calendar *c, const char *where,
                                    struct mse_err *err)
 {
@@ -360,6 +373,7 @@ static enum mse_rc exceptions_read(const cJSON *obj, struct sim_calendar *c, con
     return MSE_OK;
 }
 
+/* The calendar part of an appointment; the organizer defaults to the owner. */
 static enum mse_rc calendar_read(struct org *o, const cJSON *obj, const char *where,
                                  struct sim_item *it, struct mse_err *err)
 {
@@ -401,6 +415,7 @@ static enum mse_rc calendar_read(struct org *o, const cJSON *obj, const char *wh
     return exceptions_read(obj, c, where, err);
 }
 
+/* Fields messages and appointments share. */
 static enum mse_rc common_read(struct org *o, const cJSON *obj, const char *where,
                                struct sim_item *it, bool appointment, struct mse_err *err)
 {
@@ -432,6 +447,7 @@ static enum mse_rc common_read(struct org *o, const cJSON *obj, const char *wher
     return rc;
 }
 
+/* Message fields; the sender defaults to from. */
 static enum mse_rc message_read(struct org *o, const cJSON *obj, const char *where,
                                 struct sim_item *it, struct mse_err *err)
 {
@@ -493,6 +509,7 @@ enum mse_rc fixture_item_add(struct org *o, struct sim_folder *f, const cJSON *o
     return MSE_OK;
 }
 
+/* A folder's "messages" or "appointments" array. */
 static enum mse_rc items_add(struct org *o, struct sim_folder *f, const cJSON *obj, const char *key,
                              bool appointment, const char *where, struct mse_err *err)
 {
@@ -549,6 +566,7 @@ enum mse_rc fixture_folder_add(struct org *o, struct sim_folder *parent, const c
     return rc;
 }
 
+/* An array of addresses as strings. */
 static enum mse_rc strv_read(const cJSON *arr, char ***out, unsigned *n)
 {
     int size = cJSON_GetArraySize(arr);
@@ -566,6 +584,7 @@ static enum mse_rc strv_read(const cJSON *arr, char ***out, unsigned *n)
     return MSE_OK;
 }
 
+/* An account (or a mailbox owner's login): password, rights, bearer tokens. */
 static enum mse_rc account_read(struct org *o, const cJSON *a, const char *where,
                                 struct mse_err *err)
 {
@@ -641,6 +660,7 @@ static enum mse_rc mailbox_fill(struct org *o, const cJSON *mb, const char *wher
     return rc;
 }
 
+/* A distribution group; members may be groups (cycles allowed) or outsiders. */
 static enum mse_rc group_read(struct org *o, const cJSON *g, const char *where, struct mse_err *err)
 {
     bool ok = true;
@@ -669,6 +689,7 @@ static enum mse_rc group_read(struct org *o, const cJSON *g, const char *where, 
 typedef enum mse_rc (*section_fn)(struct org *o, const cJSON *el, const char *where,
                                   struct mse_err *err);
 
+/* Runs fn over every object of a top-level array, naming it in errors. */
 static enum mse_rc section(struct org *o, const cJSON *root, const char *key, section_fn fn,
                            struct mse_err *err)
 {

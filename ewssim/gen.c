@@ -34,6 +34,7 @@ uint64_t gen_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* One key=value of EWS_SIM_GENERATE, range-checked. */
 static enum mse_rc param_set(struct gen_params *p, const char *key, int64_t v)
 {
     static const struct {
@@ -136,6 +137,7 @@ struct gen {
     const struct sim_person **people; /* one per mailbox */
 };
 
+/* Three words and a number: realistic enough, and searchable in tests. */
 static enum mse_rc gen_subject(struct gen *g, char **out)
 {
     char buf[160];
@@ -147,6 +149,7 @@ static enum mse_rc gen_subject(struct gen *g, char **out)
     return *out ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* An attachment whose bytes are generated when read (memory stays small). */
 static enum mse_rc gen_attachment(struct gen *g, struct sim_item *it)
 {
     it->atts = calloc(1, sizeof(*it->atts));
@@ -165,6 +168,7 @@ static enum mse_rc gen_attachment(struct gen *g, struct sim_item *it)
     return a->name && a->content_type ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* The k-th message of a mailbox: received an hour apart going back in time. */
 static enum mse_rc gen_message(struct gen *g, struct sim_folder *f, unsigned owner, unsigned k)
 {
     struct sim_item *it;
@@ -194,6 +198,7 @@ static enum mse_rc gen_message(struct gen *g, struct sim_folder *f, unsigned own
     return MSE_OK;
 }
 
+/* The k-th appointment: every tenth is a weekly series of ten. */
 static enum mse_rc gen_appointment(struct gen *g, struct sim_folder *f, unsigned owner, unsigned k)
 {
     struct sim_item *it;
@@ -238,6 +243,7 @@ static enum mse_rc gen_appointment(struct gen *g, struct sim_folder *f, unsigned
     return MSE_OK;
 }
 
+/* Standard folders, Inbox messages, extra folders (some nested) and the calendar. */
 static enum mse_rc gen_mailbox(struct gen *g, unsigned i)
 {
     struct sim_mailbox *m = g->o->mailboxes[i];
@@ -265,6 +271,7 @@ static enum mse_rc gen_mailbox(struct gen *g, unsigned i)
     return rc;
 }
 
+/* Mailboxes and accounts user0001… with their address book entries. */
 static enum mse_rc gen_people(struct gen *g)
 {
     g->people = calloc(g->p->mailboxes, sizeof(*g->people));

@@ -39,6 +39,7 @@ struct cutoff {
     size_t len;
 };
 
+/* Delivers the first half, then ends with an error: libmicrohttpd drops the connection. */
 static ssize_t cutoff_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct cutoff *c = cls;
@@ -50,6 +51,7 @@ static ssize_t cutoff_read(void *cls, uint64_t pos, char *buf, size_t max)
     return (ssize_t)n;
 }
 
+/* Frees the cut-off response state (called by libmicrohttpd). */
 static void cutoff_free(void *cls)
 {
     struct cutoff *c = cls;
@@ -57,6 +59,7 @@ static void cutoff_free(void *cls)
     free(c);
 }
 
+/* A response owning r->body; the cut-off fault gets a callback response. */
 static struct MHD_Response *response_make(struct ews_reply *r)
 {
     if (!r->cutoff)
@@ -73,6 +76,7 @@ static struct MHD_Response *response_make(struct ews_reply *r)
     return resp;
 }
 
+/* Queues r with its headers; the body now belongs to libmicrohttpd. */
 static enum MHD_Result reply_send(struct conn *c, struct ews_reply *r)
 {
     struct MHD_Response *resp = response_make(r);
@@ -100,6 +104,7 @@ static enum MHD_Result reply_send(struct conn *c, struct ews_reply *r)
     return ok;
 }
 
+/* Text replies of the HTTP layer itself (404, 405, 413, 403). */
 static enum MHD_Result reply_plain(struct conn *c, unsigned status, const char *text,
                                    const char *allow)
 {
@@ -123,16 +128,19 @@ static enum MHD_Result reply_plain(struct conn *c, unsigned status, const char *
     return ok;
 }
 
+/* Request header or NULL. */
 static const char *header(struct conn *c, const char *name)
 {
     return MHD_lookup_connection_value(c->mc, MHD_HEADER_KIND, name);
 }
 
+/* Query-string look-up handed to the control API. */
 static const char *query_get(void *cls, const char *name)
 {
     return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
 static bool client_is_loopback(struct MHD_Connection *mc)
 {
     const union MHD_ConnectionInfo *ci =
@@ -161,6 +169,7 @@ static bool control_allowed(struct conn *c)
            mse_crypto_equal(auth + 7, token, n);
 }
 
+/* Routes a complete request: EWS, the control API, or 404. */
 static enum MHD_Result dispatch(struct conn *c, const char *url, const char *method)
 {
     struct ews_reply r;
@@ -190,6 +199,7 @@ static enum MHD_Result dispatch(struct conn *c, const char *url, const char *met
     return reply_send(c, &r);
 }
 
+/* Per-request state; an announced body over the cap is refused once read. */
 static struct conn *conn_new(struct sim *sim, struct MHD_Connection *mc)
 {
     struct conn *c = calloc(1, sizeof(*c));
@@ -209,6 +219,7 @@ static struct conn *conn_new(struct sim *sim, struct MHD_Connection *mc)
     return c;
 }
 
+/* libmicrohttpd's request callback: header pass, body chunks, then dispatch. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *data,
                                   size_t *data_size, void **con_cls)
@@ -230,6 +241,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     return dispatch(c, url, method);
 }
 
+/* The debug access-log line, then the request state is freed. */
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -252,6 +264,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     atomic_fetch_sub(&sim->in_flight, 1);
 }
 
+/* libmicrohttpd's own messages go through our log. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

@@ -10,18 +10,21 @@
 #include "log.h"
 #include "sim.h"
 
+/* Command-line help; configuration is all in the environment. */
 static void usage(FILE *out)
 {
     fprintf(out, "usage: ews-sim [--version] [--help]\n"
                  "Configuration comes from EWS_SIM_* environment variables (docs/ews-sim.md).\n");
 }
 
+/* Swallows libxml2's generic error output (errors reach clients as faults instead). */
 static void quiet(void *ctx, const char *msg, ...)
 {
     (void)ctx;
     (void)msg;
 }
 
+/* Blocks until SIGTERM or SIGINT (blocked in every thread, so only this sees them). */
 static int wait_for_signal(const sigset_t *set)
 {
     int sig = 0;
@@ -30,6 +33,7 @@ static int wait_for_signal(const sigset_t *set)
     return sig;
 }
 
+/* One start-up line with the organisation's size. */
 static void org_summary(struct sim *s)
 {
     const struct org *o = s->store.org;

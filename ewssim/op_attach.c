@@ -48,6 +48,7 @@ enum mse_rc op_get_attachment(struct ews_ctx *c)
     return msgs ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* AttachmentId with the parent's new ChangeKey (RootItemChangeKey). */
 static void attachment_id_render(xmlNodePtr parent, xmlNsPtr t, const char *el,
                                  const struct sim_item *it, const struct sim_attachment *a)
 {

@@ -44,6 +44,7 @@ enum mse_rc op_expand_dl(struct ews_ctx *c)
     return msgs ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* ANR-like: a prefix of the address or display name; *exact for the address itself. */
 static bool name_matches(const char *entry, const char *address, const char *name, bool *exact)
 {
     size_t n = strlen(entry);

@@ -32,6 +32,7 @@ struct folder_list {
     bool unsupported;
 };
 
+/* Appends to a growable folder list; on allocation failure the entry is dropped. */
 static void list_add(struct folder_list *l, const struct sim_folder *f)
 {
     if (l->n == l->cap) {
@@ -45,6 +46,7 @@ static void list_add(struct folder_list *l, const struct sim_folder *f)
     l->v[l->n++] = f;
 }
 
+/* Children (Deep: the whole subtree, pre-order) that match the restriction. */
 static void folders_collect(const struct sim_folder *parent, bool deep, xmlNodePtr restriction,
                             struct folder_list *l)
 {
@@ -83,6 +85,7 @@ void op_page_window(xmlNodePtr view, size_t n, size_t *first, size_t *end)
     }
 }
 
+/* One ParentFolderIds entry: a RootFolder page of matching folders. */
 static void find_folder_one(struct ews_ctx *c, xmlNodePtr msgs, xmlNodePtr parent_id,
                             const struct shape *shape, bool deep)
 {
@@ -134,6 +137,7 @@ enum mse_rc op_find_folder(struct ews_ctx *c)
 
 /* ---- SyncFolderHierarchy ---- */
 
+/* True when f lies strictly below root (deleted folders keep their parent link). */
 static bool folder_below(const struct sim_folder *f, const struct sim_folder *root)
 {
     for (f = f->parent; f; f = f->parent) {
@@ -143,6 +147,7 @@ static bool folder_below(const struct sim_folder *f, const struct sim_folder *ro
     return false;
 }
 
+/* Changes are reported in the order they happened. */
 static int csn_cmp(const void *a, const void *b)
 {
     const struct sim_folder *fa = *(const struct sim_folder *const *)a;
@@ -150,6 +155,7 @@ static int csn_cmp(const void *a, const void *b)
     return fa->csn < fb->csn ? -1 : fa->csn > fb->csn;
 }
 
+/* Folders changed since the watermark: Create, Update (rename, move) or Delete. */
 static void hierarchy_changes(struct ews_ctx *c, xmlNodePtr changes, const struct shape *shape,
                               const struct sim_folder *root, uint64_t watermark)
 {
@@ -175,6 +181,7 @@ static void hierarchy_changes(struct ews_ctx *c, xmlNodePtr changes, const struc
     free(l.v);
 }
 
+/* Error messages still carry an empty SyncState and IncludesLast… (exchangelib reads them). */
 static void sync_error(struct ews_ctx *c, xmlNodePtr msgs, const char *op, const char *code,
                        const char *last_el)
 {

@@ -95,6 +95,7 @@ struct entry_list {
     bool nomem;
 };
 
+/* Appends unless the list is full (CalendarView cap) or memory ran out. */
 static bool entry_add(struct entry_list *l, const struct entry *e)
 {
     if (l->n >= l->limit)
@@ -140,6 +141,7 @@ struct view_ctx {
     time_t from, to;
 };
 
+/* One occurrence of a series inside the view window (moved exceptions included). */
 static bool view_cb(void *ctx, time_t original_start)
 {
     struct view_ctx *v = ctx;
@@ -150,6 +152,7 @@ static bool view_cb(void *ctx, time_t original_start)
     return entry_add(v->l, &e);
 }
 
+/* Singles overlapping the window and every occurrence of every series. */
 static void calendar_view(const struct ews_ctx *c, const struct sim_folder *f, time_t from,
                           time_t to, struct entry_list *l)
 {
@@ -168,6 +171,7 @@ static void calendar_view(const struct ews_ctx *c, const struct sim_folder *f, t
     }
 }
 
+/* CalendarView lists by start time. */
 static int entry_start_cmp(const void *a, const void *b)
 {
     const struct entry *ea = a, *eb = b;
@@ -176,6 +180,7 @@ static int entry_start_cmp(const void *a, const void *b)
     return sa < sb ? -1 : sa > sb;
 }
 
+/* m:RootFolder with the paging attributes exchangelib reads unconditionally. */
 static void root_folder(struct ews_ctx *c, xmlNodePtr m, const struct entry_list *l, size_t first,
                         size_t end, size_t total, const struct render_ctx *rc)
 {
@@ -213,6 +218,7 @@ static const char *find_calendar(struct ews_ctx *c, xmlNodePtr view, const struc
     return NULL;
 }
 
+/* One ParentFolderIds entry: a CalendarView or an IndexedPageItemView page. */
 static void find_item_one(struct ews_ctx *c, xmlNodePtr msgs, xmlNodePtr parent_id,
                           const struct render_ctx *rc, bool shallow)
 {

@@ -51,6 +51,7 @@ struct ignore_set {
     size_t n;
 };
 
+/* Reads m:Ignore into item numbers (foreign ids are skipped). */
 static void ignore_read(xmlNodePtr ignore, struct ignore_set *s)
 {
     char text[256];
@@ -70,6 +71,7 @@ static void ignore_read(xmlNodePtr ignore, struct ignore_set *s)
     }
 }
 
+/* Linear: Ignore lists are short. */
 static bool ignored(const struct ignore_set *s, uint64_t num)
 {
     for (size_t i = 0; i < s->n; i++) {
@@ -82,6 +84,7 @@ static bool ignored(const struct ignore_set *s, uint64_t num)
 /* What an entry means to a client at the watermark: 0 = nothing (stale, unseen, ignored). */
 enum change { CH_NONE, CH_CREATE, CH_UPDATE, CH_READ_FLAG, CH_DELETE };
 
+/* Classifies one log entry for a client that has seen everything up to watermark. */
 static enum change entry_change(const struct ews_ctx *c, const struct sim_folder *f,
                                 const struct log_entry *e, uint64_t watermark,
                                 const struct ignore_set *ign, struct sim_item **it)
@@ -97,6 +100,7 @@ static enum change entry_change(const struct ews_ctx *c, const struct sim_folder
     return (*it)->content_csn > watermark ? CH_UPDATE : CH_READ_FLAG;
 }
 
+/* One t:Create / t:Update / t:ReadFlagChange / t:Delete. */
 static void change_render(struct ews_ctx *c, xmlNodePtr changes, const struct render_ctx *rc,
                           enum change ch, const struct log_entry *e, const struct sim_item *it,
                           const struct sim_folder *f)
@@ -131,6 +135,7 @@ static bool more_changes(const struct ews_ctx *c, const struct sim_folder *f, si
     return false;
 }
 
+/* The folder to sync; a missing one is ErrorSyncFolderNotFound as Exchange says. */
 static const char *sync_folder_resolve(struct ews_ctx *c, struct sim_folder **f)
 {
     xmlNodePtr id = x_first(x_child(c->req->op, NS_MESSAGES, "SyncFolderId"));

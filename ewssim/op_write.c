@@ -45,6 +45,7 @@ struct update {
     xmlNodePtr value; /* element carrying the value (set/append) */
 };
 
+/* The updatable property a path names, and the element carrying its value. */
 static enum upd_field field_of(xmlNodePtr path, const char **element)
 {
     char uri[64];
@@ -86,6 +87,7 @@ static bool update_read(xmlNodePtr u, const struct sim_item *it, struct update *
     return out->value != NULL;
 }
 
+/* Sensitivity by EWS name, -1 when unknown. */
 static int sensitivity_parse(const char *s)
 {
     for (int i = 0; i <= SENS_CONFIDENTIAL; i++) {
@@ -95,6 +97,7 @@ static int sensitivity_parse(const char *s)
     return -1;
 }
 
+/* Replaces a string field with the value element's text (NULL value = delete). */
 static enum mse_rc str_replace(char **slot, xmlNodePtr value)
 {
     char *v = value ? x_content_dup(value) : NULL;
@@ -105,6 +108,7 @@ static enum mse_rc str_replace(char **slot, xmlNodePtr value)
     return MSE_OK;
 }
 
+/* Set or append the body; stored MIME no longer matches, so it is dropped. */
 static enum mse_rc body_update(struct sim_item *it, const struct update *u)
 {
     char *text = NULL;
@@ -139,6 +143,7 @@ static enum mse_rc body_update(struct sim_item *it, const struct update *u)
     return MSE_OK;
 }
 
+/* Set or delete an extended property, keyed by its path attributes. */
 static enum mse_rc extended_update(struct sim_item *it, const struct update *u)
 {
     char *key = render_extprop_key(u->path);
@@ -175,6 +180,7 @@ static enum mse_rc extended_update(struct sim_item *it, const struct update *u)
     return value ? MSE_OK : MSE_ERR_NOMEM;
 }
 
+/* Applies one checked update to the item. */
 static enum mse_rc update_apply(struct sim_item *it, const struct update *u)
 {
     char buf[64];
@@ -246,6 +252,7 @@ static const char *change_allowed(const struct update_opts *o, xmlNodePtr id_el,
     return NULL;
 }
 
+/* One t:ItemChange: checks every update first, then applies them all (all or nothing). */
 static const char *item_change(struct ews_ctx *c, const struct update_opts *o, xmlNodePtr change,
                                struct sim_item **out)
 {
@@ -309,6 +316,7 @@ enum mse_rc op_update_item(struct ews_ctx *c)
 
 /* ---- DeleteItem ---- */
 
+/* Deleting one occurrence adds it to the master's DeletedOccurrences. */
 static const char *occurrence_delete(struct sim_item *it, time_t original_start)
 {
     struct sim_calendar *cal = it->cal;
@@ -331,6 +339,7 @@ static const char *occurrence_delete(struct sim_item *it, time_t original_start)
     return item_touch(it, true) == MSE_OK ? NULL : "ErrorInternalServerError";
 }
 
+/* One id of DeleteItem: MoveToDeletedItems moves, the other types delete. */
 static const char *delete_one(struct ews_ctx *c, xmlNodePtr id_el, const char *type,
                               bool has_cancellations)
 {

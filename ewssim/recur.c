@@ -9,6 +9,7 @@ struct day {
     int wday, mday, mon, year, mdays;
 };
 
+/* Days in a month of the proleptic Gregorian calendar. */
 static int days_in_month(int year, int mon)
 {
     static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -16,6 +17,7 @@ static int days_in_month(int year, int mon)
     return mon == 2 && leap ? 29 : d[mon - 1];
 }
 
+/* Calendar fields of day n (days since 1970-01-01), via gmtime_r. */
 static void day_of(long n, struct day *d)
 {
     time_t t = (time_t)n * DAY;
@@ -41,6 +43,7 @@ static bool relative_match(const struct sim_recurrence *r, const struct day *d)
     return nth == r->day_of_week_index;
 }
 
+/* True when day d holds an occurrence of the pattern that started on first. */
 static bool day_match(const struct sim_recurrence *r, const struct day *first, const struct day *d)
 {
     int interval = r->interval > 0 ? r->interval : 1;
@@ -104,6 +107,7 @@ struct find_ctx {
     bool found;
 };
 
+/* Stops the expansion at the wanted start. */
 static bool find_cb(void *ctx, time_t t)
 {
     struct find_ctx *f = ctx;

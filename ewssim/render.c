@@ -49,6 +49,7 @@ char *render_base64(const void *data, size_t n)
     return out;
 }
 
+/* Id and ChangeKey attributes of an id element. */
 static void id_attrs(xmlNodePtr n, const struct ewsid *id, enum ewsid_kind kind, uint64_t num,
                      uint32_t change_no)
 {
@@ -91,12 +92,14 @@ xmlNodePtr render_mailbox(xmlNodePtr parent, xmlNsPtr t, const char *el, const c
     return m;
 }
 
+/* From/Sender/Organizer: one t:Mailbox inside. */
 static void person_single(xmlNodePtr parent, xmlNsPtr t, const char *el, const struct sim_person *p)
 {
     if (p)
         render_mailbox(x_el(parent, t, el), t, "Mailbox", p->name, p->email, "Mailbox");
 }
 
+/* ToRecipients/CcRecipients: n t:Mailbox. */
 static void person_list(xmlNodePtr parent, xmlNsPtr t, const char *el,
                         const struct sim_person *const *v, unsigned n)
 {
@@ -107,6 +110,7 @@ static void person_list(xmlNodePtr parent, xmlNsPtr t, const char *el,
         render_mailbox(list, t, "Mailbox", v[i]->name, v[i]->email, "Mailbox");
 }
 
+/* Required/OptionalAttendees: t:Attendee with Mailbox and ResponseType. */
 static void attendees(xmlNodePtr parent, xmlNsPtr t, const char *el, const struct sim_attendee *v,
                       unsigned n)
 {
@@ -173,6 +177,7 @@ static enum mse_rc body_convert(const char *text, bool is_html, enum body_type w
     return rc;
 }
 
+/* t:Body in the requested BodyType. */
 static void body_render(xmlNodePtr parent, const struct render_ctx *rc, const struct sim_item *it)
 {
     char *text = NULL;
@@ -190,6 +195,7 @@ static void body_render(xmlNodePtr parent, const struct render_ctx *rc, const st
     mse_buf_cleanup(&b);
 }
 
+/* t:MimeContent: the RFC 5322 text in base64. */
 static void mime_render(xmlNodePtr parent, xmlNsPtr t, const struct sim_item *it)
 {
     char *mime = NULL;
@@ -340,6 +346,7 @@ char *render_extprop_key(const xmlNode *uri)
     return out;
 }
 
+/* MessageType's elements, in schema order. */
 static void message_fields(xmlNodePtr n, const struct render_ctx *rc, const struct sim_item *it)
 {
     uint64_t p = rc->shape->props;
@@ -358,6 +365,7 @@ static void message_fields(xmlNodePtr n, const struct render_ctx *rc, const stru
         x_bool(n, t, "IsRead", it->is_read);
 }
 
+/* xs:date of a midnight-UTC time. */
 static void date_text(xmlNodePtr parent, xmlNsPtr t, const char *el, time_t d)
 {
     char buf[40];
@@ -366,6 +374,7 @@ static void date_text(xmlNodePtr parent, xmlNsPtr t, const char *el, time_t d)
     x_text(parent, t, el, buf);
 }
 
+/* DaysOfWeek as a list (weekly) or a single day (relative patterns). */
 static void days_text(xmlNodePtr parent, xmlNsPtr t, uint8_t days, bool single)
 {
     char buf[96] = "";
@@ -381,6 +390,7 @@ static void days_text(xmlNodePtr parent, xmlNsPtr t, uint8_t days, bool single)
     x_text(parent, t, "DaysOfWeek", buf);
 }
 
+/* t:Recurrence: one pattern element and one range element, as EWS reports them. */
 static void recurrence_render(xmlNodePtr parent, xmlNsPtr t, const struct sim_recurrence *r)
 {
     static const char *const pattern_names[] = { "",
@@ -418,6 +428,7 @@ static void recurrence_render(xmlNodePtr parent, xmlNsPtr t, const struct sim_re
         x_int(range, t, "NumberOfOccurrences", r->count);
 }
 
+/* ModifiedOccurrences with their occurrence ids, and DeletedOccurrences. */
 static void occurrences_render(xmlNodePtr n, const struct render_ctx *rc, const struct sim_item *it)
 {
     const struct sim_calendar *c = it->cal;
@@ -439,6 +450,7 @@ static void occurrences_render(xmlNodePtr n, const struct render_ctx *rc, const 
     }
 }
 
+/* CalendarItemType's elements in schema order, for a master or one occurrence. */
 static void calendar_fields(xmlNodePtr n, const struct render_ctx *rc, const struct sim_item *it,
                             const struct occ_view *occ)
 {
@@ -498,6 +510,7 @@ xmlNodePtr render_item(xmlNodePtr parent, const struct render_ctx *rc, const str
     return n;
 }
 
+/* The element EWS uses for a folder of this class. */
 static const char *folder_element(const struct sim_folder *f)
 {
     const char *c = f->folder_class ? f->folder_class : "";
@@ -510,6 +523,7 @@ static const char *folder_element(const struct sim_folder *f)
     return "Folder";
 }
 
+/* EffectiveRights: a mailbox owner may do everything in their folders. */
 static void rights_render(xmlNodePtr n, xmlNsPtr t)
 {
     xmlNodePtr r = x_el(n, t, "EffectiveRights");
@@ -554,6 +568,7 @@ static void mime_date(time_t t, char *out, size_t size)
     strftime(out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
+/* An address header ("To: \"Name\" <addr>, …"). */
 static enum mse_rc mime_addresses(struct mse_buf *b, const char *hdr,
                                   const struct sim_person *const *v, unsigned n)
 {
@@ -565,6 +580,7 @@ static enum mse_rc mime_addresses(struct mse_buf *b, const char *hdr,
     return rc == MSE_OK ? mse_buf_puts(b, "\r\n") : rc;
 }
 
+/* The headers of a synthesised message. */
 static enum mse_rc mime_headers(struct mse_buf *b, const struct sim_item *it)
 {
     char date[64];
@@ -586,6 +602,7 @@ static enum mse_rc mime_headers(struct mse_buf *b, const struct sim_item *it)
     return rc;
 }
 
+/* One base64 part of a multipart/mixed message. */
 static enum mse_rc mime_attachment(struct mse_buf *b, const struct sim_attachment *a)
 {
     uint8_t *bytes = NULL;

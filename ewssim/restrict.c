@@ -12,6 +12,7 @@
 #include "soap.h"
 #include "timefmt.h"
 
+/* Times compare as RFC 3339 text parsed back (see value_cmp). */
 static const char *time_text(time_t t, char *buf, size_t size)
 {
     mse_time_format(t, buf, size);
@@ -89,6 +90,7 @@ static int value_cmp(const char *a, const char *b)
     return strcasecmp(a, b);
 }
 
+/* t:Contains with ContainmentMode (FullString, Prefixed, Substring…) and IgnoreCase. */
 static int contains(xmlNodePtr r, const char *value, const char *constant)
 {
     char mode[32] = "Substring", cmp[64] = "IgnoreCase";
@@ -112,6 +114,7 @@ static bool constant_of(xmlNodePtr r, char *buf, size_t size)
     return c && x_prop(c, "Value", buf, size);
 }
 
+/* And, Or, Not; an unsupported branch makes the whole filter unsupported. */
 static int logic_eval(xmlNodePtr r, restrict_field_fn get, const void *obj)
 {
     if (x_is(r, NS_TYPES, "Not")) {

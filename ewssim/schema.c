@@ -13,6 +13,7 @@ struct schema {
     pthread_key_t vctxt_key; /* one validation context per thread (they are not thread-safe) */
 };
 
+/* Thread-exit destructor of a thread's validation context. */
 static void vctxt_destroy(void *p)
 {
     xmlSchemaFreeValidCtxt(p);
@@ -79,6 +80,7 @@ void schema_free(struct schema *s)
     free(s);
 }
 
+/* The calling thread's validation context, made on first use. */
 static xmlSchemaValidCtxtPtr vctxt_get(struct schema *s)
 {
     xmlSchemaValidCtxtPtr v = pthread_getspecific(s->vctxt_key);
@@ -106,6 +108,7 @@ static void valid_error(void *ctx, xmlErrorPtr e)
         err->message[--n] = '\0';
 }
 
+/* Validates node (or the whole doc when node is NULL), collecting the first error. */
 static enum mse_rc validate(struct schema *s, xmlDocPtr doc, xmlNodePtr node,
                             struct schema_error *err)
 {

@@ -72,6 +72,7 @@ static const struct {
 #define FOLDER_DEFAULT (F_NAME | F_TOTAL | F_CHILDREN | F_UNREAD)
 #define FOLDER_ALL     (F_PARENT | F_CLASS | F_NAME | F_TOTAL | F_CHILDREN | F_UNREAD | F_RIGHTS)
 
+/* Properties of a BaseShape: IdOnly = none, Default = a summary, AllProperties. */
 static uint64_t base_shape(xmlNodePtr shape_el, uint64_t def, uint64_t all)
 {
     char buf[32];

@@ -179,12 +179,14 @@ char *x_content_dup(const xmlNode *n)
 
 /* ---- request ---- */
 
+/* A fault with a fixed text. */
 static void fail_set(struct soap_failure *f, const char *code, const char *text)
 {
     f->code = code;
     snprintf(f->text, sizeof(f->text), "%s", text);
 }
 
+/* ErrorSchemaValidation with the position and the (sanitised) violation. */
 static void fail_schema(struct soap_failure *f, const struct schema_error *e)
 {
     f->code = "ErrorSchemaValidation";
@@ -195,6 +197,7 @@ static void fail_schema(struct soap_failure *f, const struct schema_error *e)
     utf8_trim_partial(f->text);
 }
 
+/* True for the ExchangeVersionType values of the shipped schema. */
 static bool version_known(const char *v)
 {
     for (size_t i = 0; i < sizeof(known_versions) / sizeof(known_versions[0]); i++) {
@@ -245,6 +248,7 @@ static enum mse_rc headers_check(struct schema *schema, xmlNodePtr header, struc
     return MSE_OK;
 }
 
+/* Envelope, headers (version first), then the operation against the schema. */
 static enum mse_rc envelope_check(struct schema *schema, struct soap_request *req,
                                   struct soap_failure *fail)
 {
@@ -431,6 +435,7 @@ static void fault_schema_detail(xmlNodePtr mx, xmlNsPtr t, const struct schema_e
     x_text(mx, t, "Violation", e->message);
 }
 
+/* A SOAP fault exactly as Exchange shapes it (unqualified faultcode/faultstring/detail). */
 static enum mse_rc fault_build(struct soap_response *r, const char *code, const char *text,
                                const struct schema_error *schema_err, int backoff_ms)
 {
@@ -513,6 +518,7 @@ xmlNodePtr soap_messages(struct soap_response *r, const char *op_name)
     return x_el(x_el(r->body, r->m, name), r->m, "ResponseMessages");
 }
 
+/* XxxResponseMessage with ResponseClass, MessageText, ResponseCode, DescriptiveLinkKey. */
 static xmlNodePtr message_new(struct soap_response *r, xmlNodePtr messages, const char *op_name,
                               const char *code, const char *klass)
 {

@@ -71,6 +71,7 @@ struct org *org_new(void)
     return o;
 }
 
+/* Frees a vector of n strings. */
 static void strv_free(char **v, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
@@ -78,6 +79,7 @@ static void strv_free(char **v, unsigned n)
     free(v);
 }
 
+/* Frees an item's calendar part. */
 static void calendar_free(struct sim_calendar *c)
 {
     if (!c)
@@ -122,6 +124,7 @@ void item_free(struct sim_item *it)
     free(it);
 }
 
+/* Frees a folder (its items are freed with the organisation). */
 static void folder_free(struct sim_folder *f)
 {
     if (!f)
@@ -133,6 +136,7 @@ static void folder_free(struct sim_folder *f)
     free(f);
 }
 
+/* Frees a mailbox and every folder it ever had. */
 static void mailbox_free(struct sim_mailbox *m)
 {
     if (!m)
@@ -244,6 +248,7 @@ enum mse_rc org_token_add(struct org *o, const char *token, struct sim_account *
     return hmap_put(&o->account_by_token, hex, acct);
 }
 
+/* A zeroed folder registered in the mailbox and under a new number. */
 static enum mse_rc folder_alloc(struct org *o, struct sim_mailbox *m, struct sim_folder **out)
 {
     struct sim_folder *f = calloc(1, sizeof(*f));
@@ -407,6 +412,7 @@ struct sim_folder *mailbox_distinguished(const struct sim_mailbox *m, const char
     return NULL;
 }
 
+/* The child called name (n bytes), or NULL. */
 static struct sim_folder *child_named(const struct sim_folder *f, const char *name, size_t n)
 {
     for (unsigned i = 0; i < f->nchildren; i++) {
@@ -455,6 +461,7 @@ void folder_path(const struct sim_folder *f, char *out, size_t size)
     }
 }
 
+/* Case-insensitive membership in a vector of addresses. */
 static bool strv_has(char *const *v, unsigned n, const char *s)
 {
     for (unsigned i = 0; i < n; i++) {
@@ -483,6 +490,7 @@ bool account_password_ok(const struct sim_account *a, const char *password)
 
 /* ---- change log ---- */
 
+/* Appends a change; entries arrive in CSN order, which keeps the log sorted. */
 static enum mse_rc log_append(struct sim_folder *f, const struct log_entry *e)
 {
     if (f->nlog == f->caplog) {
@@ -535,11 +543,13 @@ static void log_compact(const struct org *o, struct sim_folder *f)
     f->stale = 0;
 }
 
+/* The mailbox's next change sequence number. */
 static uint64_t next_csn(struct sim_mailbox *m)
 {
     return ++m->csn;
 }
 
+/* True when f is anc or lies below it. */
 static bool folder_below(const struct sim_folder *f, const struct sim_folder *anc)
 {
     for (; f; f = f->parent) {
@@ -549,6 +559,7 @@ static bool folder_below(const struct sim_folder *f, const struct sim_folder *an
     return false;
 }
 
+/* Adds f to parent's children. */
 static enum mse_rc child_add(struct sim_folder *parent, struct sim_folder *f)
 {
     size_t n = parent->nchildren, cap = parent->capchildren;
@@ -558,6 +569,7 @@ static enum mse_rc child_add(struct sim_folder *parent, struct sim_folder *f)
     return rc;
 }
 
+/* Removes f from parent's children, keeping their order. */
 static void child_remove(struct sim_folder *parent, const struct sim_folder *f)
 {
     for (unsigned i = 0; i < parent->nchildren; i++) {
@@ -593,6 +605,7 @@ enum mse_rc folder_create(struct org *o, struct sim_folder *parent, const char *
     return MSE_OK;
 }
 
+/* Recomputes in_ipm for a moved subtree. */
 static void folder_ipm_refresh(struct sim_folder *f)
 {
     f->in_ipm = f != f->mbx->msgroot && folder_below(f, f->mbx->msgroot);
@@ -714,6 +727,7 @@ enum mse_rc item_touch(struct sim_item *it, bool content)
     return MSE_OK;
 }
 
+/* A tombstone: the item left this folder (moved or deleted) at csn. */
 static enum mse_rc tomb_append(struct sim_item *it, uint64_t csn)
 {
     struct log_entry e = { .csn = csn,

@@ -20,6 +20,7 @@ void syncstate_key_init(const uint8_t key[32])
     memcpy(state_key, key, sizeof(state_key));
 }
 
+/* Big-endian fields: the layout is part of the state format. */
 static void put_be(uint8_t *p, uint64_t v, int n)
 {
     for (int i = n - 1; i >= 0; i--) {
@@ -36,6 +37,7 @@ static uint64_t get_be(const uint8_t *p, int n)
     return v;
 }
 
+/* HMAC-SHA256 of the body under the process key, truncated to STATE_MAC bytes. */
 static void state_mac(const uint8_t *body, uint8_t out[STATE_MAC])
 {
     uint8_t full[EVP_MAX_MD_SIZE];
