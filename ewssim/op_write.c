@@ -352,10 +352,15 @@ static const char *delete_one(struct ews_ctx *c, xmlNodePtr id_el, const char *t
         return "ErrorSendMeetingCancellationsRequired";
     if (id.kind == EWSID_OCCURRENCE)
         return occurrence_delete(it, (time_t)id.extra);
-    struct sim_folder *trash = mailbox_distinguished(it->mbx, "deleteditems");
+    /* MoveToDeletedItems: to Deleted Items (from there: for good). SoftDelete: to the dumpster
+     * (Recoverable Items/Deletions, outside the user-visible tree), as Exchange 2010 and later
+     * do. HardDelete: gone. */
+    bool soft = strcmp(type, "SoftDelete") == 0;
+    struct sim_folder *to =
+            mailbox_distinguished(it->mbx, soft ? "recoverableitemsdeletions" : "deleteditems");
     enum mse_rc rc;
-    if (strcmp(type, "MoveToDeletedItems") == 0 && trash && it->folder != trash)
-        rc = item_move(it, trash);
+    if (strcmp(type, "HardDelete") != 0 && to && it->folder != to)
+        rc = item_move(it, to);
     else
         rc = item_delete(c->org, it);
     return rc == MSE_OK ? NULL : "ErrorInternalServerError";

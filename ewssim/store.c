@@ -10,8 +10,24 @@
 #include "crypto.h"
 
 const char *const store_distinguished_names[] = {
-    "root",      "msgfolderroot", "inbox",    "drafts", "sentitems", "deleteditems", "outbox",
-    "junkemail", "calendar",      "contacts", "tasks",  "notes",     "journal",      NULL,
+    "root",
+    "msgfolderroot",
+    "inbox",
+    "drafts",
+    "sentitems",
+    "deleteditems",
+    "outbox",
+    "junkemail",
+    "calendar",
+    "contacts",
+    "tasks",
+    "notes",
+    "journal",
+    "recoverableitemsroot",
+    "recoverableitemsdeletions",
+    "recoverableitemsversions",
+    "recoverableitemspurges",
+    NULL,
 };
 
 /* The standard folders below msgfolderroot every mailbox has (index 2 onwards above). */
@@ -24,6 +40,11 @@ static const struct {
     { "Calendar", "IPF.Appointment" }, { "Contacts", "IPF.Contact" }, { "Tasks", "IPF.Task" },
     { "Notes", "IPF.StickyNote" },     { "Journal", "IPF.Journal" },
 };
+
+/* The dumpster below the root (outside the user-visible tree), where SoftDelete moves items. */
+#define RECOVERABLE_ROOT 13
+static const char *const recoverable_folders[] = { "Recoverable Items", "Deletions", "Versions",
+                                                   "Purges" };
 
 int store_distinguished_lookup(const char *id)
 {
@@ -301,6 +322,19 @@ enum mse_rc org_mailbox_add(struct org *o, const char *address, const char *disp
     return rc;
 }
 
+/* Recoverable Items and its sub-folders, below the root like Exchange's dumpster. */
+static enum mse_rc recoverable_add(struct org *o, struct sim_mailbox *m)
+{
+    if (mailbox_distinguished(m, "recoverableitemsroot"))
+        return MSE_OK;
+    struct sim_folder *top, *f;
+    enum mse_rc rc =
+            folder_create(o, m->root, recoverable_folders[0], "IPF.Note", RECOVERABLE_ROOT, &top);
+    for (int i = 1; i < 4 && rc == MSE_OK; i++)
+        rc = folder_create(o, top, recoverable_folders[i], "IPF.Note", RECOVERABLE_ROOT + i, &f);
+    return rc;
+}
+
 enum mse_rc org_mailbox_finish(struct org *o, struct sim_mailbox *m)
 {
     size_t n = sizeof(standard_folders) / sizeof(standard_folders[0]);
@@ -324,7 +358,7 @@ enum mse_rc org_mailbox_finish(struct org *o, struct sim_mailbox *m)
         if (rc != MSE_OK)
             return rc;
     }
-    return MSE_OK;
+    return recoverable_add(o, m);
 }
 
 enum mse_rc org_group_add(struct org *o, const char *address, const char *name,

@@ -153,3 +153,27 @@ def test_delegate_and_update_through_exchangelib(fresh):
     assert m["subject"] == "Lunch tomorrow?" and m["is_read"] is False
     item.delete()
     assert "<lunch@example.com>" not in [x["internet_message_id"] for x in fresh.export(ALICE)["messages"]]
+
+
+def test_folder_walk_filters_attachments_and_deletes(fresh):
+    from exchangelib import FileAttachment
+    acct = account(fresh)
+    names = {f.name for f in acct.root.walk()}
+    assert {"Top of Information Store", "Inbox", "Projects", "Recoverable Items",
+            "Deletions"} <= names
+    assert [i.subject for i in acct.inbox.filter(subject__contains="report")] == \
+        ["Quarterly report"]
+    assert acct.inbox.all().count() == 3 and acct.inbox.unread_count == 1
+    item = acct.inbox.get(subject="Lunch?")
+    att = FileAttachment(name="note.txt", content=b"hello")
+    item.attach(att)
+    listed = fresh.get(f"/mailboxes/{ALICE}/items?folder=/Inbox")["items"]
+    assert next(i for i in listed if i["subject"] == "Lunch?")["attachment_count"] == 1
+    item.detach(att)
+    item.move_to_trash()
+    assert [i.subject for i in acct.trash.all()] == ["Lunch?"]
+    acct.inbox.get(subject="Private matter").soft_delete()
+    exp = fresh.export(ALICE)
+    subjects = {(m["folder_path"], m["subject"]) for m in exp["messages"]}
+    assert ("/Deleted Items", "Lunch?") in subjects
+    assert not any(s == "Private matter" for _, s in subjects)  # in the dumpster: not exported
