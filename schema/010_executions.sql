@@ -28,6 +28,9 @@ CREATE TABLE executions (
     latest_detail    text,
     progress_at      timestamptz,
     membership_known boolean NOT NULL DEFAULT false,
+    -- Why the whole execution failed (the group could not be resolved, say).
+    error_code       text,
+    error_text       text,
     mailboxes_total  integer NOT NULL DEFAULT 0,
     items            bigint NOT NULL DEFAULT 0,
     submissions      bigint NOT NULL DEFAULT 0,
@@ -121,3 +124,59 @@ CREATE TABLE applied_batches (
     applied_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX applied_batches_task ON applied_batches (task_id, sequence);
+
+-- A site is online while one of its workers is: a worker is gone after three missed
+-- heartbeats, whatever interval the server asked it to keep (MSE_HEARTBEAT_SECONDS).
+ALTER TABLE site_workers
+    ADD COLUMN offline_at timestamptz NOT NULL DEFAULT now() + interval '30 seconds';
+DROP FUNCTION mse_worker_offline_after();
+
+-- What administrators see of a task between and during executions.
+ALTER TABLE exchange_tasks
+    ADD COLUMN live_state text CHECK (live_state IN ('queued', 'running', 'waiting')),
+    ADD COLUMN health text CHECK (health IN ('ok', 'warning', 'errors', 'failed')),
+    ADD COLUMN last_execution_id uuid;
+
+-- Full passes get increasing numbers: a sweep removes only what an older pass reported.
+CREATE SEQUENCE mse_pass_epoch;
+
+-- The settings an execution runs with, frozen at its first claim.
+CREATE FUNCTION mse_execution_snapshot(task uuid) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'task', jsonb_build_object('id', t.id, 'name', t.name, 'type', t.type),
+        'definition', jsonb_build_object('id', d.id, 'type', d.type, 'settings', d.settings),
+        'group', jsonb_build_object('kind', t.group_kind, 'value', t.group_value),
+        'site', jsonb_build_object('id', s.id, 'name', s.name))
+    FROM exchange_tasks t
+    JOIN definitions d ON d.id = t.definition_id
+    JOIN sites s ON s.id = t.site_id
+    WHERE t.id = task
+$$;
+
+-- An execution as the API shows it (history, run-now answers).
+CREATE FUNCTION mse_execution_json(e executions) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'id', e.id, 'task_id', e.task_id, 'site_id', e.site_id, 'trigger', e.trigger,
+        'state', e.state, 'result', e.result,
+        'queued_at', mse_ts(e.queued_at), 'started_at', mse_ts(e.started_at),
+        'finished_at', mse_ts(e.finished_at),
+        'duration_ms', (extract(epoch FROM e.finished_at - e.started_at) * 1000)::bigint,
+        'command', e.command, 'latest_detail', e.latest_detail,
+        'cancel_requested', e.cancel_requested,
+        'error', CASE WHEN e.error_code IS NULL THEN NULL
+                      ELSE json_build_object('code', e.error_code, 'text', e.error_text) END,
+        'mailboxes', (SELECT json_build_object(
+                'total', count(*),
+                'pending', count(*) FILTER (WHERE m.state = 'pending'),
+                'syncing', count(*) FILTER (WHERE m.state = 'syncing'),
+                'waiting_for_lock', count(*) FILTER (WHERE m.state = 'waiting_for_lock'),
+                'healthy', count(*) FILTER (WHERE m.state = 'healthy'),
+                'warning', count(*) FILTER (WHERE m.state = 'warning'),
+                'error', count(*) FILTER (WHERE m.state = 'error'),
+                'skipped', count(*) FILTER (WHERE m.state = 'skipped'))
+            FROM execution_mailboxes m WHERE m.execution_id = e.id),
+        'items', e.items, 'submissions', e.submissions, 'claims', e.claims,
+        'lease_expiries', e.lease_expiries)
+$$;
