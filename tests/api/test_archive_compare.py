@@ -123,7 +123,7 @@ def test_mailbox_folder_replication_defaults():
 
 
 def test_mailbox_folder_replication_settings():
-    d = definition(MFR, exclude_folders=["inbox/NEWSLETTERS/", "/", " "],
+    d = definition(MFR, exclude_folders=[" / inbox/NEWSLETTERS/ ", "/", " "],
                    include_deleted_items=True, include_private_items=True)
     got = filter_export(export(), [d])
     paths = [f["path"] for f in got["folders"]]

@@ -45,6 +45,7 @@ What is compared after a documented normalisation:
   `change_key`, are archive fields the export does not have: not part of the snapshot.
 """
 import copy
+import string
 import urllib.parse
 
 MFR = "mailbox_folder_replication"
@@ -112,8 +113,9 @@ def _settings(definitions):
 
 def _mfr_paths(folders, settings):
     """Paths of the folders Mailbox Folder Replication keeps under these settings."""
-    excluded = ["/" + p.strip().strip("/") for p in settings.get("exclude_folders", [])
-                if p.strip().strip("/")]
+    # As the worker reads them: '/' and blanks at either end do not count; "/" is no path.
+    trim = "/" + string.whitespace
+    excluded = ["/" + p.strip(trim) for p in settings.get("exclude_folders", []) if p.strip(trim)]
     if not settings.get("include_deleted_items"):
         excluded += [f["path"] for f in folders if f["distinguished_id"] == "deleteditems"]
     return {f["path"] for f in folders if not any(_under(f["path"], e) for e in excluded)}
