@@ -143,25 +143,33 @@ void api_archive_mailbox(struct request *req)
     (void)http_reply_json_take(req, 200, json);
 }
 
-/* What the folder, item and appointment lists read from the query string. */
-enum list_kind { LIST_FOLDERS, LIST_ITEMS, LIST_APPOINTMENTS };
+/* A list below a mailbox: the query parameters it takes, its cursor kind, its query. */
+struct archive_list {
+    const char *const *args;
+    char cursor;
+    enum mse_rc (*run)(struct db *db, const struct archive_query *q, char **items,
+                       int64_t *last_seq, bool *more, struct db_error *err);
+};
 
-static bool list_query(struct request *req, enum list_kind kind, char cursor_kind,
-                       struct archive_query *q)
+static const char *const folder_args[] = { "limit", "cursor", "include_deleted", NULL };
+static const char *const item_args[] = { "limit",       "cursor",          "folder_id",
+                                         "folder_path", "include_deleted", NULL };
+static const char *const appointment_args[] = { "limit", "cursor", "folder_id", "folder_path",
+                                                "from",  "to",     NULL };
+static const struct archive_list folder_list = { folder_args, FOLDER_CURSOR,
+                                                 db_archive_folder_list };
+static const struct archive_list item_list = { item_args, ITEM_CURSOR, db_archive_item_list };
+static const struct archive_list appointment_list = { appointment_args, APPOINTMENT_CURSOR,
+                                                      db_archive_appointment_list };
+
+/* Reads a list's query parameters into q; false after answering 400. */
+static bool list_query(struct request *req, const struct archive_list *l, struct archive_query *q)
 {
-    static const char *const folder_args[] = { "limit", "cursor", "include_deleted", NULL };
-    static const char *const item_args[] = { "limit",       "cursor",          "folder_id",
-                                             "folder_path", "include_deleted", NULL };
-    static const char *const appointment_args[] = { "limit", "cursor", "folder_id", "folder_path",
-                                                    "from",  "to",     NULL };
-    const char *const *allowed = kind == LIST_FOLDERS ? folder_args
-                                 : kind == LIST_ITEMS ? item_args
-                                                      : appointment_args;
     struct verr v;
     struct page page;
     verr_init(&v);
-    query_check(req, allowed, &v);
-    query_page(req, cursor_kind, &page, &v);
+    query_check(req, l->args, &v);
+    query_page(req, l->cursor, &page, &v);
     (void)query_text(req, "folder_id", ARCHIVE_MAX_ID, &v, &q->folder_id);
     (void)query_text(req, "folder_path", MSE_MAX_FOLDER_PATH, &v, &q->folder_path);
     (void)query_bool(req, "include_deleted", &v, &q->include_deleted);
@@ -175,42 +183,39 @@ static bool list_query(struct request *req, enum list_kind kind, char cursor_kin
     return query_done(req, &v);
 }
 
-/* Reads a list's query and mailbox, then answers with the page run produces. */
-static void list_reply(struct request *req, enum list_kind kind, char cursor_kind,
-                       enum mse_rc (*run)(struct db *, const struct archive_query *, char **,
-                                          int64_t *, bool *, struct db_error *))
+/* Reads a list's query and mailbox, then answers with the page. */
+static void list_reply(struct request *req, const struct archive_list *l)
 {
     char address[MSE_MAX_ADDRESS + 1];
     struct archive_query q = { 0 };
     struct db *db;
-    if (!path_address(req, address) || !list_query(req, kind, cursor_kind, &q) ||
-        !mailbox_known(req, address, &db))
+    if (!path_address(req, address) || !list_query(req, l, &q) || !mailbox_known(req, address, &db))
         return;
     q.address = address;
     struct db_error err;
     char *items = NULL;
     int64_t last = 0;
     bool more = false;
-    enum mse_rc rc = run(db, &q, &items, &last, &more, &err);
+    enum mse_rc rc = l->run(db, &q, &items, &last, &more, &err);
     if (rc != MSE_OK)
         problem_send_rc(req, rc, NULL);
     else
-        api_reply_page(req, items, more, last, cursor_kind);
+        api_reply_page(req, items, more, last, l->cursor);
 }
 
 void api_archive_folders(struct request *req)
 {
-    list_reply(req, LIST_FOLDERS, FOLDER_CURSOR, db_archive_folder_list);
+    list_reply(req, &folder_list);
 }
 
 void api_archive_items(struct request *req)
 {
-    list_reply(req, LIST_ITEMS, ITEM_CURSOR, db_archive_item_list);
+    list_reply(req, &item_list);
 }
 
 void api_archive_appointments(struct request *req)
 {
-    list_reply(req, LIST_APPOINTMENTS, APPOINTMENT_CURSOR, db_archive_appointment_list);
+    list_reply(req, &appointment_list);
 }
 
 /* The {sha256} placeholder: 64 lowercase hex digits; false after answering 404. */

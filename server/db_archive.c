@@ -10,19 +10,18 @@
 #include <string.h>
 
 #include "db_util.h"
-#include "mse/limits.h"
 
 /*
  * archive_folders keeps a row per feature that replicates a folder ('mail', 'calendar'). The
  * view shows one entry per folder id, described by its best row: a live one before a deleted
  * one, then the most recently written.
  */
-#define BEST_FOLDER_ORDER " ORDER BY f.deleted_at IS NULL DESC, f.updated_at DESC, f.seq DESC"
+#define BEST_FOLDER_ROW(mailbox, folder)                                                           \
+    " FROM archive_folders f WHERE f.mailbox = " mailbox " AND f.folder_id = " folder              \
+    " ORDER BY f.deleted_at IS NULL DESC, f.updated_at DESC, f.seq DESC LIMIT 1"
 
 /* The current path of the folder a record (alias r) is in; NULL for a folder never listed. */
-#define RECORD_FOLDER_PATH                                                                         \
-    "(SELECT f.path FROM archive_folders f WHERE f.mailbox = r.mailbox"                            \
-    " AND f.folder_id = r.folder_id" BEST_FOLDER_ORDER " LIMIT 1)"
+#define RECORD_FOLDER_PATH "(SELECT f.path" BEST_FOLDER_ROW("r.mailbox", "r.folder_id") ")"
 
 /* A mailbox (alias m) with its counts: folder rows are few, counts are kept by triggers. */
 #define MAILBOX_JSON                                                                               \
@@ -51,6 +50,14 @@ DB_STMT(archive_mailbox_get, 1, true,
 DB_STMT(archive_mailbox_known, 1, true,
         "SELECT count(*) FROM archive_mailboxes WHERE address = $1");
 
+/* A folder (anchored at alias x) described by its best row, and what all its rows say. */
+#define FOLDER_BEST_ROW " CROSS JOIN LATERAL (SELECT f.*" BEST_FOLDER_ROW("$1", "x.folder_id") ") b"
+#define FOLDER_ALL_ROWS                                                                            \
+    " CROSS JOIN LATERAL (SELECT json_agg(f.source ORDER BY f.source) AS sources,"                 \
+    " bool_or(f.deleted_at IS NULL) AS live, max(f.deleted_at) AS deleted_at,"                     \
+    " max(f.updated_at) AS updated_at FROM archive_folders f WHERE f.mailbox = $1"                 \
+    " AND f.folder_id = x.folder_id) s"
+
 /*
  * A folder's anchor is its first row (lowest seq): rows are never deleted, so anchors are
  * stable keys for pages. $1 mailbox, $2 after, $3 include deleted, $4 rows.
@@ -67,14 +74,7 @@ DB_STMT(archive_folder_list, 4, true,
         " coalesce(c.items + c.appointments, 0), 'deleted_item_count',"
         " coalesce(c.deleted_items, 0), 'deleted', NOT s.live, 'deleted_at',"
         " CASE WHEN s.live THEN NULL ELSE mse_ts(s.deleted_at) END,"
-        " 'updated_at', mse_ts(s.updated_at))::text, x.seq FROM x"
-        " CROSS JOIN LATERAL (SELECT f.parent_folder_id, f.path, f.display_name, f.folder_class"
-        " FROM archive_folders f WHERE f.mailbox = $1 AND f.folder_id = "
-        "x.folder_id" BEST_FOLDER_ORDER " LIMIT 1) b"
-        " CROSS JOIN LATERAL (SELECT json_agg(f.source ORDER BY f.source) AS sources,"
-        " bool_or(f.deleted_at IS NULL) AS live, max(f.deleted_at) AS deleted_at,"
-        " max(f.updated_at) AS updated_at FROM archive_folders f WHERE f.mailbox = $1"
-        " AND f.folder_id = x.folder_id) s"
+        " 'updated_at', mse_ts(s.updated_at))::text, x.seq FROM x" FOLDER_BEST_ROW FOLDER_ALL_ROWS
         " LEFT JOIN archive_folder_counts c ON c.mailbox = $1 AND c.folder_id = x.folder_id"
         " ORDER BY x.seq");
 
