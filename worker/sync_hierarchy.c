@@ -204,10 +204,11 @@ char *folder_table_encode(const struct folder_table *t)
 {
     char *text = NULL;
     cJSON *o = cJSON_CreateObject();
-    cJSON *folders = o ? cJSON_AddArrayToObject(o, "folders") : NULL;
-    bool ok = folders && cJSON_AddNumberToObject(o, "v", TABLE_VERSION) &&
+    bool ok = o && cJSON_AddNumberToObject(o, "v", TABLE_VERSION) &&
               add_str(o, "state", t->state) && add_str(o, "root", t->root_id) &&
               add_str(o, "deleteditems", t->deleted_id) && add_str(o, "calendar", t->calendar_id);
+    cJSON *folders = ok ? cJSON_AddArrayToObject(o, "folders") : NULL;
+    ok = folders != NULL;
     for (size_t i = 0; ok && i < t->n; i++) {
         if (t->v[i].dead)
             continue;
