@@ -559,12 +559,13 @@ static enum mse_rc page_build(struct page_work *w)
 static void folder_progress(struct sync_ctx *c, const struct hfolder *f, uint64_t done, bool full)
 {
     char a[32], b[32];
+    const char *name = f->path[0] == '/' ? f->path + 1 : f->path; /* "Inbox/Projects" */
     sync_format_count(done, a, sizeof(a));
     if (full && f->total >= 0) {
         sync_format_count((uint64_t)f->total, b, sizeof(b));
-        sync_progress(c, c->feature->command, "%s: %s of %s %s", f->path, a, b, c->feature->unit);
+        sync_progress(c, c->feature->command, "%s: %s of %s %s", name, a, b, c->feature->unit);
     } else {
-        sync_progress(c, c->feature->command, "%s: %s %s", f->path, a,
+        sync_progress(c, c->feature->command, "%s: %s %s", name, a,
                       full ? c->feature->unit : "changes");
     }
 }
