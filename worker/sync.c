@@ -302,6 +302,9 @@ cJSON *sync_outcome_to_json(const struct sync_outcome *o, const char *mailbox, e
 }
 
 static void outcome_set(struct sync_outcome *o, enum sync_health h, const char *reason,
+                        const char *fmt, va_list ap) MSE_PRINTF(4, 0);
+
+static void outcome_set(struct sync_outcome *o, enum sync_health h, const char *reason,
                         const char *fmt, va_list ap)
 {
     o->health = h;

@@ -50,7 +50,7 @@ static enum item_verdict cal_classify(const struct sync_ctx *c, const struct ews
  * Reads one attachment, hands its content to the sink, writes its hash into sha (65 bytes).
  * *skip when it cannot be had (gone, or over the response cap); errors fail the pass.
  */
-static enum mse_rc attachment_fetch(struct sync_ctx *c, const struct ews_attachment *at, char *sha,
+static enum mse_rc attachment_fetch(struct sync_ctx *c, struct ews_attachment *at, char *sha,
                                     bool *skip)
 {
     struct ews_get_attachment_args a = { at->id };
@@ -71,7 +71,12 @@ static enum mse_rc attachment_fetch(struct sync_ctx *c, const struct ews_attachm
     } else {
         mse_crypto_sha256_hex(content.data, content.len, sha);
         const struct sync_sink *s = c->job->sink;
-        const char *type = at->content_type ? at->content_type : content.content_type;
+        /* The item's list may omit it (attached messages): take what GetAttachment said. */
+        if (!at->content_type && content.content_type) {
+            at->content_type = content.content_type;
+            content.content_type = NULL;
+        }
+        const char *type = at->content_type;
         struct mse_err serr = { { 0 } };
         if (s->put_content &&
             (rc = s->put_content(s->ctx, sha, type, content.data, content.len, &serr)) != MSE_OK)
