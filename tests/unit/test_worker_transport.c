@@ -140,7 +140,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         header_copy(c, "X-AnchorMailbox", r->anchor, sizeof(r->anchor));
         header_copy(c, "Content-Type", r->content_type, sizeof(r->content_type));
     }
-    const struct answer *a = i < srv.n_script ? &srv.script[i] : &srv.script[srv.n_script - 1];
+    /* A copy: a slow answer may outlive the test (and the script on its stack). */
+    struct answer copy = i < srv.n_script ? srv.script[i] : srv.script[srv.n_script - 1];
+    const struct answer *a = &copy;
     pthread_mutex_unlock(&srv.lock);
     if (a->kind == A_DELAY) {
         struct timespec ts = { a->delay_ms / 1000, (long)(a->delay_ms % 1000) * 1000000L };
