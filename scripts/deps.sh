@@ -61,7 +61,7 @@ if [ -f package-lock.json ]; then
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "deps: installing npm tools from package-lock.json"
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error >/dev/null
     echo "$want" > "$stamp"
   fi
 fi

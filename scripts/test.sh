@@ -9,7 +9,7 @@ jobs=$(nproc)
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMSE_WERROR=ON -DMSE_SANITIZE=ON \
   -DBUILD_TESTING=ON >/dev/null
-cmake --build "$build" -j"$jobs"
+cmake --build "$build" -j"$jobs" -- --no-print-directory
 
 tmp=$(mktemp -d /tmp/mse-test.XXXXXX)
 chmod 755 "$tmp" # the postgres user must reach the cluster directory when we run as root

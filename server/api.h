@@ -9,4 +9,8 @@ struct request;
 void api_health_live(struct request *req);
 void api_health_ready(struct request *req);
 
+/* api_docs.c: the OpenAPI spec and the bundled Swagger UI (static, compiled in). */
+void api_docs_spec(struct request *req);
+void api_docs_page(struct request *req);
+
 #endif

@@ -152,6 +152,14 @@ enum mse_rc http_reply_take(struct request *req, unsigned status, const char *co
     return reply_queue(req, status, content_type, resp, len);
 }
 
+enum mse_rc http_reply_static(struct request *req, unsigned status, const char *content_type,
+                              const char *body, size_t len)
+{
+    struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
+    return reply_queue(req, status, content_type, resp, len);
+}
+
 enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json)
 {
     return http_reply(req, status, "application/json", json, strlen(json));

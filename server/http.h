@@ -94,6 +94,9 @@ enum mse_rc http_reply(struct request *req, unsigned status, const char *content
 /* Same, taking ownership of a malloc'd body. */
 enum mse_rc http_reply_take(struct request *req, unsigned status, const char *content_type,
                             char *body, size_t len);
+/* Same, for data that outlives the server (compiled-in assets): nothing is copied. */
+enum mse_rc http_reply_static(struct request *req, unsigned status, const char *content_type,
+                              const char *body, size_t len);
 /* Sends `{...}` JSON text. */
 enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json);
 

@@ -11,6 +11,11 @@
 const struct route routes_table[] = {
     { "GET", "/healthz", api_health_live, ROLE_PUBLIC },
     { "GET", "/readyz", api_health_ready, ROLE_PUBLIC },
+    /* Static documentation holds no data; browsers must load it without a token. */
+    { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_PUBLIC },
+    { "GET", "/api/v1/openapi.json", api_docs_spec, ROLE_PUBLIC },
+    { "GET", "/docs", api_docs_page, ROLE_PUBLIC },
+    { "GET", "/docs/{asset}", api_docs_page, ROLE_PUBLIC },
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
