@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include <stdio.h>
 
 /* cJSON_Add* return NULL on allocation failure; one flag collects them all. */
 struct jb {
@@ -127,8 +128,8 @@ cJSON *sync_json_message(const struct ews_item *it, const char *folder_id)
     jb_add(&b, "from", sync_json_person(it->from));
     jb_add(&b, "to", people(&it->to));
     jb_add(&b, "cc", people(&it->cc));
-    jb_str(&b, "sent_at", it->sent);
-    jb_str(&b, "received_at", it->received);
+    jb_str(&b, "sent", it->sent);
+    jb_str(&b, "received", it->received);
     jb_int(&b, "size", it->size);
     jb_tri(&b, "is_read", it->is_read);
     jb_str(&b, "sensitivity", it->sensitivity);
@@ -149,7 +150,32 @@ static void snake_case(const char *in, char *out, size_t size)
     out[o] = '\0';
 }
 
-/* {"type": element, snake_case(child): value…}; integers become numbers. */
+/* ["Monday", "Wednesday"] from a blank-separated list. */
+static cJSON *word_list(const char *text)
+{
+    cJSON *a = cJSON_CreateArray();
+    const char *p = text;
+    while (a && *p) {
+        while (isspace((unsigned char)*p))
+            p++;
+        const char *start = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        if (p == start)
+            break;
+        char word[64];
+        snprintf(word, sizeof(word), "%.*s", (int)(p - start), start);
+        cJSON *w = cJSON_CreateString(word);
+        if (!w || !cJSON_AddItemToArray(a, w)) {
+            cJSON_Delete(w);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* {"type": element, snake_case(child): value…}; integers become numbers, day lists arrays. */
 static cJSON *fields_object(const char *type, const struct ews_fields *f)
 {
     struct jb b = jb_new();
@@ -162,10 +188,21 @@ static cJSON *fields_object(const char *type, const struct ews_fields *f)
         snake_case(f->v[i].name, key, sizeof(key));
         if (strcmp(key, "type") == 0)
             continue;
-        if (mse_parse_int(f->v[i].value, 0, INT32_MAX, &n) == MSE_OK)
+        size_t kl = strlen(key);
+        const char *v = f->v[i].value;
+        if (strcmp(key, "days_of_week") == 0) { /* an xs:list: "Monday Wednesday" */
+            jb_add(&b, key, word_list(v));
+        } else if (kl > 5 && strcmp(key + kl - 5, "_date") == 0 && strlen(v) > 10 &&
+                   (v[10] == 'Z' || v[10] == '+' || v[10] == '-')) {
+            /* xs:date may carry a zone ("2024-07-01Z"): the calendar date is what counts. */
+            char date[11];
+            snprintf(date, sizeof(date), "%.10s", v);
+            jb_str(&b, key, date);
+        } else if (mse_parse_int(v, 0, INT32_MAX, &n) == MSE_OK) {
             jb_int(&b, key, n);
-        else
-            jb_str(&b, key, f->v[i].value);
+        } else {
+            jb_str(&b, key, v);
+        }
     }
     return jb_done(&b);
 }
@@ -182,20 +219,24 @@ cJSON *sync_json_recurrence(const struct ews_recurrence *r)
     return jb_done(&b);
 }
 
+/* Modified occurrences as objects, deleted ones as their start times. */
 static cJSON *occurrences(const struct ews_occurrences *o, bool modified)
 {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; a && i < o->n; i++) {
-        struct jb b = jb_new();
-        if (!b.failed && modified) {
-            jb_str(&b, "item_id", o->v[i].item_id);
-            jb_str(&b, "start", o->v[i].start);
-            jb_str(&b, "end", o->v[i].end);
-            jb_str(&b, "original_start", o->v[i].original_start);
-        } else if (!b.failed) {
-            jb_str(&b, "start", o->v[i].start);
+        cJSON *x;
+        if (modified) {
+            struct jb b = jb_new();
+            if (!b.failed) {
+                jb_str(&b, "item_id", o->v[i].item_id);
+                jb_str(&b, "start", o->v[i].start);
+                jb_str(&b, "end", o->v[i].end);
+                jb_str(&b, "original_start", o->v[i].original_start);
+            }
+            x = jb_done(&b);
+        } else {
+            x = o->v[i].start ? cJSON_CreateString(o->v[i].start) : cJSON_CreateNull();
         }
-        cJSON *x = jb_done(&b);
         if (!x || !cJSON_AddItemToArray(a, x)) {
             cJSON_Delete(x);
             cJSON_Delete(a);
