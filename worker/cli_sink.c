@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,9 +107,23 @@ static enum mse_rc stored_advance(struct cli_sink *s, const cJSON *batch, const 
     return rc;
 }
 
-static enum mse_rc sink_submit(void *ctx, const cJSON *batch, struct mse_err *err)
+/* Holds an exclusive lock on STATE.lock while a batch is checked and stored; -1 on failure. */
+static int state_lock(const char *state_path, struct mse_err *err)
 {
-    struct cli_sink *s = ctx;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s.lock", state_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX) == 0)
+        return fd;
+    snprintf(err->msg, sizeof(err->msg), "cannot lock %.300s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Checks the base against the store, prints the batch, stores its checkpoint. */
+static enum mse_rc batch_store(struct cli_sink *s, const cJSON *batch, struct mse_err *err)
+{
     const char *folder_id = str_member(batch, "folder_id");
     const char *base = str_member(batch, "base_checkpoint");
     const char *stored = sync_checkpoints_get(&s->stored, folder_id);
@@ -134,6 +149,26 @@ static enum mse_rc sink_submit(void *ctx, const cJSON *batch, struct mse_err *er
     enum mse_rc rc = stored_advance(s, batch, folder_id);
     if (rc == MSE_OK)
         rc = state_save(s, err);
+    return rc;
+}
+
+static enum mse_rc sink_submit(void *ctx, const cJSON *batch, struct mse_err *err)
+{
+    struct cli_sink *s = ctx;
+    if (!s->state_path)
+        return batch_store(s, batch, err);
+    /* The file is the store: read it again, so another process's progress is seen. */
+    int fd = state_lock(s->state_path, err);
+    if (fd < 0)
+        return MSE_ERR_IO;
+    struct sync_checkpoints now;
+    enum mse_rc rc = state_load(s->state_path, &now, err);
+    if (rc == MSE_OK) {
+        sync_checkpoints_cleanup(&s->stored);
+        s->stored = now;
+        rc = batch_store(s, batch, err);
+    }
+    close(fd); /* releases the lock */
     return rc;
 }
 

@@ -12,9 +12,10 @@
 /*
  * Emulates the server's contract locally, for debugging and for tests against ews-sim:
  * each batch is accepted only when its base_checkpoint equals the one stored in the state
- * file (else MSE_ERR_CONFLICT), then printed as one line {"batch": …} and the state file is
- * replaced atomically with the new checkpoint. A hierarchy batch's folder deletions drop the
- * folders' checkpoints, as the server does. Attachment contents are printed as
+ * file at that moment (read again under a lock, so several processes on one file behave like
+ * workers on one server; else MSE_ERR_CONFLICT), then printed as one line {"batch": …} and
+ * the state file is replaced atomically with the new checkpoint. A hierarchy batch's folder
+ * deletions drop the folders' checkpoints, as the server does. Attachment contents are printed as
  * {"content": {"sha256", "content_type", "size"}} and, with a content directory, written there
  * under their hash.
  */

@@ -447,7 +447,8 @@ struct page_work {
     struct sync_ctx *c;
     const struct hfolder *f;
     struct ews_items_page *page;
-    bool *keep; /* per change: a create/update to replicate */
+    bool *keep;     /* per change: a create/update to replicate */
+    bool resetting; /* the page belongs to an enumeration replacing the replica's folder */
     cJSON *batch;
 };
 
@@ -521,7 +522,7 @@ static enum mse_rc page_classify(struct page_work *w)
         } else {
             enum item_verdict v = ft->classify(w->c, &ch->item);
             w->keep[i] = v == ITEM_KEEP;
-            if (v == ITEM_REMOVE && ch->type == EWS_CHANGE_CREATE)
+            if (v == ITEM_REMOVE && ch->type == EWS_CHANGE_CREATE && !w->resetting)
                 v = ITEM_SKIP; /* never replicated: nothing to remove */
             if (v == ITEM_SKIP && ews_item_is_private(&ch->item))
                 w->c->out->skipped_private++;
@@ -578,6 +579,7 @@ struct folder_read {
     const char *state; /* sent with the next SyncFolderItems (NULL: from scratch) */
     char *owned_state; /* storage for state */
     bool reset;        /* the next batch starts the folder over */
+    bool resetting;    /* inside an enumeration that replaces what the replica holds */
     bool full;         /* this pass reads the folder from scratch */
     uint64_t done;
 };
@@ -596,7 +598,7 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
     struct ews_items_page page = { 0 };
     struct ews_reply reply;
     struct mse_err err;
-    struct page_work w = { c, f, &page, NULL, NULL };
+    struct page_work w = { c, f, &page, NULL, fr->resetting, NULL };
     *last = false;
     enum mse_rc rc = ews_sync_items(c->job->ews, &a, &page, &reply, &err);
     if (rc != MSE_OK) {
@@ -613,7 +615,7 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
         sync_warn(c, "sync_state_reset",
                   "%s: the folder's sync state was refused; the folder was read again", f->path);
         fr->state = NULL;
-        fr->reset = fr->full = true;
+        fr->reset = fr->full = fr->resetting = true;
         fr->done = 0;
         goto out;
     }
@@ -624,8 +626,14 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
     }
     const char *base = sync_checkpoints_get(c->job->checkpoints, f->id);
     bool same = fr->state && strcmp(fr->state, page.sync_state) == 0;
-    if (page.n == 0 && same) {
-        *last = true; /* nothing new (a state that does not move cannot page either) */
+    /*
+     * No change and nothing left: the stored state stays good (EWS states are cumulative), so
+     * nothing is sent — a new state alone is not worth a transaction per folder and pass. A
+     * state that does not move cannot page either. A restart is always sent: the server must
+     * learn that the folder is empty now.
+     */
+    if (page.n == 0 && !fr->reset && (same || page.includes_last)) {
+        *last = true;
         goto out;
     }
     rc = MSE_ERR_NOMEM;
@@ -642,6 +650,8 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
     if (rc != MSE_OK)
         goto out;
     fr->reset = false;
+    if (page.includes_last)
+        fr->resetting = false;
     fr->done += page.n;
     free(fr->owned_state);
     fr->owned_state = page.sync_state;
@@ -660,7 +670,12 @@ enum mse_rc sync_folder_run(struct sync_ctx *c, const struct hfolder *f)
 {
     struct folder_read fr = { 0 };
     fr.state = sync_checkpoints_get(c->job->checkpoints, f->id);
+    if (fr.state && c->reread_items) {
+        fr.state = NULL; /* start over: the stored checkpoint stays the batch's base */
+        fr.reset = true;
+    }
     fr.full = fr.state == NULL;
+    fr.resetting = fr.reset;
     if (fr.state && !(fr.owned_state = strdup(fr.state)))
         return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
     fr.state = fr.owned_state;

@@ -206,7 +206,9 @@ char *folder_table_encode(const struct folder_table *t)
     cJSON *o = cJSON_CreateObject();
     bool ok = o && cJSON_AddNumberToObject(o, "v", TABLE_VERSION) &&
               add_str(o, "state", t->state) && add_str(o, "root", t->root_id) &&
-              add_str(o, "deleteditems", t->deleted_id) && add_str(o, "calendar", t->calendar_id);
+              add_str(o, "deleteditems", t->deleted_id) && add_str(o, "calendar", t->calendar_id) &&
+              (t->private_items < 0 ? cJSON_AddNullToObject(o, "private")
+                                    : cJSON_AddBoolToObject(o, "private", t->private_items));
     cJSON *folders = ok ? cJSON_AddArrayToObject(o, "folders") : NULL;
     ok = folders != NULL;
     for (size_t i = 0; ok && i < t->n; i++) {
@@ -268,6 +270,10 @@ enum mse_rc folder_table_decode(const char *text, struct folder_table *t)
         !cJSON_IsArray(folders) || !get_str(o, "state", &state) || !get_str(o, "root", &root) ||
         !get_str(o, "deleteditems", &del) || !get_str(o, "calendar", &cal))
         goto out;
+    const cJSON *priv = cJSON_GetObjectItemCaseSensitive(o, "private");
+    if (priv && !cJSON_IsBool(priv) && !cJSON_IsNull(priv))
+        goto out;
+    t->private_items = cJSON_IsBool(priv) ? cJSON_IsTrue(priv) : -1;
     rc = MSE_ERR_NOMEM;
     if (set_str(&t->state, state) != MSE_OK || set_str(&t->root_id, root) != MSE_OK ||
         set_str(&t->deleted_id, del) != MSE_OK || set_str(&t->calendar_id, cal) != MSE_OK)
@@ -523,10 +529,25 @@ static enum mse_rc checkpoints_forget(struct sync_ctx *c)
 }
 
 /*
+ * True when the table differs from the stored checkpoint in its EWS state alone: then the old
+ * checkpoint is still good (EWS states are cumulative) and nothing needs storing.
+ */
+static bool only_state_moved(struct sync_ctx *c, const char *base, const char *old_state)
+{
+    char *now = c->table.state;
+    c->table.state = (char *)old_state;
+    char *text = folder_table_encode(&c->table);
+    c->table.state = now;
+    bool same = text && strcmp(text, base) == 0;
+    free(text);
+    return same;
+}
+
+/*
  * Builds and submits the hierarchy batch when anything changed. It always carries the whole
  * difference between the old and new replicated views, so it never needs "reset".
  */
-static enum mse_rc hierarchy_submit(struct sync_ctx *c, const char *base)
+static enum mse_rc hierarchy_submit(struct sync_ctx *c, const char *base, const char *old_state)
 {
     uint64_t records = 0;
     char *next = folder_table_encode(&c->table);
@@ -543,7 +564,7 @@ static enum mse_rc hierarchy_submit(struct sync_ctx *c, const char *base)
     if (!batch || view_diff(c, batch, &records) != MSE_OK)
         goto out;
     rc = MSE_OK;
-    if (records || !base || strcmp(base, next) != 0) {
+    if (records || !base || !only_state_moved(c, base, old_state)) {
         rc = sync_batch_submit(c, batch, NULL, next);
         if (rc == MSE_OK)
             c->out->folders += records;
@@ -556,32 +577,59 @@ out:
     return rc;
 }
 
+/*
+ * A replica built with other item filters (include_private_items) cannot be patched by later
+ * changes alone: every folder is read again, and the new enumeration removes what no longer
+ * belongs. Only mailbox folder replication filters items.
+ */
+static void item_filters_check(struct sync_ctx *c)
+{
+    int want = c->job->def->type == SYNC_MFR ? c->job->def->include_private_items : -1;
+    if (c->table.private_items >= 0 && want >= 0 && c->table.private_items != want) {
+        c->reread_items = true;
+        sync_warn(c, "definition_changed",
+                  "include_private_items changed; every folder was read again");
+    }
+    c->table.private_items = want;
+}
+
 enum mse_rc sync_hierarchy_run(struct sync_ctx *c)
 {
     const char *base = c->job->checkpoints->hierarchy;
     c->out->full = base == NULL;
+    c->table.private_items = -1;
     if (base && folder_table_decode(base, &c->table) != MSE_OK) {
         /* Not ours (another version, damaged): read everything again, diffing from nothing. */
         folder_table_cleanup(&c->table);
+        c->table.private_items = -1;
         sync_warn(c, "checkpoint_unreadable",
                   "the stored hierarchy checkpoint could not be read; the hierarchy was read "
                   "again from scratch");
     }
+    item_filters_check(c);
     sync_progress(c, "Replicating folders", "Reading the folder hierarchy");
     if (snapshot_take(&c->table) != MSE_OK)
         return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
     enum mse_rc rc = MSE_OK;
     if (!c->table.root_id)
         rc = distinguished_learn(c);
+    char *old_state = NULL;
+    if (rc == MSE_OK && c->table.state && !(old_state = strdup(c->table.state)))
+        rc = sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
     if (rc == MSE_OK)
         rc = hierarchy_fetch(c);
-    if (rc != MSE_OK)
+    if (rc != MSE_OK) {
+        free(old_state);
         return rc;
+    }
     orphans_bury(&c->table);
-    if (paths_compute(&c->table) != MSE_OK)
+    if (paths_compute(&c->table) != MSE_OK) {
+        free(old_state);
         return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
+    }
     view_select(c);
-    rc = hierarchy_submit(c, base);
+    rc = hierarchy_submit(c, base, old_state);
+    free(old_state);
     if (rc == MSE_OK && checkpoints_forget(c) != MSE_OK)
         rc = sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
     if (rc == MSE_OK && table_compact(&c->table) != MSE_OK)

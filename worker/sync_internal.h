@@ -48,6 +48,7 @@ struct folder_table {
     char *root_id;     /* msgfolderroot */
     char *deleted_id;  /* deleteditems */
     char *calendar_id; /* the default calendar */
+    int private_items; /* include_private_items the replica was built with; -1 unknown */
 };
 
 /* What becomes of a created or updated item. */
@@ -90,6 +91,7 @@ struct sync_ctx {
     struct sync_outcome *out;
     const struct sync_feature *feature;
     struct folder_table table;
+    bool reread_items; /* a setting that filters items changed: every folder starts over */
     struct mse_log_ctx log;
 };
 

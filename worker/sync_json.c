@@ -68,7 +68,7 @@ cJSON *sync_json_person(const struct ews_person *p)
     struct jb b = jb_new();
     if (b.failed)
         return NULL;
-    jb_str(&b, "name", p->name);
+    jb_str(&b, "name", p->name ? p->name : ""); /* no display name: "", as the sim exports */
     jb_str(&b, "email", p->email);
     return jb_done(&b);
 }

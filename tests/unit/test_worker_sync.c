@@ -16,7 +16,7 @@
 /* A hierarchy checkpoint as folder_table_encode writes it. */
 static const char *const table_text =
         "{\"v\":1,\"state\":\"SFH-1\",\"root\":\"R\",\"deleteditems\":\"DEL\","
-        "\"calendar\":\"CAL\",\"folders\":["
+        "\"calendar\":\"CAL\",\"private\":false,\"folders\":["
         "[\"INBOX\",\"R\",\"Inbox\",\"IPF.Note\",\"Folder\",true],"
         "[\"NEWS\",\"INBOX\",\"Newsletters\",\"IPF.Note\",\"Folder\",true],"
         "[\"OLD\",\"NEWS\",\"2019\",null,\"Folder\",true],"
@@ -38,6 +38,7 @@ static void test_table_roundtrip(void **state)
     assert_int_equal(t.n, 12);
     assert_string_equal(t.state, "SFH-1");
     assert_string_equal(t.deleted_id, "DEL");
+    assert_int_equal(t.private_items, 0);
     struct hfolder *f = folder_table_find(&t, "OLD");
     assert_non_null(f);
     assert_null(f->folder_class);
@@ -66,6 +67,7 @@ static void test_table_rejects_foreign_checkpoints(void **state)
         "{\"v\":1,\"folders\":[[\"A\",null,\"n\",null,\"Folder\",true],"
         "[\"A\",null,\"n\",null,\"Folder\",true]]}",
         "{\"v\":1,\"state\":5,\"folders\":[]}",
+        "{\"v\":1,\"private\":\"no\",\"folders\":[]}",
         "H4sIAAAAAAAEAGNgYGBk", /* an EWS SyncState is not a table */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
