@@ -457,6 +457,74 @@ static enum mse_rc call_fail(struct ews_session *s, const struct ews_op *op,
     return MSE_ERR_UNAVAILABLE;
 }
 
+/* Where one request stands in its retry budget. */
+struct retry {
+    struct backoff b;
+    unsigned attempts;
+    unsigned auth_failures;
+    int64_t waited_ms;
+};
+
+/*
+ * After a failed attempt: waits and returns NULL to retry, or returns why not ("" when the
+ * action does not retry at all). Sets the reply's reason when the wait is cancelled.
+ */
+static const char *retry_wait(struct ews_session *s, const struct ews_op *op, struct retry *rt,
+                              struct ews_reply *reply)
+{
+    const struct ews_config *c = s->cfg;
+    enum ews_action act = reply->policy.action;
+    if (!ews_action_retries(act))
+        return "";
+    if (act == EWS_ACT_RETRY_AUTH && ++rt->auth_failures > c->auth_retries)
+        return "(authentication refused)";
+    if (rt->attempts >= c->retry_max)
+        return "(retries exhausted)";
+    int64_t delay = retry_delay(s, &rt->b, reply);
+    if (rt->waited_ms + delay > c->retry_max_wait_ms)
+        return "(retry time exhausted)";
+    LOG_WARN(&s->log, "EWS %s: %s (%s), retrying in %lld ms", op->name, reply->status.code,
+             ews_action_str(act), (long long)delay);
+    if (!ews_session_sleep(s, delay)) {
+        reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "cancelled" };
+        return "(cancelled)";
+    }
+    rt->waited_ms += delay;
+    s->stats.waited_ms += delay;
+    s->stats.retries++;
+    return NULL;
+}
+
+/* Sends the built request until a verdict that ends it (see ews_call). */
+static enum mse_rc call_loop(struct ews_session *s, const struct ews_op *op, const char *xml,
+                             size_t len, void *out, struct ews_reply *reply, struct mse_err *err)
+{
+    struct retry rt = { .attempts = 0 };
+    backoff_init(&rt.b, s->cfg->backoff_base_ms, s->cfg->backoff_cap_ms, s->seed);
+    for (;;) {
+        enum ews_transport tr = EWS_TR_OTHER;
+        long status = 0;
+        rt.attempts++;
+        if (op->reset)
+            op->reset(out);
+        enum mse_rc rc = http_post(s, op, xml, len, &tr, &status);
+        if (rc == MSE_OK)
+            rc = attempt_judge(s, op, out, tr, status, reply, err);
+        if (rc != MSE_OK)
+            return rc;
+        enum ews_action act = reply->policy.action;
+        if (act == EWS_ACT_OK || act == EWS_ACT_ITEM_GONE || act == EWS_ACT_RESYNC)
+            return MSE_OK;
+        if (tr == EWS_TR_TOO_LARGE) { /* as large again next time: never retried */
+            (void)call_fail(s, op, reply, err, rt.attempts, NULL);
+            return MSE_ERR_TOO_LARGE;
+        }
+        const char *why = retry_wait(s, op, &rt, reply);
+        if (why)
+            return call_fail(s, op, reply, err, rt.attempts, why[0] ? why : NULL);
+    }
+}
+
 enum mse_rc ews_call(struct ews_session *s, const struct ews_op *op, const void *args, void *out,
                      struct ews_reply *reply, struct mse_err *err)
 {
@@ -476,58 +544,8 @@ enum mse_rc ews_call(struct ews_session *s, const struct ews_op *op, const void 
     const char *imp = op->mailbox && c->impersonation ? s->mailbox : NULL;
     const char *delegate = op->mailbox && !c->impersonation ? s->mailbox : NULL;
     enum mse_rc rc = ews_request_build(&wr, op, args, c->version, imp, delegate, &xml, &len);
-    if (rc != MSE_OK)
-        goto out;
-    struct backoff b;
-    backoff_init(&b, c->backoff_base_ms, c->backoff_cap_ms, s->seed);
-    unsigned attempts = 0, auth_failures = 0;
-    int64_t waited = 0;
-    for (;;) {
-        enum ews_transport tr = EWS_TR_OTHER;
-        long status = 0;
-        attempts++;
-        if (op->reset)
-            op->reset(out);
-        rc = http_post(s, op, xml, len, &tr, &status);
-        if (rc == MSE_OK)
-            rc = attempt_judge(s, op, out, tr, status, reply, err);
-        if (rc != MSE_OK)
-            goto out;
-        enum ews_action act = reply->policy.action;
-        if (act == EWS_ACT_OK || act == EWS_ACT_ITEM_GONE || act == EWS_ACT_RESYNC)
-            goto out;
-        if (tr == EWS_TR_TOO_LARGE) {
-            rc = call_fail(s, op, reply, err, attempts, NULL);
-            rc = MSE_ERR_TOO_LARGE;
-            goto out;
-        }
-        const char *why = NULL;
-        if (!ews_action_retries(act))
-            why = "";
-        else if (act == EWS_ACT_RETRY_AUTH && ++auth_failures > c->auth_retries)
-            why = "(authentication refused)";
-        else if (attempts >= c->retry_max)
-            why = "(retries exhausted)";
-        int64_t delay = why ? 0 : retry_delay(s, &b, reply);
-        if (!why && waited + delay > c->retry_max_wait_ms)
-            why = "(retry time exhausted)";
-        if (!why) {
-            LOG_WARN(&s->log, "EWS %s: %s (%s), retrying in %lld ms", op->name, reply->status.code,
-                     ews_action_str(act), (long long)delay);
-            if (!ews_session_sleep(s, delay)) {
-                reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "cancelled" };
-                why = "(cancelled)";
-            }
-        }
-        if (why) {
-            rc = call_fail(s, op, reply, err, attempts, why[0] ? why : NULL);
-            goto out;
-        }
-        waited += delay;
-        s->stats.waited_ms += delay;
-        s->stats.retries++;
-    }
-out:
+    if (rc == MSE_OK)
+        rc = call_loop(s, op, xml, len, out, reply, err);
     ews_xml_writer_cleanup(&wr);
     if (s->body.size > EWS_KEEP_BUFFER)
         mse_buf_cleanup(&s->body);

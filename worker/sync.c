@@ -585,83 +585,90 @@ struct folder_read {
 };
 
 /* Reads and submits one page; *last when the folder is complete. */
+/* The folder's state was refused: the next page starts it over (a "reset" batch). */
+static enum mse_rc folder_restart(struct sync_ctx *c, const struct hfolder *f,
+                                  struct folder_read *fr, const struct ews_reply *reply)
+{
+    if (!fr->state)
+        return sync_fail(c, MSE_ERR_UNAVAILABLE, "ews_bad_response",
+                         "%s: a sync from scratch was refused (%s)", f->path, reply->status.code);
+    c->out->resyncs++;
+    sync_warn(c, "sync_state_reset",
+              "%s: the folder's sync state was refused; the folder was read again", f->path);
+    fr->state = NULL;
+    fr->reset = fr->full = fr->resetting = true;
+    fr->done = 0;
+    return MSE_OK;
+}
+
+/*
+ * True when a page needs no batch: no change and nothing left, so the stored state stays
+ * good (EWS states are cumulative) — a new state alone is not worth a transaction per folder
+ * and pass; a state that does not move cannot page either. A restart is always sent: the
+ * server must learn that the folder is (now) empty.
+ */
+static bool page_quiet(const struct folder_read *fr, const struct ews_items_page *page)
+{
+    bool same = fr->state && strcmp(fr->state, page->sync_state) == 0;
+    return page->n == 0 && !fr->reset && (same || page->includes_last);
+}
+
+/* Turns a page into a batch, submits it, and moves the folder's reading state on. */
+static enum mse_rc page_commit(struct sync_ctx *c, const struct hfolder *f, struct folder_read *fr,
+                               struct ews_items_page *page)
+{
+    const char *base = sync_checkpoints_get(c->job->checkpoints, f->id);
+    struct page_work w = { c, f, page, NULL, fr->resetting, NULL };
+    enum mse_rc rc = MSE_ERR_NOMEM;
+    w.keep = calloc(page->n ? page->n : 1, sizeof(bool));
+    w.batch = sync_batch_new(c, "folder", f->id, base, page->sync_state, page->includes_last,
+                             fr->reset);
+    if (!w.keep || !w.batch)
+        rc = sync_fail(c, rc, "internal", "out of memory");
+    else
+        rc = page_build(&w);
+    if (rc == MSE_OK)
+        rc = sync_batch_submit(c, w.batch, f->id, page->sync_state);
+    free(w.keep);
+    cJSON_Delete(w.batch);
+    if (rc != MSE_OK)
+        return rc;
+    fr->reset = false;
+    fr->resetting = fr->resetting && !page->includes_last;
+    fr->done += page->n;
+    free(fr->owned_state);
+    fr->state = fr->owned_state = page->sync_state; /* taken from the page */
+    page->sync_state = NULL;
+    folder_progress(c, f, fr->done, fr->full);
+    return MSE_OK;
+}
+
+/* Reads one page and submits its batch; *last when the folder is complete. */
 static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, struct folder_read *fr,
                                bool *last)
 {
-    struct ews_sync_items_args a = { f->id,
-                                     NULL,
-                                     fr->state,
-                                     c->job->max_changes ? c->job->max_changes
-                                                         : MSE_EWS_MAX_CHANGES,
-                                     c->feature->sync_fields,
-                                     c->feature->n_sync_fields };
+    struct ews_sync_items_args a = {
+        .folder_id = f->id,
+        .sync_state = fr->state,
+        .max_changes = c->job->max_changes ? c->job->max_changes : MSE_EWS_MAX_CHANGES,
+        .fields = c->feature->sync_fields,
+        .n_fields = c->feature->n_sync_fields,
+    };
     struct ews_items_page page = { 0 };
     struct ews_reply reply;
     struct mse_err err;
-    struct page_work w = { c, f, &page, NULL, fr->resetting, NULL };
     *last = false;
     enum mse_rc rc = ews_sync_items(c->job->ews, &a, &page, &reply, &err);
-    if (rc != MSE_OK) {
-        rc = sync_fail_ews(c, rc, &reply, &err);
-        goto out;
-    }
-    if (reply.policy.action == EWS_ACT_RESYNC) {
-        if (!fr->state) {
-            rc = sync_fail(c, MSE_ERR_UNAVAILABLE, "ews_bad_response",
-                           "%s: a sync from scratch was refused (%s)", f->path, reply.status.code);
-            goto out;
-        }
-        c->out->resyncs++;
-        sync_warn(c, "sync_state_reset",
-                  "%s: the folder's sync state was refused; the folder was read again", f->path);
-        fr->state = NULL;
-        fr->reset = fr->full = fr->resetting = true;
-        fr->done = 0;
-        goto out;
-    }
-    if (reply.policy.action == EWS_ACT_ITEM_GONE) {
-        /* Deleted since the hierarchy was read: the next pass's hierarchy sync reports it. */
-        *last = true;
-        goto out;
-    }
-    const char *base = sync_checkpoints_get(c->job->checkpoints, f->id);
-    bool same = fr->state && strcmp(fr->state, page.sync_state) == 0;
-    /*
-     * No change and nothing left: the stored state stays good (EWS states are cumulative), so
-     * nothing is sent — a new state alone is not worth a transaction per folder and pass. A
-     * state that does not move cannot page either. A restart is always sent: the server must
-     * learn that the folder is empty now.
-     */
-    if (page.n == 0 && !fr->reset && (same || page.includes_last)) {
-        *last = true;
-        goto out;
-    }
-    rc = MSE_ERR_NOMEM;
-    w.keep = calloc(page.n ? page.n : 1, sizeof(bool));
-    w.batch = sync_batch_new(c, "folder", f->id, base, page.sync_state, page.includes_last,
-                             fr->reset);
-    if (!w.keep || !w.batch) {
-        rc = sync_fail(c, rc, "internal", "out of memory");
-        goto out;
-    }
-    rc = page_build(&w);
-    if (rc == MSE_OK)
-        rc = sync_batch_submit(c, w.batch, f->id, page.sync_state);
     if (rc != MSE_OK)
-        goto out;
-    fr->reset = false;
-    if (page.includes_last)
-        fr->resetting = false;
-    fr->done += page.n;
-    free(fr->owned_state);
-    fr->owned_state = page.sync_state;
-    page.sync_state = NULL;
-    fr->state = fr->owned_state;
-    *last = page.includes_last;
-    folder_progress(c, f, fr->done, fr->full);
-out:
-    free(w.keep);
-    cJSON_Delete(w.batch);
+        rc = sync_fail_ews(c, rc, &reply, &err);
+    else if (reply.policy.action == EWS_ACT_RESYNC)
+        rc = folder_restart(c, f, fr, &reply);
+    else if (reply.policy.action == EWS_ACT_ITEM_GONE)
+        *last = true; /* deleted since the hierarchy was read: the next pass learns it */
+    else if (page_quiet(fr, &page))
+        *last = true;
+    else if ((rc = page_commit(c, f, fr, &page)) == MSE_OK)
+        *last = page.includes_last;
     ews_items_page_cleanup(&page);
     return rc;
 }
