@@ -487,12 +487,12 @@ def test_conflicting_store_stops_the_mailbox(org, tmp_path):
 def test_group_resolution(org):
     mailboxes = [m["address"] for m in org.get("/mailboxes")["items"]]
     a, b, c, d = mailboxes[:4]
-    org.control("POST", "/groups", expect=200,
+    org.control("POST", "/groups", expect=201,
                 json={"address": "ring-1@contoso.example", "name": "Ring 1"})
-    org.control("POST", "/groups", expect=200,
+    org.control("POST", "/groups", expect=201,
                 json={"address": "ring-2@contoso.example", "name": "Ring 2",
                       "members": [b, "ring-1@contoso.example", "ring-3@contoso.example"]})
-    org.control("POST", "/groups", expect=200,
+    org.control("POST", "/groups", expect=201,
                 json={"address": "ring-3@contoso.example", "name": "Ring 3",
                       "members": [c, a.upper(), "ring-2@contoso.example"]})
     org.control("PUT", "/groups/ring-1@contoso.example/members", expect=200,
