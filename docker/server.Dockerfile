@@ -16,7 +16,8 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libcjson1 libpq5 libssl3 libuuid1 ca-certificates curl \
+      libmicrohttpd12 libcjson1 libpq5 libssl3 libuuid1 libglib2.0-0 libldap-2.5-0 tzdata \
+      ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home-dir /var/lib/mse --create-home mse
 COPY --from=build /build/server/mse-server /usr/local/bin/mse-server

@@ -10,6 +10,8 @@ packages=(
   build-essential cmake pkg-config git ca-certificates curl procps tzdata
   libmicrohttpd-dev libcjson-dev libpq-dev libcurl4-openssl-dev libssl-dev uuid-dev
   libxml2-dev libxml2-utils libcmocka-dev
+  libglib2.0-dev                     # GTimeZone/GDateTime: schedule times across DST changes
+  libldap-dev                        # ldap_str2dn: RFC 4514 checks of AD group DNs
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2

@@ -46,15 +46,35 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 
+# The first admin API client: from the environment, or the one mse-server generated on its
+# first start (it writes it to bootstrap-admin.json in MSE_DATA_DIR, mode 0600).
+client_id=${MSE_BOOTSTRAP_CLIENT_ID:-}
+client_secret=${MSE_BOOTSTRAP_CLIENT_SECRET:-}
+creds_from="MSE_BOOTSTRAP_CLIENT_ID / MSE_BOOTSTRAP_CLIENT_SECRET"
+creds_file=$MSE_DATA_DIR/bootstrap-admin.json
+if [ -z "$client_id" ] && [ -r "$creds_file" ]; then
+  client_id=$(sed -E 's/.*"client_id":"([^"]*)".*/\1/' "$creds_file")
+  client_secret=$(sed -E 's/.*"client_secret":"([^"]*)".*/\1/' "$creds_file")
+  creds_from=$creds_file
+fi
+
 cat <<TXT
 
 MSE is running (Ctrl-C stops everything):
   mse-server   $base            log: $var/log/server.log
   PostgreSQL   ${MSE_DATABASE_URL}
 
+Admin API client (from $creds_from):
+  client_id      ${client_id:-"(unknown: the database had clients before; see the README)"}
+  client_secret  ${client_secret:-"(unknown)"}
+
 Try:
   curl -s $base/healthz
-  curl -s $base/readyz
+  TOKEN=\$(curl -s -u '$client_id:$client_secret' -d grant_type=client_credentials \\
+          $base/api/v1/oauth/token | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
+  curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/sites
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"name": "site-1"}' $base/api/v1/sites
 TXT
 
 wait "${pids[0]}"

@@ -9,6 +9,49 @@ struct request;
 void api_health_live(struct request *req);
 void api_health_ready(struct request *req);
 
+/* api_oauth.c */
+void api_oauth_token(struct request *req);
+void api_oauth_revoke(struct request *req);
+
+/* api_clients.c */
+void api_clients_list(struct request *req);
+void api_clients_create(struct request *req);
+void api_clients_get(struct request *req);
+void api_clients_patch(struct request *req);
+void api_clients_delete(struct request *req);
+
+/* api_sites.c */
+void api_sites_list(struct request *req);
+void api_sites_create(struct request *req);
+void api_sites_get(struct request *req);
+void api_sites_patch(struct request *req);
+void api_sites_delete(struct request *req);
+void api_sites_rotate(struct request *req);
+
+/* api_schedules.c */
+void api_schedules_list(struct request *req);
+void api_schedules_create(struct request *req);
+void api_schedules_get(struct request *req);
+void api_schedules_patch(struct request *req);
+void api_schedules_delete(struct request *req);
+
+/* api_definitions.c */
+void api_definitions_list(struct request *req);
+void api_definitions_create(struct request *req);
+void api_definitions_get(struct request *req);
+void api_definitions_patch(struct request *req);
+void api_definitions_delete(struct request *req);
+
+/* api_tasks.c */
+void api_tasks_list(struct request *req);
+void api_tasks_create(struct request *req);
+void api_tasks_get(struct request *req);
+void api_tasks_patch(struct request *req);
+void api_tasks_delete(struct request *req);
+
+/* api_audit.c */
+void api_audit_list(struct request *req);
+
 /* api_docs.c: the OpenAPI spec and the bundled Swagger UI (static, compiled in). */
 void api_docs_spec(struct request *req);
 void api_docs_page(struct request *req);

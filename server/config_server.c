@@ -2,11 +2,39 @@
 /* mse-server settings, read once from the environment at start-up. */
 #include "config_server.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "mse/limits.h"
+
+/* A bootstrap client id must be a valid client id; its secret long enough to resist guessing. */
+static enum mse_rc bootstrap_check(const struct server_config *cfg, struct mse_err *err)
+{
+    const char *id = cfg->bootstrap_client_id, *secret = cfg->bootstrap_client_secret;
+    if (!id)
+        return MSE_OK;
+    size_t n = strlen(id);
+    bool ok = n >= 1 && n <= MSE_MAX_CLIENT_ID;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)id[i]) || strchr("._~-", id[i]);
+    if (!ok) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "MSE_BOOTSTRAP_CLIENT_ID must be 1 to %d of A-Z a-z 0-9 . _ ~ -",
+                 MSE_MAX_CLIENT_ID);
+        return MSE_ERR_INVALID;
+    }
+    n = strlen(secret);
+    if (n < MSE_MIN_CLIENT_SECRET || n > MSE_MAX_CLIENT_SECRET) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "MSE_BOOTSTRAP_CLIENT_SECRET must be %d to %d characters long",
+                 MSE_MIN_CLIENT_SECRET, MSE_MAX_CLIENT_SECRET);
+        return MSE_ERR_INVALID;
+    }
+    return MSE_OK;
+}
 
 enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
 {
@@ -28,13 +56,19 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
             return MSE_ERR_INVALID;                                                                \
         cfg->field = (__typeof__(cfg->field))v;                                                    \
     } while (0)
-    ENV_INT("MSE_THREADS", cores > 0 ? cores : 2, 1, 256, threads);
+    /* Handlers block on PostgreSQL: a few threads per core keep the cores busy meanwhile. */
+    ENV_INT("MSE_THREADS", cores > 0 ? 4 * cores : 8, 1, 256, threads);
     ENV_INT("MSE_DB_POOL_SIZE", cfg->threads + 2, 1, 512, db_pool_size);
     ENV_INT("MSE_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, max_body);
     ENV_INT("MSE_CONNECTION_TIMEOUT", 30, 1, 3600, connection_timeout);
     ENV_INT("MSE_MAX_CONNECTIONS", 1024, 1, 65536, max_connections);
     ENV_INT("MSE_PER_IP_CONNECTIONS", 256, 1, 65536, per_ip_connections);
     ENV_INT("MSE_SHUTDOWN_GRACE", 30, 0, 3600, shutdown_grace);
+    ENV_INT("MSE_TOKEN_TTL", 3600, 60, 86400, token_ttl);
+    ENV_INT("MSE_TOKEN_CACHE_SECONDS", 5, 0, 60, token_cache_ms);
+    cfg->token_cache_ms *= 1000;
+    ENV_INT("MSE_AUTH_FAILURE_LIMIT", 10, 1, MSE_RATELIMIT_MAX, auth_fail_limit);
+    ENV_INT("MSE_AUTH_FAILURE_WINDOW", 300, 1, 86400, auth_fail_window);
 #undef ENV_INT
 
     const char *level = mse_env_str("MSE_LOG_LEVEL", "info");
@@ -52,5 +86,5 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
                  "MSE_BOOTSTRAP_CLIENT_ID and MSE_BOOTSTRAP_CLIENT_SECRET must be set together");
         return MSE_ERR_INVALID;
     }
-    return MSE_OK;
+    return bootstrap_check(cfg, err);
 }

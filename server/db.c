@@ -394,6 +394,12 @@ size_t db_res_len(const struct db_res *res, int row, int col)
     return (size_t)PQgetlength(res->pg, row, col);
 }
 
+long db_res_affected(const struct db_res *res)
+{
+    const char *n = res->pg ? PQcmdTuples(res->pg) : "";
+    return *n ? strtol(n, NULL, 10) : 0;
+}
+
 void db_res_clear(struct db_res *res)
 {
     if (res->pg)

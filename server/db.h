@@ -93,6 +93,8 @@ int db_res_rows(const struct db_res *res);
 /* Value at (row, col) as text, or NULL for SQL NULL. Valid until db_res_clear. */
 const char *db_res_get(const struct db_res *res, int row, int col);
 size_t db_res_len(const struct db_res *res, int row, int col);
+/* Rows an INSERT/UPDATE/DELETE touched. */
+long db_res_affected(const struct db_res *res);
 void db_res_clear(struct db_res *res);
 
 /* Maps a db_error to a result code (exposed for tests). */

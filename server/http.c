@@ -165,6 +165,17 @@ enum mse_rc http_reply_json(struct request *req, unsigned status, const char *js
     return http_reply(req, status, "application/json", json, strlen(json));
 }
 
+enum mse_rc http_reply_json_take(struct request *req, unsigned status, char *json)
+{
+    return http_reply_take(req, status, "application/json", json, strlen(json));
+}
+
+enum mse_rc http_reply_empty(struct request *req, unsigned status)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    return reply_queue(req, status, NULL, resp, 0);
+}
+
 enum mse_rc http_db(struct request *req, struct db **out)
 {
     if (req->db) {
@@ -201,6 +212,20 @@ static enum MHD_Result header_size_cb(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+static void client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "-");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
 static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
                                    const char *url, const char *method)
 {
@@ -219,6 +244,7 @@ static struct request *request_new(struct server_ctx *srv, struct MHD_Connection
     else
         mse_uuid_new(req->request_id);
     mse_log_ctx_add(&req->log, "request_id", req->request_id);
+    client_address(conn, req->remote_addr, sizeof(req->remote_addr));
     atomic_fetch_add(&srv->in_flight, 1);
     return req;
 }
@@ -298,6 +324,13 @@ static void dispatch(struct request *req)
     req->nparams = m.nparams;
     if (!auth_check(req))
         return; /* auth_check answered 401/403/429 */
+    /* Changes take everything from the body; a query string there is a client's mistake. */
+    if (m.route->role != ROLE_PUBLIC && strcmp(req->method, "GET") != 0 &&
+        strcmp(req->method, "HEAD") != 0 &&
+        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+        problem_send(req, 400, "%s takes no query parameters", req->method);
+        return;
+    }
     m.route->handler(req);
     if (!req->responded)
         problem_send(req, 500, "the handler produced no response");
@@ -330,26 +363,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return req->responded ? MHD_YES : MHD_NO;
 }
 
-static void client_address(struct MHD_Connection *conn, char *out, size_t size)
-{
-    const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, size, "-");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
-}
-
 /* One JSON access-log line per request, written when libmicrohttpd is done with it. */
 static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
 {
-    char remote[64];
     struct mse_buf b;
-    client_address(req->conn, remote, sizeof(remote));
     double ms = (double)(mse_time_mono_us() - req->start_us) / 1000.0;
     mse_buf_init(&b, 8192);
     enum mse_rc rc = mse_buf_printf(&b, "\"request_id\":\"%s\",\"method\":\"", req->request_id);
@@ -365,7 +382,7 @@ static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
                 "\",\"route\":\"%s\",\"status\":%u,\"duration_ms\":%.3f,"
                 "\"bytes_in\":%zu,\"bytes_out\":%zu,\"remote\":\"%s\",\"client\":\"%s\"",
                 req->route ? req->route->pattern : "", req->status, ms, req->body_seen,
-                req->response_bytes, remote, req->principal.client_id);
+                req->response_bytes, req->remote_addr, req->principal.client_id);
     if (rc == MSE_OK && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         rc = mse_buf_printf(&b, ",\"aborted\":%d", (int)toe);
     if (rc == MSE_OK)

@@ -14,23 +14,14 @@
 #include "log.h"
 #include "mse/limits.h"
 #include "mse/rc.h"
+#include "principal.h"
 
 struct server_ctx;
 struct MHD_Connection;
 struct route;
 struct db;
 
-/* Who is calling, established by auth.c before a handler runs. */
-enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_ADMIN, PRINCIPAL_READ_ONLY, PRINCIPAL_SITE };
-
-struct principal {
-    enum principal_kind kind;
-    char client_id[64];   /* the API client's public id */
-    char client_uuid[37]; /* its row id */
-    char site_id[37];     /* for PRINCIPAL_SITE: the only site it may touch */
-};
-
-#define HTTP_MAX_EXTRA_HEADERS 8
+#define HTTP_MAX_EXTRA_HEADERS 12
 
 struct http_header {
     char name[32];
@@ -43,6 +34,7 @@ struct request {
     const char *method;
     const char *url; /* path, percent-decoded, without the query */
     char request_id[MSE_MAX_REQUEST_ID + 1];
+    char remote_addr[64]; /* the peer's IP address as text ("-" when unknown) */
     int64_t start_us;
     struct mse_log_ctx log;
 
@@ -59,7 +51,7 @@ struct request {
     const char *params[MSE_MAX_PATH_SEGMENTS];
     unsigned nparams;
 
-    struct principal principal;
+    struct principal principal; /* filled by auth_check before the handler runs */
     struct db *db; /* acquired on demand by http_db(), released when the request ends */
 
     /* Response bookkeeping for the access log. */
@@ -99,6 +91,10 @@ enum mse_rc http_reply_static(struct request *req, unsigned status, const char *
                               const char *body, size_t len);
 /* Sends `{...}` JSON text. */
 enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json);
+/* Sends a malloc'd JSON text, taking ownership of it. */
+enum mse_rc http_reply_json_take(struct request *req, unsigned status, char *json);
+/* Sends an empty response (204, or 200 with no body). */
+enum mse_rc http_reply_empty(struct request *req, unsigned status);
 
 /* Connection from the pool for this request (acquired once, released at the end). */
 enum mse_rc http_db(struct request *req, struct db **out) MSE_WUR;

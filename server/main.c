@@ -6,10 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "bootstrap.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "routes.h"
+#include "secrets.h"
 #include "server.h"
 #include "timefmt.h"
 
@@ -18,12 +22,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: mse-server [--migrate-only] [--version] [--help]\n"
+    fprintf(out, "usage: mse-server [--migrate-only] [--list-routes] [--version] [--help]\n"
                  "Configuration comes from MSE_* environment variables (see README).\n");
 }
 
-/* Connects and applies migrations, retrying while the database is unreachable. */
-static enum mse_rc startup_migrate(const struct server_config *cfg)
+/* The route table as JSON lines {method, pattern, role}, for tests and documentation. */
+static void routes_print(void)
+{
+    static const char *const roles[] = { "public", "read", "admin", "site" };
+    for (size_t i = 0; i < routes_count; i++)
+        printf("{\"method\":\"%s\",\"pattern\":\"%s\",\"role\":\"%s\"}\n", routes_table[i].method,
+               routes_table[i].pattern, roles[routes_table[i].role]);
+}
+
+/*
+ * Connects, applies migrations and creates the first admin client if there is none, retrying
+ * while the database is unreachable.
+ */
+static enum mse_rc startup_migrate(const struct server_config *cfg, bool migrate_only)
 {
     struct db *db = NULL;
     struct db_error dberr;
@@ -45,6 +61,11 @@ static enum mse_rc startup_migrate(const struct server_config *cfg)
         LOG_ERROR(NULL, "%s", err.msg);
     else
         LOG_INFO(NULL, "schema current at %s (%u applied now)", migrate_latest(), applied);
+    if (rc == MSE_OK && !migrate_only) {
+        rc = bootstrap_run(db, cfg, &err);
+        if (rc != MSE_OK)
+            LOG_ERROR(NULL, "%s", err.msg);
+    }
     db_close(db);
     return rc;
 }
@@ -65,6 +86,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--migrate-only")) {
             migrate_only = true;
+        } else if (!strcmp(argv[i], "--list-routes")) {
+            routes_print();
+            return 0;
         } else if (!strcmp(argv[i], "--version")) {
             printf("mse-server %s\n", MSE_VERSION);
             return 0;
@@ -86,10 +110,14 @@ int main(int argc, char **argv)
     mse_log_setup("server", srv.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
 
-    if (startup_migrate(&srv.cfg) != MSE_OK)
+    if (startup_migrate(&srv.cfg, migrate_only) != MSE_OK)
         return 1;
     if (migrate_only)
         return 0;
+    if (secrets_load(srv.cfg.master_key_file, srv.cfg.data_dir, &srv.secrets, &err) != MSE_OK) {
+        LOG_ERROR(NULL, "%s", err.msg);
+        return 1;
+    }
 
     /* Block the stop signals before any thread starts so they all inherit the mask. */
     sigset_t stop_signals;
@@ -101,8 +129,8 @@ int main(int argc, char **argv)
     int exit_code = 1;
     srv.started_mono_ms = mse_time_mono_ms();
     srv.pool = db_pool_new(srv.cfg.database_url, srv.cfg.db_pool_size);
-    if (!srv.pool) {
-        LOG_ERROR(NULL, "out of memory creating the database pool");
+    if (!srv.pool || auth_setup(&srv) != MSE_OK) {
+        LOG_ERROR(NULL, "out of memory creating the database pool and caches");
         goto out;
     }
     if (http_start(&srv, &err) != MSE_OK) {
@@ -121,5 +149,7 @@ int main(int argc, char **argv)
     LOG_INFO(NULL, "stopped");
 out:
     db_pool_free(srv.pool);
+    auth_teardown(&srv);
+    memset(&srv.secrets, 0, sizeof(srv.secrets));
     return exit_code;
 }

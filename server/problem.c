@@ -11,40 +11,6 @@
 #include "http.h"
 #include "log.h"
 
-void verr_init(struct verr *v)
-{
-    v->list = NULL;
-    v->count = 0;
-    v->nomem = false;
-}
-
-void verr_cleanup(struct verr *v)
-{
-    cJSON_Delete(v->list);
-    v->list = NULL;
-    v->count = 0;
-}
-
-void verr_add(struct verr *v, const char *field, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    v->count++;
-    if (!v->list)
-        v->list = cJSON_CreateArray();
-    cJSON *e = cJSON_CreateObject();
-    if (!v->list || !e || !cJSON_AddStringToObject(e, "field", field) ||
-        !cJSON_AddStringToObject(e, "message", msg)) {
-        cJSON_Delete(e);
-        v->nomem = true;
-        return;
-    }
-    cJSON_AddItemToArray(v->list, e);
-}
-
 static void problem_emit(struct request *req, unsigned status, const char *detail,
                          const struct verr *v)
 {
@@ -58,10 +24,16 @@ static void problem_emit(struct request *req, unsigned status, const char *detai
     cJSON_AddStringToObject(doc, "detail", detail);
     cJSON_AddStringToObject(doc, "instance", req->url);
     cJSON_AddStringToObject(doc, "request_id", req->request_id);
-    if (v && v->list) {
-        cJSON *copy = cJSON_Duplicate(v->list, 1);
-        if (copy)
-            cJSON_AddItemToObject(doc, "errors", copy);
+    if (v && v->kept) {
+        cJSON *list = cJSON_AddArrayToObject(doc, "errors");
+        for (unsigned i = 0; list && i < v->kept; i++) {
+            cJSON *e = cJSON_CreateObject();
+            if (!e)
+                break;
+            cJSON_AddItemToArray(list, e);
+            cJSON_AddStringToObject(e, "field", v->list[i].field);
+            cJSON_AddStringToObject(e, "message", v->list[i].message);
+        }
     }
     text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
@@ -95,6 +67,12 @@ void problem_send_fields(struct request *req, unsigned status, const char *detai
 {
     if (v->nomem) {
         problem_emit(req, 500, "out of memory while reporting validation errors", NULL);
+        return;
+    }
+    if (v->count > v->kept) {
+        char more[1024];
+        snprintf(more, sizeof(more), "%s (%u more errors not listed)", detail, v->count - v->kept);
+        problem_emit(req, status ? status : 422, more, v);
         return;
     }
     problem_emit(req, status ? status : 422, detail, v);

@@ -6,22 +6,9 @@
 #include <stdbool.h>
 
 #include "mse/rc.h"
+#include "verr.h"
 
 struct request;
-struct cJSON;
-
-/* Field errors collected during validation, answered once with every entry. */
-struct verr {
-    struct cJSON *list; /* array of {field, message}; NULL until the first error */
-    unsigned count;
-    bool nomem;
-};
-
-void verr_init(struct verr *v);
-void verr_cleanup(struct verr *v);
-/* Records that field (a JSON pointer-ish path such as "group.value") is wrong and why. */
-void verr_add(struct verr *v, const char *field, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
 
 /*
  * Sends a problem document with status, the status's title, and detail (printf-style).

@@ -8,9 +8,12 @@
 #include <stdint.h>
 
 #include "config_server.h"
+#include "secrets.h"
 
 struct db_pool;
 struct MHD_Daemon;
+struct token_cache;
+struct ratelimit;
 
 struct server_ctx {
     struct server_config cfg;
@@ -20,6 +23,9 @@ struct server_ctx {
     atomic_int in_flight; /* requests accepted and not yet completed */
     atomic_bool stopping; /* set by SIGTERM/SIGINT */
     int64_t started_mono_ms;
+    struct secrets secrets;          /* master key for data sealed at rest */
+    struct token_cache *tokens;      /* bearer tokens validated recently */
+    struct ratelimit *auth_failures; /* failed authentications per client id and address */
 };
 
 #endif

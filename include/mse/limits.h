@@ -18,6 +18,31 @@
 /* JSON documents built for responses. */
 #define MSE_MAX_RESPONSE_BODY (64u * 1024u * 1024u)
 
+/* Admin API input (longer strings and larger arrays get 422; lengths count characters). */
+#define MSE_MAX_NAME            200  /* names of sites, schedules, tasks, API clients */
+#define MSE_MAX_DESCRIPTION     2000 /* free-text descriptions */
+#define MSE_MAX_JSON_MEMBERS    64   /* members of one request object */
+#define MSE_MAX_FIELD_ERRORS    100  /* entries in one 422's errors[] */
+#define MSE_MAX_FOLDER_PATH     1024 /* a folder path such as "/Inbox/Projects" */
+#define MSE_MAX_FOLDER_LIST     200  /* entries of exclude_folders / folders */
+#define MSE_MAX_POLICIES        50   /* managed_folders policies */
+#define MSE_MAX_DN              1024 /* an AD group's distinguished name */
+#define MSE_MAX_ADDRESS         254  /* an e-mail address (RFC 5321 path limit) */
+#define MSE_MAX_MAILBOX_LIST    1000 /* addresses in a mailbox_list group */
+#define MSE_MAX_LIST_VALUE      (MSE_MAX_MAILBOX_LIST * (MSE_MAX_ADDRESS + 2))
+#define MSE_MAX_TIMEZONE        64  /* an IANA time zone name */
+#define MSE_MAX_NEXT_RUNS       100 /* next_runs a schedule shows on request (default 5) */
+#define MSE_MAX_IDEMPOTENCY_KEY 255 /* Idempotency-Key header */
+#define MSE_MAX_CLIENT_ID       64  /* OAuth client ids */
+#define MSE_MAX_CLIENT_SECRET   256 /* OAuth client secrets */
+#define MSE_MIN_CLIENT_SECRET   16  /* a bootstrap secret chosen by a person */
+#define MSE_MAX_FILTER          256 /* a list filter's query value */
+
+/* In-process caches. */
+#define MSE_TOKEN_CACHE_SLOTS 4096 /* validated bearer tokens (direct-mapped) */
+#define MSE_RATELIMIT_KEYS    4096 /* client ids and addresses with recent auth failures */
+#define MSE_RATELIMIT_MAX     1000 /* largest failure limit a window may count */
+
 /* mse-worker: what it accepts from Exchange and keeps per mailbox. */
 #define MSE_EWS_MAX_RESPONSE_DEFAULT (64u * 1024u * 1024u) /* larger EWS responses abort */
 #define MSE_EWS_MAX_CHANGES          512   /* SyncFolderItems page (the schema's maximum) */

@@ -5,6 +5,7 @@ Every test talks to real processes over real sockets. Ports are chosen by the ke
 and read back from the process's log, so concurrent runs never collide.
 """
 import atexit
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,17 @@ SOURCE_DIR = os.environ.get("MSE_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD_DIR = os.environ.get("MSE_BUILD_DIR") or os.path.join(SOURCE_DIR, "build-test")
 PG_SCRIPT = os.path.join(SOURCE_DIR, "scripts", "pg.sh")
+
+# Base URLs of the mse-servers this process started (for checking their responses).
+_server_urls = set()
+_server_urls_lock = threading.Lock()
+
+
+def is_server_url(url):
+    """True when url points at an mse-server started by this harness."""
+    with _server_urls_lock:
+        return any(url.startswith(base + "/") or url == base for base in _server_urls)
+
 
 # Reports that make a run fail even when the process exits 0.
 SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
@@ -117,6 +129,10 @@ class Database:
 
     def scalar(self, sql, *params):
         return self.query(sql, *params)[0][0]
+
+    def counts(self, *tables):
+        """Row counts of the given tables: compare before and after a refused request."""
+        return {t: self.scalar(f'SELECT count(*) FROM "{t}"') for t in tables}
 
     def drop(self):
         with self._admin() as conn:
@@ -222,20 +238,31 @@ class Server(Process):
     """An mse-server on a kernel-chosen port over the given database."""
 
     def __init__(self, db_conninfo, env=None, threads=2, timeout=60, args=()):
+        self.data_dir = tempfile.mkdtemp(prefix="mse-data-")
         full = {
             "MSE_LISTEN": "127.0.0.1:0",
             "MSE_DATABASE_URL": db_conninfo,
             "MSE_THREADS": threads,
             "MSE_LOG_LEVEL": "info",
-            "MSE_DATA_DIR": tempfile.mkdtemp(prefix="mse-data-"),
+            "MSE_DATA_DIR": self.data_dir,
         }
         full.update(env or {})
         super().__init__([binary("mse-server"), *args], full,
                          r"listening on http://([0-9.]+):(\d+)", "mse-server", timeout)
         self.host, self.port = self.match.group(1), int(self.match.group(2))
         self.url = f"http://{self.host}:{self.port}"
+        with _server_urls_lock:
+            _server_urls.add(self.url)
 
     def stop_clean(self, timeout=60):
         """SIGTERM, then asserts exit code 0 and no sanitizer report."""
         rc = self.stop(timeout=timeout)
         self.assert_clean_exit(rc)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def list_routes():
+    """The server's route table (mse-server --list-routes) as dicts {method, pattern, role}."""
+    out = subprocess.run([binary("mse-server"), "--list-routes"], check=True,
+                         capture_output=True, text=True, env={**os.environ, **sanitizer_env()})
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]

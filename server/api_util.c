@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small pieces every resource handler uses: path ids, rendered documents, pages, splicing. */
+#include "api_util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cursor.h"
+#include "db_util.h"
+#include "etag.h"
+#include "http.h"
+#include "ids.h"
+#include "mse/limits.h"
+#include "problem.h"
+#include "query.h"
+
+bool api_path_uuid(struct request *req, unsigned idx, const char *what, char out[37])
+{
+    const char *s = idx < req->nparams ? req->params[idx] : "";
+    if (!mse_uuid_valid(s)) {
+        problem_send(req, 404, "no %s with id %.64s", what, s);
+        return false;
+    }
+    for (int i = 0; i < 36; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[36] = '\0';
+    return true;
+}
+
+bool api_no_query(struct request *req)
+{
+    static const char *const none[] = { NULL };
+    struct verr v;
+    verr_init(&v);
+    query_check(req, none, &v);
+    bool ok = !verr_any(&v);
+    if (!ok)
+        query_fail(req, &v);
+    verr_cleanup(&v);
+    return ok;
+}
+
+void api_reply_doc(struct request *req, struct db_doc *doc)
+{
+    char etag[ETAG_MAX];
+    etag_format(doc->version, etag);
+    http_add_header(req, "ETag", etag);
+    (void)http_reply_json_take(req, 200, doc->json);
+    doc->json = NULL;
+}
+
+void api_reply_page(struct request *req, char *items, bool more, int64_t last_seq, char kind)
+{
+    char cursor[CURSOR_MAX];
+    struct mse_buf b;
+    char *out = NULL;
+    mse_buf_init(&b, MSE_MAX_RESPONSE_BODY);
+    enum mse_rc rc = mse_buf_puts(&b, "{\"items\":");
+    if (rc == MSE_OK)
+        rc = mse_buf_puts(&b, items);
+    if (rc == MSE_OK && more) {
+        cursor_encode(kind, last_seq, cursor);
+        rc = mse_buf_printf(&b, ",\"next_cursor\":\"%s\"}", cursor);
+    } else if (rc == MSE_OK) {
+        rc = mse_buf_puts(&b, ",\"next_cursor\":null}");
+    }
+    if (rc == MSE_OK)
+        rc = mse_buf_take(&b, &out, NULL);
+    mse_buf_cleanup(&b);
+    free(items);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    (void)http_reply_json_take(req, 200, out);
+}
+
+char *api_splice(const char *object, const char *fragment)
+{
+    size_t n = strlen(object);
+    while (n && object[n - 1] != '}')
+        n--;
+    if (n == 0)
+        return NULL;
+    size_t m = strlen(fragment);
+    char *out = malloc(n + m + 2);
+    if (!out)
+        return NULL;
+    memcpy(out, object, n - 1);
+    /* An empty object "{}" takes the fragment without a separating comma. */
+    size_t at = n - 1, k = at;
+    while (k > 0 && isspace((unsigned char)object[k - 1]))
+        k--;
+    bool empty = k > 0 && object[k - 1] == '{';
+    if (!empty)
+        out[at++] = ',';
+    memcpy(out + at, fragment, m);
+    out[at + m] = '}';
+    out[at + m + 1] = '\0';
+    return out;
+}
+
+const char *api_actor(struct request *req)
+{
+    return req->principal.client_id[0] ? req->principal.client_id : NULL;
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SQL of Exchange tasks: the representation (live fields included), creation, changes applied
+ * or deferred while an execution runs, and deletion (a soft delete: the row stays).
+ */
+#include "db_task.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+/* Until the execution lifecycle (issue #5) keeps its own, status derives from these columns. */
+#define TASK_STATUS                                                                                \
+    "(CASE WHEN t.active_execution_id IS NOT NULL THEN 'running'"                                  \
+    " WHEN NOT t.enabled THEN 'disabled' ELSE 'scheduled' END)"
+#define TASK_JSON                                                                                  \
+    "json_build_object('id', t.id, 'name', t.name, 'site_id', t.site_id, 'type', t.type,"          \
+    " 'definition_id', t.definition_id, 'schedule_id', t.schedule_id,"                             \
+    " 'group', json_build_object('kind', t.group_kind, 'value', t.group_value),"                   \
+    " 'enabled', t.enabled, 'status', " TASK_STATUS ", 'command', t.command,"                      \
+    " 'latest_detail', t.latest_detail, 'sequence', t.sequence,"                                   \
+    " 'next_run_at', mse_ts(t.next_run_at), 'last_execution', NULL::json,"                         \
+    " 'pending_changes', t.pending_changes, 'deletion_pending', t.deletion_pending,"               \
+    " 'created_at', mse_ts(t.created_at), 'created_by', t.created_by,"                             \
+    " 'updated_at', mse_ts(t.updated_at), 'updated_by', t.updated_by)::text"
+#define TASK_STATE_COLUMNS                                                                         \
+    TASK_JSON ", t.version, t.type, t.site_id, t.schedule_id, t.enabled,"                          \
+              " t.active_execution_id IS NOT NULL, t.deletion_pending"
+
+DB_STMT(task_insert, 11, false,
+        "INSERT INTO exchange_tasks (name, site_id, type, definition_id, schedule_id, group_kind,"
+        " group_value, enabled, next_run_at, created_by, updated_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::bigint), $10, $11)"
+        " RETURNING id");
+DB_STMT(task_get, 1, true,
+        "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
+        " WHERE t.id = $1 AND t.deleted_at IS NULL");
+DB_STMT(task_get_lock, 1, false,
+        "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
+        " WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE");
+DB_STMT(task_doc, 1, true,
+        "SELECT " TASK_JSON ", t.version FROM exchange_tasks t"
+        " WHERE t.id = $1 AND t.deleted_at IS NULL");
+DB_STMT(task_list, 8, true,
+        "SELECT " TASK_JSON ", t.seq FROM exchange_tasks t WHERE t.deleted_at IS NULL"
+        " AND ($1::uuid IS NULL OR t.site_id = $1) AND ($2::text IS NULL OR t.type = $2)"
+        " AND ($3::text IS NULL OR " TASK_STATUS " = $3)"
+        " AND ($4::uuid IS NULL OR t.schedule_id = $4)"
+        " AND ($5::uuid IS NULL OR t.definition_id = $5)"
+        " AND ($6::boolean IS NULL OR t.enabled = $6) AND ($7::bigint IS NULL OR t.seq > $7)"
+        " ORDER BY t.seq LIMIT $8");
+DB_STMT(task_update, 8, false,
+        "UPDATE exchange_tasks SET name = coalesce($2, name),"
+        " schedule_id = coalesce($3::uuid, schedule_id),"
+        " definition_id = coalesce($4::uuid, definition_id),"
+        " enabled = coalesce($5::boolean, enabled),"
+        " next_run_at = CASE WHEN $6::boolean THEN to_timestamp($7::bigint) ELSE next_run_at END,"
+        " updated_by = $8 WHERE id = $1 AND deleted_at IS NULL");
+DB_STMT(task_defer, 3, false,
+        "UPDATE exchange_tasks SET pending_changes = coalesce(pending_changes, '{}'::jsonb)"
+        " || $2::jsonb, updated_by = $3 WHERE id = $1 AND deleted_at IS NULL");
+DB_STMT(task_mark_deletion, 2, false,
+        "UPDATE exchange_tasks SET deletion_pending = true, updated_by = $2"
+        " WHERE id = $1 AND deleted_at IS NULL");
+DB_STMT(task_soft_delete, 2, false,
+        "UPDATE exchange_tasks SET deleted_at = now(), next_run_at = NULL, updated_by = $2"
+        " WHERE id = $1 AND deleted_at IS NULL");
+
+void db_task_cleanup(struct db_task *t)
+{
+    if (t)
+        db_doc_cleanup(&t->doc);
+}
+
+static const char *bool_param(int b)
+{
+    return b < 0 ? NULL : b ? "true" : "false";
+}
+
+enum mse_rc db_task_insert(struct db *db, const struct db_task_new *t, char id[37],
+                           struct db_error *err)
+{
+    char next[24];
+    struct db_res res;
+    snprintf(next, sizeof(next), "%lld", (long long)t->next_run_at);
+    const char *params[] = { t->name,
+                             t->site_id,
+                             t->type,
+                             t->definition_id,
+                             t->schedule_id,
+                             t->group_kind,
+                             t->group_value,
+                             bool_param(t->enabled),
+                             t->has_next ? next : NULL,
+                             t->actor,
+                             t->actor };
+    enum mse_rc rc = db_query(db, &task_insert, params, &res, err);
+    if (rc == MSE_OK)
+        snprintf(id, 37, "%s", db_res_get(&res, 0, 0));
+    db_res_clear(&res);
+    return rc;
+}
+
+static void copy_cell(const struct db_res *res, int col, char *out, size_t size)
+{
+    const char *v = db_res_get(res, 0, col);
+    snprintf(out, size, "%s", v ? v : "");
+}
+
+enum mse_rc db_task_get(struct db *db, const char *id, bool lock, struct db_task *out,
+                        struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id };
+    memset(out, 0, sizeof(*out));
+    enum mse_rc rc = db_query(db, lock ? &task_get_lock : &task_get, params, &res, err);
+    if (rc != MSE_OK)
+        return rc;
+    rc = MSE_ERR_NOT_FOUND;
+    if (db_res_rows(&res) == 1) {
+        rc = mse_parse_int(db_res_get(&res, 0, 1), 0, INT64_MAX, &out->doc.version);
+        copy_cell(&res, 2, out->type, sizeof(out->type));
+        copy_cell(&res, 3, out->site_id, sizeof(out->site_id));
+        copy_cell(&res, 4, out->schedule_id, sizeof(out->schedule_id));
+        out->enabled = db_res_get(&res, 0, 5)[0] == 't';
+        out->running = db_res_get(&res, 0, 6)[0] == 't';
+        out->deletion_pending = db_res_get(&res, 0, 7)[0] == 't';
+        out->doc.json = strdup(db_res_get(&res, 0, 0));
+        if (rc == MSE_OK && !out->doc.json)
+            rc = MSE_ERR_NOMEM;
+    }
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_task_doc(struct db *db, const char *id, struct db_doc *doc, struct db_error *err)
+{
+    const char *params[] = { id };
+    return db_doc_query(db, &task_doc, params, doc, err);
+}
+
+enum mse_rc db_task_list(struct db *db, const struct db_task_filter *f, char **items,
+                         int64_t *last_seq, bool *more, struct db_error *err)
+{
+    char after[24], limit[16];
+    snprintf(after, sizeof(after), "%lld", (long long)f->after);
+    snprintf(limit, sizeof(limit), "%u", f->limit + 1);
+    const char *params[] = { f->site_id,
+                             f->type,
+                             f->status,
+                             f->schedule_id,
+                             f->definition_id,
+                             bool_param(f->enabled),
+                             f->has_after ? after : NULL,
+                             limit };
+    return db_page_query(db, &task_list, params, f->limit, items, last_seq, more, err);
+}
+
+enum mse_rc db_task_update(struct db *db, const char *id, const char *name, const char *schedule_id,
+                           const char *definition_id, int enabled, bool set_next, bool has_next,
+                           time_t next, const char *actor, struct db_error *err)
+{
+    char next_s[24];
+    snprintf(next_s, sizeof(next_s), "%lld", (long long)next);
+    const char *params[] = { id,
+                             name,
+                             schedule_id,
+                             definition_id,
+                             bool_param(enabled),
+                             bool_param(set_next),
+                             has_next ? next_s : NULL,
+                             actor };
+    return db_run(db, &task_update, params, err);
+}
+
+enum mse_rc db_task_defer(struct db *db, const char *id, const char *changes, const char *actor,
+                          struct db_error *err)
+{
+    const char *params[] = { id, changes, actor };
+    return db_run(db, &task_defer, params, err);
+}
+
+enum mse_rc db_task_mark_deletion(struct db *db, const char *id, const char *actor,
+                                  struct db_error *err)
+{
+    const char *params[] = { id, actor };
+    return db_run(db, &task_mark_deletion, params, err);
+}
+
+enum mse_rc db_task_soft_delete(struct db *db, const char *id, const char *actor,
+                                struct db_error *err)
+{
+    const char *params[] = { id, actor };
+    return db_run(db, &task_soft_delete, params, err);
+}
