@@ -14,6 +14,7 @@ packages=(
   libldap-dev                        # ldap_str2dn: RFC 4514 checks of AD group DNs
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets
+  libclang-rt-dev                    # libFuzzer + sanitizer runtimes for clang (a Recommends only)
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2
   python3-exchangelib                # third-party EWS client that drives ews-sim in tests
   wrk                                # HTTP load for make bench

@@ -32,13 +32,35 @@ if [ -z "${MSE_DATABASE_URL:-}" ]; then
 fi
 export MSE_DATABASE_URL MSE_LISTEN=$listen MSE_DATA_DIR=${MSE_DATA_DIR:-$var/data}
 
+# --- ews-sim: the demo organisation's Exchange (EWS_SIM_* pass through) ---
+sim_listen=${EWS_SIM_LISTEN:-127.0.0.1:8081}
+sim_account=${EWS_SIM_SERVICE_ACCOUNT:-svc-mse@contoso.example:demo-service-password}
+sim_env=(EWS_SIM_LISTEN="$sim_listen" EWS_SIM_SERVICE_ACCOUNT="$sim_account")
+if [ -z "${EWS_SIM_GENERATE:-}" ]; then
+  sim_env+=(EWS_SIM_FIXTURE="${EWS_SIM_FIXTURE:-$root/ewssim/fixtures/demo.json}")
+fi
+env "${sim_env[@]}" build/ewssim/ews-sim >>"$var/log/ews-sim.log" 2>&1 &
+sim_pid=$!
+pids+=("$sim_pid")
+for _ in $(seq 1 300); do
+  if curl -fsS "http://$sim_listen/_sim/health" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$sim_pid" 2>/dev/null; then
+    echo "run: ews-sim exited; last lines of $var/log/ews-sim.log:" >&2
+    tail -n 20 "$var/log/ews-sim.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+# --- end ews-sim ---
+
 build/server/mse-server >>"$var/log/server.log" 2>&1 &
 pids+=($!)
+server_pid=$!
 
 base=http://$listen
 for _ in $(seq 1 600); do
   if curl -fsS "$base/readyz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "run: mse-server exited; last lines of $var/log/server.log:" >&2
     tail -n 20 "$var/log/server.log" >&2
     exit 1
@@ -63,6 +85,8 @@ cat <<TXT
 MSE is running (Ctrl-C stops everything):
   mse-server   $base            log: $var/log/server.log
   PostgreSQL   ${MSE_DATABASE_URL}
+  ews-sim      http://$sim_listen/EWS/Exchange.asmx   log: $var/log/ews-sim.log
+               service account ${sim_account%%:*} (password: ${sim_account#*:})
 
 Admin API client (from $creds_from):
   client_id      ${client_id:-"(unknown: the database had clients before; see the README)"}
@@ -75,6 +99,7 @@ Try:
   curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/sites
   curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
        -d '{"name": "site-1"}' $base/api/v1/sites
+  curl -s http://$sim_listen/_sim/mailboxes
 TXT
 
-wait "${pids[0]}"
+wait "$server_pid"

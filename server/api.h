@@ -3,6 +3,8 @@
 #ifndef MSE_API_H
 #define MSE_API_H
 
+#include "mse/rc.h"
+
 struct request;
 
 /* api_health.c */
@@ -48,6 +50,12 @@ void api_tasks_create(struct request *req);
 void api_tasks_get(struct request *req);
 void api_tasks_patch(struct request *req);
 void api_tasks_delete(struct request *req);
+struct db;
+/*
+ * At the end of an execution: applies the task's deferred changes and deletion inside the
+ * caller's transaction on db, with audit events. Errors as the db layer reports them.
+ */
+enum mse_rc api_tasks_apply_deferred(struct request *req, struct db *db, const char *task_id);
 
 /* api_audit.c */
 void api_audit_list(struct request *req);
@@ -55,5 +63,28 @@ void api_audit_list(struct request *req);
 /* api_docs.c: the OpenAPI spec and the bundled Swagger UI (static, compiled in). */
 void api_docs_spec(struct request *req);
 void api_docs_page(struct request *req);
+
+/* api_exec.c: a task's executions and mailboxes. */
+void api_exec_run(struct request *req);
+void api_exec_stop(struct request *req);
+void api_exec_list(struct request *req);
+void api_exec_get(struct request *req);
+void api_exec_mailboxes(struct request *req);
+
+/* api_worker.c, api_submit.c: the worker protocol. */
+void api_worker_heartbeat(struct request *req);
+void api_worker_claim(struct request *req);
+void api_worker_membership(struct request *req);
+void api_worker_progress(struct request *req);
+void api_worker_lock(struct request *req);
+void api_worker_finish(struct request *req);
+void api_worker_submit(struct request *req);
+void api_worker_complete(struct request *req);
+void api_worker_release(struct request *req);
+void api_worker_blob_get(struct request *req);
+void api_worker_blob_put(struct request *req);
+
+/* api_metrics.c */
+void api_metrics(struct request *req);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "api_util.h"
+#include "db_audit.h"
 #include "db_definition.h"
 #include "db_schedule.h"
 #include "db_site.h"
@@ -376,7 +377,8 @@ static bool patch_allowed(struct tx *tx, const struct db_task *t, const struct t
 
 /* Applies the change now, recomputing next_run_at when schedule or enabled change. */
 static enum mse_rc patch_apply(struct tx *tx, const char *id, const struct db_task *t,
-                               const struct task_input *in, struct schedule *rules, bool has_rules)
+                               const struct task_input *in, struct schedule *rules, bool has_rules,
+                               const char *actor)
 {
     struct db_error err;
     enum mse_rc rc = MSE_OK;
@@ -394,7 +396,7 @@ static enum mse_rc patch_apply(struct tx *tx, const char *id, const struct db_ta
     if (rc == MSE_OK)
         rc = db_task_update(tx->db, id, in->name, in->schedule_id[0] ? in->schedule_id : NULL,
                             in->definition_id[0] ? in->definition_id : NULL, in->enabled, set_next,
-                            has_next, next, api_actor(tx->req), &err);
+                            has_next, next, actor, &err);
     return rc;
 }
 
@@ -408,7 +410,7 @@ static void patch_commit(struct tx *tx, const char *id, const struct db_task *t,
     struct db_error err;
     enum mse_rc rc;
     if (!t->running) {
-        rc = patch_apply(tx, id, t, in, rules, has_rules);
+        rc = patch_apply(tx, id, t, in, rules, has_rules, api_actor(tx->req));
         if (rc != MSE_OK)
             tx_fail_rc(tx, rc, NULL);
         else
@@ -503,4 +505,78 @@ void api_tasks_delete(struct request *req)
         tx_commit_reply(&tx, 204, NULL, NULL, -1);
 out:
     db_task_cleanup(&t);
+}
+
+/* Reads a stored pending_changes object (validated when stored) into a task input. */
+static void deferred_read(const char *task_json, struct task_input *in, cJSON **doc)
+{
+    input_init(in);
+    *doc = cJSON_Parse(task_json);
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(*doc, "pending_changes");
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pc, "name")) && cJSON_IsString(v))
+        in->name = v->valuestring;
+    if ((v = cJSON_GetObjectItemCaseSensitive(pc, "schedule_id")) && cJSON_IsString(v))
+        snprintf(in->schedule_id, sizeof(in->schedule_id), "%s", v->valuestring);
+    if ((v = cJSON_GetObjectItemCaseSensitive(pc, "definition_id")) && cJSON_IsString(v))
+        snprintf(in->definition_id, sizeof(in->definition_id), "%s", v->valuestring);
+    if ((v = cJSON_GetObjectItemCaseSensitive(pc, "enabled")) && cJSON_IsBool(v))
+        in->enabled = cJSON_IsTrue(v);
+}
+
+/* Writes one audit event from inside the execution's end (no struct tx there). */
+static enum mse_rc deferred_audit(struct request *req, struct db *db, const char *action,
+                                  const char *id, const char *before, const char *after)
+{
+    struct db_error err;
+    struct audit_event e = { action, "exchange_task", id, before, after };
+    return db_audit_insert(db, &req->principal, req->request_id, req->remote_addr, &e, &err);
+}
+
+enum mse_rc api_tasks_apply_deferred(struct request *req, struct db *db, const char *task_id)
+{
+    struct db_task t = { 0 };
+    struct db_doc after = { 0 };
+    struct db_error err;
+    struct task_input in;
+    struct schedule rules;
+    bool has_rules = false;
+    cJSON *doc = NULL;
+    struct verr v;
+    struct tx tx = { .req = req, .db = db, .open = true };
+    verr_init(&v);
+    enum mse_rc rc = db_task_get(db, task_id, true, &t, &err);
+    if (rc == MSE_OK)
+        deferred_read(t.doc.json, &in, &doc);
+    if (rc == MSE_OK && !doc)
+        rc = MSE_ERR_NOMEM;
+    bool changes = rc == MSE_OK &&
+                   (in.name || in.schedule_id[0] || in.definition_id[0] || in.enabled >= 0);
+    /* The references were checked when the change was stored and cannot have gone since
+       (deleting a schedule or definition that a pending change names is refused). */
+    if (changes)
+        rc = refs_check(db, true, &in, t.type, &v, &rules, &has_rules);
+    /* The change is the administrator's who asked for it, not the worker's that ended the run. */
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(doc, "updated_by");
+    const char *actor = cJSON_IsString(by) ? by->valuestring : NULL;
+    if (rc == MSE_OK && changes)
+        rc = patch_apply(&tx, task_id, &t, &in, &rules, has_rules, actor);
+    if (rc == MSE_OK && changes)
+        rc = db_task_clear_pending(db, task_id, &err);
+    if (rc == MSE_OK && changes)
+        rc = db_task_doc(db, task_id, &after, &err);
+    if (rc == MSE_OK && changes)
+        rc = deferred_audit(req, db, "exchange_task.update_applied", task_id, t.doc.json,
+                            after.json);
+    if (rc == MSE_OK && t.deletion_pending) {
+        rc = db_task_soft_delete(db, task_id, actor, &err);
+        if (rc == MSE_OK)
+            rc = deferred_audit(req, db, "exchange_task.delete", task_id,
+                                after.json ? after.json : t.doc.json, NULL);
+    }
+    db_doc_cleanup(&after);
+    db_task_cleanup(&t);
+    cJSON_Delete(doc);
+    verr_cleanup(&v);
+    return rc;
 }

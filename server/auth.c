@@ -171,6 +171,7 @@ static bool role_admits(enum route_role role, enum principal_kind kind)
 {
     switch (role) {
     case ROLE_PUBLIC:
+    case ROLE_METRICS:
         return true;
     case ROLE_READ:
         return kind == PRINCIPAL_ADMIN || kind == PRINCIPAL_READ_ONLY;
@@ -186,6 +187,7 @@ static const char *role_text(enum route_role role)
 {
     switch (role) {
     case ROLE_PUBLIC:
+    case ROLE_METRICS:
         return "no credentials";
     case ROLE_READ:
         return "an admin or read_only client";
@@ -200,6 +202,9 @@ static const char *role_text(enum route_role role)
 bool auth_check(struct request *req)
 {
     enum route_role role = req->route->role;
+    /* /metrics is open to scrapers unless the operator asked for tokens (MSE_METRICS_AUTH). */
+    if (role == ROLE_METRICS)
+        role = req->srv->cfg.metrics_auth ? ROLE_READ : ROLE_PUBLIC;
     if (role == ROLE_PUBLIC)
         return true;
     const char *token = bearer_token(req);

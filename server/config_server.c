@@ -60,6 +60,9 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
     ENV_INT("MSE_THREADS", cores > 0 ? 4 * cores : 8, 1, 256, threads);
     ENV_INT("MSE_DB_POOL_SIZE", cfg->threads + 2, 1, 512, db_pool_size);
     ENV_INT("MSE_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, max_body);
+    ENV_INT("MSE_HEARTBEAT_SECONDS", 10, 1, 300, heartbeat_seconds);
+    ENV_INT("MSE_LEASE_SECONDS", 3 * (int64_t)cfg->heartbeat_seconds, 2, 3600, lease_seconds);
+    ENV_INT("MSE_SCHEDULER_INTERVAL_MS", 1000, 50, 60000, scheduler_ms);
     ENV_INT("MSE_CONNECTION_TIMEOUT", 30, 1, 3600, connection_timeout);
     ENV_INT("MSE_MAX_CONNECTIONS", 1024, 1, 65536, max_connections);
     ENV_INT("MSE_PER_IP_CONNECTIONS", 256, 1, 65536, per_ip_connections);
@@ -71,6 +74,8 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
     ENV_INT("MSE_AUTH_FAILURE_WINDOW", 300, 1, 86400, auth_fail_window);
 #undef ENV_INT
 
+    if (mse_env_bool("MSE_METRICS_AUTH", false, &cfg->metrics_auth, err) != MSE_OK)
+        return MSE_ERR_INVALID;
     const char *level = mse_env_str("MSE_LOG_LEVEL", "info");
     if (mse_log_level_parse(level, &cfg->log_level) != MSE_OK) {
         snprintf(err->msg, sizeof(err->msg),

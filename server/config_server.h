@@ -17,6 +17,10 @@ struct server_config {
     unsigned threads;            /* libmicrohttpd worker threads */
     unsigned db_pool_size;       /* PostgreSQL connections shared by those threads */
     size_t max_body;             /* request bodies above this get 413 */
+    unsigned lease_seconds;      /* a claim lasts this long without a heartbeat */
+    unsigned heartbeat_seconds;  /* how often workers are asked to report */
+    unsigned scheduler_ms;       /* how often the scheduler looks for due work */
+    bool metrics_auth;           /* /metrics needs an admin or read_only token */
     unsigned connection_timeout; /* seconds of inactivity before a connection is closed */
     unsigned max_connections;    /* all clients together */
     unsigned per_ip_connections; /* one client address */

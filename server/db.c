@@ -281,7 +281,8 @@ static int stmt_slot(struct db_stmt *st)
 }
 
 static enum mse_rc db_query_once(struct db *db, struct db_stmt *st, const char *const *params,
-                                 struct db_res *res, struct db_error *err)
+                                 const int *lengths, const int *formats, struct db_res *res,
+                                 struct db_error *err)
 {
     int slot = stmt_slot(st);
     if (slot >= DB_MAX_STMTS) {
@@ -299,7 +300,7 @@ static enum mse_rc db_query_once(struct db *db, struct db_stmt *st, const char *
     }
     char name[32];
     snprintf(name, sizeof(name), "s%d", slot);
-    PGresult *r = PQexecPrepared(db->conn, name, st->nparams, params, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(db->conn, name, st->nparams, params, lengths, formats, 0);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
         return db_fail(db, r, err);
@@ -307,21 +308,28 @@ static enum mse_rc db_query_once(struct db *db, struct db_stmt *st, const char *
     return MSE_OK;
 }
 
-enum mse_rc db_query(struct db *db, struct db_stmt *st, const char *const *params,
-                     struct db_res *res, struct db_error *err)
+enum mse_rc db_query_bin(struct db *db, struct db_stmt *st, const char *const *params,
+                         const int *lengths, const int *formats, struct db_res *res,
+                         struct db_error *err)
 {
     res->pg = NULL;
     bool retryable = st->idempotent && !db->in_tx;
     enum mse_rc rc = db_ensure(db, err);
     if (rc == MSE_OK)
-        rc = db_query_once(db, st, params, res, err);
+        rc = db_query_once(db, st, params, lengths, formats, res, err);
     /* A connection can die between requests (database restart); a read can simply rerun. */
     if (rc == MSE_ERR_UNAVAILABLE && retryable && db_ensure(db, err) == MSE_OK)
-        rc = db_query_once(db, st, params, res, err);
+        rc = db_query_once(db, st, params, lengths, formats, res, err);
     if (rc != MSE_OK && rc != MSE_ERR_CONFLICT && rc != MSE_ERR_INVALID)
         mse_log_write(MSE_LOG_WARN, NULL, "query %s failed: %s (%s)", st->name,
                       err ? err->message : "", err ? err->sqlstate : "");
     return rc;
+}
+
+enum mse_rc db_query(struct db *db, struct db_stmt *st, const char *const *params,
+                     struct db_res *res, struct db_error *err)
+{
+    return db_query_bin(db, st, params, NULL, NULL, res, err);
 }
 
 enum mse_rc db_run(struct db *db, struct db_stmt *st, const char *const *params,

@@ -78,6 +78,13 @@ void db_close(struct db *db);
  */
 enum mse_rc db_query(struct db *db, struct db_stmt *st, const char *const *params,
                      struct db_res *res, struct db_error *err) MSE_WUR;
+/*
+ * Like db_query with some parameters binary: lengths[i] and formats[i] (1 = binary) as
+ * libpq's PQexecPrepared takes them (bytea content).
+ */
+enum mse_rc db_query_bin(struct db *db, struct db_stmt *st, const char *const *params,
+                         const int *lengths, const int *formats, struct db_res *res,
+                         struct db_error *err) MSE_WUR;
 /* Like db_query, but discards the result. */
 enum mse_rc db_run(struct db *db, struct db_stmt *st, const char *const *params,
                    struct db_error *err) MSE_WUR;

@@ -11,8 +11,8 @@
  */
 #define SITE_JSON                                                                                  \
     "json_build_object('id', s.id, 'name', s.name, 'description', s.description,"                  \
-    " 'enabled', s.enabled, 'status', CASE WHEN w.last_seen_at > now() -"                          \
-    " mse_worker_offline_after() THEN 'online' ELSE 'offline' END,"                                \
+    " 'enabled', s.enabled, 'status', CASE WHEN w.offline_at > now()"                              \
+    " THEN 'online' ELSE 'offline' END,"                                                           \
     " 'last_seen_at', mse_ts(w.last_seen_at), 'version', w.version, 'host', w.host,"               \
     " 'workers', coalesce(w.workers, '[]'::json),"                                                 \
     " 'credentials', json_build_object('client_id', c.client_id),"                                 \
@@ -21,12 +21,13 @@
 #define SITE_FROM                                                                                  \
     " FROM sites s LEFT JOIN api_clients c ON c.site_id = s.id"                                    \
     " LEFT JOIN LATERAL (SELECT max(sw.last_seen_at) AS last_seen_at,"                             \
+    " max(sw.offline_at) AS offline_at,"                                                           \
     " (array_agg(sw.version ORDER BY sw.last_seen_at DESC))[1] AS version,"                        \
     " (array_agg(sw.host ORDER BY sw.last_seen_at DESC))[1] AS host,"                              \
     " json_agg(json_build_object('worker_id', sw.worker_id, 'host', sw.host,"                      \
     " 'version', sw.version, 'started_at', mse_ts(sw.started_at),"                                 \
-    " 'last_seen_at', mse_ts(sw.last_seen_at), 'online', sw.last_seen_at > now() -"                \
-    " mse_worker_offline_after()) ORDER BY sw.worker_id) AS workers"                               \
+    " 'last_seen_at', mse_ts(sw.last_seen_at), 'online', sw.offline_at > now())"                   \
+    " ORDER BY sw.worker_id) AS workers"                                                           \
     " FROM site_workers sw WHERE sw.site_id = s.id) w ON true"
 
 DB_STMT(site_insert, 4, false,

@@ -12,16 +12,18 @@
 #include "config.h"
 
 /* Until the execution lifecycle (issue #5) keeps its own, status derives from these columns. */
+/* Live while an execution is queued, running or waiting; else what the task is set to do. */
 #define TASK_STATUS                                                                                \
-    "(CASE WHEN t.active_execution_id IS NOT NULL THEN 'running'"                                  \
-    " WHEN NOT t.enabled THEN 'disabled' ELSE 'scheduled' END)"
+    "coalesce(t.live_state, CASE WHEN t.enabled THEN 'scheduled' ELSE 'disabled' END)"
 #define TASK_JSON                                                                                  \
     "json_build_object('id', t.id, 'name', t.name, 'site_id', t.site_id, 'type', t.type,"          \
     " 'definition_id', t.definition_id, 'schedule_id', t.schedule_id,"                             \
     " 'group', json_build_object('kind', t.group_kind, 'value', t.group_value),"                   \
     " 'enabled', t.enabled, 'status', " TASK_STATUS ", 'command', t.command,"                      \
     " 'latest_detail', t.latest_detail, 'sequence', t.sequence,"                                   \
-    " 'next_run_at', mse_ts(t.next_run_at), 'last_execution', NULL::json,"                         \
+    " 'next_run_at', mse_ts(t.next_run_at), 'health', t.health,"                                   \
+    " 'last_execution', (SELECT mse_execution_json(e) FROM executions e"                           \
+    " WHERE e.id = t.last_execution_id),"                                                          \
     " 'pending_changes', t.pending_changes, 'deletion_pending', t.deletion_pending,"               \
     " 'created_at', mse_ts(t.created_at), 'created_by', t.created_by,"                             \
     " 'updated_at', mse_ts(t.updated_at), 'updated_by', t.updated_by)::text"
@@ -64,9 +66,15 @@ DB_STMT(task_defer, 3, false,
 DB_STMT(task_mark_deletion, 2, false,
         "UPDATE exchange_tasks SET deletion_pending = true, updated_by = $2"
         " WHERE id = $1 AND deleted_at IS NULL");
+/* A deleted task never runs again: an execution still waiting for a worker is cancelled. */
 DB_STMT(task_soft_delete, 2, false,
-        "UPDATE exchange_tasks SET deleted_at = now(), next_run_at = NULL, updated_by = $2"
-        " WHERE id = $1 AND deleted_at IS NULL");
+        "WITH x AS (UPDATE executions SET state = 'cancelled', result = 'cancelled',"
+        " finished_at = now() WHERE task_id = $1::uuid AND state = 'queued')"
+        " UPDATE exchange_tasks SET deleted_at = now(), next_run_at = NULL, live_state = NULL,"
+        " active_execution_id = NULL, deletion_pending = false, pending_changes = NULL,"
+        " updated_by = $2 WHERE id = $1 AND deleted_at IS NULL");
+DB_STMT(task_clear_pending, 1, false,
+        "UPDATE exchange_tasks SET pending_changes = NULL WHERE id = $1 AND deleted_at IS NULL");
 
 void db_task_cleanup(struct db_task *t)
 {
@@ -194,4 +202,10 @@ enum mse_rc db_task_soft_delete(struct db *db, const char *id, const char *actor
 {
     const char *params[] = { id, actor };
     return db_run(db, &task_soft_delete, params, err);
+}
+
+enum mse_rc db_task_clear_pending(struct db *db, const char *id, struct db_error *err)
+{
+    const char *params[] = { id };
+    return db_run(db, &task_clear_pending, params, err);
 }

@@ -73,5 +73,7 @@ enum mse_rc db_task_mark_deletion(struct db *db, const char *id, const char *act
 /* Deletes a task: it leaves the API and never runs again; the row and its data stay. */
 enum mse_rc db_task_soft_delete(struct db *db, const char *id, const char *actor,
                                 struct db_error *err) MSE_WUR;
+/* Forgets the changes deferred while an execution ran (once they are applied). */
+enum mse_rc db_task_clear_pending(struct db *db, const char *id, struct db_error *err) MSE_WUR;
 
 #endif

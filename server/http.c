@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "db.h"
 #include "ids.h"
+#include "metrics.h"
 #include "problem.h"
 #include "routes.h"
 #include "server.h"
@@ -271,15 +272,24 @@ static bool request_precheck(struct request *req)
                      MSE_MAX_REQUEST_HEADERS);
         return false;
     }
+    /* Routes that take bulk data (worker submissions, attachment content) set their own cap. */
+    size_t cap = req->srv->cfg.max_body;
+    char *path = strdup(req->url);
+    struct route_match m;
+    if (path && route_find(routes_table, routes_count, req->method, path, &m) == ROUTE_FOUND &&
+        m.route->max_body)
+        cap = m.route->max_body;
+    free(path);
+    req->body.max = cap;
     const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         unsigned long long n = strtoull(cl, NULL, 10);
-        if (n > req->srv->cfg.max_body)
+        if (n > cap)
             req->body_too_large = true;
         /* Far too large to drain politely: answer now, libmicrohttpd then closes. */
-        if (n > MSE_MAX_DISCARD_BODY) {
+        if (n > MSE_MAX_DISCARD_BODY || (n > cap && cap > MSE_MAX_DISCARD_BODY / 2)) {
             problem_send(req, 413, "request body of %llu bytes exceeds the limit of %zu bytes", n,
-                         req->srv->cfg.max_body);
+                         cap);
             return false;
         }
     }
@@ -297,9 +307,8 @@ static void body_feed(struct request *req, const char *data, size_t n)
 
 static void dispatch(struct request *req)
 {
-    struct server_ctx *srv = req->srv;
     if (req->body_too_large) {
-        problem_send(req, 413, "request body exceeds the limit of %zu bytes", srv->cfg.max_body);
+        problem_send(req, 413, "request body exceeds the limit of %zu bytes", req->body.max);
         return;
     }
     req->path_copy = strdup(req->url);
@@ -399,6 +408,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     access_log(req, toe);
+    size_t row = req->route ? (size_t)(req->route - routes_table) : SIZE_MAX;
+    metrics_observe_request(row, req->status, mse_time_mono_us() - req->start_us);
     request_free(req);
     *con_cls = NULL;
 }

@@ -8,6 +8,9 @@
 
 #include "auth.h"
 #include "bootstrap.h"
+#include "metrics.h"
+#include "routes.h"
+#include "scheduler.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
@@ -29,7 +32,8 @@ static void usage(FILE *out)
 /* The route table as JSON lines {method, pattern, role}, for tests and documentation. */
 static void routes_print(void)
 {
-    static const char *const roles[] = { "public", "read", "admin", "site" };
+    /* /metrics (ROLE_METRICS) is public unless MSE_METRICS_AUTH asks for a token. */
+    static const char *const roles[] = { "public", "read", "admin", "site", "public" };
     for (size_t i = 0; i < routes_count; i++)
         printf("{\"method\":\"%s\",\"pattern\":\"%s\",\"role\":\"%s\"}\n", routes_table[i].method,
                routes_table[i].pattern, roles[routes_table[i].role]);
@@ -129,11 +133,12 @@ int main(int argc, char **argv)
     int exit_code = 1;
     srv.started_mono_ms = mse_time_mono_ms();
     srv.pool = db_pool_new(srv.cfg.database_url, srv.cfg.db_pool_size);
-    if (!srv.pool || auth_setup(&srv) != MSE_OK) {
+    struct scheduler *sched = NULL;
+    if (!srv.pool || auth_setup(&srv) != MSE_OK || metrics_init(routes_count) != MSE_OK) {
         LOG_ERROR(NULL, "out of memory creating the database pool and caches");
         goto out;
     }
-    if (http_start(&srv, &err) != MSE_OK) {
+    if (http_start(&srv, &err) != MSE_OK || scheduler_start(&srv, &sched, &err) != MSE_OK) {
         LOG_ERROR(NULL, "%s", err.msg);
         goto out;
     }
@@ -144,11 +149,17 @@ int main(int argc, char **argv)
     LOG_INFO(NULL, "received %s; finishing in-flight requests",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&srv.stopping, true);
+    /* No new executions while in-flight requests finish. */
+    scheduler_stop(sched);
+    sched = NULL;
     http_stop(&srv, srv.cfg.shutdown_grace);
     exit_code = 0;
     LOG_INFO(NULL, "stopped");
 out:
+    scheduler_stop(sched);
+    http_stop(&srv, 0);
     db_pool_free(srv.pool);
+    metrics_cleanup();
     auth_teardown(&srv);
     memset(&srv.secrets, 0, sizeof(srv.secrets));
     return exit_code;

@@ -11,14 +11,23 @@
 #include "http.h"
 #include "log.h"
 
+static void problem_emit_typed(struct request *req, unsigned status, const char *type,
+                               const char *detail, const struct verr *v);
+
 static void problem_emit(struct request *req, unsigned status, const char *detail,
                          const struct verr *v)
+{
+    problem_emit_typed(req, status, "about:blank", detail, v);
+}
+
+static void problem_emit_typed(struct request *req, unsigned status, const char *type,
+                               const char *detail, const struct verr *v)
 {
     cJSON *doc = cJSON_CreateObject();
     char *text = NULL;
     if (!doc)
         goto fallback;
-    cJSON_AddStringToObject(doc, "type", "about:blank");
+    cJSON_AddStringToObject(doc, "type", type);
     cJSON_AddStringToObject(doc, "title", http_status_text(status));
     cJSON_AddNumberToObject(doc, "status", status);
     cJSON_AddStringToObject(doc, "detail", detail);
@@ -60,6 +69,17 @@ void problem_send(struct request *req, unsigned status, const char *fmt, ...)
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     problem_emit(req, status, detail, NULL);
+}
+
+void problem_send_typed(struct request *req, unsigned status, const char *type, const char *fmt,
+                        ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    problem_emit_typed(req, status, type, detail, NULL);
 }
 
 void problem_send_fields(struct request *req, unsigned status, const char *detail,

@@ -16,6 +16,12 @@ struct request;
  */
 void problem_send(struct request *req, unsigned status, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+/*
+ * Same with a problem type URI other than about:blank, for errors a client must tell apart
+ * (workers: "urn:mse:problem:lease-lost", "…:checkpoint-conflict", "…:mailbox-locked").
+ */
+void problem_send_typed(struct request *req, unsigned status, const char *type, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 /* Sends a problem with the collected field errors (422 unless status says otherwise). */
 void problem_send_fields(struct request *req, unsigned status, const char *detail,
                          const struct verr *v);

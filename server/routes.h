@@ -12,10 +12,11 @@ struct request;
 
 /* Who may call a route. */
 enum route_role {
-    ROLE_PUBLIC, /* anyone, no token */
-    ROLE_READ,   /* admin or read_only API clients */
-    ROLE_ADMIN,  /* admin API clients */
-    ROLE_SITE,   /* a site's own credential (worker protocol) */
+    ROLE_PUBLIC,  /* anyone, no token */
+    ROLE_READ,    /* admin or read_only API clients */
+    ROLE_ADMIN,   /* admin API clients */
+    ROLE_SITE,    /* a site's own credential (worker protocol) */
+    ROLE_METRICS, /* public, or ROLE_READ when MSE_METRICS_AUTH is set */
 };
 
 typedef void (*route_handler)(struct request *req);
@@ -25,6 +26,7 @@ struct route {
     const char *pattern; /* "/api/v1/sites/{id}": literal segments and {placeholders} */
     route_handler handler;
     enum route_role role;
+    size_t max_body; /* request body cap for this route; 0 = MSE_MAX_BODY_BYTES */
 };
 
 enum route_result { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_METHOD_NOT_ALLOWED };

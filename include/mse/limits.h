@@ -38,6 +38,14 @@
 #define MSE_MIN_CLIENT_SECRET   16  /* a bootstrap secret chosen by a person */
 #define MSE_MAX_FILTER          256 /* a list filter's query value */
 
+/* Execution lifecycle (worker protocol). */
+#define MSE_MAX_MEMBERS         100000              /* mailboxes one execution processes */
+#define MSE_MAX_BATCH_RECORDS   5000                /* records of one kind in one batch */
+#define MSE_MAX_CHECKPOINT      (16u * 1024 * 1024) /* an EWS sync state, as stored */
+#define MSE_MAX_SUBMISSION_BODY (40u * 1024 * 1024) /* a batch request (checkpoints included) */
+#define MSE_MAX_ATTACHMENT_BODY (32u * 1024 * 1024) /* one attachment's content */
+#define MSE_MAX_MEMBERSHIP_BODY (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
+
 /* In-process caches. */
 #define MSE_TOKEN_CACHE_SLOTS 4096 /* validated bearer tokens (direct-mapped) */
 #define MSE_RATELIMIT_KEYS    4096 /* client ids and addresses with recent auth failures */

@@ -2,6 +2,7 @@
 """Sites: creation with worker credentials, changes, rotation, deletion rules, worker status."""
 import json
 
+from scripted_worker import ScriptedWorker
 from admin_helpers import (audit_events, make_site, make_task, ok, problem, snapshot, unique)
 from conftest import BOOTSTRAP_ID
 
@@ -126,21 +127,27 @@ def test_delete_refused_while_tasks_use_the_site(api, anon, database):
     problem(api.delete(f"/api/v1/sites/{site['id']}"), 404)
 
 
-def test_status_follows_worker_heartbeats(api, database):
-    """Heartbeats arrive with the execution lifecycle (issue #5); until then the test writes
-    site_workers rows directly, as the heartbeat will."""
+def test_status_follows_worker_heartbeats(api, anon, database):
+    """Two workers of a site report in; the site shows the newest and is online while one of
+    them is. (Real offline timing is tested with short intervals in test_lifecycle.py; here
+    the time a worker has been silent is set in the database.)"""
     site = make_site(api)
-    database.query("INSERT INTO site_workers (site_id, worker_id, host, version, last_seen_at) "
-                   "VALUES (%s, 'w1', 'mse-a.example.com', '0.1.0', now() - interval '10 s'), "
-                   "(%s, 'w2', 'mse-b.example.com', '0.1.1', now() - interval '1 hour')",
-                   site["id"], site["id"])
+    assert ok(api.get(f"/api/v1/sites/{site['id']}"))["status"] == "offline"
+    w2 = ScriptedWorker(anon, site["credentials"], worker_id="w2")
+    ok(w2.heartbeat(version="0.1.1", host="mse-b.example.com"))
+    w1 = ScriptedWorker(anon, site["credentials"], worker_id="w1")
+    ok(w1.heartbeat(version="0.1.0", host="mse-a.example.com"))
     got = ok(api.get(f"/api/v1/sites/{site['id']}"))
     assert got["status"] == "online"
     assert got["host"] == "mse-a.example.com" and got["version"] == "0.1.0"
-    assert [(w["worker_id"], w["online"]) for w in got["workers"]] == [("w1", True),
-                                                                       ("w2", False)]
-    database.query("UPDATE site_workers SET last_seen_at = now() - interval '91 s' "
-                   "WHERE site_id = %s AND worker_id = 'w1'", site["id"])
+    assert [(w["worker_id"], w["online"]) for w in got["workers"]] == [("w1", True), ("w2", True)]
+    database.query("UPDATE site_workers SET offline_at = now() - interval '1 s' "
+                   "WHERE site_id = %s AND worker_id = 'w2'", site["id"])
+    got = ok(api.get(f"/api/v1/sites/{site['id']}"))
+    assert got["status"] == "online"
+    assert [(w["worker_id"], w["online"]) for w in got["workers"]] == [("w1", True), ("w2", False)]
+    database.query("UPDATE site_workers SET offline_at = now() - interval '1 s' "
+                   "WHERE site_id = %s", site["id"])
     assert ok(api.get(f"/api/v1/sites/{site['id']}"))["status"] == "offline"
 
 

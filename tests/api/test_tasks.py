@@ -9,6 +9,7 @@ import pytest
 from admin_helpers import (audit_events, fields, make_definition, make_schedule, make_site,
                            make_task, ok, problem, snapshot, unique)
 from conftest import BOOTSTRAP_ID
+from scripted_worker import ScriptedWorker
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,14 @@ def task_body(parts, **kw):
             "group": {"kind": "mailbox", "value": "a@example.com"}, **kw}
 
 
-def in_flight(database, task_id, running=True):
-    """Puts a task "in flight" as the execution lifecycle (issue #5) will: until it exists,
-    the test sets active_execution_id directly."""
-    database.query("UPDATE exchange_tasks SET active_execution_id = %s WHERE id = %s",
-                   str(uuid.uuid4()) if running else None, task_id)
+def in_flight(api, anon, parts, task):
+    """Starts an execution of the task and has a scripted worker of its site claim it: from
+    then on the task runs and keeps its settings until the worker completes it."""
+    ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    worker = ScriptedWorker(anon, parts["site"]["credentials"])
+    ok(worker.claim())
+    assert worker.execution["task"]["id"] == task["id"]
+    return worker
 
 
 def test_create_and_read(api, parts):
@@ -154,11 +158,11 @@ def test_patch_rules(api, parts, database):
     assert got["site_id"] == task["site_id"] and got["name"] == "renamed"
 
 
-def test_changes_wait_while_an_execution_runs(api, parts, database):
+def test_changes_wait_while_an_execution_runs(api, anon, parts, database):
     task = make_task(api, site=parts["site"], schedule=parts["schedule"],
                      definition=parts["definition"])
     path = f"/api/v1/exchange-tasks/{task['id']}"
-    in_flight(database, task["id"])
+    worker = in_flight(api, anon, parts, task)
     assert ok(api.get(path))["status"] == "running"
     later = make_schedule(api, timezone="UTC", start_time="23:00")
     r = api.patch(path, json={"schedule_id": later["id"], "enabled": False})
@@ -179,14 +183,18 @@ def test_changes_wait_while_an_execution_runs(api, parts, database):
     assert ok(same) == ok(api.get(path)) and same.headers["ETag"] == '"3"'
     events = audit_events(api, resource_id=task["id"], action="exchange_task.update_deferred")
     assert len(events) == 2 and events[0]["after"]["pending_changes"]["name"] == "later-name"
-    in_flight(database, task["id"], running=False)
+    # The execution ends: the changes apply.
+    ok(worker.complete())
+    done = ok(api.get(path))
+    assert (done["name"], done["schedule_id"], done["enabled"]) == ("later-name", later["id"], True)
+    assert done["pending_changes"] is None
 
 
-def test_delete_while_running_is_deferred(api, parts, database):
+def test_delete_while_running_is_deferred(api, anon, parts, database):
     task = make_task(api, site=parts["site"], schedule=parts["schedule"],
                      definition=parts["definition"])
     path = f"/api/v1/exchange-tasks/{task['id']}"
-    in_flight(database, task["id"])
+    worker = in_flight(api, anon, parts, task)
     r = api.delete(path)
     pending = ok(r, 202)
     assert pending["deletion_pending"] is True and pending["id"] == task["id"]
@@ -195,9 +203,9 @@ def test_delete_while_running_is_deferred(api, parts, database):
     before = snapshot(database)
     problem(api.patch(path, json={"name": "x"}), 409)
     assert snapshot(database) == before
-    # Once the execution has ended, a DELETE deletes.
-    in_flight(database, task["id"], running=False)
-    assert api.delete(path).status_code == 204
+    # Once the execution has ended, the deletion has happened.
+    ok(worker.complete())
+    problem(api.get(path), 404)
 
 
 def test_delete_keeps_the_row_and_frees_references(api, database):

@@ -18,12 +18,12 @@ static void h(struct request *req)
 }
 
 static const struct route table[] = {
-    { "GET", "/api/v1/sites", h, ROLE_READ },
-    { "POST", "/api/v1/sites", h, ROLE_ADMIN },
-    { "GET", "/api/v1/sites/{id}", h, ROLE_READ },
-    { "PATCH", "/api/v1/sites/{id}", h, ROLE_ADMIN },
-    { "POST", "/api/v1/sites/{id}/credentials", h, ROLE_ADMIN },
-    { "GET", "/api/v1/mailboxes/{address}/items", h, ROLE_READ },
+    { "GET", "/api/v1/sites", h, ROLE_READ, 0 },
+    { "POST", "/api/v1/sites", h, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/sites/{id}", h, ROLE_READ, 0 },
+    { "PATCH", "/api/v1/sites/{id}", h, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/sites/{id}/credentials", h, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/mailboxes/{address}/items", h, ROLE_READ, 0 },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A task's executions as administrators drive and watch them: run now, stop, the history of
+ * executions, and each mailbox's state with its baseline figures (seed 004).
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_util.h"
+#include "crypto.h"
+#include "db_exec.h"
+#include "http.h"
+#include "problem.h"
+#include "query.h"
+#include "server.h"
+#include "tx.h"
+
+#define EXEC_CURSOR    'x'
+#define MAILBOX_CURSOR 'm'
+
+/* Copies a top-level string member of a rendered document ("" when absent). */
+static void json_field(const char *json, const char *key, char *out, size_t size)
+{
+    cJSON *doc = cJSON_Parse(json);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    snprintf(out, size, "%s", cJSON_IsString(v) ? v->valuestring : "");
+    cJSON_Delete(doc);
+}
+
+void api_exec_run(struct request *req)
+{
+    char id[37], active[37], location[160];
+    struct tx tx;
+    if (!api_path_uuid(req, 0, "exchange task", id) || !tx_begin(req, &tx))
+        return;
+    struct db_error err;
+    char *json = NULL;
+    enum mse_rc rc = db_exec_run_now(tx.db, id, &json, active, &err);
+    if (rc == MSE_ERR_NOT_FOUND) {
+        tx_fail(&tx, 404, "no exchange task with this id");
+    } else if (rc == MSE_ERR_CONFLICT) {
+        tx_fail(&tx, 409, "execution %s of this task is still active; stop it or wait for it",
+                active);
+    } else if (rc == MSE_ERR_INVALID) {
+        tx_fail(&tx, 409, "the task is disabled; enable it before running it");
+    } else if (rc != MSE_OK) {
+        tx_fail_rc(&tx, rc, NULL);
+    } else if (tx_audit(&tx, "exchange_task.run", "exchange_task", id, NULL, json)) {
+        char eid[37] = "";
+        json_field(json, "id", eid, sizeof(eid));
+        snprintf(location, sizeof(location), "/api/v1/exchange-tasks/%s/executions/%s", id, eid);
+        tx_commit_reply(&tx, 202, json, location, -1);
+        return;
+    }
+    free(json);
+}
+
+void api_exec_stop(struct request *req)
+{
+    char id[37];
+    struct tx tx;
+    if (!api_path_uuid(req, 0, "exchange task", id) || !tx_begin(req, &tx))
+        return;
+    struct db_error err;
+    char *json = NULL;
+    bool exists = false;
+    enum mse_rc rc = db_exec_task_exists(tx.db, id, &exists, &err);
+    if (rc == MSE_OK && !exists)
+        rc = MSE_ERR_INVALID;
+    if (rc == MSE_OK)
+        rc = db_exec_stop(tx.db, id, &json, &err);
+    if (rc == MSE_ERR_INVALID)
+        tx_fail(&tx, 404, "no exchange task with this id");
+    else if (rc == MSE_ERR_NOT_FOUND)
+        tx_fail(&tx, 409, "the task has no active execution to stop");
+    else if (rc != MSE_OK)
+        tx_fail_rc(&tx, rc, NULL);
+    else if (tx_audit(&tx, "exchange_task.stop", "exchange_task", id, NULL, json)) {
+        /* Queued: cancelled now (200); running: stops after its current mailbox (202). */
+        char state[16] = "";
+        json_field(json, "state", state, sizeof(state));
+        bool now = strcmp(state, "cancelled") == 0;
+        tx_commit_reply(&tx, now ? 200 : 202, json, NULL, -1);
+        return;
+    }
+    free(json);
+}
+
+/* The task's id from the path, checked to name a live task; false after answering. */
+static bool task_known(struct request *req, struct db **db, char id[37])
+{
+    struct db_error err;
+    bool exists = false;
+    if (!api_path_uuid(req, 0, "exchange task", id))
+        return false;
+    enum mse_rc rc = http_db(req, db);
+    if (rc == MSE_OK)
+        rc = db_exec_task_exists(*db, id, &exists, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    else if (!exists)
+        problem_send(req, 404, "no exchange task with this id");
+    return rc == MSE_OK && exists;
+}
+
+void api_exec_list(struct request *req)
+{
+    static const char *const allowed[] = { "limit", "cursor", NULL };
+    struct verr v;
+    struct page page;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, EXEC_CURSOR, &page, &v);
+    if (verr_any(&v)) {
+        query_fail(req, &v);
+        verr_cleanup(&v);
+        return;
+    }
+    verr_cleanup(&v);
+    char id[37];
+    struct db *db;
+    if (!task_known(req, &db, id))
+        return;
+    struct db_error err;
+    char *items = NULL;
+    int64_t last = 0;
+    bool more = false;
+    enum mse_rc rc = db_exec_list(db, id, page.has_after, page.after, page.limit, &items, &last,
+                                  &more, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    else
+        api_reply_page(req, items, more, last, EXEC_CURSOR);
+}
+
+void api_exec_get(struct request *req)
+{
+    char id[37], eid[37];
+    if (!api_path_uuid(req, 0, "exchange task", id) || !api_path_uuid(req, 1, "execution", eid) ||
+        !api_no_query(req))
+        return;
+    struct db *db;
+    struct db_error err;
+    char *json = NULL;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_exec_get(db, id, eid, &json, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, "no execution with this id for this task");
+        return;
+    }
+    /* Executions change as they run: the ETag is a hash of what is shown. */
+    char hex[65], etag[36];
+    mse_crypto_sha256_hex(json, strlen(json), hex);
+    snprintf(etag, sizeof(etag), "\"%.32s\"", hex);
+    http_add_header(req, "ETag", etag);
+    (void)http_reply_json_take(req, 200, json);
+}
+
+void api_exec_mailboxes(struct request *req)
+{
+    static const char *const allowed[] = { "limit", "cursor", "state", NULL };
+    static const char *const states[] = { "pending", "syncing", "waiting_for_lock", "healthy",
+                                          "warning", "error",   "skipped",          NULL };
+    struct verr v;
+    struct page page;
+    int state = -1;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, MAILBOX_CURSOR, &page, &v);
+    bool filtered = query_enum(req, "state", states, &v, &state);
+    if (verr_any(&v)) {
+        query_fail(req, &v);
+        verr_cleanup(&v);
+        return;
+    }
+    verr_cleanup(&v);
+    char id[37];
+    struct db *db;
+    if (!task_known(req, &db, id))
+        return;
+    struct db_error err;
+    char *items = NULL;
+    int64_t last = 0;
+    bool more = false;
+    enum mse_rc rc = db_exec_task_mailboxes(db, id, filtered ? states[state] : NULL, page.has_after,
+                                            page.after, page.limit, &items, &last, &more, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    else
+        api_reply_page(req, items, more, last, MAILBOX_CURSOR);
+}

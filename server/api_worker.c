@@ -1,0 +1,528 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * /api/v1/worker: the protocol of a site's workers (docs/worker-protocol.md). Site principals
+ * only; another site's executions answer 404; execution writes carry the claim's fencing
+ * token (MSE-Fencing-Token) and get 409 once the claim no longer holds.
+ */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_util.h"
+#include "api_worker.h"
+#include "config.h"
+#include "crypto.h"
+#include "db_exec.h"
+#include "db_submit.h"
+#include "http.h"
+#include "ids.h"
+#include "jsonin.h"
+#include "metrics.h"
+#include "problem.h"
+#include "server.h"
+
+#define PROBLEM_LEASE_LOST          "urn:mse:problem:lease-lost"
+#define PROBLEM_MAILBOX_LOCKED      "urn:mse:problem:mailbox-locked"
+#define PROBLEM_CHECKPOINT_CONFLICT "urn:mse:problem:checkpoint-conflict"
+#define PROBLEM_NOT_LOCKED          "urn:mse:problem:mailbox-not-locked"
+
+/* The executions a heartbeat may list: a worker runs a handful of slots. */
+#define HEARTBEAT_MAX_EXECUTIONS 64
+
+/* Answers a failed lifecycle statement: 404, 409 lease lost, or the generic mapping. */
+static void worker_fail(struct request *req, enum mse_rc rc, const char *what)
+{
+    if (rc == MSE_ERR_CONFLICT) {
+        metrics_count(METRIC_FENCING_REJECTIONS, 1);
+        problem_send_typed(req, 409, PROBLEM_LEASE_LOST,
+                           "%s refused: this worker's claim on the execution no longer holds "
+                           "(lease lost or execution re-claimed); abandon it",
+                           what);
+        return;
+    }
+    if (rc == MSE_ERR_NOT_FOUND) {
+        problem_send(req, 404, "no execution with this id for this site");
+        return;
+    }
+    problem_send_rc(req, rc, NULL);
+}
+
+bool api_worker_fence(struct request *req, struct fence *f, char id[37], char token[24])
+{
+    int64_t t;
+    if (!api_path_uuid(req, 0, "execution", id))
+        return false;
+    const char *h = http_header(req, "MSE-Fencing-Token");
+    if (!h || mse_parse_int(h, 1, INT64_MAX, &t) != MSE_OK) {
+        problem_send(req, 400,
+                     "the MSE-Fencing-Token header must carry the fencing token of the claim");
+        return false;
+    }
+    snprintf(token, 24, "%lld", (long long)t);
+    f->execution_id = id;
+    f->site_id = req->principal.site_id;
+    f->token = token;
+    return true;
+}
+
+bool api_worker_begin(struct request *req, struct db **db)
+{
+    struct db_error err;
+    enum mse_rc rc = http_db(req, db);
+    if (rc == MSE_OK)
+        rc = db_begin(*db, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    return rc == MSE_OK;
+}
+
+/* Commits and replies with json (taken); rolls back and answers 500/503 on failure. */
+static void worker_commit_reply(struct request *req, struct db *db, unsigned status, char *json)
+{
+    struct db_error err;
+    enum mse_rc rc = db_commit(db, &err);
+    if (rc != MSE_OK) {
+        free(json);
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    if (json)
+        (void)http_reply_json_take(req, status, json);
+    else
+        (void)http_reply_empty(req, 204);
+}
+
+bool api_worker_address(const char *in, char *out, size_t size)
+{
+    size_t n = strlen(in);
+    if (n == 0 || n >= size || n > MSE_MAX_ADDRESS || !strchr(in, '@'))
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c && (c <= ' ' || c == 0x7f || strchr("<>,;\"'\\", c)))
+            return false;
+        out[i] = (char)tolower(c);
+    }
+    return true;
+}
+
+/* ---- heartbeat and claims ---- */
+
+/* Builds the PostgreSQL array literals of execution ids and tokens a heartbeat lists. */
+static bool heartbeat_arrays(const cJSON *list, struct mse_buf *ids, struct mse_buf *tokens,
+                             struct verr *v)
+{
+    const cJSON *e;
+    unsigned i = 0;
+    bool ok = mse_buf_puts(ids, "{") == MSE_OK && mse_buf_puts(tokens, "{") == MSE_OK;
+    cJSON_ArrayForEach(e, list)
+    {
+        char path[48], id[37];
+        int64_t token;
+        snprintf(path, sizeof(path), "executions[%u]", i);
+        if (jsonin_uuid(e, path, "id", JF_REQUIRED, v, id) != JF_OK ||
+            jsonin_int(e, path, "fencing_token", 1, INT64_MAX, JF_REQUIRED, v, &token) != JF_OK)
+            continue;
+        ok = ok && mse_buf_printf(ids, "%s%s", i ? "," : "", id) == MSE_OK &&
+             mse_buf_printf(tokens, "%s%lld", i ? "," : "", (long long)token) == MSE_OK;
+        i++;
+    }
+    return ok && mse_buf_puts(ids, "}") == MSE_OK && mse_buf_puts(tokens, "}") == MSE_OK;
+}
+
+void api_worker_heartbeat(struct request *req)
+{
+    static const char *const allowed[] = { "worker_id", "version",    "host",
+                                           "slots",     "executions", NULL };
+    cJSON *body;
+    if (!jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    const char *worker = NULL, *version = NULL, *host = NULL;
+    const cJSON *list = NULL;
+    int64_t slots;
+    struct mse_buf ids, tokens;
+    verr_init(&v);
+    mse_buf_init(&ids, 64 * 1024);
+    mse_buf_init(&tokens, 64 * 1024);
+    jsonin_members(body, "", allowed, NULL, &v);
+    (void)jsonin_str(body, "", "worker_id", 200, JF_REQUIRED, &v, &worker);
+    (void)jsonin_str(body, "", "version", 64, 0, &v, &version);
+    (void)jsonin_str(body, "", "host", 255, 0, &v, &host);
+    (void)jsonin_int(body, "", "slots", 1, 1024, 0, &v, &slots);
+    (void)jsonin_array(body, "", "executions", HEARTBEAT_MAX_EXECUTIONS, 0, &v, &list);
+    bool ok = heartbeat_arrays(list, &ids, &tokens, &v);
+    if (verr_any(&v)) {
+        problem_send_fields(req, 422, "the heartbeat is not valid", &v);
+    } else if (!ok) {
+        problem_send(req, 500, "out of memory");
+    } else {
+        struct db *db;
+        struct db_error err;
+        char *json = NULL;
+        const struct server_config *cfg = &req->srv->cfg;
+        enum mse_rc rc = http_db(req, &db);
+        if (rc == MSE_OK)
+            rc = db_exec_heartbeat(db, req->principal.site_id, worker, host, version, ids.data,
+                                   tokens.data, cfg->lease_seconds, cfg->heartbeat_seconds, &json,
+                                   &err);
+        if (rc == MSE_OK && json)
+            (void)http_reply_json_take(req, 200, json);
+        else
+            problem_send_rc(req, rc == MSE_OK ? MSE_ERR_INTERNAL : rc, NULL);
+    }
+    mse_buf_cleanup(&ids);
+    mse_buf_cleanup(&tokens);
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+}
+
+void api_worker_claim(struct request *req)
+{
+    static const char *const allowed[] = { "worker_id", NULL };
+    cJSON *body;
+    if (!jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    const char *worker = NULL;
+    verr_init(&v);
+    jsonin_members(body, "", allowed, NULL, &v);
+    (void)jsonin_str(body, "", "worker_id", 200, JF_REQUIRED, &v, &worker);
+    if (verr_any(&v)) {
+        problem_send_fields(req, 422, "the claim is not valid", &v);
+    } else {
+        struct db *db;
+        struct db_error err;
+        char *json = NULL;
+        enum mse_rc rc = http_db(req, &db);
+        if (rc == MSE_OK)
+            rc = db_exec_claim(db, req->principal.site_id, worker, req->srv->cfg.lease_seconds,
+                               &json, &err);
+        if (rc != MSE_OK) {
+            problem_send_rc(req, rc, NULL);
+        } else if (!json) {
+            (void)http_reply_empty(req, 204);
+        } else {
+            metrics_count(METRIC_CLAIMS, 1);
+            (void)http_reply_json_take(req, 200, json);
+        }
+    }
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+}
+
+/* ---- membership, locks, progress, ends ---- */
+
+/* Reads the resolved addresses into a PostgreSQL text[] literal, de-duplicated in order. */
+static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr *v)
+{
+    const cJSON *e;
+    unsigned i = 0, n = 0;
+    bool ok = mse_buf_puts(arr, "{") == MSE_OK;
+    cJSON_ArrayForEach(e, list)
+    {
+        char addr[MSE_MAX_ADDRESS + 1], path[48], quoted[MSE_MAX_ADDRESS + 4];
+        snprintf(path, sizeof(path), "mailboxes[%u]", i++);
+        if (!cJSON_IsString(e) || !api_worker_address(e->valuestring, addr, sizeof(addr))) {
+            verr_add(v, path, "must be an e-mail address");
+            continue;
+        }
+        /* Quoted: addresses may hold characters an array literal treats specially. */
+        snprintf(quoted, sizeof(quoted), "\"%s\"", addr);
+        if (arr->data && strstr(arr->data, quoted))
+            continue;
+        ok = ok && mse_buf_printf(arr, "%s%s", n++ ? "," : "", quoted) == MSE_OK;
+    }
+    return ok && mse_buf_puts(arr, "}") == MSE_OK;
+}
+
+void api_worker_membership(struct request *req)
+{
+    static const char *const allowed[] = { "mailboxes", "error", NULL };
+    static const char *const error_allowed[] = { "reason_code", "reason_text", NULL };
+    struct fence f;
+    char id[37], token[24];
+    cJSON *body;
+    if (!api_worker_fence(req, &f, id, token) || !jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    const cJSON *list = NULL, *error = NULL;
+    const char *code = NULL, *text = NULL;
+    struct mse_buf arr;
+    verr_init(&v);
+    mse_buf_init(&arr, (MSE_MAX_ADDRESS + 4) * (size_t)MSE_MAX_MEMBERS + 16);
+    jsonin_members(body, "", allowed, NULL, &v);
+    enum jf lf = jsonin_array(body, "", "mailboxes", MSE_MAX_MEMBERS, 0, &v, &list);
+    enum jf ef = jsonin_object(body, "", "error", 0, &v, &error);
+    if (ef == JF_OK) {
+        jsonin_members(error, "error", error_allowed, NULL, &v);
+        (void)jsonin_str(error, "error", "reason_code", 64, JF_REQUIRED, &v, &code);
+        (void)jsonin_str(error, "error", "reason_text", 1000, JF_REQUIRED, &v, &text);
+    }
+    if ((lf == JF_OK) == (ef == JF_OK) && !verr_any(&v))
+        verr_add(&v, "mailboxes", "give either mailboxes or error");
+    bool ok = membership_read(list, &arr, &v);
+    struct db *db;
+    if (verr_any(&v)) {
+        problem_send_fields(req, 422, "the membership report is not valid", &v);
+    } else if (!ok) {
+        problem_send(req, 500, "out of memory");
+    } else if (api_worker_begin(req, &db)) {
+        struct db_error err;
+        char *json = NULL;
+        enum mse_rc rc =
+                db_exec_membership(db, &f, code ? "{}" : arr.data, code, text, &json, &err);
+        if (rc == MSE_OK)
+            worker_commit_reply(req, db, 200, json);
+        else
+            worker_fail(req, rc, "membership");
+    }
+    mse_buf_cleanup(&arr);
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+}
+
+/* The {address} placeholder as a stored address; false after answering 404. */
+static bool path_address(struct request *req, char out[MSE_MAX_ADDRESS + 1])
+{
+    if (req->nparams < 2 || !api_worker_address(req->params[1], out, MSE_MAX_ADDRESS + 1)) {
+        problem_send(req, 404, "no such mailbox in this execution");
+        return false;
+    }
+    return true;
+}
+
+void api_worker_lock(struct request *req)
+{
+    struct fence f;
+    char id[37], token[24], addr[MSE_MAX_ADDRESS + 1];
+    struct db *db;
+    if (!api_worker_fence(req, &f, id, token) || !path_address(req, addr) ||
+        !api_worker_begin(req, &db))
+        return;
+    struct db_error err;
+    char *json = NULL;
+    enum mse_rc rc = db_exec_lock(db, &f, addr, &json, &err);
+    if (rc == MSE_OK) {
+        worker_commit_reply(req, db, 200, json);
+        return;
+    }
+    if (rc == MSE_ERR_CONFLICT && json) {
+        /* Denied: the waiting state is recorded, so commit before answering. */
+        metrics_count(METRIC_LOCK_WAITS, 1);
+        cJSON *holder = cJSON_Parse(json);
+        const cJSON *detail = cJSON_GetObjectItemCaseSensitive(holder, "detail");
+        if (db_commit(db, &err) == MSE_OK)
+            problem_send_typed(req, 409, PROBLEM_MAILBOX_LOCKED, "%s",
+                               cJSON_IsString(detail) ? detail->valuestring
+                                                      : "the mailbox is locked by another task");
+        else
+            problem_send_rc(req, MSE_ERR_UNAVAILABLE, NULL);
+        cJSON_Delete(holder);
+        free(json);
+        return;
+    }
+    free(json);
+    if (rc == MSE_ERR_INVALID)
+        problem_send(req, 422, "%s is not one of this execution's mailboxes", addr);
+    else
+        worker_fail(req, rc, "lock");
+}
+
+void api_worker_progress(struct request *req)
+{
+    static const char *const allowed[] = { "command", "latest_detail", NULL };
+    struct fence f;
+    char id[37], token[24];
+    cJSON *body;
+    if (!api_worker_fence(req, &f, id, token) || !jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    const char *command = NULL, *detail = NULL;
+    verr_init(&v);
+    jsonin_members(body, "", allowed, NULL, &v);
+    (void)jsonin_str(body, "", "command", 500, JF_EMPTY | JF_NULLABLE, &v, &command);
+    (void)jsonin_str(body, "", "latest_detail", 1000, JF_EMPTY | JF_NULLABLE, &v, &detail);
+    if (verr_any(&v)) {
+        problem_send_fields(req, 422, "the progress report is not valid", &v);
+    } else {
+        struct db *db;
+        struct db_error err;
+        bool cancel = false;
+        enum mse_rc rc = http_db(req, &db);
+        if (rc == MSE_OK)
+            rc = db_exec_progress(db, &f, command, detail, &cancel, &err);
+        if (rc == MSE_OK)
+            (void)http_reply_json(req, 200,
+                                  cancel ? "{\"cancel_requested\":true}"
+                                         : "{\"cancel_requested\":false}");
+        else
+            worker_fail(req, rc, "progress");
+    }
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+}
+
+void api_worker_finish(struct request *req)
+{
+    static const char *const allowed[] = { "state",     "reason_code", "reason_text", "items",
+                                           "full_sync", "duration_ms", NULL };
+    static const char *const states[] = { "healthy", "warning", "error", "skipped", NULL };
+    struct fence f;
+    char id[37], token[24], addr[MSE_MAX_ADDRESS + 1];
+    cJSON *body;
+    if (!api_worker_fence(req, &f, id, token) || !path_address(req, addr) ||
+        !jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    struct mailbox_result r = { 0 };
+    int state = -1;
+    int64_t items = 0, duration = 0;
+    char items_s[24], duration_s[24];
+    verr_init(&v);
+    jsonin_members(body, "", allowed, NULL, &v);
+    (void)jsonin_enum(body, "", "state", states, JF_REQUIRED, &v, &state);
+    (void)jsonin_str(body, "", "reason_code", 64, JF_NULLABLE, &v, &r.reason_code);
+    (void)jsonin_str(body, "", "reason_text", 1000, JF_NULLABLE | JF_MULTILINE, &v, &r.reason_text);
+    (void)jsonin_int(body, "", "items", 0, INT64_MAX / 2, 0, &v, &items);
+    (void)jsonin_int(body, "", "duration_ms", 0, INT64_MAX / 2, 0, &v, &duration);
+    (void)jsonin_bool(body, "", "full_sync", 0, &v, &r.full_sync);
+    struct db *db;
+    if (verr_any(&v)) {
+        problem_send_fields(req, 422, "the mailbox report is not valid", &v);
+    } else if (api_worker_begin(req, &db)) {
+        struct db_error err;
+        snprintf(items_s, sizeof(items_s), "%lld", (long long)items);
+        snprintf(duration_s, sizeof(duration_s), "%lld", (long long)duration);
+        r.state = states[state];
+        r.items = items_s;
+        r.duration_ms = duration_s;
+        enum mse_rc rc = db_exec_finish_mailbox(db, &f, addr, &r, &err);
+        if (rc == MSE_OK)
+            worker_commit_reply(req, db, 204, NULL);
+        else if (rc == MSE_ERR_INVALID)
+            problem_send(req, 422, "%s is not one of this execution's mailboxes", addr);
+        else
+            worker_fail(req, rc, "finish");
+    }
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+}
+
+void api_worker_complete(struct request *req)
+{
+    struct fence f;
+    char id[37], token[24];
+    struct db *db;
+    if (!api_worker_fence(req, &f, id, token) || !api_worker_begin(req, &db))
+        return;
+    struct db_error err;
+    struct exec_end end;
+    enum mse_rc rc = db_exec_complete(db, &f, &end, &err);
+    /* Changes made to the task while it ran, and a deletion asked for meanwhile, apply now. */
+    if (rc == MSE_OK && (end.pending_changes || end.deletion_pending))
+        rc = api_tasks_apply_deferred(req, db, end.task_id);
+    if (rc == MSE_OK) {
+        char *json = NULL;
+        rc = db_exec_get(db, end.task_id, id, &json, &err);
+        if (rc == MSE_OK)
+            worker_commit_reply(req, db, 200, json);
+    }
+    if (rc != MSE_OK)
+        worker_fail(req, rc, "complete");
+    exec_end_cleanup(&end);
+}
+
+void api_worker_release(struct request *req)
+{
+    struct fence f;
+    char id[37], token[24];
+    struct db *db;
+    if (!api_worker_fence(req, &f, id, token) || !api_worker_begin(req, &db))
+        return;
+    struct db_error err;
+    enum mse_rc rc = db_exec_release(db, &f, &err);
+    if (rc == MSE_OK)
+        worker_commit_reply(req, db, 204, NULL);
+    else
+        worker_fail(req, rc, "release");
+}
+
+/* ---- attachments ---- */
+
+/* The {sha256} placeholder: 64 lowercase hex digits. False after answering 404. */
+static bool path_sha(struct request *req, unsigned idx, char out[65])
+{
+    const char *s = req->nparams > idx ? req->params[idx] : "";
+    bool ok = strlen(s) == 64;
+    for (size_t i = 0; ok && i < 64; i++)
+        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    if (!ok) {
+        problem_send(req, 404, "attachment content is addressed by its SHA-256 in lowercase hex");
+        return false;
+    }
+    memcpy(out, s, 65);
+    return true;
+}
+
+void api_worker_blob_get(struct request *req)
+{
+    char sha[65];
+    if (!path_sha(req, 0, sha) || !api_no_query(req))
+        return;
+    struct db *db;
+    struct db_error err;
+    bool exists = false;
+    int64_t size = 0;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_blob_exists(db, sha, &exists, &size, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, NULL);
+    } else if (!exists) {
+        problem_send(req, 404, "no attachment content with this SHA-256 is stored");
+    } else {
+        char json[128], etag[68];
+        snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%lld}", sha, (long long)size);
+        snprintf(etag, sizeof(etag), "\"%s\"", sha);
+        http_add_header(req, "ETag", etag);
+        (void)http_reply_json(req, 200, json);
+    }
+}
+
+void api_worker_blob_put(struct request *req)
+{
+    char sha[65], got[65];
+    if (!path_sha(req, 0, sha))
+        return;
+    const char *ct = http_header(req, "Content-Type");
+    if (!ct || strncmp(ct, "application/octet-stream", 24) != 0) {
+        problem_send(req, 415, "attachment content must be sent as application/octet-stream");
+        return;
+    }
+    /* Content addressing is only as good as the check that the content has that address. */
+    mse_crypto_sha256_hex(req->body.data ? req->body.data : "", req->body.len, got);
+    if (strcmp(sha, got) != 0) {
+        problem_send(req, 422, "the content's SHA-256 is %s, not the %s the path names", got, sha);
+        return;
+    }
+    struct db *db;
+    struct db_error err;
+    bool created = false;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_blob_put(db, sha, req->body.data, req->body.len, &created, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    if (created)
+        metrics_count(METRIC_ATTACHMENT_BYTES_STORED, req->body.len);
+    char json[128];
+    snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%zu,\"created\":%s}", sha,
+             req->body.len, created ? "true" : "false");
+    (void)http_reply_json(req, created ? 201 : 200, json);
+}

@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SQL of the execution lifecycle: creating executions, claims under leases with fencing
+ * tokens, heartbeats, membership, mailbox locks, progress, mailbox and execution ends, and the
+ * scheduler's sweeps. Documents come back rendered as JSON text by PostgreSQL.
+ */
+#include "db_exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db_util.h"
+
+/*
+ * A worker's write counts only while its claim does: same execution, same site, the token of
+ * the latest claim, an active state, and a lease that has not run out.
+ */
+#define FENCE                                                                                      \
+    "e.id = $1::uuid AND e.site_id = $2::uuid AND e.fencing_token = $3::bigint"                    \
+    " AND e.state IN ('running', 'waiting') AND e.lease_expires_at > now()"
+
+/* The checkpoints of (site, task, mailbox) as the worker's engine reads them. */
+#define CHECKPOINTS_JSON(site, task, mailbox)                                                      \
+    "json_build_object('hierarchy', (SELECT c.state FROM sync_checkpoints c WHERE c.site_id "      \
+    "= " site " AND c.task_id = " task " AND c.mailbox = " mailbox " AND c.scope = '#hierarchy')," \
+    " 'folders', coalesce((SELECT json_object_agg(c.scope, c.state) FROM sync_checkpoints c"       \
+    " WHERE c.site_id = " site " AND c.task_id = " task " AND c.mailbox = " mailbox                \
+    " AND c.scope <> '#hierarchy'), '{}'::json))"
+
+DB_STMT(exec_fence_ok, 3, false, "SELECT count(*) FROM executions e WHERE " FENCE);
+DB_STMT(exec_fence_why, 2, true,
+        "SELECT e.state FROM executions e WHERE e.id = $1::uuid AND e.site_id = $2::uuid");
+
+DB_STMT(exec_task_state, 1, false,
+        "SELECT t.enabled, (SELECT e.id FROM executions e WHERE e.task_id = t.id"
+        " AND e.state IN ('queued', 'running', 'waiting'))"
+        " FROM exchange_tasks t WHERE t.id = $1::uuid AND t.deleted_at IS NULL FOR UPDATE");
+DB_STMT(exec_queue_manual, 1, false,
+        "WITH x AS (INSERT INTO executions (task_id, site_id, trigger, state)"
+        " SELECT t.id, t.site_id, 'manual', 'queued' FROM exchange_tasks t WHERE t.id = $1::uuid"
+        " RETURNING *),"
+        " t AS (UPDATE exchange_tasks t SET live_state = coalesce(t.live_state, 'queued')"
+        " FROM x WHERE t.id = x.task_id)"
+        " SELECT mse_execution_json(x)::text FROM x");
+DB_STMT(exec_active, 1, false,
+        "SELECT e.id, e.state FROM executions e WHERE e.task_id = $1::uuid"
+        " AND e.state IN ('queued', 'running', 'waiting') FOR UPDATE");
+DB_STMT(exec_cancel_queued, 1, false,
+        "WITH x AS (UPDATE executions SET state = 'cancelled', result = 'cancelled',"
+        " cancel_requested = true, finished_at = now() WHERE id = $1::uuid RETURNING *),"
+        " t AS (UPDATE exchange_tasks t SET live_state = NULL FROM x WHERE t.id = x.task_id)"
+        " SELECT mse_execution_json(x)::text FROM x");
+DB_STMT(exec_request_stop, 1, false,
+        "UPDATE executions x SET cancel_requested = true WHERE id = $1::uuid"
+        " RETURNING mse_execution_json(x)::text");
+DB_STMT(exec_list, 3, true,
+        "SELECT mse_execution_json(e)::text, e.seq FROM executions e WHERE e.task_id = $1::uuid"
+        " AND ($2::bigint IS NULL OR e.seq < $2) ORDER BY e.seq DESC LIMIT $3");
+DB_STMT(exec_get, 2, true,
+        "SELECT mse_execution_json(e)::text FROM executions e"
+        " WHERE e.task_id = $1::uuid AND e.id = $2::uuid");
+DB_STMT(exec_task_live, 1, true,
+        "SELECT count(*) FROM exchange_tasks WHERE id = $1::uuid AND deleted_at IS NULL");
+DB_STMT(exec_task_mailboxes, 4, true,
+        "SELECT json_build_object('address', m.address, 'state', m.state,"
+        " 'reason_code', m.reason_code, 'reason_text', m.reason_text, 'in_group', m.in_group,"
+        " 'items_replicated', m.items_replicated,"
+        " 'first_full_sync_at', mse_ts(m.first_full_sync_at),"
+        " 'first_full_sync_duration_ms', m.first_full_sync_ms,"
+        " 'last_sync_at', mse_ts(m.last_sync_at), 'last_sync_duration_ms', m.last_sync_ms,"
+        " 'last_execution_id', m.last_execution_id)::text, m.seq"
+        " FROM task_mailboxes m WHERE m.task_id = $1::uuid AND ($2::text IS NULL OR m.state = $2)"
+        " AND ($3::bigint IS NULL OR m.seq > $3) ORDER BY m.seq LIMIT $4");
+
+DB_STMT(exec_heartbeat, 8, false,
+        "WITH w AS (INSERT INTO site_workers (site_id, worker_id, host, version, offline_at)"
+        " VALUES ($1::uuid, $2, $3, $4, now() + make_interval(secs => 3 * $8::int))"
+        " ON CONFLICT (site_id, worker_id) DO UPDATE SET host = EXCLUDED.host,"
+        " version = EXCLUDED.version, last_seen_at = now(), offline_at = EXCLUDED.offline_at),"
+        " r AS (UPDATE executions e SET lease_expires_at = now() + make_interval(secs => $7::int)"
+        " FROM unnest($5::uuid[], $6::bigint[]) AS h (id, token) WHERE e.id = h.id"
+        " AND e.fencing_token = h.token AND e.site_id = $1::uuid"
+        " AND e.state IN ('running', 'waiting') AND e.lease_expires_at > now()"
+        " RETURNING e.id, e.cancel_requested)"
+        " SELECT json_build_object('heartbeat_seconds', $8::int, 'lease_seconds', $7::int,"
+        " 'site_enabled', (SELECT s.enabled FROM sites s WHERE s.id = $1::uuid),"
+        " 'server_time', mse_ts(now()), 'executions', coalesce((SELECT json_agg("
+        " json_build_object('id', h.id, 'lease', CASE WHEN r.id IS NULL THEN 'lost'"
+        " ELSE 'renewed' END, 'cancel_requested', coalesce(r.cancel_requested, false))"
+        " ORDER BY h.n) FROM unnest($5::uuid[]) WITH ORDINALITY AS h (id, n)"
+        " LEFT JOIN r ON r.id = h.id), '[]'::json))::text");
+DB_STMT(exec_claim, 3, false,
+        "WITH c AS (SELECT e.id FROM executions e"
+        " JOIN exchange_tasks t ON t.id = e.task_id AND t.deleted_at IS NULL"
+        " JOIN sites s ON s.id = e.site_id AND s.enabled"
+        " WHERE e.site_id = $1::uuid AND e.state = 'queued' ORDER BY e.seq"
+        " LIMIT 1 FOR UPDATE OF e SKIP LOCKED),"
+        " u AS (UPDATE executions e SET state = 'running', worker_id = $2,"
+        " fencing_token = e.fencing_token + 1,"
+        " lease_expires_at = now() + make_interval(secs => $3::int), claims = e.claims + 1,"
+        " started_at = coalesce(e.started_at, now()),"
+        " snapshot = coalesce(e.snapshot, mse_execution_snapshot(e.task_id))"
+        " FROM c WHERE e.id = c.id RETURNING e.*),"
+        " t AS (UPDATE exchange_tasks t SET active_execution_id = u.id, live_state = 'running'"
+        " FROM u WHERE t.id = u.task_id)"
+        " SELECT (u.snapshot || jsonb_build_object('id', u.id, 'fencing_token', u.fencing_token,"
+        " 'lease_seconds', $3::int, 'lease_expires_at', mse_ts(u.lease_expires_at),"
+        " 'trigger', u.trigger, 'membership_known', u.membership_known,"
+        " 'cancel_requested', u.cancel_requested, 'mailboxes', coalesce((SELECT"
+        " jsonb_agg(jsonb_build_object('address', m.address, 'state', m.state)"
+        " ORDER BY m.position) FROM execution_mailboxes m WHERE m.execution_id = u.id),"
+        " '[]'::jsonb)))::text FROM u");
+
+DB_STMT(exec_membership, 6, false,
+        "WITH e AS (SELECT e.* FROM executions e WHERE " FENCE " FOR UPDATE),"
+        " fresh AS (SELECT e.* FROM e WHERE NOT e.membership_known),"
+        " ins AS (INSERT INTO execution_mailboxes (execution_id, address, position)"
+        " SELECT f.id, a.addr, a.ord FROM fresh f, unnest($4::text[]) WITH ORDINALITY AS a (addr, "
+        "ord)"
+        " WHERE $5::text IS NULL ON CONFLICT DO NOTHING),"
+        " upd AS (UPDATE executions x SET membership_known = true,"
+        " mailboxes_total = CASE WHEN $5::text IS NULL THEN coalesce(cardinality($4::text[]), 0)"
+        " ELSE 0 END, error_code = $5, error_text = $6 FROM fresh f WHERE x.id = f.id),"
+        " tm AS (INSERT INTO task_mailboxes (task_id, address) SELECT f.task_id, a"
+        " FROM fresh f, unnest($4::text[]) AS a WHERE $5::text IS NULL"
+        " ON CONFLICT (task_id, address) DO UPDATE SET in_group = true, updated_at = now()),"
+        " gone AS (UPDATE task_mailboxes m SET in_group = false, updated_at = now() FROM fresh f"
+        " WHERE m.task_id = f.task_id AND $5::text IS NULL AND m.in_group"
+        " AND NOT m.address = ANY ($4::text[]))"
+        " SELECT count(*) FROM e");
+DB_STMT(exec_membership_doc, 1, false,
+        "SELECT json_build_object('mailboxes', coalesce(json_agg(json_build_object("
+        " 'address', m.address, 'state', m.state) ORDER BY m.position), '[]'::json))::text"
+        " FROM execution_mailboxes m WHERE m.execution_id = $1::uuid");
+
+DB_STMT(exec_lock_check, 4, false,
+        "SELECT e.task_id, m.state FROM executions e JOIN execution_mailboxes m"
+        " ON m.execution_id = e.id AND m.address = $4 WHERE " FENCE " FOR UPDATE OF e");
+DB_STMT(exec_lock_take, 3, false,
+        "INSERT INTO mailbox_locks AS l (address, execution_id, task_id)"
+        " VALUES ($1, $2::uuid, $3::uuid) ON CONFLICT (address) DO UPDATE"
+        " SET execution_id = EXCLUDED.execution_id, task_id = EXCLUDED.task_id,"
+        " acquired_at = now() WHERE l.execution_id = EXCLUDED.execution_id OR NOT EXISTS"
+        " (SELECT 1 FROM executions h WHERE h.id = l.execution_id"
+        " AND h.state IN ('running', 'waiting') AND h.lease_expires_at > now())"
+        " RETURNING l.execution_id");
+DB_STMT(exec_lock_granted, 4, false,
+        "WITH x AS (UPDATE executions SET state = 'running' WHERE id = $1::uuid"
+        " AND state = 'waiting'),"
+        " m AS (UPDATE execution_mailboxes SET state = 'syncing',"
+        " started_at = coalesce(started_at, now()) WHERE execution_id = $1::uuid"
+        " AND address = $3),"
+        " tm AS (UPDATE task_mailboxes SET state = 'syncing', updated_at = now()"
+        " WHERE task_id = $4::uuid AND address = $3),"
+        " t AS (UPDATE exchange_tasks SET live_state = 'running' WHERE id = $4::uuid)"
+        " SELECT json_build_object('checkpoints', " CHECKPOINTS_JSON("$2::uuid", "$4::uuid",
+                                                                     "$3") ")::text");
+DB_STMT(exec_lock_denied, 4, false,
+        "WITH h AS (SELECT t.id, t.name FROM mailbox_locks l JOIN exchange_tasks t"
+        " ON t.id = l.task_id WHERE l.address = $2),"
+        " d AS (SELECT format('Waiting for mailbox %s: locked by task \"%s\"', $2::text,"
+        " coalesce((SELECT name FROM h), 'unknown')) AS text),"
+        " x AS (UPDATE executions SET state = 'waiting' WHERE id = $1::uuid),"
+        " m AS (UPDATE execution_mailboxes SET state = 'waiting_for_lock'"
+        " WHERE execution_id = $1::uuid AND address = $2),"
+        " tm AS (UPDATE task_mailboxes SET state = 'waiting_for_lock', updated_at = now()"
+        " WHERE task_id = $3::uuid AND address = $2),"
+        " t AS (UPDATE exchange_tasks SET live_state = 'waiting', latest_detail = d.text"
+        " FROM d WHERE id = $3::uuid)"
+        " SELECT json_build_object('task_id', h.id, 'task_name', h.name, 'detail', d.text,"
+        " 'site_id', $4::uuid)::text FROM d LEFT JOIN h ON true");
+
+DB_STMT(exec_progress, 5, false,
+        "UPDATE exchange_tasks t SET command = $4, latest_detail = $5 FROM executions e"
+        " WHERE " FENCE " AND t.id = e.task_id RETURNING e.cancel_requested");
+
+DB_STMT(exec_finish_mailbox, 10, false,
+        "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
+        " m AS (UPDATE execution_mailboxes m SET state = $5, reason_code = $6, reason_text = $7,"
+        " items = $8::bigint, full_sync = $9::boolean, finished_at = now(),"
+        " duration_ms = $10::bigint FROM e WHERE m.execution_id = e.id AND m.address = $4"
+        " RETURNING m.address),"
+        " tm AS (UPDATE task_mailboxes t SET state = $5, reason_code = $6, reason_text = $7,"
+        " items_replicated = t.items_replicated + $8::bigint, last_sync_at = now(),"
+        " last_sync_ms = $10::bigint,"
+        " first_full_sync_at = CASE WHEN $9::boolean AND t.first_full_sync_at IS NULL"
+        " THEN now() ELSE t.first_full_sync_at END,"
+        " first_full_sync_ms = CASE WHEN $9::boolean AND t.first_full_sync_at IS NULL"
+        " THEN $10::bigint ELSE t.first_full_sync_ms END,"
+        " last_execution_id = e.id, updated_at = now() FROM e, m"
+        " WHERE t.task_id = e.task_id AND t.address = m.address),"
+        " x AS (UPDATE executions x SET items = x.items + $8::bigint FROM e, m WHERE x.id = e.id),"
+        " l AS (DELETE FROM mailbox_locks l USING e, m WHERE l.address = m.address"
+        " AND l.execution_id = e.id)"
+        " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m)");
+
+DB_STMT(exec_complete_counts, 3, false,
+        "SELECT e.task_id, e.error_code, e.cancel_requested,"
+        " count(m.address) FILTER (WHERE m.state = 'healthy'),"
+        " count(m.address) FILTER (WHERE m.state = 'warning'),"
+        " count(m.address) FILTER (WHERE m.state = 'error'), count(m.address)"
+        " FROM executions e LEFT JOIN execution_mailboxes m ON m.execution_id = e.id"
+        " WHERE " FENCE " GROUP BY e.id");
+DB_STMT(exec_complete_end, 5, false,
+        "WITH x AS (UPDATE executions x SET state = $2, result = $3, finished_at = now(),"
+        " lease_expires_at = NULL, command = t.command, latest_detail = $5"
+        " FROM exchange_tasks t WHERE x.id = $1::uuid AND t.id = x.task_id RETURNING x.*),"
+        " m AS (UPDATE execution_mailboxes SET state = 'skipped'"
+        " WHERE execution_id = $1::uuid AND state IN ('pending', 'syncing', 'waiting_for_lock')"
+        " RETURNING address),"
+        " tm AS (UPDATE task_mailboxes t SET state = 'skipped', updated_at = now() FROM x, m"
+        " WHERE t.task_id = x.task_id AND t.address = m.address),"
+        " l AS (DELETE FROM mailbox_locks WHERE execution_id = $1::uuid),"
+        " t AS (UPDATE exchange_tasks t SET active_execution_id = NULL, live_state = NULL,"
+        " health = $4, last_execution_id = x.id, command = NULL, latest_detail = $5"
+        " FROM x WHERE t.id = x.task_id RETURNING t.pending_changes, t.deletion_pending)"
+        " SELECT t.pending_changes::text, t.deletion_pending FROM t");
+DB_STMT(exec_release, 3, false,
+        "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
+        " x AS (UPDATE executions x SET state = 'queued', lease_expires_at = NULL,"
+        " worker_id = NULL FROM e WHERE x.id = e.id),"
+        " m AS (UPDATE execution_mailboxes m SET state = 'pending' FROM e"
+        " WHERE m.execution_id = e.id AND m.state IN ('syncing', 'waiting_for_lock')"
+        " RETURNING m.address),"
+        " tm AS (UPDATE task_mailboxes t SET state = 'pending', updated_at = now() FROM e, m"
+        " WHERE t.task_id = e.task_id AND t.address = m.address),"
+        " l AS (DELETE FROM mailbox_locks l USING e WHERE l.execution_id = e.id),"
+        " t AS (UPDATE exchange_tasks t SET live_state = 'queued' FROM e WHERE t.id = e.task_id)"
+        " SELECT count(*) FROM e");
+DB_STMT(exec_lock_row, 3, false,
+        "SELECT e.task_id, (e.snapshot->'task'->>'type') FROM executions e WHERE " FENCE
+        " FOR UPDATE");
+
+DB_STMT(exec_expire, 0, false,
+        "WITH x AS (UPDATE executions SET state = 'queued', lease_expires_at = NULL,"
+        " worker_id = NULL, lease_expiries = lease_expiries + 1"
+        " WHERE state IN ('running', 'waiting') AND lease_expires_at < now()"
+        " RETURNING id, task_id),"
+        " m AS (UPDATE execution_mailboxes m SET state = 'pending' FROM x"
+        " WHERE m.execution_id = x.id AND m.state IN ('syncing', 'waiting_for_lock')"
+        " RETURNING x.task_id, m.address),"
+        " tm AS (UPDATE task_mailboxes t SET state = 'pending', updated_at = now() FROM m"
+        " WHERE t.task_id = m.task_id AND t.address = m.address),"
+        " l AS (DELETE FROM mailbox_locks l USING x WHERE l.execution_id = x.id),"
+        " t AS (UPDATE exchange_tasks t SET live_state = 'queued' FROM x WHERE t.id = x.task_id)"
+        " SELECT count(*) FROM x");
+DB_STMT(exec_due, 1, false,
+        "SELECT t.id, t.schedule_id, extract(epoch FROM t.next_run_at)::bigint"
+        " FROM exchange_tasks t WHERE t.next_run_at <= now() AND t.deleted_at IS NULL"
+        " AND t.enabled ORDER BY t.next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED");
+DB_STMT(exec_schedule, 3, false,
+        "WITH ins AS (INSERT INTO executions (task_id, site_id, trigger, state)"
+        " SELECT t.id, t.site_id, 'schedule', 'queued' FROM exchange_tasks t"
+        " WHERE t.id = $1::uuid ON CONFLICT (task_id)"
+        " WHERE state IN ('queued', 'running', 'waiting') DO NOTHING RETURNING id),"
+        " skip AS (INSERT INTO executions (task_id, site_id, trigger, state, result, started_at,"
+        " finished_at) SELECT t.id, t.site_id, 'schedule', 'skipped', 'skipped', now(), now()"
+        " FROM exchange_tasks t WHERE t.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM ins)),"
+        " upd AS (UPDATE exchange_tasks t SET next_run_at = CASE WHEN $2::boolean"
+        " THEN to_timestamp($3::bigint) END, live_state = CASE WHEN EXISTS (SELECT 1 FROM ins)"
+        " THEN coalesce(t.live_state, 'queued') ELSE t.live_state END WHERE t.id = $1::uuid)"
+        " SELECT EXISTS (SELECT 1 FROM ins)");
+DB_STMT(exec_housekeeping, 0, false,
+        "WITH i AS (DELETE FROM idempotency_keys WHERE created_at < now() - interval '25 hours'),"
+        " a AS (DELETE FROM access_tokens WHERE expires_at < now() - interval '1 day')"
+        " SELECT 1");
+DB_STMT(exec_metrics, 0, true,
+        "SELECT 'mse_executions', 'state', s.state, count(e.id) FROM unnest(ARRAY['queued',"
+        " 'running', 'waiting', 'completed', 'cancelled', 'skipped']) AS s (state)"
+        " LEFT JOIN executions e ON e.state = s.state GROUP BY s.state"
+        " UNION ALL SELECT 'mse_task_mailboxes', 'state', s.state, count(m.address)"
+        " FROM unnest(ARRAY['pending', 'syncing', 'waiting_for_lock', 'healthy', 'warning',"
+        " 'error', 'skipped']) AS s (state) LEFT JOIN task_mailboxes m ON m.state = s.state"
+        " GROUP BY s.state"
+        " UNION ALL SELECT 'mse_sites_online', '', '', count(DISTINCT w.site_id) FROM site_workers "
+        "w"
+        " WHERE w.offline_at > now()"
+        " UNION ALL SELECT 'mse_mailbox_locks', '', '', count(*) FROM mailbox_locks"
+        " UNION ALL SELECT 'mse_tasks', 'enabled', t.enabled::text, count(*)"
+        " FROM exchange_tasks t WHERE t.deleted_at IS NULL GROUP BY t.enabled");
+
+enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { f->execution_id, f->site_id };
+    enum mse_rc rc = db_query(db, &exec_fence_why, params, &res, err);
+    if (rc == MSE_OK)
+        rc = db_res_rows(&res) == 1 ? MSE_ERR_CONFLICT : MSE_ERR_NOT_FOUND;
+    db_res_clear(&res);
+    return rc;
+}
+
+/* Runs a statement returning one text cell into a malloc'd *out (NULL for no row). */
+static enum mse_rc text_query(struct db *db, struct db_stmt *st, const char *const *params,
+                              char **out, struct db_error *err)
+{
+    struct db_res res;
+    *out = NULL;
+    enum mse_rc rc = db_query(db, st, params, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) == 1 && db_res_get(&res, 0, 0)) {
+        *out = strdup(db_res_get(&res, 0, 0));
+        if (!*out)
+            rc = MSE_ERR_NOMEM;
+    }
+    db_res_clear(&res);
+    return rc;
+}
+
+static const char *fence_params(const struct fence *f, const char **p)
+{
+    p[0] = f->execution_id;
+    p[1] = f->site_id;
+    p[2] = f->token;
+    return NULL;
+}
+
+/*
+ * A statement naming a mailbox came back empty: MSE_ERR_INVALID when the claim holds (the
+ * mailbox is not one of the execution's), else why the claim does not hold.
+ */
+static enum mse_rc not_member(struct db *db, const struct fence *f, struct db_error *err)
+{
+    const char *params[3];
+    int64_t n = 0;
+    fence_params(f, params);
+    enum mse_rc rc = db_int_query(db, &exec_fence_ok, params, &n, err);
+    if (rc != MSE_OK)
+        return rc;
+    if (n == 1)
+        return MSE_ERR_INVALID;
+    rc = db_exec_fence_failure(db, f, err);
+    return rc == MSE_OK ? MSE_ERR_INTERNAL : rc;
+}
+
+/* A fenced statement that came back empty: find out why. */
+static enum mse_rc fence_or(struct db *db, const struct fence *f, struct db_error *err)
+{
+    enum mse_rc rc = db_exec_fence_failure(db, f, err);
+    return rc == MSE_OK ? MSE_ERR_INTERNAL : rc;
+}
+
+enum mse_rc db_exec_run_now(struct db *db, const char *task_id, char **json, char active_id[37],
+                            struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { task_id };
+    *json = NULL;
+    active_id[0] = '\0';
+    enum mse_rc rc = db_query(db, &exec_task_state, params, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) != 1)
+        rc = MSE_ERR_NOT_FOUND;
+    if (rc == MSE_OK && db_res_get(&res, 0, 1)) {
+        snprintf(active_id, 37, "%s", db_res_get(&res, 0, 1));
+        rc = MSE_ERR_CONFLICT;
+    } else if (rc == MSE_OK && db_res_get(&res, 0, 0)[0] != 't') {
+        rc = MSE_ERR_INVALID;
+    }
+    db_res_clear(&res);
+    if (rc == MSE_OK)
+        rc = text_query(db, &exec_queue_manual, params, json, err);
+    return rc;
+}
+
+enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json, struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { task_id };
+    char id[37];
+    bool queued;
+    *json = NULL;
+    enum mse_rc rc = db_query(db, &exec_active, params, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) != 1)
+        rc = MSE_ERR_NOT_FOUND;
+    if (rc == MSE_OK) {
+        snprintf(id, sizeof(id), "%s", db_res_get(&res, 0, 0));
+        queued = strcmp(db_res_get(&res, 0, 1), "queued") == 0;
+    }
+    db_res_clear(&res);
+    if (rc != MSE_OK)
+        return rc;
+    const char *p[] = { id };
+    /* Not claimed yet: nothing runs, so it ends now. Running: after the current mailbox. */
+    return text_query(db, queued ? &exec_cancel_queued : &exec_request_stop, p, json, err);
+}
+
+enum mse_rc db_exec_list(struct db *db, const char *task_id, bool has_before, int64_t before,
+                         unsigned limit, char **items, int64_t *last_seq, bool *more,
+                         struct db_error *err)
+{
+    char b[24], l[16];
+    snprintf(b, sizeof(b), "%lld", (long long)before);
+    snprintf(l, sizeof(l), "%u", limit + 1);
+    const char *params[] = { task_id, has_before ? b : NULL, l };
+    return db_page_query(db, &exec_list, params, limit, items, last_seq, more, err);
+}
+
+enum mse_rc db_exec_get(struct db *db, const char *task_id, const char *execution_id, char **json,
+                        struct db_error *err)
+{
+    const char *params[] = { task_id, execution_id };
+    enum mse_rc rc = text_query(db, &exec_get, params, json, err);
+    return rc == MSE_OK && !*json ? MSE_ERR_NOT_FOUND : rc;
+}
+
+enum mse_rc db_exec_task_exists(struct db *db, const char *task_id, bool *exists,
+                                struct db_error *err)
+{
+    int64_t n = 0;
+    const char *params[] = { task_id };
+    enum mse_rc rc = db_int_query(db, &exec_task_live, params, &n, err);
+    *exists = n > 0;
+    return rc;
+}
+
+enum mse_rc db_exec_task_mailboxes(struct db *db, const char *task_id, const char *state,
+                                   bool has_after, int64_t after, unsigned limit, char **items,
+                                   int64_t *last_seq, bool *more, struct db_error *err)
+{
+    char a[24], l[16];
+    snprintf(a, sizeof(a), "%lld", (long long)after);
+    snprintf(l, sizeof(l), "%u", limit + 1);
+    const char *params[] = { task_id, state, has_after ? a : NULL, l };
+    return db_page_query(db, &exec_task_mailboxes, params, limit, items, last_seq, more, err);
+}
+
+enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *worker_id,
+                              const char *host, const char *version, const char *ids,
+                              const char *tokens, unsigned lease_s, unsigned heartbeat_s,
+                              char **json, struct db_error *err)
+{
+    char lease[16], hb[16];
+    snprintf(lease, sizeof(lease), "%u", lease_s);
+    snprintf(hb, sizeof(hb), "%u", heartbeat_s);
+    const char *params[] = { site_id, worker_id, host, version, ids, tokens, lease, hb };
+    return text_query(db, &exec_heartbeat, params, json, err);
+}
+
+enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker_id,
+                          unsigned lease_s, char **json, struct db_error *err)
+{
+    char lease[16];
+    snprintf(lease, sizeof(lease), "%u", lease_s);
+    const char *params[] = { site_id, worker_id, lease };
+    return text_query(db, &exec_claim, params, json, err);
+}
+
+enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
+                               const char *error_code, const char *error_text, char **json,
+                               struct db_error *err)
+{
+    const char *params[6];
+    int64_t n = 0;
+    *json = NULL;
+    fence_params(f, params);
+    params[3] = addresses;
+    params[4] = error_code;
+    params[5] = error_text;
+    enum mse_rc rc = db_int_query(db, &exec_membership, params, &n, err);
+    if (rc == MSE_OK && n == 0)
+        return fence_or(db, f, err);
+    if (rc == MSE_OK)
+        rc = text_query(db, &exec_membership_doc, params, json, err);
+    return rc;
+}
+
+enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailbox, char **json,
+                         struct db_error *err)
+{
+    const char *params[4];
+    struct db_res res;
+    char task[37];
+    *json = NULL;
+    fence_params(f, params);
+    params[3] = mailbox;
+    enum mse_rc rc = db_query(db, &exec_lock_check, params, &res, err);
+    bool found = rc == MSE_OK && db_res_rows(&res) == 1;
+    if (found)
+        snprintf(task, sizeof(task), "%s", db_res_get(&res, 0, 0));
+    db_res_clear(&res);
+    if (rc != MSE_OK)
+        return rc;
+    if (!found)
+        return not_member(db, f, err);
+    const char *take[] = { mailbox, f->execution_id, task };
+    rc = db_query(db, &exec_lock_take, take, &res, err);
+    bool granted = rc == MSE_OK && db_res_rows(&res) == 1;
+    db_res_clear(&res);
+    if (rc != MSE_OK)
+        return rc;
+    if (granted) {
+        const char *p[] = { f->execution_id, f->site_id, mailbox, task };
+        return text_query(db, &exec_lock_granted, p, json, err);
+    }
+    const char *p[] = { f->execution_id, mailbox, task, f->site_id };
+    rc = text_query(db, &exec_lock_denied, p, json, err);
+    return rc == MSE_OK ? MSE_ERR_CONFLICT : rc;
+}
+
+enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *command,
+                             const char *detail, bool *cancel, struct db_error *err)
+{
+    const char *params[5];
+    struct db_res res;
+    fence_params(f, params);
+    params[3] = command;
+    params[4] = detail;
+    *cancel = false;
+    enum mse_rc rc = db_query(db, &exec_progress, params, &res, err);
+    bool done = rc == MSE_OK && db_res_rows(&res) == 1;
+    if (done)
+        *cancel = db_res_get(&res, 0, 0)[0] == 't';
+    db_res_clear(&res);
+    if (rc == MSE_OK && !done)
+        return fence_or(db, f, err);
+    return rc;
+}
+
+enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const char *mailbox,
+                                   const struct mailbox_result *r, struct db_error *err)
+{
+    const char *params[10];
+    struct db_res res;
+    fence_params(f, params);
+    params[3] = mailbox;
+    params[4] = r->state;
+    params[5] = r->reason_code;
+    params[6] = r->reason_text;
+    params[7] = r->items;
+    params[8] = r->full_sync ? "true" : "false";
+    params[9] = r->duration_ms;
+    enum mse_rc rc = db_query(db, &exec_finish_mailbox, params, &res, err);
+    if (rc == MSE_OK) {
+        bool fenced = strcmp(db_res_get(&res, 0, 0), "1") == 0;
+        bool member = strcmp(db_res_get(&res, 0, 1), "1") == 0;
+        rc = !fenced ? MSE_ERR_CONFLICT : member ? MSE_OK : MSE_ERR_INVALID;
+    }
+    db_res_clear(&res);
+    if (rc == MSE_ERR_CONFLICT)
+        return fence_or(db, f, err);
+    return rc;
+}
+
+void exec_end_cleanup(struct exec_end *e)
+{
+    free(e->pending_changes);
+    e->pending_changes = NULL;
+}
+
+/*
+ * The execution's result from its mailboxes (seed 002's task statuses map onto these):
+ * failed when the execution itself failed or every mailbox did, errors when some did,
+ * warning when some warned, ok otherwise; cancelled when a stop was asked for.
+ */
+static const char *exec_result(bool failed, bool cancelled, int64_t healthy, int64_t warning,
+                               int64_t error, int64_t total, const char **health)
+{
+    (void)healthy;
+    if (failed || (total > 0 && error == total))
+        *health = "failed";
+    else if (error > 0)
+        *health = "errors";
+    else if (warning > 0)
+        *health = "warning";
+    else
+        *health = "ok";
+    return cancelled ? "cancelled" : *health;
+}
+
+enum mse_rc db_exec_complete(struct db *db, const struct fence *f, struct exec_end *end,
+                             struct db_error *err)
+{
+    const char *params[3];
+    struct db_res res;
+    int64_t n[4] = { 0 };
+    memset(end, 0, sizeof(*end));
+    fence_params(f, params);
+    enum mse_rc rc = db_query(db, &exec_complete_counts, params, &res, err);
+    bool found = rc == MSE_OK && db_res_rows(&res) == 1;
+    bool failed = false, cancelled = false;
+    if (found) {
+        snprintf(end->task_id, sizeof(end->task_id), "%s", db_res_get(&res, 0, 0));
+        failed = db_res_get(&res, 0, 1) != NULL;
+        cancelled = db_res_get(&res, 0, 2)[0] == 't';
+        for (int i = 0; i < 4 && rc == MSE_OK; i++)
+            rc = mse_parse_int(db_res_get(&res, 0, 3 + i), 0, INT64_MAX, &n[i]);
+    }
+    db_res_clear(&res);
+    if (rc != MSE_OK)
+        return rc;
+    if (!found)
+        return fence_or(db, f, err);
+
+    const char *health;
+    const char *result = exec_result(failed, cancelled, n[0], n[1], n[2], n[3], &health);
+    snprintf(end->result, sizeof(end->result), "%s", result);
+    char detail[256];
+    snprintf(detail, sizeof(detail),
+             "%s: %lld of %lld mailboxes processed (%lld healthy, %lld warning, %lld error)",
+             cancelled ? "Stopped"
+             : failed  ? "Failed"
+                       : "Completed",
+             (long long)(n[0] + n[1] + n[2]), (long long)n[3], (long long)n[0], (long long)n[1],
+             (long long)n[2]);
+    const char *p[] = { f->execution_id, cancelled ? "cancelled" : "completed", result, health,
+                        detail };
+    rc = db_query(db, &exec_complete_end, p, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) == 1) {
+        const char *pc = db_res_get(&res, 0, 0);
+        end->deletion_pending = db_res_get(&res, 0, 1)[0] == 't';
+        if (pc && !(end->pending_changes = strdup(pc)))
+            rc = MSE_ERR_NOMEM;
+    }
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_exec_release(struct db *db, const struct fence *f, struct db_error *err)
+{
+    const char *params[3];
+    int64_t n = 0;
+    fence_params(f, params);
+    enum mse_rc rc = db_int_query(db, &exec_release, params, &n, err);
+    if (rc == MSE_OK && n == 0)
+        return fence_or(db, f, err);
+    return rc;
+}
+
+enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[37], char type[40],
+                             struct db_error *err)
+{
+    const char *params[3];
+    struct db_res res;
+    fence_params(f, params);
+    enum mse_rc rc = db_query(db, &exec_lock_row, params, &res, err);
+    bool found = rc == MSE_OK && db_res_rows(&res) == 1;
+    if (found) {
+        snprintf(task_id, 37, "%s", db_res_get(&res, 0, 0));
+        const char *t = db_res_get(&res, 0, 1);
+        snprintf(type, 40, "%s", t ? t : "");
+    }
+    db_res_clear(&res);
+    if (rc == MSE_OK && !found)
+        return fence_or(db, f, err);
+    return rc;
+}
+
+enum mse_rc db_exec_expire_leases(struct db *db, int64_t *count, struct db_error *err)
+{
+    return db_int_query(db, &exec_expire, NULL, count, err);
+}
+
+enum mse_rc db_exec_due_tasks(struct db *db, unsigned max, struct due_task *out, unsigned *n,
+                              struct db_error *err)
+{
+    char m[16];
+    struct db_res res;
+    snprintf(m, sizeof(m), "%u", max);
+    const char *params[] = { m };
+    *n = 0;
+    enum mse_rc rc = db_query(db, &exec_due, params, &res, err);
+    for (int i = 0; rc == MSE_OK && i < db_res_rows(&res) && *n < max; i++) {
+        int64_t t;
+        struct due_task *d = &out[*n];
+        snprintf(d->id, sizeof(d->id), "%s", db_res_get(&res, i, 0));
+        snprintf(d->schedule_id, sizeof(d->schedule_id), "%s", db_res_get(&res, i, 1));
+        rc = mse_parse_int(db_res_get(&res, i, 2), INT64_MIN, INT64_MAX, &t);
+        d->next_run_at = (time_t)t;
+        (*n)++;
+    }
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_exec_schedule(struct db *db, const char *task_id, bool has_next, time_t next,
+                             bool *queued, struct db_error *err)
+{
+    char n[24];
+    struct db_res res;
+    snprintf(n, sizeof(n), "%lld", (long long)next);
+    const char *params[] = { task_id, has_next ? "true" : "false", n };
+    enum mse_rc rc = db_query(db, &exec_schedule, params, &res, err);
+    *queued = rc == MSE_OK && db_res_rows(&res) == 1 && db_res_get(&res, 0, 0)[0] == 't';
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_exec_housekeeping(struct db *db, struct db_error *err)
+{
+    return db_run(db, &exec_housekeeping, NULL, err);
+}
+
+enum mse_rc db_exec_metrics(struct db *db, char **text, struct db_error *err)
+{
+    struct db_res res;
+    struct mse_buf b;
+    const char *last = "";
+    *text = NULL;
+    mse_buf_init(&b, 1 << 20);
+    enum mse_rc rc = db_query(db, &exec_metrics, NULL, &res, err);
+    for (int i = 0; rc == MSE_OK && i < db_res_rows(&res); i++) {
+        const char *name = db_res_get(&res, i, 0), *label = db_res_get(&res, i, 1);
+        const char *value = db_res_get(&res, i, 2), *count = db_res_get(&res, i, 3);
+        if (strcmp(name, last) != 0)
+            rc = mse_buf_printf(&b, "# TYPE %s gauge\n", name);
+        last = name;
+        if (rc == MSE_OK && label[0])
+            rc = mse_buf_printf(&b, "%s{%s=\"%s\"} %s\n", name, label, value, count);
+        else if (rc == MSE_OK)
+            rc = mse_buf_printf(&b, "%s %s\n", name, count);
+    }
+    db_res_clear(&res);
+    if (rc == MSE_OK)
+        rc = mse_buf_take(&b, text, NULL);
+    mse_buf_cleanup(&b);
+    return rc;
+}

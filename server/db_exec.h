@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SQL of the execution lifecycle: creating executions, claims under leases with fencing
+ * tokens, heartbeats, membership, mailbox locks, progress, mailbox and execution ends, and the
+ * scheduler's sweeps. Documents come back rendered as JSON text by PostgreSQL.
+ */
+#ifndef MSE_DB_EXEC_H
+#define MSE_DB_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "db.h"
+#include "mse/rc.h"
+
+/* The proof a worker's write carries: which execution, its site, the claim's token. */
+struct fence {
+    const char *execution_id;
+    const char *site_id;
+    const char *token; /* decimal */
+};
+
+/*
+ * Why a fenced statement touched no row: MSE_ERR_NOT_FOUND when the execution does not exist
+ * for this site (the caller answers 404), MSE_ERR_CONFLICT when the claim is no longer valid
+ * (lease lost, re-claimed, ended: 409).
+ */
+enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f,
+                                  struct db_error *err) MSE_WUR;
+
+/* ---- admin side ---- */
+
+/*
+ * Queues a manual execution of an enabled, live task. MSE_ERR_CONFLICT when one is active
+ * (*active_id names it), MSE_ERR_INVALID when the task is disabled. *json is the execution.
+ */
+enum mse_rc db_exec_run_now(struct db *db, const char *task_id, char **json, char active_id[37],
+                            struct db_error *err) MSE_WUR;
+/*
+ * Stops the task's active execution: a queued one is cancelled at once, a running one is
+ * asked to stop after its current mailbox. MSE_ERR_NOT_FOUND when none is active.
+ */
+enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json,
+                         struct db_error *err) MSE_WUR;
+/* A page of a task's executions (newest first), or of its mailboxes (group order). */
+enum mse_rc db_exec_list(struct db *db, const char *task_id, bool has_before, int64_t before,
+                         unsigned limit, char **items, int64_t *last_seq, bool *more,
+                         struct db_error *err) MSE_WUR;
+enum mse_rc db_exec_get(struct db *db, const char *task_id, const char *execution_id, char **json,
+                        struct db_error *err) MSE_WUR;
+enum mse_rc db_exec_task_mailboxes(struct db *db, const char *task_id, const char *state,
+                                   bool has_after, int64_t after, unsigned limit, char **items,
+                                   int64_t *last_seq, bool *more, struct db_error *err) MSE_WUR;
+/* True when a live task has this id. */
+enum mse_rc db_exec_task_exists(struct db *db, const char *task_id, bool *exists,
+                                struct db_error *err) MSE_WUR;
+
+/* ---- worker side ---- */
+
+/*
+ * Records a heartbeat and renews the leases of the listed executions (ids and tokens as
+ * PostgreSQL array literals). *json is the reply: {heartbeat_seconds, lease_seconds,
+ * executions: [{id, lease: renewed|lost, cancel_requested}]}.
+ */
+enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *worker_id,
+                              const char *host, const char *version, const char *ids,
+                              const char *tokens, unsigned lease_s, unsigned heartbeat_s,
+                              char **json, struct db_error *err) MSE_WUR;
+/* Claims the oldest queued execution of the site; *json NULL when there is none. */
+enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker_id,
+                          unsigned lease_s, char **json, struct db_error *err) MSE_WUR;
+/*
+ * Stores the resolved mailboxes (a PostgreSQL text array literal of lower-case addresses) or,
+ * with error_code set, why the group could not be resolved. A second report keeps the first.
+ * *json = {"mailboxes": [{address, state}]}.
+ */
+enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
+                               const char *error_code, const char *error_text, char **json,
+                               struct db_error *err) MSE_WUR;
+/*
+ * Takes the mailbox lock for the execution. MSE_OK: *json = {"checkpoints": …}.
+ * MSE_ERR_CONFLICT when another live execution holds it: *json = {task_id, task_name} of the
+ * holder and the execution now shows `waiting`. MSE_ERR_NOT_FOUND when the mailbox is not
+ * in the execution's membership (or the fence failed: see db_exec_fence_failure).
+ */
+enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailbox, char **json,
+                         struct db_error *err) MSE_WUR;
+/* Sets the task's command and latest detail. *cancel tells whether a stop was asked for. */
+enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *command,
+                             const char *detail, bool *cancel, struct db_error *err) MSE_WUR;
+
+/* How one mailbox ended, as the worker reports it. */
+struct mailbox_result {
+    const char *state; /* healthy, warning, error, skipped */
+    const char *reason_code, *reason_text;
+    const char *items, *duration_ms; /* decimal */
+    bool full_sync;
+};
+
+/* Records a mailbox's end, updates the task's per-mailbox figures and frees the lock. */
+enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const char *mailbox,
+                                   const struct mailbox_result *r, struct db_error *err) MSE_WUR;
+
+/* What the end of an execution left to do on its task (run by the caller, same transaction). */
+struct exec_end {
+    char task_id[37];
+    char result[16];
+    char *pending_changes; /* JSON object or NULL */
+    bool deletion_pending;
+};
+void exec_end_cleanup(struct exec_end *e);
+/*
+ * Ends the execution (completed, or cancelled when a stop was asked for), derives its result
+ * and the task's health from the mailboxes, frees its locks and detaches it from the task.
+ */
+enum mse_rc db_exec_complete(struct db *db, const struct fence *f, struct exec_end *end,
+                             struct db_error *err) MSE_WUR;
+/* Hands the execution back to the queue (worker shutting down); its locks are freed. */
+enum mse_rc db_exec_release(struct db *db, const struct fence *f, struct db_error *err) MSE_WUR;
+/* Locks the fenced execution's row for a submission; *task_id and *type of its task. */
+enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[37], char type[40],
+                             struct db_error *err) MSE_WUR;
+
+/* ---- scheduler ---- */
+
+/* Re-queues executions whose lease ran out; *count how many. */
+enum mse_rc db_exec_expire_leases(struct db *db, int64_t *count, struct db_error *err) MSE_WUR;
+
+/* One due task, locked until COMMIT. */
+struct due_task {
+    char id[37];
+    char schedule_id[37];
+    time_t next_run_at;
+};
+/* Locks up to max due tasks (skipping those another server holds). */
+enum mse_rc db_exec_due_tasks(struct db *db, unsigned max, struct due_task *out, unsigned *n,
+                              struct db_error *err) MSE_WUR;
+/*
+ * Queues a scheduled execution of the task, or records a skipped one when an execution is
+ * still active; sets next_run_at (has_next false = none). *queued says which happened.
+ */
+enum mse_rc db_exec_schedule(struct db *db, const char *task_id, bool has_next, time_t next,
+                             bool *queued, struct db_error *err) MSE_WUR;
+/* Drops idempotency records and tokens past their time. */
+enum mse_rc db_exec_housekeeping(struct db *db, struct db_error *err) MSE_WUR;
+
+/* Counts by state for /metrics, as Prometheus lines. *text is malloc'd. */
+enum mse_rc db_exec_metrics(struct db *db, char **text, struct db_error *err) MSE_WUR;
+
+#endif

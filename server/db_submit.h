@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SQL that applies a worker's batch to the archive together with the checkpoint it leads to:
+ * multi-row statements over the batch's JSON arrays, one transaction, exactly once.
+ */
+#ifndef MSE_DB_SUBMIT_H
+#define MSE_DB_SUBMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "db_exec.h"
+#include "mse/rc.h"
+
+/* A validated batch (see docs/worker-protocol.md). JSON arrays are texts. */
+struct batch {
+    const char *batch_id;
+    const char *mailbox; /* lower-case */
+    bool hierarchy;      /* scope "hierarchy" (else "folder") */
+    const char *folder_id;
+    const char *base_checkpoint; /* NULL = none stored yet */
+    const char *new_checkpoint;
+    bool complete;
+    bool reset;
+    const char *folders;      /* JSON array text or NULL */
+    const char *items;        /* JSON array text or NULL */
+    const char *appointments; /* JSON array text or NULL */
+    const char *shas;         /* PostgreSQL text[] literal of referenced attachment hashes */
+    unsigned records;
+};
+
+struct batch_result {
+    bool replayed;
+    int64_t sequence; /* the task's sequence after the batch */
+    char missing[65]; /* an attachment hash the batch references but nobody uploaded */
+    char stored[32];  /* for conflicts: "none" or "another" (never the state itself) */
+};
+
+/*
+ * Applies the batch for the fenced execution, inside the caller's transaction.
+ * MSE_ERR_CONFLICT: checkpoint_conflict (stored checkpoint differs; result->stored says how);
+ * MSE_ERR_NOT_FOUND / fence failures as db_exec_fence_failure (lease lost → CONFLICT with
+ * *lease_lost); MSE_ERR_INVALID when the mailbox lock is not held by this execution
+ * (*not_locked) or an attachment hash is unknown (result->missing).
+ */
+enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct batch *b,
+                            struct batch_result *result, bool *lease_lost, bool *not_locked,
+                            struct db_error *err) MSE_WUR;
+
+/* Attachment content, addressed by its SHA-256: is it stored, and store it (idempotent). */
+enum mse_rc db_blob_exists(struct db *db, const char *sha256, bool *exists, int64_t *size,
+                           struct db_error *err) MSE_WUR;
+enum mse_rc db_blob_put(struct db *db, const char *sha256, const void *data, size_t len,
+                        bool *created, struct db_error *err) MSE_WUR;
+
+#endif

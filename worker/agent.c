@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The worker's service mode: heartbeats, claims, and executions run in parallel slots. */
+#include "agent.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config_worker.h"
+#include "ews.h"
+#include "groups.h"
+#include "log.h"
+#include "server_client.h"
+#include "sync.h"
+#include "timefmt.h"
+
+/* How often an idle slot asks for work: a run-now must start within 5 s (issue #5). */
+#define AGENT_CLAIM_POLL_MS 1000
+/* How often a slot retries a mailbox lock held by another task. */
+#define AGENT_LOCK_RETRY_MS 2000
+/* Progress posts per execution, at most one per interval. */
+#define AGENT_PROGRESS_MS 1000
+/* A mailbox being moved (ErrorMailboxMoveInProgress) is tried this many times per execution. */
+#define AGENT_RETRY_LATER_ATTEMPTS 3
+
+struct agent;
+
+/* One execution slot: a thread, its own server client, the execution it holds. */
+struct slot {
+    struct agent *agent;
+    unsigned index;
+    pthread_t thread;
+    bool started;
+    struct srv_client *srv;
+    /* Read by the heartbeat loop under agent->lock. */
+    char execution_id[40];
+    int64_t fencing_token;
+    /* Turned on by the heartbeat loop (stop, lease lost) or by a 409 lease-lost answer. */
+    atomic_bool halt;
+    atomic_bool lease_lost;
+    atomic_bool cancel_requested;
+};
+
+struct agent {
+    const struct worker_config *cfg;
+    struct srv_config srv_cfg;
+    struct ews_config ews_cfg;
+    const atomic_bool *stop;
+    char worker_id[192];
+    char host[128];
+    struct group_cache *groups;
+    pthread_mutex_t lock;
+    struct slot *slots;
+    unsigned nslots;
+    atomic_int heartbeat_s;
+};
+
+/* What one claimed execution is about, from the claim's JSON. */
+struct execution {
+    char id[40];
+    int64_t fencing_token;
+    char task_name[256];
+    char type[64];
+    char group_kind[32];
+    const char *group_value; /* borrowed from doc */
+    const cJSON *settings;   /* borrowed from doc */
+    const cJSON *mailboxes;  /* [{address, state}], borrowed; NULL until membership known */
+    cJSON *doc;              /* owned: the claim, or the membership answer replacing it */
+    struct mse_log_ctx log;
+};
+
+/* Per-mailbox context the sink callbacks receive. */
+struct mailbox_ctx {
+    struct slot *slot;
+    struct execution *x;
+    const char *address;
+    unsigned position, total;
+    int64_t last_progress_ms;
+    char command[384];
+};
+
+static const char *json_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool slot_halted(struct slot *s)
+{
+    return atomic_load(&s->halt) || atomic_load(s->agent->stop);
+}
+
+/* Sleeps in short steps; false when the slot was halted meanwhile. */
+static bool slot_sleep(struct slot *s, int64_t ms)
+{
+    int64_t end = mse_time_mono_ms() + ms;
+    while (mse_time_mono_ms() < end) {
+        if (slot_halted(s))
+            return false;
+        usleep(50 * 1000);
+    }
+    return !slot_halted(s);
+}
+
+/*
+ * Judges a reply to an execution-scoped write. A lost lease halts the slot: another worker
+ * owns the execution now and every further write would be refused.
+ */
+static enum mse_rc reply_judge(struct slot *s, enum mse_rc rc, const struct srv_reply *r,
+                               const char *what, struct mse_err *err)
+{
+    if (rc != MSE_OK)
+        return rc;
+    if (r->status >= 200 && r->status < 300)
+        return MSE_OK;
+    if (srv_reply_is(r, 409, "lease-lost")) {
+        atomic_store(&s->lease_lost, true);
+        atomic_store(&s->halt, true);
+        snprintf(err->msg, sizeof(err->msg), "%s: the lease on this execution was lost", what);
+        return MSE_ERR_CONFLICT;
+    }
+    snprintf(err->msg, sizeof(err->msg), "%s: HTTP %ld %s", what, r->status, r->detail);
+    return r->status == 409 ? MSE_ERR_CONFLICT : MSE_ERR_IO;
+}
+
+/* "/api/v1/worker/executions/<id><suffix>" with the mailbox address escaped when given. */
+static void exec_path(struct slot *s, const struct execution *x, const char *mailbox,
+                      const char *suffix, char *out, size_t size)
+{
+    (void)s;
+    if (!mailbox) {
+        snprintf(out, size, "/api/v1/worker/executions/%s%s", x->id, suffix);
+        return;
+    }
+    char *esc = curl_escape(mailbox, 0);
+    snprintf(out, size, "/api/v1/worker/executions/%s/mailboxes/%s%s", x->id, esc ? esc : "",
+             suffix);
+    curl_free(esc);
+}
+
+/* POSTs body to an execution-scoped path; the reply body is handed back when wanted. */
+static enum mse_rc exec_post(struct slot *s, struct execution *x, const char *mailbox,
+                             const char *suffix, const cJSON *body, cJSON **reply_body,
+                             struct srv_reply *keep, struct mse_err *err)
+{
+    char path[1024];
+    struct srv_reply r;
+    exec_path(s, x, mailbox, suffix, path, sizeof(path));
+    enum mse_rc rc = srv_call(s->srv, "POST", path, body, &r, err);
+    rc = reply_judge(s, rc, &r, suffix, err);
+    if (keep) {
+        *keep = r;
+        return rc;
+    }
+    if (rc == MSE_OK && reply_body) {
+        *reply_body = r.body;
+        r.body = NULL;
+    }
+    srv_reply_cleanup(&r);
+    return rc;
+}
+
+/* ---- sink: how the replication engine's batches reach the server ---- */
+
+static enum mse_rc sink_submit(void *ctx, const cJSON *batch, struct mse_err *err)
+{
+    struct mailbox_ctx *m = ctx;
+    struct srv_reply r;
+    enum mse_rc rc = exec_post(m->slot, m->x, NULL, "/submissions", batch, NULL, &r, err);
+    if (rc == MSE_ERR_CONFLICT && srv_reply_is(&r, 409, "checkpoint-conflict"))
+        snprintf(err->msg, sizeof(err->msg), "the server holds another checkpoint: %s", r.detail);
+    srv_reply_cleanup(&r);
+    return rc;
+}
+
+static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *content_type,
+                                    const uint8_t *data, size_t len, struct mse_err *err)
+{
+    (void)content_type; /* content is stored by hash; the type travels with the record */
+    struct mailbox_ctx *m = ctx;
+    char path[160];
+    struct srv_reply r;
+    snprintf(path, sizeof(path), "/api/v1/worker/attachments/%s", sha256);
+    /* HEAD first: most attachments of an incremental pass are already stored. */
+    enum mse_rc rc = srv_call(m->slot->srv, "HEAD", path, NULL, &r, err);
+    bool present = rc == MSE_OK && r.status == 200;
+    srv_reply_cleanup(&r);
+    if (rc != MSE_OK || present)
+        return rc;
+    rc = srv_call_bytes(m->slot->srv, "PUT", path, data, len, &r, err);
+    rc = reply_judge(m->slot, rc, &r, "attachment upload", err);
+    srv_reply_cleanup(&r);
+    return rc;
+}
+
+static void progress_post(struct mailbox_ctx *m, const char *detail, bool force)
+{
+    int64_t now = mse_time_mono_ms();
+    if (!force && now - m->last_progress_ms < AGENT_PROGRESS_MS)
+        return;
+    m->last_progress_ms = now;
+    cJSON *body = cJSON_CreateObject();
+    cJSON *reply = NULL;
+    struct mse_err err = { { 0 } };
+    if (!body || !cJSON_AddStringToObject(body, "command", m->command) ||
+        !cJSON_AddStringToObject(body, "latest_detail", detail ? detail : "")) {
+        cJSON_Delete(body);
+        return;
+    }
+    /* Progress is advisory: a failure is logged, the replication goes on. */
+    if (exec_post(m->slot, m->x, NULL, "/progress", body, &reply, NULL, &err) != MSE_OK)
+        LOG_WARN(&m->x->log, "progress not posted: %s", err.msg);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "cancel_requested")))
+        atomic_store(&m->slot->cancel_requested, true);
+    cJSON_Delete(reply);
+    cJSON_Delete(body);
+}
+
+static void sink_progress(void *ctx, const char *command, const char *detail)
+{
+    (void)command; /* the slot's command names the mailbox; the engine's detail says where */
+    progress_post(ctx, detail, false);
+}
+
+/* ---- mailboxes ---- */
+
+/* Takes the mailbox lock, waiting while another task holds it. *checkpoints on success. */
+static enum mse_rc mailbox_lock(struct mailbox_ctx *m, cJSON **checkpoints, struct mse_err *err)
+{
+    bool announced = false;
+    for (;;) {
+        struct srv_reply r;
+        enum mse_rc rc = exec_post(m->slot, m->x, m->address, "/lock", NULL, NULL, &r, err);
+        if (rc == MSE_OK) {
+            *checkpoints = cJSON_DetachItemFromObjectCaseSensitive(r.body, "checkpoints");
+            srv_reply_cleanup(&r);
+            return MSE_OK;
+        }
+        bool locked = srv_reply_is(&r, 409, "mailbox-locked");
+        srv_reply_cleanup(&r);
+        if (!locked)
+            return rc;
+        /* The server shows the execution as waiting and names the holder; log it once. */
+        if (!announced)
+            LOG_INFO(&m->x->log, "waiting for the lock on %s: %s", m->address, err->msg);
+        announced = true;
+        if (!slot_sleep(m->slot, AGENT_LOCK_RETRY_MS))
+            return MSE_ERR_UNAVAILABLE;
+    }
+}
+
+static enum mse_rc mailbox_finish(struct mailbox_ctx *m, const struct sync_outcome *o,
+                                  struct mse_err *err)
+{
+    cJSON *body = cJSON_CreateObject();
+    if (!body)
+        return MSE_ERR_NOMEM;
+    cJSON_AddStringToObject(body, "state", sync_health_name(o->health));
+    if (o->reason[0]) {
+        cJSON_AddStringToObject(body, "reason_code", o->reason);
+        cJSON_AddStringToObject(body, "reason_text", o->text);
+    }
+    cJSON_AddNumberToObject(body, "items", (double)(o->items + o->appointments));
+    cJSON_AddBoolToObject(body, "full_sync", o->full);
+    cJSON_AddNumberToObject(body, "duration_ms", (double)o->duration_ms);
+    enum mse_rc rc = exec_post(m->slot, m->x, m->address, "/finish", body, NULL, NULL, err);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/*
+ * Replicates one mailbox under its lock. *retry_later is set when Exchange asked to come back
+ * (a mailbox move), in which case nothing was reported yet.
+ */
+static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct ews_session *ews,
+                                   const struct sync_definition *def, const char *address,
+                                   unsigned position, unsigned total, bool last_try,
+                                   bool *retry_later, struct mse_err *err)
+{
+    struct mailbox_ctx m = {
+        .slot = s, .x = x, .address = address, .position = position, .total = total
+    };
+    snprintf(m.command, sizeof(m.command), "Processing mailbox %u of %u: %s", position, total,
+             address);
+    *retry_later = false;
+    cJSON *cp_json = NULL;
+    enum mse_rc rc = mailbox_lock(&m, &cp_json, err);
+    if (rc != MSE_OK)
+        return rc;
+    progress_post(&m, "Starting", true);
+
+    struct sync_checkpoints cps = { 0 };
+    rc = sync_checkpoints_from_json(cp_json, &cps, err);
+    cJSON_Delete(cp_json);
+    if (rc != MSE_OK)
+        return rc;
+    struct sync_sink sink = {
+        .ctx = &m, .submit = sink_submit, .put_content = sink_put_content, .progress = sink_progress
+    };
+    struct sync_job job = { .mailbox = address,
+                            .def = def,
+                            .checkpoints = &cps,
+                            .sink = &sink,
+                            .ews = ews,
+                            .log = x->log,
+                            .stop = &s->halt,
+                            .getitem_batch = (unsigned)s->agent->cfg->ews_getitem_batch };
+    struct sync_outcome out;
+    enum mse_rc sync_rc = sync_mailbox(&job, &out);
+    sync_checkpoints_cleanup(&cps);
+    if (slot_halted(s)) {
+        snprintf(err->msg, sizeof(err->msg), "stopped while replicating %s", address);
+        return MSE_ERR_UNAVAILABLE;
+    }
+    if (sync_rc != MSE_OK && out.retry_later && !last_try) {
+        *retry_later = true;
+        /* Unlock by finishing as skipped-for-now would show a false final state; the lock
+           stays until the retry or the execution's end, which frees it. */
+        LOG_INFO(&x->log, "%s: %s; trying again later in this execution", address, out.text);
+        return MSE_OK;
+    }
+    LOG_INFO(&x->log, "%s: %s (%s) in %lld ms, %llu records", address, sync_health_name(out.health),
+             out.reason[0] ? out.reason : "ok", (long long)out.duration_ms,
+             (unsigned long long)(out.items + out.appointments + out.folders + out.deletes));
+    return mailbox_finish(&m, &out, err);
+}
+
+/* ---- executions ---- */
+
+static enum mse_rc execution_parse(cJSON *doc, struct execution *x, struct mse_err *err)
+{
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(doc, "task");
+    const cJSON *group = cJSON_GetObjectItemCaseSensitive(doc, "group");
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(doc, "definition");
+    const cJSON *fence = cJSON_GetObjectItemCaseSensitive(doc, "fencing_token");
+    const char *id = json_str(doc, "id"), *type = json_str(task, "type");
+    const char *name = json_str(task, "name"), *kind = json_str(group, "kind");
+    x->doc = doc;
+    x->group_value = json_str(group, "value");
+    x->settings = cJSON_GetObjectItemCaseSensitive(def, "settings");
+    if (!id || !type || !kind || !x->group_value || !cJSON_IsNumber(fence)) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "the claimed execution lacks id, task, group or "
+                 "fencing token");
+        return MSE_ERR_INVALID;
+    }
+    snprintf(x->id, sizeof(x->id), "%s", id);
+    snprintf(x->type, sizeof(x->type), "%s", type);
+    snprintf(x->task_name, sizeof(x->task_name), "%s", name ? name : "");
+    snprintf(x->group_kind, sizeof(x->group_kind), "%s", kind);
+    x->fencing_token = (int64_t)fence->valuedouble;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "membership_known")))
+        x->mailboxes = cJSON_GetObjectItemCaseSensitive(doc, "mailboxes");
+    mse_log_ctx_add(&x->log, "execution", x->id);
+    mse_log_ctx_add(&x->log, "task", x->task_name);
+    return MSE_OK;
+}
+
+/* Resolves the group and reports the membership (or why it could not be resolved). */
+static enum mse_rc execution_membership(struct slot *s, struct execution *x,
+                                        struct ews_session *ews, struct mse_err *err)
+{
+    enum group_kind kind;
+    struct group_members members = { 0 };
+    const char *reason = "invalid_group";
+    struct mse_err why = { { 0 } };
+    struct group_expander ex = group_expander_ews(ews);
+    enum mse_rc rc = group_kind_parse(x->group_kind, &kind);
+    if (rc == MSE_OK)
+        rc = groups_resolve(s->agent->groups, kind, x->group_value, &ex, &members, NULL, &reason,
+                            &why);
+    cJSON *body = cJSON_CreateObject();
+    if (!body) {
+        group_members_cleanup(&members);
+        return MSE_ERR_NOMEM;
+    }
+    if (rc == MSE_OK) {
+        cJSON *list = cJSON_AddArrayToObject(body, "mailboxes");
+        for (size_t i = 0; list && i < members.n; i++)
+            cJSON_AddItemToArray(list, cJSON_CreateString(members.v[i]));
+    } else {
+        cJSON *e = cJSON_AddObjectToObject(body, "error");
+        cJSON_AddStringToObject(e, "reason_code", reason);
+        cJSON_AddStringToObject(e, "reason_text", why.msg[0] ? why.msg : mse_rc_str(rc));
+        LOG_WARN(&x->log, "group %s %s not resolved: %s", x->group_kind, x->group_value, why.msg);
+    }
+    group_members_cleanup(&members);
+    cJSON *reply = NULL;
+    rc = exec_post(s, x, NULL, "/membership", body, &reply, NULL, err);
+    cJSON_Delete(body);
+    if (rc != MSE_OK)
+        return rc;
+    /* The answer lists the mailboxes with their states; it replaces the claim's view. */
+    cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(reply, "mailboxes");
+    cJSON_Delete(reply);
+    if (!list)
+        return MSE_ERR_NOMEM;
+    cJSON_AddItemToObject(x->doc, "membership", list);
+    x->mailboxes = list;
+    return MSE_OK;
+}
+
+static bool mailbox_done(const char *state)
+{
+    return state && (!strcmp(state, "healthy") || !strcmp(state, "warning") ||
+                     !strcmp(state, "error") || !strcmp(state, "skipped"));
+}
+
+/* A mailbox Exchange asked us to come back to (ErrorMailboxMoveInProgress). */
+struct retry_entry {
+    const char *address;
+    unsigned position;
+    unsigned attempts;
+};
+
+/* Replicates every mailbox the execution still has to do, in group order. */
+static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, struct ews_session *ews,
+                                       const struct sync_definition *def, struct mse_err *err)
+{
+    unsigned total = (unsigned)cJSON_GetArraySize(x->mailboxes);
+    struct retry_entry *queue = calloc(total ? total : 1, sizeof(*queue));
+    size_t head = 0, tail = 0;
+    unsigned position = 0;
+    enum mse_rc rc = queue ? MSE_OK : MSE_ERR_NOMEM;
+    const cJSON *mb;
+    cJSON_ArrayForEach(mb, x->mailboxes)
+    {
+        position++;
+        const char *address = json_str(mb, "address");
+        if (rc != MSE_OK || !address || mailbox_done(json_str(mb, "state")))
+            continue;
+        if (atomic_load(&s->cancel_requested) || slot_halted(s))
+            break;
+        bool again;
+        rc = mailbox_process(s, x, ews, def, address, position, total, false, &again, err);
+        if (rc == MSE_OK && again)
+            queue[tail++] = (struct retry_entry){ address, position, 1 };
+    }
+    /* Mailboxes being moved get a few more tries after the others, a little later each. */
+    while (rc == MSE_OK && head < tail && !atomic_load(&s->cancel_requested) &&
+           slot_sleep(s, 5000)) {
+        struct retry_entry e = queue[head++ % (total ? total : 1)];
+        bool last = ++e.attempts >= AGENT_RETRY_LATER_ATTEMPTS, again;
+        rc = mailbox_process(s, x, ews, def, e.address, e.position, total, last, &again, err);
+        if (rc == MSE_OK && again)
+            queue[tail++ % (total ? total : 1)] = e;
+    }
+    free(queue);
+    return rc;
+}
+
+/* Ends the execution on the server; with `release` it goes back to the queue instead. */
+static void execution_end(struct slot *s, struct execution *x, bool release)
+{
+    struct mse_err err = { { 0 } };
+    if (atomic_load(&s->lease_lost))
+        return; /* not ours any more: the new holder ends it */
+    enum mse_rc rc =
+            exec_post(s, x, NULL, release ? "/release" : "/complete", NULL, NULL, NULL, &err);
+    if (rc != MSE_OK)
+        LOG_WARN(&x->log, "%s failed: %s", release ? "release" : "complete", err.msg);
+    else
+        LOG_INFO(&x->log, "execution %s", release ? "handed back" : "completed");
+}
+
+static void slot_publish(struct slot *s, const struct execution *x)
+{
+    pthread_mutex_lock(&s->agent->lock);
+    snprintf(s->execution_id, sizeof(s->execution_id), "%s", x ? x->id : "");
+    s->fencing_token = x ? x->fencing_token : 0;
+    pthread_mutex_unlock(&s->agent->lock);
+}
+
+static void slot_run(struct slot *s, cJSON *doc)
+{
+    struct execution x = { 0 };
+    struct mse_err err = { { 0 } };
+    struct ews_session *ews = NULL;
+    struct sync_definition def = { 0 };
+    enum sync_type type;
+    bool have_def = false;
+    atomic_store(&s->lease_lost, false);
+    atomic_store(&s->cancel_requested, false);
+    atomic_store(&s->halt, false);
+    enum mse_rc rc = execution_parse(doc, &x, &err);
+    if (rc != MSE_OK) {
+        LOG_ERROR(NULL, "cannot run a claimed execution: %s", err.msg);
+        cJSON_Delete(doc);
+        return;
+    }
+    slot_publish(s, &x);
+    srv_client_set_fencing(s->srv, x.fencing_token);
+    LOG_INFO(&x.log, "claimed (%s, fencing token %lld)", x.type, (long long)x.fencing_token);
+
+    rc = ews_session_new(&s->agent->ews_cfg, &ews, &err);
+    if (rc == MSE_OK && sync_type_parse(x.type, &type) == MSE_OK) {
+        rc = sync_definition_from_json(type, x.settings, &def, &err);
+        have_def = rc == MSE_OK;
+    }
+    if (rc == MSE_OK && !x.mailboxes)
+        rc = execution_membership(s, &x, ews, &err);
+    if (rc == MSE_OK && have_def)
+        rc = execution_mailboxes(s, &x, ews, &def, &err);
+    if (rc == MSE_OK && !have_def)
+        LOG_WARN(&x.log, "task type %s is not replicated by this worker version", x.type);
+    if (rc != MSE_OK && !slot_halted(s))
+        LOG_ERROR(&x.log, "execution stopped: %s", err.msg);
+    /* Stopped by the operator (SIGTERM): hand the execution back so another worker resumes. */
+    execution_end(s, &x, slot_halted(s));
+    if (have_def)
+        sync_definition_cleanup(&def);
+    ews_session_free(ews);
+    srv_client_set_fencing(s->srv, 0);
+    slot_publish(s, NULL);
+    cJSON_Delete(x.doc);
+}
+
+static void *slot_main(void *arg)
+{
+    struct slot *s = arg;
+    struct agent *a = s->agent;
+    cJSON *body = cJSON_CreateObject();
+    if (!body || !cJSON_AddStringToObject(body, "worker_id", a->worker_id)) {
+        cJSON_Delete(body);
+        return NULL;
+    }
+    while (!atomic_load(a->stop)) {
+        struct srv_reply r;
+        struct mse_err err = { { 0 } };
+        enum mse_rc rc = srv_call(s->srv, "POST", "/api/v1/worker/claims", body, &r, &err);
+        if (rc == MSE_OK && r.status == 200 && r.body) {
+            cJSON *doc = r.body;
+            r.body = NULL;
+            srv_reply_cleanup(&r);
+            slot_run(s, doc);
+            continue;
+        }
+        if (rc != MSE_OK || r.status != 204)
+            LOG_WARN(NULL, "claim failed: %s", rc != MSE_OK ? err.msg : r.detail);
+        srv_reply_cleanup(&r);
+        int64_t end = mse_time_mono_ms() + AGENT_CLAIM_POLL_MS;
+        while (!atomic_load(a->stop) && mse_time_mono_ms() < end)
+            usleep(50 * 1000);
+    }
+    cJSON_Delete(body);
+    return NULL;
+}
+
+/* ---- heartbeat ---- */
+
+static cJSON *heartbeat_body(struct agent *a)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (!b)
+        return NULL;
+    cJSON_AddStringToObject(b, "worker_id", a->worker_id);
+    cJSON_AddStringToObject(b, "version", MSE_VERSION);
+    cJSON_AddStringToObject(b, "host", a->host);
+    cJSON_AddNumberToObject(b, "slots", a->nslots);
+    cJSON *list = cJSON_AddArrayToObject(b, "executions");
+    pthread_mutex_lock(&a->lock);
+    for (unsigned i = 0; list && i < a->nslots; i++) {
+        if (!a->slots[i].execution_id[0])
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "id", a->slots[i].execution_id);
+        cJSON_AddNumberToObject(e, "fencing_token", (double)a->slots[i].fencing_token);
+        cJSON_AddItemToArray(list, e);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return b;
+}
+
+/* Applies what the server said about our executions: lost leases halt, cancellations stop. */
+static void heartbeat_apply(struct agent *a, const cJSON *reply)
+{
+    const cJSON *hb = cJSON_GetObjectItemCaseSensitive(reply, "heartbeat_seconds");
+    if (cJSON_IsNumber(hb) && hb->valuedouble >= 1 && hb->valuedouble <= 300)
+        atomic_store(&a->heartbeat_s, (int)hb->valuedouble);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(reply, "executions"))
+    {
+        const char *id = json_str(e, "id"), *lease = json_str(e, "lease");
+        pthread_mutex_lock(&a->lock);
+        for (unsigned i = 0; id && i < a->nslots; i++) {
+            struct slot *s = &a->slots[i];
+            if (strcmp(s->execution_id, id) != 0)
+                continue;
+            if (lease && strcmp(lease, "renewed") != 0) {
+                atomic_store(&s->lease_lost, true);
+                atomic_store(&s->halt, true);
+            }
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "cancel_requested")))
+                atomic_store(&s->cancel_requested, true);
+        }
+        pthread_mutex_unlock(&a->lock);
+    }
+}
+
+/* One heartbeat; MSE_ERR_IO when the credentials are refused. */
+static enum mse_rc heartbeat_once(struct agent *a, struct srv_client *srv, struct mse_err *err)
+{
+    cJSON *body = heartbeat_body(a);
+    if (!body)
+        return MSE_ERR_NOMEM;
+    struct srv_reply r;
+    enum mse_rc rc = srv_call(srv, "POST", "/api/v1/worker/heartbeat", body, &r, err);
+    cJSON_Delete(body);
+    if (rc == MSE_OK && r.status == 200)
+        heartbeat_apply(a, r.body);
+    else if (rc == MSE_OK) {
+        snprintf(err->msg, sizeof(err->msg), "heartbeat: HTTP %ld %s", r.status, r.detail);
+        rc = r.status == 401 || r.status == 403 ? MSE_ERR_IO : MSE_ERR_UNAVAILABLE;
+    }
+    srv_reply_cleanup(&r);
+    return rc;
+}
+
+static enum mse_rc agent_init(struct agent *a, const struct worker_config *cfg,
+                              const atomic_bool *stop)
+{
+    memset(a, 0, sizeof(*a));
+    a->cfg = cfg;
+    a->stop = stop;
+    a->srv_cfg = (struct srv_config){ .url = cfg->server_url,
+                                      .client_id = cfg->site_client_id,
+                                      .client_secret = cfg->site_client_secret,
+                                      .tls_verify = cfg->tls_verify,
+                                      .ca_file = cfg->tls_ca_file,
+                                      .timeout_ms = 60000,
+                                      .retry_budget_ms = 120000 };
+    worker_config_ews(cfg, &a->ews_cfg);
+    if (gethostname(a->host, sizeof(a->host)) != 0)
+        snprintf(a->host, sizeof(a->host), "unknown");
+    a->host[sizeof(a->host) - 1] = '\0';
+    snprintf(a->worker_id, sizeof(a->worker_id), "%s:%ld", a->host, (long)getpid());
+    atomic_store(&a->heartbeat_s, 10);
+    pthread_mutex_init(&a->lock, NULL);
+    a->nslots = cfg->slots > 0 ? (unsigned)cfg->slots : 1;
+    a->groups = group_cache_new(cfg->group_cache_ttl_s * 1000);
+    a->slots = calloc(a->nslots, sizeof(*a->slots));
+    return a->groups && a->slots ? MSE_OK : MSE_ERR_NOMEM;
+}
+
+static void agent_cleanup(struct agent *a)
+{
+    for (unsigned i = 0; a->slots && i < a->nslots; i++) {
+        if (a->slots[i].started)
+            pthread_join(a->slots[i].thread, NULL);
+        srv_client_free(a->slots[i].srv);
+    }
+    free(a->slots);
+    group_cache_free(a->groups);
+    pthread_mutex_destroy(&a->lock);
+}
+
+static enum mse_rc slots_start(struct agent *a, struct mse_err *err)
+{
+    for (unsigned i = 0; i < a->nslots; i++) {
+        struct slot *s = &a->slots[i];
+        s->agent = a;
+        s->index = i;
+        enum mse_rc rc = srv_client_new(&a->srv_cfg, &s->srv, err);
+        if (rc != MSE_OK)
+            return rc;
+        srv_client_set_stop(s->srv, a->stop);
+        if (pthread_create(&s->thread, NULL, slot_main, s) != 0) {
+            snprintf(err->msg, sizeof(err->msg), "cannot start slot thread %u", i);
+            return MSE_ERR_NOMEM;
+        }
+        s->started = true;
+    }
+    return MSE_OK;
+}
+
+enum mse_rc agent_run(const struct worker_config *cfg, const atomic_bool *stop, struct mse_err *err)
+{
+    struct agent a;
+    struct srv_client *hb = NULL;
+    enum mse_rc rc = agent_init(&a, cfg, stop);
+    if (rc == MSE_OK)
+        rc = srv_client_new(&a.srv_cfg, &hb, err);
+    if (rc == MSE_OK) {
+        srv_client_set_stop(hb, stop);
+        /* The first heartbeat proves the credentials before any slot starts claiming. */
+        while ((rc = heartbeat_once(&a, hb, err)) == MSE_ERR_UNAVAILABLE && !atomic_load(stop)) {
+            LOG_WARN(NULL, "mse-server not reachable yet: %s", err->msg);
+            sleep(2);
+        }
+    }
+    if (rc == MSE_OK) {
+        LOG_INFO(NULL, "worker %s serving its site with %u slot(s) at %s", a.worker_id, a.nslots,
+                 cfg->server_url);
+        rc = slots_start(&a, err);
+    }
+    while (rc == MSE_OK && !atomic_load(stop)) {
+        int64_t next = mse_time_mono_ms() + (int64_t)atomic_load(&a.heartbeat_s) * 1000;
+        while (!atomic_load(stop) && mse_time_mono_ms() < next)
+            usleep(100 * 1000);
+        if (atomic_load(stop))
+            break;
+        struct mse_err hb_err = { { 0 } };
+        if (heartbeat_once(&a, hb, &hb_err) != MSE_OK)
+            LOG_WARN(NULL, "heartbeat failed: %s", hb_err.msg);
+    }
+    for (unsigned i = 0; a.slots && i < a.nslots; i++)
+        atomic_store(&a.slots[i].halt, true);
+    agent_cleanup(&a);
+    srv_client_free(hb);
+    return atomic_load(stop) && rc == MSE_ERR_UNAVAILABLE ? MSE_OK : rc;
+}
