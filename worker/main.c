@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "cli_sink.h"
 #include "config_worker.h"
 #include "ews.h"
@@ -31,7 +32,9 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fputs("usage: mse-worker [--config FILE] MODE\n"
+    fputs("usage: mse-worker [--config FILE] [MODE]\n"
+          "without a mode: serve the site — heartbeats, claims, executions (server_url,\n"
+          "site_client_id and site_client_secret must be set)\n"
           "modes:\n"
           "  --sync-once MAILBOX --type TYPE [--definition JSON|@FILE] [--state FILE]\n"
           "              [--content-dir DIR]\n"
@@ -264,6 +267,28 @@ static int run_resolve_group(const struct cli *cli, struct worker_config *cfg)
     return EXIT_DONE;
 }
 
+/* The service mode: serve the site until SIGTERM/SIGINT (docs/worker-protocol.md). */
+static int run_service(struct worker_config *cfg)
+{
+    struct mse_err err = { { 0 } };
+    if (worker_config_require(cfg, true, true, &err) != MSE_OK) {
+        fprintf(stderr, "mse-worker: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    if (worker_config_reload_token(cfg, &err) != MSE_OK) {
+        fprintf(stderr, "mse-worker: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    worker_config_log(cfg);
+    enum mse_rc rc = agent_run(cfg, &stop_requested, &err);
+    if (rc != MSE_OK) {
+        LOG_ERROR(NULL, "worker stopped: %s", err.msg);
+        return rc == MSE_ERR_IO ? EXIT_USAGE : EXIT_FAILED;
+    }
+    LOG_INFO(NULL, "worker stopped");
+    return EXIT_DONE;
+}
+
 static void signals_setup(void)
 {
     struct sigaction sa;
@@ -303,8 +328,7 @@ int main(int argc, char **argv)
         else
             code = run_sync_once(&cli, &cfg);
     } else {
-        fprintf(stderr, "mse-worker: the server-driven mode (claiming executions) arrives with "
-                        "the worker protocol; use --sync-once or --resolve-group\n");
+        code = run_service(&cfg);
     }
     worker_config_cleanup(&cfg);
     xmlCleanupParser();
