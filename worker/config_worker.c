@@ -487,6 +487,15 @@ enum mse_rc worker_config_reload_token(struct worker_config *cfg, struct mse_err
     return MSE_OK;
 }
 
+enum mse_rc worker_config_read_token(const struct worker_config *cfg, char **out,
+                                     struct mse_err *err)
+{
+    *out = NULL;
+    if (!cfg->ews_bearer_token_file)
+        return MSE_OK;
+    return secret_file(cfg->ews_bearer_token_file, out, err);
+}
+
 void worker_config_ews(const struct worker_config *cfg, struct ews_config *out)
 {
     ews_config_defaults(out);

@@ -57,8 +57,15 @@ void worker_config_cleanup(struct worker_config *cfg);
  */
 enum mse_rc worker_config_require(const struct worker_config *cfg, bool ews, bool server,
                                   struct mse_err *err) MSE_WUR;
-/* Re-reads ews_bearer_token_file (tokens expire; call before each execution). */
+/* Re-reads ews_bearer_token_file into cfg (single-threaded start-up). */
 enum mse_rc worker_config_reload_token(struct worker_config *cfg, struct mse_err *err) MSE_WUR;
+/*
+ * Reads the current bearer token from ews_bearer_token_file without touching cfg, so that
+ * threads can each pick up a refreshed token (tokens expire; read one per execution).
+ * *out is NULL when no token file is configured; free it with free().
+ */
+enum mse_rc worker_config_read_token(const struct worker_config *cfg, char **out,
+                                     struct mse_err *err) MSE_WUR;
 /* Fills an EWS transport configuration that borrows cfg's strings. */
 void worker_config_ews(const struct worker_config *cfg, struct ews_config *out);
 /* Logs the effective settings at info level, secrets as "[set]" / "[unset]". */

@@ -214,6 +214,13 @@ static void test_bearer_token_reload(void **state)
     assert_int_equal(worker_config_reload_token(&c, &err), MSE_OK);
     assert_string_equal(c.ews_bearer_token, "second");
     assert_string_equal(c.ews_bearer_token_file, tok);
+    /* Threads read their own copy, leaving the shared configuration alone. */
+    write_tmp("token", "third\n");
+    char *mine = NULL;
+    assert_int_equal(worker_config_read_token(&c, &mine, &err), MSE_OK);
+    assert_string_equal(mine, "third");
+    assert_string_equal(c.ews_bearer_token, "second");
+    free(mine);
     worker_config_cleanup(&c);
 }
 
