@@ -66,7 +66,7 @@ static void fault_read(const xmlNode *fault, struct ews_status *st)
     if (n)
         ews_xml_text_into(n, st->code, sizeof(st->code));
     else
-        snprintf(st->code, sizeof(st->code), "%s", qname_local(faultcode));
+        snprintf(st->code, sizeof(st->code), "%.63s", qname_local(faultcode));
     n = detail ? ews_xml_child(detail, NULL, "Message") : NULL;
     if (n && !st->text[0])
         ews_xml_text_into(n, st->text, sizeof(st->text));
