@@ -3,6 +3,7 @@
 and item changes of every kind followed by incremental executions whose archive equals the
 export and which leave unchanged folders alone; kill -9 at several points of a multi-mailbox
 full sync; two tasks on one mailbox; throttling, 503s and cut-offs; an invalid sync state."""
+import datetime
 import signal
 import time
 
@@ -240,5 +241,27 @@ def test_invalid_sync_state_resyncs_the_folder_with_a_warning(api, database, ser
         assert database.scalar("SELECT deleted_at IS NOT NULL FROM archive_items "
                                "WHERE mailbox = %s AND item_id = %s", a,
                                msgs[0]["item_id"]) is True
+    finally:
+        worker.assert_clean_exit(worker.stop(signal.SIGTERM))
+
+
+def test_run_now_starts_within_seconds_and_ad_groups_fail_clearly(api, server, sim):
+    """A run-now is claimed within 5 s; a task on an AD group fails with the clear per-task
+    error until a directory can be configured, and the worker goes on."""
+    site = make_site(api)
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "ad_group", "value": "CN=dlmmsgroup,CN=Users,DC=mcdev,"
+                                                         "DC=internal"})
+    worker = start_worker(server, sim, site)
+    try:
+        done = run_and_wait(api, task)
+        started = datetime.datetime.fromisoformat(done["started_at"].replace("Z", "+00:00"))
+        queued = datetime.datetime.fromisoformat(done["queued_at"].replace("Z", "+00:00"))
+        assert (started - queued).total_seconds() <= 5
+        assert done["result"] == "failed"
+        assert done["error"] == {"code": "no_directory",
+                                 "text": "no directory configured for this site"}
+        got = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))
+        assert got["health"] == "failed" and got["status"] == "scheduled"
     finally:
         worker.assert_clean_exit(worker.stop(signal.SIGTERM))
