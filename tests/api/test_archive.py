@@ -11,11 +11,13 @@ import os
 import re
 import sys
 import tempfile
+import time
 import urllib.parse
 import uuid
 
 import pytest
 
+import harness
 from admin_helpers import make_definition, make_site, make_task, ok, problem, unique
 from archive_compare import CAL, MFR, archive_snapshot, filter_export, read_all
 from scripted_worker import ScriptedWorker, folder, folder_batch, hierarchy_batch, message
@@ -635,12 +637,12 @@ def attachment_file(name, text, content_type="text/plain"):
 
 FIXTURE = {
     "mailboxes": [{
-        "address": "Anna.Schmidt@contoso.example", "display_name": "Anna Schmidt",
-        "password": "anna-password-1",
+        "address": "Nora.Export@fabrikam.example", "display_name": "Nora Export",
+        "password": "nora-password-1",
         "folders": [
             {"name": "Inbox", "messages": [
                 {"subject": "Quarterly report", "from": "Bob Baker <bob@contoso.example>",
-                 "to": ["anna.schmidt@contoso.example"],
+                 "to": ["nora.export@fabrikam.example"],
                  "cc": [{"name": "Carol", "email": "carol@contoso.example"}],
                  "sent": "2024-05-01T08:29:00Z", "received": "2024-05-01T08:30:00Z",
                  "attachments": [attachment_file("q1.csv", "a,b\n1,2\n")]},
@@ -690,7 +692,7 @@ FIXTURE = {
         ],
     }],
 }
-ANNA = "anna.schmidt@contoso.example"
+NORA = "nora.export@fabrikam.example"
 MFR_SETTINGS = {"exclude_folders": ["/Inbox/Newsletters"], "include_deleted_items": False,
                 "include_private_items": False}
 
@@ -773,38 +775,38 @@ def sim():
 
 
 def test_archive_equals_the_filtered_export_of_an_ews_sim_mailbox(api, anon, site, sim):
-    mail = new_task(api, site, ANNA, MFR, MFR_SETTINGS)
-    cal = new_task(api, site, ANNA, CAL, CALENDAR)
+    mail = new_task(api, site, NORA, MFR, MFR_SETTINGS)
+    cal = new_task(api, site, NORA, CAL, CALENDAR)
     workers = {mail["id"]: PerfectWorker(MFR, MFR_SETTINGS),
                cal["id"]: PerfectWorker(CAL, CALENDAR)}
     definitions = [w.definition for w in workers.values()]
     contents = fixture_contents()
 
     def replicate():
-        export = sim.export(ANNA)
+        export = sim.export(NORA)
         for task in (mail, cal):
-            with replicating(api, anon, site, task, ANNA) as s:
+            with replicating(api, anon, site, task, NORA) as s:
                 workers[task["id"]].sync(s, export, contents)
         return export
 
     export = replicate()
     want = filter_export(export, definitions)
     assert want["messages"] and want["appointments"]  # the fixture is not empty after all
-    assert archive_snapshot(api, ANNA) == want
-    assert_counts_consistent(api, ANNA)
+    assert archive_snapshot(api, NORA) == want
+    assert_counts_consistent(api, NORA)
     for a in want["appointments"]:
         for att in a["attachments"]:
-            got = ok_bytes(api.get(f"{box(ANNA)}/attachments/{att['sha256']}"))
+            got = ok_bytes(api.get(f"{box(NORA)}/attachments/{att['sha256']}"))
             assert hashlib.sha256(got).hexdigest() == att["sha256"]
             assert len(got) == att["size"]
 
     # Changes in Exchange: the next passes bring the archive level again.
     by_subject = {m["subject"]: m for m in export["messages"] + export["appointments"]}
     folders = {f["path"]: f for f in export["folders"]}
-    items = f"/mailboxes/{ANNA}/items"
+    items = f"/mailboxes/{NORA}/items"
     sim.control("POST", items, expect=201, json={
         "type": "message", "folder": "/Inbox/Projects", "subject": "Go-live",
-        "from": "carol@contoso.example", "to": [ANNA], "received": "2024-05-20T10:00:00Z"})
+        "from": "carol@contoso.example", "to": [NORA], "received": "2024-05-20T10:00:00Z"})
     sim.control("PATCH", f"{items}/{by_subject['Quarterly report']['item_id']}", expect=200,
                 json={"subject": "Quarterly report (final)", "is_read": True})
     sim.control("PATCH", f"{items}/{by_subject['Kick-off']['item_id']}", expect=200,
@@ -812,9 +814,9 @@ def test_archive_equals_the_filtered_export_of_an_ews_sim_mailbox(api, anon, sit
     sim.control("DELETE", f"{items}/{by_subject['Lunch?']['item_id']}", expect=200)
     sim.control("PATCH", f"{items}/{by_subject['Salary']['item_id']}", expect=200,
                 json={"sensitivity": "Normal"})
-    sim.control("PATCH", f"/mailboxes/{ANNA}/folders/{folders['/Inbox/Projects']['folder_id']}",
+    sim.control("PATCH", f"/mailboxes/{NORA}/folders/{folders['/Inbox/Projects']['folder_id']}",
                 expect=200, json={"display_name": "Projects 2024"})
-    sim.control("DELETE", f"/mailboxes/{ANNA}/folders/{folders['/Holidays']['folder_id']}",
+    sim.control("DELETE", f"/mailboxes/{NORA}/folders/{folders['/Holidays']['folder_id']}",
                 expect=200)
     sim.control("PATCH", f"{items}/{by_subject['Planning']['item_id']}", expect=200,
                 json={"location": "Room 10", "start": "2024-05-10T09:30:00Z",
@@ -827,17 +829,124 @@ def test_archive_equals_the_filtered_export_of_an_ews_sim_mailbox(api, anon, sit
 
     export = replicate()
     want = filter_export(export, definitions)
-    assert archive_snapshot(api, ANNA) == want
-    assert_counts_consistent(api, ANNA)
+    assert archive_snapshot(api, NORA) == want
+    assert_counts_consistent(api, NORA)
     assert "Holidays" not in {f["display_name"] for f in want["folders"]}
     # What Exchange deleted stays in the archive, marked, at its last-known folder.
     lunch = by_subject["Lunch?"]["item_id"]
-    every = {i["item_id"]: i for i in read_all(api, box(ANNA) + "/items",
+    every = {i["item_id"]: i for i in read_all(api, box(NORA) + "/items",
                                                include_deleted="true")}
     assert every[lunch]["deleted"] and every[lunch]["folder_path"] == "/Inbox"
-    gone = {f["path"]: f for f in read_all(api, box(ANNA) + "/folders", include_deleted="true")}
+    gone = {f["path"]: f for f in read_all(api, box(NORA) + "/folders", include_deleted="true")}
     assert gone["/Holidays"]["deleted"]
     # The comparison sees a difference when there is one.
     sim.control("PATCH", f"{items}/{by_subject['Status']['item_id']}", expect=200,
                 json={"subject": "Status (edited)"})
-    assert archive_snapshot(api, ANNA) != filter_export(sim.export(ANNA), definitions)
+    assert archive_snapshot(api, NORA) != filter_export(sim.export(NORA), definitions)
+
+
+# ---- the whole chain: the real mse-worker against ews-sim's demo organisation ----
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "worker"))
+import e2e  # noqa: E402  (the worker's end-to-end helpers: its environment against a sim)
+
+DEMO_MFR = {"exclude_folders": ["/Inbox/Customers"], "include_deleted_items": False,
+            "include_private_items": False}
+
+
+@pytest.fixture(scope="module")
+def demo_sim():
+    s = simlib.EwsSim(fixture=simlib.DEMO_FIXTURE)
+    yield s
+    s.stop_clean()
+
+
+def start_worker(server, sim, site):
+    env = e2e.worker_env(sim, MSE_WORKER_SERVER_URL=server.url,
+                         MSE_WORKER_SITE_CLIENT_ID=site["credentials"]["client_id"],
+                         MSE_WORKER_SITE_CLIENT_SECRET=site["credentials"]["client_secret"])
+    env = {k: v for k, v in env.items() if k.startswith("MSE_WORKER_")}
+    return harness.Process([harness.binary("mse-worker")], env, r"serving its site",
+                           "mse-worker")
+
+
+def run_and_wait(api, task, timeout=120):
+    """Starts an execution now and waits for its end; asserts it went well."""
+    x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    deadline = time.monotonic() + timeout
+    while True:
+        e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+        if e["state"] not in ("queued", "running", "waiting"):
+            assert e["result"] == "ok", e
+            return e
+        assert time.monotonic() < deadline, f"execution still {e['state']}"
+        time.sleep(0.3)
+
+
+def test_the_real_worker_leaves_an_archive_equal_to_the_filtered_export(api, server, site,
+                                                                        demo_sim):
+    sim = demo_sim
+    boxes = [m["address"] for m in sim.get("/mailboxes")["items"][:3]]
+    group = {"kind": "mailbox_list", "value": ";".join(boxes)}
+    mfr_def = make_definition(api, settings=DEMO_MFR)
+    cal_def = make_definition(api, type_=CAL, settings=CALENDAR)
+    tasks = [make_task(api, site=site, definition=d, group=group) for d in (mfr_def, cal_def)]
+    definitions = [mfr_def, cal_def]
+    worker = start_worker(server, sim, site)
+    try:
+        for t in tasks:
+            run_and_wait(api, t)
+        for address in boxes:
+            want = filter_export(sim.export(address), definitions)
+            assert want["messages"] and want["appointments"], address
+            assert archive_snapshot(api, address) == want, address
+            assert_counts_consistent(api, address)
+
+        # Changes of every kind in Exchange, then incremental executions.
+        anna = boxes[0]
+        export = sim.export(anna)
+        paths = {f["path"]: f for f in export["folders"]}
+        inbox = [m for m in export["messages"] if m["folder_path"] == "/Inbox"]
+        normal = [m for m in inbox if m["sensitivity"] == "Normal"]
+        private = [m for m in inbox if m["sensitivity"] != "Normal"]
+        appts = export["appointments"]
+        items = f"/mailboxes/{anna}/items"
+        sim.control("DELETE", f"{items}/{normal[0]['item_id']}", expect=200)
+        sim.control("PATCH", f"{items}/{normal[1]['item_id']}", expect=200,
+                    json={"folder": "/Inbox/Projects/Phoenix"})
+        sim.control("PATCH", f"{items}/{normal[2]['item_id']}", expect=200,
+                    json={"subject": "changed", "is_read": True})
+        sim.control("PATCH", f"{items}/{private[0]['item_id']}", expect=200,
+                    json={"sensitivity": "Normal"})
+        sim.control("PATCH", f"{items}/{normal[3]['item_id']}", expect=200,
+                    json={"sensitivity": "Confidential"})
+        sim.control("PATCH", f"/mailboxes/{anna}/folders/{paths['/Inbox/Projects']['folder_id']}",
+                    expect=200, json={"display_name": "Projects (old)"})
+        sim.control("POST", f"/mailboxes/{anna}/folders", expect=201,
+                    json={"parent_path": "/Inbox", "name": "Receipts", "messages": [
+                        {"subject": "Invoice", "from": "shop@else.example", "to": [anna]}]})
+        sim.control("PATCH", f"{items}/{appts[0]['item_id']}", expect=200,
+                    json={"location": "Room 12", "subject": "moved on"})
+        sim.control("DELETE", f"{items}/{appts[-1]['item_id']}", expect=200)
+        sim.control("POST", items, expect=201, json={
+            "type": "appointment", "subject": "Added review", "start": "2026-12-01T10:00:00Z",
+            "attachments": [{"name": "notes.txt", "content_type": "text/plain",
+                             "content_text": "review notes\n"}]})
+        for t in tasks:
+            run_and_wait(api, t)
+        for address in boxes:
+            assert archive_snapshot(api, address) == \
+                filter_export(sim.export(address), definitions), address
+            assert_counts_consistent(api, address)
+        gone = {i["item_id"]: i for i in read_all(api, box(anna) + "/items",
+                                                  include_deleted="true")}
+        assert gone[normal[0]["item_id"]]["deleted"]
+        assert gone[normal[0]["item_id"]]["folder_path"] == "/Inbox"
+        assert normal[3]["item_id"] not in gone  # became private: no trace
+        review = next(a for a in read_all(api, box(anna) + "/appointments")
+                      if a["subject"] == "Added review")
+        content = ok_bytes(api.get(review["attachments"][0]["content_url"]))
+        assert content == b"review notes\n"
+    finally:
+        rc = worker.stop(timeout=60)
+    worker.assert_clean_exit(rc)
