@@ -283,7 +283,7 @@ void api_archive_attachment(struct request *req)
     http_add_header(req, "Cache-Control", "no-cache");
     http_add_header(req, "X-Content-Type-Options", "nosniff");
     if (download_none_match(http_header(req, "If-None-Match"), etag))
-        (void)http_reply_empty(req, 304);
+        (void)http_reply_not_modified(req);
     else
         content_send(req, db, sha, &a);
     archive_attachment_cleanup(&a);

@@ -466,8 +466,8 @@ def test_stored_records_are_shown_in_the_documented_shape(api, anon, site):
                                   "range": {"type": "NoEndRecurrence",
                                             "start_date": "2024-05-06", "extra": 2}},
                       calendar_item_type="RecurringMaster",
-                      modified_occurrences=[{"start": "2024-05-07T13:00:00Z", "z": 1}, 7],
-                      deleted_occurrences=["2024-05-08T13:00:00Z", 5, None])
+                      modified_occurrences=[{"start": "2024-05-07T13:00:00Z", "z": 1}],
+                      deleted_occurrences=["2024-05-08T13:00:00Z"])
     with replicating(api, anon, site, task, addr) as s:
         s.hierarchy([folder("C1", "Calendar", folder_class="IPF.Appointment")])
         s.folder("C1", appointments=[odd])
@@ -509,7 +509,7 @@ def test_attachment_content_download(api, anon, site, read_only):
                              "content_type": "text/html", "size": len(html),
                              "sha256": sha_html},
                             {"attachment_id": "AT4", "name": "",
-                             "content_type": "text/plain\r\nX-Evil: 1", "size": 0,
+                             "content_type": "not a media type", "size": 0,
                              "sha256": sha_empty}])])
     with replicating(api, anon, site, other_task, other) as s:
         s.hierarchy([folder("C9", "Calendar", folder_class="IPF.Appointment")])
