@@ -173,9 +173,15 @@ DB_STMT(exec_lock_denied, 4, false,
         " SELECT json_build_object('task_id', h.id, 'task_name', h.name, 'detail', d.text,"
         " 'site_id', $4::uuid)::text FROM d LEFT JOIN h ON true");
 
+/*
+ * The claim is checked under a row lock: a bare join would let a re-claim that commits while
+ * this statement waits for the task's row go unseen (the task row would be re-checked, the
+ * execution row would not).
+ */
 DB_STMT(exec_progress, 5, false,
-        "UPDATE exchange_tasks t SET command = $4, latest_detail = $5 FROM executions e"
-        " WHERE " FENCE " AND t.id = e.task_id RETURNING e.cancel_requested");
+        "WITH e AS (SELECT e.task_id, e.cancel_requested FROM executions e WHERE " FENCE
+        " FOR SHARE) UPDATE exchange_tasks t SET command = $4, latest_detail = $5 FROM e"
+        " WHERE t.id = e.task_id RETURNING e.cancel_requested");
 
 DB_STMT(exec_finish_mailbox, 10, false,
         "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
@@ -575,9 +581,14 @@ enum mse_rc db_exec_complete(struct db *db, const struct fence *f, struct exec_e
     const char *params[3];
     struct db_res res;
     int64_t n[4] = { 0 };
+    char task[37], type[40];
     memset(end, 0, sizeof(*end));
     fence_params(f, params);
-    enum mse_rc rc = db_query(db, &exec_complete_counts, params, &res, err);
+    /* The row lock first: nothing may re-claim the execution between the check and the end. */
+    enum mse_rc rc = db_exec_lock_row(db, f, task, type, err);
+    if (rc != MSE_OK)
+        return rc;
+    rc = db_query(db, &exec_complete_counts, params, &res, err);
     bool found = rc == MSE_OK && db_res_rows(&res) == 1;
     bool failed = false, cancelled = false;
     if (found) {

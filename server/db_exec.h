@@ -113,6 +113,7 @@ void exec_end_cleanup(struct exec_end *e);
 /*
  * Ends the execution (completed, or cancelled when a stop was asked for), derives its result
  * and the task's health from the mailboxes, frees its locks and detaches it from the task.
+ * The execution's row is locked first, so no re-claim can slip in between check and end.
  */
 enum mse_rc db_exec_complete(struct db *db, const struct fence *f, struct exec_end *end,
                              struct db_error *err) MSE_WUR;

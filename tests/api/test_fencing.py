@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Fencing under concurrency: a worker's write that is in flight while its claim is lost must
+be refused and change nothing; a write repeated after a lost answer must not count twice.
+
+A claim that happens while a write is under way is reproduced without timing luck: a
+PostgreSQL transaction of the test makes exactly the claim statement's changes (new fencing
+token, new lease, the task running) and holds them uncommitted until the server's statement
+waits for its row lock, then commits."""
+import threading
+import time
+
+import pytest
+
+import harness
+from admin_helpers import make_definition, make_site, make_task, ok, problem
+from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
+from scripted_worker import ScriptedWorker
+
+FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
+
+
+@pytest.fixture(scope="module")
+def server(database):
+    srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
+                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
+                                                 **FAST})
+    yield srv
+    srv.stop_clean()
+
+
+@pytest.fixture
+def site(api):
+    return make_site(api)
+
+
+def started(api, anon, site, mailboxes):
+    """A scripted worker holding a fresh claim of a new task over these mailboxes."""
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "mailbox_list", "value": ";".join(mailboxes)})
+    ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    w = ScriptedWorker(anon, site["credentials"])
+    ok(w.claim())
+    assert w.execution["task"]["id"] == task["id"]
+    ok(w.membership(mailboxes))
+    return task, w
+
+
+def lock_waiters(database):
+    return database.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'")
+
+
+def during_a_reclaim(database, execution_id, request):
+    """Sends request() while another claim of the execution commits; returns its response."""
+    conn = database.connect()
+    conn.autocommit = False
+    result = {}
+    try:
+        cur = conn.cursor()
+        # What the claim statement does: the execution first, then its task.
+        cur.execute("UPDATE executions SET fencing_token = fencing_token + 1, "
+                    "worker_id = 'rescuer', claims = claims + 1, "
+                    "lease_expires_at = now() + interval '60 seconds' WHERE id = %s "
+                    "RETURNING task_id", (execution_id,))
+        task_id = cur.fetchone()[0]
+        cur.execute("UPDATE exchange_tasks SET active_execution_id = %s, live_state = 'running' "
+                    "WHERE id = %s", (execution_id, task_id))
+        sender = threading.Thread(target=lambda: result.setdefault("r", request()))
+        sender.start()
+        deadline = time.monotonic() + 20
+        while lock_waiters(database) == 0:
+            assert sender.is_alive(), "the request did not wait for the claim's row locks"
+            assert time.monotonic() < deadline, "the request never waited for a row lock"
+            time.sleep(0.02)
+        conn.commit()
+        sender.join(30)
+    finally:
+        conn.close()
+    return result["r"]
+
+
+def test_complete_refused_when_reclaimed_meanwhile(api, anon, site, database):
+    task, w = started(api, anon, site, ["c1@example.com", "c2@example.com"])
+    ok(w.lock("c1@example.com"))
+    assert w.finish("c1@example.com").status_code == 204
+    r = during_a_reclaim(database, w.execution["id"], w.complete)
+    assert problem(r, 409)["type"] == "urn:mse:problem:lease-lost"
+    # The rescuer's claim is untouched: still running, its lock and mailboxes intact.
+    state, token = database.query("SELECT state, fencing_token FROM executions WHERE id = %s",
+                                  w.execution["id"])[0]
+    assert (state, token) == ("running", w.token + 1)
+    assert ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["status"] == "running"
+    rescuer = ScriptedWorker(anon, site["credentials"])
+    rescuer.execution, rescuer.token = w.execution, w.token + 1
+    ok(rescuer.lock("c2@example.com"))
+    assert rescuer.finish("c2@example.com").status_code == 204
+    assert ok(rescuer.complete())["mailboxes"]["healthy"] == 2
+
+
+def test_progress_refused_when_reclaimed_meanwhile(api, anon, site, database):
+    task, w = started(api, anon, site, ["p1@example.com"])
+    ok(w.progress("Processing mailbox 1 of 1", "first"))
+    r = during_a_reclaim(database, w.execution["id"],
+                         lambda: w.progress("zombie", "written after the claim was lost"))
+    assert problem(r, 409)["type"] == "urn:mse:problem:lease-lost"
+    live = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))
+    assert live["command"] == "Processing mailbox 1 of 1" and live["latest_detail"] == "first"
+    w.token += 1
+    ok(w.lock("p1@example.com"))
+    w.finish("p1@example.com")
+    ok(w.complete())
