@@ -183,12 +183,18 @@ DB_STMT(exec_progress, 5, false,
         " FOR SHARE) UPDATE exchange_tasks t SET command = $4, latest_detail = $5 FROM e"
         " WHERE t.id = e.task_id RETURNING e.cancel_requested");
 
+/*
+ * A mailbox ends once per execution: a finish repeated because its answer was lost is
+ * acknowledged and changes nothing (the counts would otherwise be added twice).
+ */
 DB_STMT(exec_finish_mailbox, 10, false,
         "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
+        " mb AS (SELECT m.address FROM execution_mailboxes m JOIN e ON m.execution_id = e.id"
+        " WHERE m.address = $4),"
         " m AS (UPDATE execution_mailboxes m SET state = $5, reason_code = $6, reason_text = $7,"
         " items = $8::bigint, full_sync = $9::boolean, finished_at = now(),"
         " duration_ms = $10::bigint FROM e WHERE m.execution_id = e.id AND m.address = $4"
-        " RETURNING m.address),"
+        " AND m.state IN ('pending', 'syncing', 'waiting_for_lock') RETURNING m.address),"
         " tm AS (UPDATE task_mailboxes t SET state = $5, reason_code = $6, reason_text = $7,"
         " items_replicated = t.items_replicated + $8::bigint, last_sync_at = now(),"
         " last_sync_ms = $10::bigint,"
@@ -201,7 +207,7 @@ DB_STMT(exec_finish_mailbox, 10, false,
         " x AS (UPDATE executions x SET items = x.items + $8::bigint FROM e, m WHERE x.id = e.id),"
         " l AS (DELETE FROM mailbox_locks l USING e, m WHERE l.address = m.address"
         " AND l.execution_id = e.id)"
-        " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM m)");
+        " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM mb)");
 
 DB_STMT(exec_complete_counts, 3, false,
         "SELECT e.task_id, e.error_code, e.cancel_requested,"

@@ -98,7 +98,10 @@ struct mailbox_result {
     bool full_sync;
 };
 
-/* Records a mailbox's end, updates the task's per-mailbox figures and frees the lock. */
+/*
+ * Records a mailbox's end, updates the task's per-mailbox figures and frees the lock. A mailbox
+ * that already ended in this execution is left as it is (MSE_OK: a repeated finish).
+ */
 enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const char *mailbox,
                                    const struct mailbox_result *r, struct db_error *err) MSE_WUR;
 

@@ -109,3 +109,15 @@ def test_progress_refused_when_reclaimed_meanwhile(api, anon, site, database):
     ok(w.lock("p1@example.com"))
     w.finish("p1@example.com")
     ok(w.complete())
+
+
+def test_a_repeated_finish_counts_once(api, anon, site, database):
+    """A worker whose answer to /finish was lost sends it again: nothing is added twice."""
+    task, w = started(api, anon, site, ["f1@example.com"])
+    ok(w.lock("f1@example.com"))
+    for _ in range(2):
+        assert w.finish("f1@example.com", items=5, duration_ms=700).status_code == 204
+    box = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/mailboxes"))["items"][0]
+    assert box["items_replicated"] == 5 and box["state"] == "healthy"
+    done = ok(w.complete())
+    assert done["items"] == 5 and done["mailboxes"]["healthy"] == 1
