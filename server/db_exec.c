@@ -84,14 +84,14 @@ DB_STMT(exec_heartbeat, 8, false,
         " FROM unnest($5::uuid[], $6::bigint[]) AS h (id, token) WHERE e.id = h.id"
         " AND e.fencing_token = h.token AND e.site_id = $1::uuid"
         " AND e.state IN ('running', 'waiting') AND e.lease_expires_at > now()"
-        " RETURNING e.id, e.cancel_requested)"
+        " RETURNING e.id, e.fencing_token, e.cancel_requested)"
         " SELECT json_build_object('heartbeat_seconds', $8::int, 'lease_seconds', $7::int,"
         " 'site_enabled', (SELECT s.enabled FROM sites s WHERE s.id = $1::uuid),"
         " 'server_time', mse_ts(now()), 'executions', coalesce((SELECT json_agg("
         " json_build_object('id', h.id, 'lease', CASE WHEN r.id IS NULL THEN 'lost'"
         " ELSE 'renewed' END, 'cancel_requested', coalesce(r.cancel_requested, false))"
-        " ORDER BY h.n) FROM unnest($5::uuid[]) WITH ORDINALITY AS h (id, n)"
-        " LEFT JOIN r ON r.id = h.id), '[]'::json))::text");
+        " ORDER BY h.n) FROM unnest($5::uuid[], $6::bigint[]) WITH ORDINALITY AS h (id, token, n)"
+        " LEFT JOIN r ON r.id = h.id AND r.fencing_token = h.token), '[]'::json))::text");
 DB_STMT(exec_claim, 3, false,
         "WITH c AS (SELECT e.id FROM executions e"
         " JOIN exchange_tasks t ON t.id = e.task_id AND t.deleted_at IS NULL"

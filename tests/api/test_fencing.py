@@ -121,3 +121,18 @@ def test_a_repeated_finish_counts_once(api, anon, site, database):
     assert box["items_replicated"] == 5 and box["state"] == "healthy"
     done = ok(w.complete())
     assert done["items"] == 5 and done["mailboxes"]["healthy"] == 1
+
+
+def test_heartbeat_judges_each_listed_claim(api, anon, site):
+    """The same execution listed twice, once with a stale token: only the live claim holds."""
+    _, w = started(api, anon, site, ["h1@example.com"])
+    eid = w.execution["id"]
+    reply = ok(w.heartbeat(executions=[{"id": eid, "fencing_token": w.token + 5},
+                                       {"id": eid, "fencing_token": w.token}]))
+    assert [e["lease"] for e in reply["executions"]] == ["lost", "renewed"]
+    reply = ok(w.heartbeat(executions=[{"id": eid, "fencing_token": w.token},
+                                       {"id": eid, "fencing_token": w.token + 5}]))
+    assert [e["lease"] for e in reply["executions"]] == ["renewed", "lost"]
+    ok(w.lock("h1@example.com"))
+    w.finish("h1@example.com")
+    ok(w.complete())
