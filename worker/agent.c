@@ -228,10 +228,15 @@ static void sink_progress(void *ctx, const char *command, const char *detail)
 
 /* ---- mailboxes ---- */
 
-/* Takes the mailbox lock, waiting while another task holds it. *checkpoints on success. */
-static enum mse_rc mailbox_lock(struct mailbox_ctx *m, cJSON **checkpoints, struct mse_err *err)
+/*
+ * Takes the mailbox lock, waiting while another task holds it. *checkpoints on success;
+ * *stopped instead when a stop of the execution was asked for while it waited.
+ */
+static enum mse_rc mailbox_lock(struct mailbox_ctx *m, cJSON **checkpoints, bool *stopped,
+                                struct mse_err *err)
 {
     bool announced = false;
+    *stopped = false;
     for (;;) {
         struct srv_reply r;
         enum mse_rc rc = exec_post(m->slot, m->x, m->address, "/lock", NULL, NULL, &r, err);
@@ -250,6 +255,10 @@ static enum mse_rc mailbox_lock(struct mailbox_ctx *m, cJSON **checkpoints, stru
         announced = true;
         if (!slot_sleep(m->slot, AGENT_LOCK_RETRY_MS))
             return MSE_ERR_UNAVAILABLE;
+        /* A stop ends the execution after its current mailbox; this one has not begun. */
+        *stopped = atomic_load(&m->slot->cancel_requested);
+        if (*stopped)
+            return MSE_OK;
     }
 }
 
@@ -288,9 +297,14 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct e
              address);
     *retry_later = false;
     cJSON *cp_json = NULL;
-    enum mse_rc rc = mailbox_lock(&m, &cp_json, err);
+    bool stopped;
+    enum mse_rc rc = mailbox_lock(&m, &cp_json, &stopped, err);
     if (rc != MSE_OK)
         return rc;
+    if (stopped) {
+        LOG_INFO(&x->log, "stop requested while waiting for the lock on %s", address);
+        return MSE_OK;
+    }
     progress_post(&m, "Starting", true);
 
     struct sync_checkpoints cps = { 0 };

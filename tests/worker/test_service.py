@@ -9,11 +9,13 @@ read from PostgreSQL directly.)
 import datetime
 import json
 import signal
+import threading
 import time
 
 import pytest
 
 from admin_helpers import make_definition, make_site, make_task, ok
+from scripted_worker import ScriptedWorker
 from e2e import CAL, MFR, Expected, _assert_same, harness, simlib, worker_env
 
 FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
@@ -221,3 +223,54 @@ def test_killed_worker_is_replaced_and_nothing_is_lost(api, database, server, si
     finally:
         rc = second.stop(signal.SIGTERM, timeout=60)
     second.assert_clean_exit(rc)
+
+
+def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, server, sim):
+    """A stop must not wait for another task to free the mailbox the execution waits for."""
+    address = sim.get("/mailboxes")["items"][5]["address"]
+
+    def task_on(site):
+        return make_task(api, site=site, definition=make_definition(api),
+                         group={"kind": "mailbox_list", "value": address})
+
+    # Another site's task holds the mailbox's lock (a scripted worker that keeps its lease).
+    holder_site = make_site(api)
+    holding = task_on(holder_site)
+    ok(api.post(f"/api/v1/exchange-tasks/{holding['id']}/run"), 202)
+    holder = ScriptedWorker(anon, holder_site["credentials"])
+    ok(holder.claim())
+    ok(holder.membership([address]))
+    ok(holder.lock(address))
+    done = threading.Event()
+
+    def keep_lease():
+        while not done.wait(1):
+            holder.heartbeat()
+
+    keeper = threading.Thread(target=keep_lease)
+    keeper.start()
+    site = make_site(api)
+    task = task_on(site)
+    worker = start_worker(server, sim, site)
+    try:
+        x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+        path = f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"
+        deadline = time.monotonic() + 30
+        while ok(api.get(path))["state"] != "waiting":
+            assert time.monotonic() < deadline, "the execution never waited for the lock"
+            time.sleep(0.2)
+        ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"), 202)
+        deadline = time.monotonic() + 20
+        while (e := ok(api.get(path)))["state"] == "waiting":
+            assert time.monotonic() < deadline, "the stop waited for the other task's lock"
+            time.sleep(0.2)
+        assert e["state"] == "cancelled" and e["result"] == "cancelled", e
+        assert e["mailboxes"]["skipped"] == 1
+        # The holder was never disturbed.
+        assert holder.finish(address).status_code == 204
+        ok(holder.complete())
+    finally:
+        done.set()
+        keeper.join(10)
+        rc = worker.stop(signal.SIGTERM, timeout=60)
+    worker.assert_clean_exit(rc)
