@@ -216,7 +216,10 @@ void api_worker_claim(struct request *req)
 
 /* ---- membership, locks, progress, ends ---- */
 
-/* Reads the resolved addresses into a PostgreSQL text[] literal, de-duplicated in order. */
+/*
+ * Reads the resolved addresses, lowercased, into a PostgreSQL text[] literal; repeats stay
+ * (the membership statement keeps each address's first place).
+ */
 static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr *v)
 {
     const cJSON *e;
@@ -224,17 +227,14 @@ static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr 
     bool ok = mse_buf_puts(arr, "{") == MSE_OK;
     cJSON_ArrayForEach(e, list)
     {
-        char addr[MSE_MAX_ADDRESS + 1], path[48], quoted[MSE_MAX_ADDRESS + 4];
+        char addr[MSE_MAX_ADDRESS + 1], path[48];
         snprintf(path, sizeof(path), "mailboxes[%u]", i++);
         if (!cJSON_IsString(e) || !api_worker_address(e->valuestring, addr, sizeof(addr))) {
             verr_add(v, path, "must be an e-mail address");
             continue;
         }
         /* Quoted: addresses may hold characters an array literal treats specially. */
-        snprintf(quoted, sizeof(quoted), "\"%s\"", addr);
-        if (arr->data && strstr(arr->data, quoted))
-            continue;
-        ok = ok && mse_buf_printf(arr, "%s%s", n++ ? "," : "", quoted) == MSE_OK;
+        ok = ok && mse_buf_printf(arr, "%s\"%s\"", n++ ? "," : "", addr) == MSE_OK;
     }
     return ok && mse_buf_puts(arr, "}") == MSE_OK;
 }

@@ -114,22 +114,28 @@ DB_STMT(exec_claim, 3, false,
         " ORDER BY m.position) FROM execution_mailboxes m WHERE m.execution_id = u.id),"
         " '[]'::jsonb)))::text FROM u");
 
+/*
+ * The resolved addresses ($4, possibly repeated) become the execution's mailboxes in group
+ * order, first occurrence first. Hashed set operations throughout: a group of MSE_MAX_MEMBERS
+ * must not cost a comparison per pair of addresses.
+ */
 DB_STMT(exec_membership, 6, false,
         "WITH e AS (SELECT e.* FROM executions e WHERE " FENCE " FOR UPDATE),"
         " fresh AS (SELECT e.* FROM e WHERE NOT e.membership_known),"
+        " a AS (SELECT u.addr, row_number() OVER (ORDER BY min(u.ord)) AS pos"
+        " FROM unnest($4::text[]) WITH ORDINALITY AS u (addr, ord) WHERE $5::text IS NULL"
+        " GROUP BY u.addr),"
         " ins AS (INSERT INTO execution_mailboxes (execution_id, address, position)"
-        " SELECT f.id, a.addr, a.ord FROM fresh f, unnest($4::text[]) WITH ORDINALITY AS a (addr, "
-        "ord)"
-        " WHERE $5::text IS NULL ON CONFLICT DO NOTHING),"
+        " SELECT f.id, a.addr, a.pos FROM fresh f, a ON CONFLICT DO NOTHING),"
         " upd AS (UPDATE executions x SET membership_known = true,"
-        " mailboxes_total = CASE WHEN $5::text IS NULL THEN coalesce(cardinality($4::text[]), 0)"
-        " ELSE 0 END, error_code = $5, error_text = $6 FROM fresh f WHERE x.id = f.id),"
-        " tm AS (INSERT INTO task_mailboxes (task_id, address) SELECT f.task_id, a"
-        " FROM fresh f, unnest($4::text[]) AS a WHERE $5::text IS NULL"
+        " mailboxes_total = (SELECT count(*) FROM a), error_code = $5, error_text = $6"
+        " FROM fresh f WHERE x.id = f.id),"
+        " tm AS (INSERT INTO task_mailboxes (task_id, address) SELECT f.task_id, a.addr"
+        " FROM fresh f, a ORDER BY a.pos"
         " ON CONFLICT (task_id, address) DO UPDATE SET in_group = true, updated_at = now()),"
         " gone AS (UPDATE task_mailboxes m SET in_group = false, updated_at = now() FROM fresh f"
         " WHERE m.task_id = f.task_id AND $5::text IS NULL AND m.in_group"
-        " AND NOT m.address = ANY ($4::text[]))"
+        " AND NOT EXISTS (SELECT 1 FROM a WHERE a.addr = m.address))"
         " SELECT count(*) FROM e");
 DB_STMT(exec_membership_doc, 1, false,
         "SELECT json_build_object('mailboxes', coalesce(json_agg(json_build_object("
