@@ -12,7 +12,11 @@
 #include "config.h"
 #include "db_util.h"
 
-/* Parameters shared by the record statements: $1 mailbox, $2 records, $3 folder, $4 epoch. */
+/*
+ * Parameters shared by the record statements: $1 mailbox, $2 records, $3 folder, $4 epoch.
+ * Every field the batch format allows to be null or absent has a value here that the table's
+ * constraints accept: a record without folder_id belongs to the batch's folder.
+ */
 
 DB_STMT(submit_replayed, 1, false,
         "SELECT sequence FROM applied_batches WHERE batch_id = $1::uuid");
@@ -34,7 +38,8 @@ DB_STMT(submit_folders_upsert, 3, false,
         "INSERT INTO archive_folders AS a (mailbox, source, folder_id, parent_folder_id,"
         " display_name, folder_class, path, deleted_at, updated_at)"
         " SELECT DISTINCT ON (r.folder_id) $1, $3, r.folder_id, r.parent_folder_id,"
-        " coalesce(r.display_name, ''), r.folder_class, coalesce(r.path, '/' || r.display_name),"
+        " coalesce(r.display_name, ''), r.folder_class,"
+        " coalesce(r.path, '/' || coalesce(r.display_name, '')),"
         " NULL, now()"
         " FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e (rec, n),"
         " jsonb_to_record(e.rec) AS r (folder_id text,"
@@ -71,9 +76,10 @@ DB_STMT(submit_items_upsert, 4, false,
         " internet_message_id, subject, sender, \"from\", to_recipients, cc_recipients, sent_at,"
         " received_at, size, is_read, sensitivity, has_attachments, deleted_at, pass_epoch,"
         " updated_at)"
-        " SELECT DISTINCT ON (r.item_id) $1, r.item_id, r.folder_id, r.change_key, r.item_class,"
-        " r.internet_message_id, r.subject, r.sender, r.\"from\", coalesce(r.\"to\", '[]'),"
-        " coalesce(r.cc, '[]'), r.sent, r.received, r.size, r.is_read, r.sensitivity,"
+        " SELECT DISTINCT ON (r.item_id) $1, r.item_id, coalesce(r.folder_id, $3), r.change_key,"
+        " r.item_class, r.internet_message_id, r.subject, r.sender, r.\"from\","
+        " coalesce(r.\"to\", '[]'), coalesce(r.cc, '[]'), r.sent, r.received, r.size,"
+        " r.is_read, r.sensitivity,"
         " r.has_attachments, NULL, $4::bigint, now()"
         " FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e (rec, n),"
         " jsonb_to_record(e.rec) AS r (item_id text, change text,"
@@ -117,8 +123,9 @@ DB_STMT(submit_appointments_upsert, 4, false,
         " required_attendees, optional_attendees, calendar_item_type, is_recurring, recurrence,"
         " modified_occurrences, deleted_occurrences, sensitivity, has_attachments, attachments,"
         " pass_epoch, updated_at)"
-        " SELECT DISTINCT ON (r.item_id) $1, r.item_id, r.folder_id, r.change_key, r.item_class,"
-        " r.uid, r.subject, r.start, r.\"end\", r.is_all_day, r.location, r.organizer,"
+        " SELECT DISTINCT ON (r.item_id) $1, r.item_id, coalesce(r.folder_id, $3), r.change_key,"
+        " r.item_class, r.uid, r.subject, r.start, r.\"end\", r.is_all_day, r.location,"
+        " r.organizer,"
         " coalesce(r.required_attendees, '[]'), coalesce(r.optional_attendees, '[]'),"
         " r.calendar_item_type, r.is_recurring, r.recurrence,"
         " coalesce(r.modified_occurrences, '[]'), coalesce(r.deleted_occurrences, '[]'),"

@@ -308,6 +308,37 @@ def test_bad_batches_change_nothing(api, anon, site, database):
     ok(w.complete())
 
 
+def test_records_with_only_the_required_fields_are_stored(api, anon, site, database):
+    """The batch format requires only a record's id and change; absent optional fields are
+    stored as the defaults the format gives them, never refused as a constraint violation."""
+    task = new_task(api, site, "bare@example.com")
+    run(api, task)
+    w = claim(anon, site)
+    ok(w.membership(["bare@example.com"]))
+    ok(w.lock("bare@example.com"))
+    ok(w.submit(hierarchy_batch("bare@example.com", None, "H1",
+                                [{"folder_id": "F9", "change": "upsert"}])))
+    ok(w.submit(folder_batch("bare@example.com", "F9", None, "S1",
+                             [{"item_id": "B1", "change": "upsert"}])))
+    assert database.query("SELECT folder_id, path FROM archive_folders "
+                          "WHERE mailbox = 'bare@example.com'") == [("F9", "/")]
+    assert database.query("SELECT folder_id FROM archive_items "
+                          "WHERE mailbox = 'bare@example.com'") == [("F9",)]
+    w.finish("bare@example.com")
+    ok(w.complete())
+    cal = new_task(api, site, "barecal@example.com", type_="calendar_replication")
+    run(api, cal)
+    w = claim(anon, site)
+    ok(w.membership(["barecal@example.com"]))
+    ok(w.lock("barecal@example.com"))
+    ok(w.submit(folder_batch("barecal@example.com", "C9", None, "S1",
+                             appointments=[{"item_id": "E9", "change": "upsert"}])))
+    assert database.query("SELECT folder_id FROM archive_appointments "
+                          "WHERE mailbox = 'barecal@example.com'") == [("C9",)]
+    w.finish("barecal@example.com")
+    ok(w.complete())
+
+
 def test_two_tasks_contend_for_one_mailbox(api, anon, site):
     first = new_task(api, site, "shared@example.com")
     second = new_task(api, site, "shared@example.com")
