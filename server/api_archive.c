@@ -114,10 +114,7 @@ void api_archive_mailboxes(struct request *req)
     if (rc == MSE_OK)
         rc = db_archive_mailbox_list(db, prefix, page.has_after, page.after, page.limit, &items,
                                      &last, &more, &err);
-    if (rc != MSE_OK)
-        problem_send_rc(req, rc, NULL);
-    else
-        api_reply_page(req, items, more, last, MAILBOX_LIST_CURSOR);
+    api_reply_list(req, rc, items, more, last, MAILBOX_LIST_CURSOR);
 }
 
 void api_archive_mailbox(struct request *req)
@@ -197,10 +194,7 @@ static void list_reply(struct request *req, const struct archive_list *l)
     int64_t last = 0;
     bool more = false;
     enum mse_rc rc = l->run(db, &q, &items, &last, &more, &err);
-    if (rc != MSE_OK)
-        problem_send_rc(req, rc, NULL);
-    else
-        api_reply_page(req, items, more, last, l->cursor);
+    api_reply_list(req, rc, items, more, last, l->cursor);
 }
 
 void api_archive_folders(struct request *req)

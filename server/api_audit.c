@@ -45,9 +45,5 @@ void api_audit_list(struct request *req)
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
         rc = db_audit_list(db, &f, &items, &last, &more, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, NULL);
-        return;
-    }
-    api_reply_page(req, items, more, last, AUDIT_CURSOR);
+    api_reply_list(req, rc, items, more, last, AUDIT_CURSOR);
 }

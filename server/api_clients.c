@@ -50,29 +50,12 @@ void api_clients_list(struct request *req)
     if (rc == MSE_OK)
         rc = db_client_list(db, role >= 0 ? client_roles[role] : NULL, page.has_after, page.after,
                             page.limit, &items, &last, &more, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, NULL);
-        return;
-    }
-    api_reply_page(req, items, more, last, CLIENT_CURSOR);
+    api_reply_list(req, rc, items, more, last, CLIENT_CURSOR);
 }
 
 void api_clients_get(struct request *req)
 {
-    char id[37];
-    if (!api_path_uuid(req, 0, "API client", id) || !api_no_query(req))
-        return;
-    struct db *db;
-    struct db_error err;
-    struct db_doc doc = { 0 };
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_client_get(db, id, false, &doc, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, "no API client with this id");
-        return;
-    }
-    api_reply_doc(req, &doc);
+    api_get_doc(req, "API client", "no API client with this id", db_client_get);
 }
 
 /* The body of POST: name, role (admin | read_only), enabled. False after answering. */

@@ -246,30 +246,24 @@ void api_definitions_list(struct request *req)
     if (rc == MSE_OK)
         rc = db_definition_list(db, type >= 0 ? def_types[type] : NULL, page.has_after, page.after,
                                 page.limit, &items, &last, &more, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, NULL);
-        return;
-    }
-    api_reply_page(req, items, more, last, DEFINITION_CURSOR);
+    api_reply_list(req, rc, items, more, last, DEFINITION_CURSOR);
+}
+
+/* The definition's rendered document, for the generic GET and DELETE. */
+static enum mse_rc definition_doc(struct db *db, const char *id, bool lock, struct db_doc *doc,
+                                  struct db_error *err)
+{
+    struct db_definition d = { 0 };
+    enum mse_rc rc = db_definition_get(db, id, lock, false, &d, err);
+    *doc = d.doc;
+    d.doc.json = NULL;
+    db_definition_cleanup(&d);
+    return rc;
 }
 
 void api_definitions_get(struct request *req)
 {
-    char id[37];
-    if (!api_path_uuid(req, 0, "definition", id) || !api_no_query(req))
-        return;
-    struct db *db;
-    struct db_error err;
-    struct db_definition d;
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_definition_get(db, id, false, false, &d, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, "no definition with this id");
-        return;
-    }
-    api_reply_doc(req, &d.doc);
-    db_definition_cleanup(&d);
+    api_get_doc(req, "definition", "no definition with this id", definition_doc);
 }
 
 /* Writes the definition as stored now, with its audit event, and commits. */
@@ -406,36 +400,13 @@ out:
 
 void api_definitions_delete(struct request *req)
 {
-    char id[37];
-    if (!api_path_uuid(req, 0, "definition", id))
-        return;
-    struct tx tx;
-    struct db_definition d = { 0 };
-    struct db_error err;
-    int64_t tasks = 0;
-    if (!tx_begin(req, &tx))
-        return;
-    enum mse_rc rc = db_definition_get(tx.db, id, true, false, &d, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(&tx, rc, "no definition with this id");
-        goto out;
-    }
-    if (!tx_if_match(&tx, d.doc.version))
-        goto out;
-    rc = db_definition_task_count(tx.db, id, &tasks, &err);
-    if (rc == MSE_OK && tasks > 0) {
-        tx_fail(&tx, 409, "%lld exchange task(s) use this definition; change or delete them first",
-                (long long)tasks);
-        goto out;
-    }
-    if (rc == MSE_OK)
-        rc = db_definition_delete(tx.db, id, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(&tx, rc, NULL);
-        goto out;
-    }
-    if (tx_audit(&tx, "definition.delete", "definition", id, d.doc.json, NULL))
-        tx_commit_reply(&tx, 204, NULL, NULL, -1);
-out:
-    db_definition_cleanup(&d);
+    static const struct api_referenced definition = {
+        .kind = "definition",
+        .missing = "no definition with this id",
+        .in_use = "use this definition; change or delete them first",
+        .get = definition_doc,
+        .tasks = db_definition_task_count,
+        .remove = db_definition_delete,
+    };
+    api_delete_unreferenced(req, &definition);
 }

@@ -130,10 +130,7 @@ void api_exec_list(struct request *req)
     bool more = false;
     enum mse_rc rc = db_exec_list(db, id, page.has_after, page.after, page.limit, &items, &last,
                                   &more, &err);
-    if (rc != MSE_OK)
-        problem_send_rc(req, rc, NULL);
-    else
-        api_reply_page(req, items, more, last, EXEC_CURSOR);
+    api_reply_list(req, rc, items, more, last, EXEC_CURSOR);
 }
 
 void api_exec_get(struct request *req)
@@ -188,8 +185,5 @@ void api_exec_mailboxes(struct request *req)
     bool more = false;
     enum mse_rc rc = db_exec_task_mailboxes(db, id, filtered ? states[state] : NULL, page.has_after,
                                             page.after, page.limit, &items, &last, &more, &err);
-    if (rc != MSE_OK)
-        problem_send_rc(req, rc, NULL);
-    else
-        api_reply_page(req, items, more, last, MAILBOX_CURSOR);
+    api_reply_list(req, rc, items, more, last, MAILBOX_CURSOR);
 }

@@ -187,11 +187,7 @@ void api_schedules_list(struct request *req)
         db_schedule_cleanup(&rows[i]);
     free(rows);
     mse_buf_cleanup(&b);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, NULL);
-        return;
-    }
-    api_reply_page(req, items, more, last, SCHEDULE_CURSOR);
+    api_reply_list(req, rc, items, more, last, SCHEDULE_CURSOR);
 }
 
 /* ?from= (default now) and ?count= (default 5) of a single schedule's next_runs. */
@@ -388,38 +384,27 @@ out:
     cJSON_Delete(body);
 }
 
+/* The schedule's rendered document, as the generic DELETE reads it. */
+static enum mse_rc schedule_doc(struct db *db, const char *id, bool lock, struct db_doc *doc,
+                                struct db_error *err)
+{
+    struct db_schedule stored = { 0 };
+    enum mse_rc rc = db_schedule_get(db, id, lock, false, &stored, err);
+    *doc = stored.doc;
+    stored.doc.json = NULL;
+    db_schedule_cleanup(&stored);
+    return rc;
+}
+
 void api_schedules_delete(struct request *req)
 {
-    char id[37];
-    if (!api_path_uuid(req, 0, "schedule", id))
-        return;
-    struct tx tx;
-    struct db_schedule stored = { 0 };
-    struct db_error err;
-    int64_t tasks = 0;
-    if (!tx_begin(req, &tx))
-        return;
-    enum mse_rc rc = db_schedule_get(tx.db, id, true, false, &stored, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(&tx, rc, "no schedule with this id");
-        goto out;
-    }
-    if (!tx_if_match(&tx, stored.doc.version))
-        goto out;
-    rc = db_schedule_task_count(tx.db, id, &tasks, &err);
-    if (rc == MSE_OK && tasks > 0) {
-        tx_fail(&tx, 409, "%lld exchange task(s) use this schedule; change or delete them first",
-                (long long)tasks);
-        goto out;
-    }
-    if (rc == MSE_OK)
-        rc = db_schedule_delete(tx.db, id, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(&tx, rc, NULL);
-        goto out;
-    }
-    if (tx_audit(&tx, "schedule.delete", "schedule", id, stored.doc.json, NULL))
-        tx_commit_reply(&tx, 204, NULL, NULL, -1);
-out:
-    db_schedule_cleanup(&stored);
+    static const struct api_referenced schedule = {
+        .kind = "schedule",
+        .missing = "no schedule with this id",
+        .in_use = "use this schedule; change or delete them first",
+        .get = schedule_doc,
+        .tasks = db_schedule_task_count,
+        .remove = db_schedule_delete,
+    };
+    api_delete_unreferenced(req, &schedule);
 }

@@ -93,29 +93,12 @@ void api_sites_list(struct request *req)
     if (rc == MSE_OK)
         rc = db_site_list(db, enabled, page.has_after, page.after, page.limit, &items, &last, &more,
                           &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, NULL);
-        return;
-    }
-    api_reply_page(req, items, more, last, SITE_CURSOR);
+    api_reply_list(req, rc, items, more, last, SITE_CURSOR);
 }
 
 void api_sites_get(struct request *req)
 {
-    char id[37];
-    if (!api_path_uuid(req, 0, "site", id) || !api_no_query(req))
-        return;
-    struct db *db;
-    struct db_error err;
-    struct db_doc doc = { 0 };
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_site_get(db, id, false, &doc, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, "no site with this id");
-        return;
-    }
-    api_reply_doc(req, &doc);
+    api_get_doc(req, "site", "no site with this id", db_site_get);
 }
 
 /* Adds the secret to the credentials object of a rendered site: the 201 body. */
@@ -225,31 +208,6 @@ out:
     db_doc_cleanup(&after);
 }
 
-/* Locks the site, checks If-Match and that no task runs on it. False after answering. */
-static bool delete_allowed(struct tx *tx, const char *id, struct db_doc *before)
-{
-    struct db_error err;
-    int64_t tasks = 0;
-    enum mse_rc rc = db_site_get(tx->db, id, true, before, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(tx, rc, "no site with this id");
-        return false;
-    }
-    if (!tx_if_match(tx, before->version))
-        return false;
-    rc = db_site_task_count(tx->db, id, &tasks, &err);
-    if (rc != MSE_OK) {
-        tx_fail_rc(tx, rc, NULL);
-        return false;
-    }
-    if (tasks > 0) {
-        tx_fail(tx, 409, "%lld exchange task(s) run on this site; delete them first",
-                (long long)tasks);
-        return false;
-    }
-    return true;
-}
-
 void api_sites_delete(struct request *req)
 {
     char id[37], client_uuid[37] = "";
@@ -258,7 +216,14 @@ void api_sites_delete(struct request *req)
     struct tx tx;
     struct db_doc before = { 0 };
     struct db_error err;
-    if (!tx_begin(req, &tx) || !delete_allowed(&tx, id, &before))
+    static const struct api_referenced site = {
+        .kind = "site",
+        .missing = "no site with this id",
+        .in_use = "run on this site; delete them first",
+        .get = db_site_get,
+        .tasks = db_site_task_count,
+    };
+    if (!tx_begin(req, &tx) || !api_delete_allowed(&tx, id, &site, &before))
         goto out;
     enum mse_rc rc = db_site_client(tx.db, id, client_uuid, &err);
     if (rc == MSE_OK || rc == MSE_ERR_NOT_FOUND)

@@ -198,29 +198,20 @@ void api_tasks_list(struct request *req)
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
         rc = db_task_list(db, &f, &items, &last, &more, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, NULL);
-        return;
-    }
-    api_reply_page(req, items, more, last, TASK_CURSOR);
+    api_reply_list(req, rc, items, more, last, TASK_CURSOR);
+}
+
+/* The task's rendered document for the generic GET (read without a lock). */
+static enum mse_rc task_doc(struct db *db, const char *id, bool lock, struct db_doc *doc,
+                            struct db_error *err)
+{
+    (void)lock;
+    return db_task_doc(db, id, doc, err);
 }
 
 void api_tasks_get(struct request *req)
 {
-    char id[37];
-    if (!api_path_uuid(req, 0, "exchange task", id) || !api_no_query(req))
-        return;
-    struct db *db;
-    struct db_error err;
-    struct db_doc doc = { 0 };
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_task_doc(db, id, &doc, &err);
-    if (rc != MSE_OK) {
-        problem_send_rc(req, rc, "no exchange task with this id");
-        return;
-    }
-    api_reply_doc(req, &doc);
+    api_get_doc(req, "exchange task", "no exchange task with this id", task_doc);
 }
 
 /* Renders the task, writes the audit event, commits and answers. */

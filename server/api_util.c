@@ -16,6 +16,7 @@
 #include "mse/limits.h"
 #include "problem.h"
 #include "query.h"
+#include "tx.h"
 
 bool api_path_uuid(struct request *req, unsigned idx, const char *what, char out[37])
 {
@@ -78,6 +79,17 @@ void api_reply_page(struct request *req, char *items, bool more, int64_t last_se
     (void)http_reply_json_take(req, 200, out);
 }
 
+void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more, int64_t last_seq,
+                    char kind)
+{
+    if (rc != MSE_OK) {
+        free(items);
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    api_reply_page(req, items, more, last_seq, kind);
+}
+
 char *api_splice(const char *object, const char *fragment)
 {
     size_t n = strlen(object);
@@ -106,4 +118,66 @@ char *api_splice(const char *object, const char *fragment)
 const char *api_actor(struct request *req)
 {
     return req->principal.client_id[0] ? req->principal.client_id : NULL;
+}
+
+void api_get_doc(struct request *req, const char *what, const char *missing, api_doc_get_fn get)
+{
+    char id[37];
+    if (!api_path_uuid(req, 0, what, id) || !api_no_query(req))
+        return;
+    struct db *db;
+    struct db_error err;
+    struct db_doc doc = { 0 };
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = get(db, id, false, &doc, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, missing);
+        db_doc_cleanup(&doc);
+        return;
+    }
+    api_reply_doc(req, &doc);
+}
+
+bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenced *r,
+                        struct db_doc *before)
+{
+    struct db_error err;
+    int64_t tasks = 0;
+    enum mse_rc rc = r->get(tx->db, id, true, before, &err);
+    if (rc != MSE_OK) {
+        tx_fail_rc(tx, rc, r->missing);
+        return false;
+    }
+    if (!tx_if_match(tx, before->version))
+        return false;
+    rc = r->tasks(tx->db, id, &tasks, &err);
+    if (rc != MSE_OK) {
+        tx_fail_rc(tx, rc, NULL);
+        return false;
+    }
+    if (tasks > 0) {
+        tx_fail(tx, 409, "%lld exchange task(s) %s", (long long)tasks, r->in_use);
+        return false;
+    }
+    return true;
+}
+
+void api_delete_unreferenced(struct request *req, const struct api_referenced *r)
+{
+    char id[37], action[64];
+    struct tx tx;
+    struct db_doc before = { 0 };
+    struct db_error err;
+    if (!api_path_uuid(req, 0, r->kind, id) || !tx_begin(req, &tx))
+        return;
+    if (api_delete_allowed(&tx, id, r, &before)) {
+        enum mse_rc rc = r->remove(tx.db, id, &err);
+        snprintf(action, sizeof(action), "%s.delete", r->kind);
+        if (rc != MSE_OK)
+            tx_fail_rc(&tx, rc, NULL);
+        else if (tx_audit(&tx, action, r->kind, id, before.json, NULL))
+            tx_commit_reply(&tx, 204, NULL, NULL, -1);
+    }
+    db_doc_cleanup(&before);
 }

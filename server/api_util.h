@@ -9,7 +9,10 @@
 #include "mse/rc.h"
 
 struct request;
+struct db;
 struct db_doc;
+struct db_error;
+struct tx;
 
 /*
  * The route's placeholder number idx as a UUID (lowercased into out). False after answering
@@ -34,8 +37,45 @@ void api_reply_page(struct request *req, char *items, bool more, int64_t last_se
  * last members, or NULL on allocation failure.
  */
 char *api_splice(const char *object, const char *fragment);
+/* Answers a list request: the page as api_reply_page does, or the problem for rc. Takes items. */
+void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more, int64_t last_seq,
+                    char kind);
 
 /* The client_id of the caller, for updated_by columns. */
 const char *api_actor(struct request *req);
+
+/* Reads a resource's rendered document by id, locked FOR UPDATE with lock; NOT_FOUND: none. */
+typedef enum mse_rc (*api_doc_get_fn)(struct db *db, const char *id, bool lock, struct db_doc *doc,
+                                      struct db_error *err);
+
+/*
+ * GET of one resource: the path's id (`what` names the resource in a 404 for a malformed id),
+ * no query parameters, then 200 with the document and its ETag, or the problem for the
+ * lookup's result (`missing` the 404's detail).
+ */
+void api_get_doc(struct request *req, const char *what, const char *missing, api_doc_get_fn get);
+
+/* A resource exchange tasks may refer to, as deleting it sees it. */
+struct api_referenced {
+    const char *kind;    /* "definition": the path's noun, the audit's resource type */
+    const char *missing; /* 404 detail */
+    const char *in_use;  /* 409 detail, after "N exchange task(s) " */
+    api_doc_get_fn get;
+    enum mse_rc (*tasks)(struct db *db, const char *id, int64_t *n, struct db_error *err);
+    enum mse_rc (*remove)(struct db *db, const char *id, struct db_error *err);
+};
+
+/*
+ * Locks the resource (*before receives its document), checks If-Match and that no exchange
+ * task refers to it. False after rolling back and answering 404, 400/412 or 409.
+ */
+bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenced *r,
+                        struct db_doc *before);
+
+/*
+ * DELETE of a resource only exchange tasks refer to: api_delete_allowed, then r->remove, the
+ * audit event "<kind>.delete" and 204, all in one transaction.
+ */
+void api_delete_unreferenced(struct request *req, const struct api_referenced *r);
 
 #endif
