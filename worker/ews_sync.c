@@ -80,6 +80,68 @@ static enum mse_rc page_grow(void **v, size_t *cap, size_t n, size_t elem)
     return MSE_OK;
 }
 
+/* What the two Sync operations' change lists differ in, and the page being filled. */
+struct changes_walk {
+    const char *includes; /* m:IncludesLastFolderInRange | m:IncludesLastItemInRange */
+    const char *what;     /* "folder" | "item", for messages */
+    bool items;           /* t:ReadFlagChange is a change too */
+    enum mse_rc (*change)(xmlTextReaderPtr r, enum ews_change_type t, void *page);
+    void *page;
+    char **sync_state;
+    bool *includes_last;
+};
+
+/* Reads the one response message of a Sync operation: its header fields and its changes. */
+static enum mse_rc changes_payload(void *ctx, unsigned index, const struct ews_status *st,
+                                   xmlTextReaderPtr r, struct mse_err *err)
+{
+    struct changes_walk *c = ctx;
+    (void)st;
+    bool handled;
+    if (index > 0)
+        return MSE_OK; /* one message per request */
+    enum mse_rc rc = page_header(r, c->includes, c->sync_state, c->includes_last, &handled);
+    if (rc != MSE_OK || handled || !ews_xml_at(r, EWS_NS_M, "Changes"))
+        return rc;
+    struct ews_xml_iter it;
+    ews_xml_iter_init(&it, r);
+    int ret;
+    while ((ret = ews_xml_iter_next(&it)) == 1) {
+        enum ews_change_type t;
+        if (!change_type_of(r, c->items, &t))
+            continue;
+        rc = c->change(r, t, c->page);
+        if (rc == MSE_ERR_TOO_LARGE)
+            snprintf(err->msg, sizeof(err->msg), "more than %u %s changes in one page",
+                     EWS_MAX_PAGE_CHANGES, c->what);
+        if (rc != MSE_OK)
+            return rc;
+    }
+    return ret < 0 ? MSE_ERR_INVALID : MSE_OK;
+}
+
+static enum mse_rc changes_parse(const char *xml, size_t len, const char *response,
+                                 struct changes_walk *c, struct ews_reply *reply,
+                                 struct mse_err *err)
+{
+    struct ews_walk walk = { .response = response, .on_payload = changes_payload, .ctx = c };
+    return ews_response_walk(xml, len, &walk, reply, err);
+}
+
+/* Runs a Sync operation; an answer without a SyncState is a bad response. */
+static enum mse_rc sync_call(struct ews_session *s, const struct ews_op *op, const void *args,
+                             void *page, char *const *sync_state, struct ews_reply *reply,
+                             struct mse_err *err)
+{
+    enum mse_rc rc = ews_call(s, op, args, page, reply, err);
+    if (rc == MSE_OK && reply->policy.action == EWS_ACT_OK && !*sync_state) {
+        snprintf(err->msg, sizeof(err->msg), "%s answered without a SyncState", op->name);
+        reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "ews_bad_response" };
+        rc = MSE_ERR_UNAVAILABLE;
+    }
+    return rc;
+}
+
 /* SyncFolderHierarchy ------------------------------------------------------------------- */
 
 void ews_hierarchy_page_cleanup(struct ews_hierarchy_page *p)
@@ -110,9 +172,9 @@ void ews_sync_hierarchy_build(struct ews_xml_writer *wr, const void *args, const
 }
 
 /* Reads one t:Create/t:Update/t:Delete of the hierarchy (reader on it). */
-static enum mse_rc folder_change(xmlTextReaderPtr r, enum ews_change_type t,
-                                 struct ews_hierarchy_page *p)
+static enum mse_rc folder_change(xmlTextReaderPtr r, enum ews_change_type t, void *page)
 {
+    struct ews_hierarchy_page *p = page;
     xmlNode *n = xmlTextReaderExpand(r);
     if (!n)
         return MSE_ERR_INVALID;
@@ -136,42 +198,17 @@ static enum mse_rc folder_change(xmlTextReaderPtr r, enum ews_change_type t,
     return MSE_OK;
 }
 
-static enum mse_rc hierarchy_payload(void *ctx, unsigned index, const struct ews_status *st,
-                                     xmlTextReaderPtr r, struct mse_err *err)
-{
-    struct ews_hierarchy_page *p = ctx;
-    (void)st;
-    bool handled;
-    if (index > 0)
-        return MSE_OK; /* one message per request */
-    enum mse_rc rc = page_header(r, "IncludesLastFolderInRange", &p->sync_state, &p->includes_last,
-                                 &handled);
-    if (rc != MSE_OK || handled || !ews_xml_at(r, EWS_NS_M, "Changes"))
-        return rc;
-    struct ews_xml_iter it;
-    ews_xml_iter_init(&it, r);
-    int ret;
-    while ((ret = ews_xml_iter_next(&it)) == 1) {
-        enum ews_change_type t;
-        if (!change_type_of(r, false, &t))
-            continue;
-        rc = folder_change(r, t, p);
-        if (rc == MSE_ERR_TOO_LARGE)
-            snprintf(err->msg, sizeof(err->msg), "more than %u folder changes in one page",
-                     EWS_MAX_PAGE_CHANGES);
-        if (rc != MSE_OK)
-            return rc;
-    }
-    return ret < 0 ? MSE_ERR_INVALID : MSE_OK;
-}
-
 enum mse_rc ews_sync_hierarchy_parse(const char *xml, size_t len, void *page,
                                      struct ews_reply *reply, struct mse_err *err)
 {
-    struct ews_walk walk = { .response = "SyncFolderHierarchyResponse",
-                             .on_payload = hierarchy_payload,
-                             .ctx = page };
-    return ews_response_walk(xml, len, &walk, reply, err);
+    struct ews_hierarchy_page *p = page;
+    struct changes_walk c = { .includes = "IncludesLastFolderInRange",
+                              .what = "folder",
+                              .change = folder_change,
+                              .page = p,
+                              .sync_state = &p->sync_state,
+                              .includes_last = &p->includes_last };
+    return changes_parse(xml, len, "SyncFolderHierarchyResponse", &c, reply, err);
 }
 
 static void hierarchy_reset(void *out)
@@ -191,13 +228,7 @@ enum mse_rc ews_sync_hierarchy(struct ews_session *s, const struct ews_sync_hier
                                struct ews_hierarchy_page *page, struct ews_reply *reply,
                                struct mse_err *err)
 {
-    enum mse_rc rc = ews_call(s, &op_sync_hierarchy, a, page, reply, err);
-    if (rc == MSE_OK && reply->policy.action == EWS_ACT_OK && !page->sync_state) {
-        snprintf(err->msg, sizeof(err->msg), "SyncFolderHierarchy answered without a SyncState");
-        reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "ews_bad_response" };
-        rc = MSE_ERR_UNAVAILABLE;
-    }
-    return rc;
+    return sync_call(s, &op_sync_hierarchy, a, page, &page->sync_state, reply, err);
 }
 
 /* SyncFolderItems ----------------------------------------------------------------------- */
@@ -237,8 +268,9 @@ void ews_sync_items_build(struct ews_xml_writer *wr, const void *args, const cha
 }
 
 /* Reads one t:Create/t:Update/t:Delete/t:ReadFlagChange (reader on it). */
-static enum mse_rc item_change(xmlTextReaderPtr r, enum ews_change_type t, struct ews_items_page *p)
+static enum mse_rc item_change(xmlTextReaderPtr r, enum ews_change_type t, void *page)
 {
+    struct ews_items_page *p = page;
     xmlNode *n = xmlTextReaderExpand(r);
     if (!n)
         return MSE_ERR_INVALID;
@@ -265,42 +297,18 @@ static enum mse_rc item_change(xmlTextReaderPtr r, enum ews_change_type t, struc
     return MSE_OK;
 }
 
-static enum mse_rc items_payload(void *ctx, unsigned index, const struct ews_status *st,
-                                 xmlTextReaderPtr r, struct mse_err *err)
-{
-    struct ews_items_page *p = ctx;
-    (void)st;
-    bool handled;
-    if (index > 0)
-        return MSE_OK;
-    enum mse_rc rc =
-            page_header(r, "IncludesLastItemInRange", &p->sync_state, &p->includes_last, &handled);
-    if (rc != MSE_OK || handled || !ews_xml_at(r, EWS_NS_M, "Changes"))
-        return rc;
-    struct ews_xml_iter it;
-    ews_xml_iter_init(&it, r);
-    int ret;
-    while ((ret = ews_xml_iter_next(&it)) == 1) {
-        enum ews_change_type t;
-        if (!change_type_of(r, true, &t))
-            continue;
-        rc = item_change(r, t, p);
-        if (rc == MSE_ERR_TOO_LARGE)
-            snprintf(err->msg, sizeof(err->msg), "more than %u item changes in one page",
-                     EWS_MAX_PAGE_CHANGES);
-        if (rc != MSE_OK)
-            return rc;
-    }
-    return ret < 0 ? MSE_ERR_INVALID : MSE_OK;
-}
-
 enum mse_rc ews_sync_items_parse(const char *xml, size_t len, void *page, struct ews_reply *reply,
                                  struct mse_err *err)
 {
-    struct ews_walk walk = { .response = "SyncFolderItemsResponse",
-                             .on_payload = items_payload,
-                             .ctx = page };
-    return ews_response_walk(xml, len, &walk, reply, err);
+    struct ews_items_page *p = page;
+    struct changes_walk c = { .includes = "IncludesLastItemInRange",
+                              .what = "item",
+                              .items = true,
+                              .change = item_change,
+                              .page = p,
+                              .sync_state = &p->sync_state,
+                              .includes_last = &p->includes_last };
+    return changes_parse(xml, len, "SyncFolderItemsResponse", &c, reply, err);
 }
 
 static void items_reset(void *out)
@@ -320,11 +328,5 @@ enum mse_rc ews_sync_items(struct ews_session *s, const struct ews_sync_items_ar
                            struct ews_items_page *page, struct ews_reply *reply,
                            struct mse_err *err)
 {
-    enum mse_rc rc = ews_call(s, &op_sync_items, a, page, reply, err);
-    if (rc == MSE_OK && reply->policy.action == EWS_ACT_OK && !page->sync_state) {
-        snprintf(err->msg, sizeof(err->msg), "SyncFolderItems answered without a SyncState");
-        reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "ews_bad_response" };
-        rc = MSE_ERR_UNAVAILABLE;
-    }
-    return rc;
+    return sync_call(s, &op_sync_items, a, page, &page->sync_state, reply, err);
 }
