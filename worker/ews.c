@@ -164,6 +164,19 @@ static enum mse_rc curl_setup_auth(struct ews_session *s, struct mse_err *err)
     return MSE_OK;
 }
 
+static bool stopped(const struct ews_session *s)
+{
+    return s->stop && atomic_load(s->stop);
+}
+
+/* Ends a transfer in flight once the session is told to stop (shutdown, lost lease). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return stopped(ud) ? 1 : 0;
+}
+
 /* Every option that does not change between requests. */
 static enum mse_rc curl_setup(struct ews_session *s, struct mse_err *err)
 {
@@ -185,6 +198,10 @@ static enum mse_rc curl_setup(struct ews_session *s, struct mse_err *err)
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_HEADERDATA, s);
     SET(CURLOPT_ERRORBUFFER, s->curl_err);
+    /* Called at least once a second, also while the server is silent. */
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, (void *)s);
     SET(CURLOPT_ACCEPT_ENCODING, ""); /* gzip/deflate; the cap applies to decoded bytes */
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
@@ -287,11 +304,6 @@ void ews_session_set_seed(struct ews_session *s, uint64_t seed)
 const struct ews_stats *ews_session_stats(const struct ews_session *s)
 {
     return &s->stats;
-}
-
-static bool stopped(const struct ews_session *s)
-{
-    return s->stop && atomic_load(s->stop);
 }
 
 bool ews_session_sleep(struct ews_session *s, int64_t ms)

@@ -38,11 +38,11 @@ def sim():
     s.stop_clean()
 
 
-def start_worker(server, sim, site):
+def start_worker(server, sim, site, **extra):
     env = worker_env(sim, MSE_WORKER_SERVER_URL=server.url,
                      MSE_WORKER_SITE_CLIENT_ID=site["credentials"]["client_id"],
                      MSE_WORKER_SITE_CLIENT_SECRET=site["credentials"]["client_secret"],
-                     MSE_WORKER_SLOTS=2)
+                     MSE_WORKER_SLOTS=2, **extra)
     env = {k: v for k, v in env.items() if k.startswith("MSE_WORKER_")}
     return harness.Process([harness.binary("mse-worker")], env, r"serving its site",
                            "mse-worker")
@@ -274,3 +274,32 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
         keeper.join(10)
         rc = worker.stop(signal.SIGTERM, timeout=60)
     worker.assert_clean_exit(rc)
+
+
+def test_sigterm_does_not_wait_for_a_slow_exchange_answer(api, database, server, sim):
+    """A worker told to stop abandons an EWS request in flight and hands the execution back."""
+    address = sim.get("/mailboxes")["items"][6]["address"]
+    site = make_site(api)
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "mailbox_list", "value": address})
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "mailbox": address, "count": 1, "delay_ms": 20000})
+    worker = start_worker(server, sim, site, MSE_WORKER_EWS_TIMEOUT=120)
+    try:
+        x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+        # The sim answers nothing else while it delays: watch the server, not the sim.
+        deadline = time.monotonic() + 30
+        boxes = f"/api/v1/exchange-tasks/{task['id']}/mailboxes"
+        while [m["state"] for m in ok(api.get(boxes))["items"]] != ["syncing"]:
+            assert time.monotonic() < deadline, "the worker never began the mailbox"
+            time.sleep(0.1)
+        time.sleep(1)  # the first EWS request of the mailbox is under way, delayed
+        rc = worker.stop(signal.SIGTERM, timeout=10)
+    finally:
+        sim.control("DELETE", "/faults", expect=200)
+        if worker.proc.poll() is None:
+            worker.stop(signal.SIGKILL, timeout=10)
+    worker.assert_clean_exit(rc)
+    e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+    assert e["state"] == "queued", e  # handed back: another worker resumes it
+    ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"))
