@@ -145,6 +145,18 @@ DB_STMT(exec_membership_doc, 1, false,
 DB_STMT(exec_lock_check, 4, false,
         "SELECT e.task_id, m.state FROM executions e JOIN execution_mailboxes m"
         " ON m.execution_id = e.id AND m.address = $4 WHERE " FENCE " FOR UPDATE OF e");
+/*
+ * A holder whose row is locked is writing (a submission, a completion): its lease may run out
+ * while the write is applied, and the write still lands. Its mailbox is not taken until the
+ * write has ended; SKIP LOCKED instead of waiting, because two executions that each hold a
+ * mailbox the other wants would otherwise wait for each other.
+ */
+DB_STMT(exec_lock_holder_busy, 2, false,
+        "WITH l AS (SELECT execution_id FROM mailbox_locks WHERE address = $1"
+        " AND execution_id <> $2::uuid),"
+        " h AS (SELECT h.id FROM executions h WHERE h.id IN (SELECT execution_id FROM l)"
+        " FOR UPDATE SKIP LOCKED)"
+        " SELECT (SELECT count(*) FROM l) - (SELECT count(*) FROM h)");
 DB_STMT(exec_lock_take, 3, false,
         "INSERT INTO mailbox_locks AS l (address, execution_id, task_id)"
         " VALUES ($1, $2::uuid, $3::uuid) ON CONFLICT (address) DO UPDATE"
@@ -502,12 +514,20 @@ enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailb
         return rc;
     if (!found)
         return not_member(db, f, err);
-    const char *take[] = { mailbox, f->execution_id, task };
-    rc = db_query(db, &exec_lock_take, take, &res, err);
-    bool granted = rc == MSE_OK && db_res_rows(&res) == 1;
-    db_res_clear(&res);
+    const char *busy_p[] = { mailbox, f->execution_id };
+    int64_t busy = 0;
+    rc = db_int_query(db, &exec_lock_holder_busy, busy_p, &busy, err);
     if (rc != MSE_OK)
         return rc;
+    bool granted = false;
+    if (busy == 0) {
+        const char *take[] = { mailbox, f->execution_id, task };
+        rc = db_query(db, &exec_lock_take, take, &res, err);
+        granted = rc == MSE_OK && db_res_rows(&res) == 1;
+        db_res_clear(&res);
+        if (rc != MSE_OK)
+            return rc;
+    }
     if (granted) {
         const char *p[] = { f->execution_id, f->site_id, mailbox, task };
         return text_query(db, &exec_lock_granted, p, json, err);

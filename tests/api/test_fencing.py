@@ -14,7 +14,7 @@ import pytest
 import harness
 from admin_helpers import make_definition, make_site, make_task, ok, problem
 from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
-from scripted_worker import ScriptedWorker
+from scripted_worker import ScriptedWorker, folder_batch, message
 
 FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
 
@@ -136,3 +136,43 @@ def test_heartbeat_judges_each_listed_claim(api, anon, site):
     ok(w.lock("h1@example.com"))
     w.finish("h1@example.com")
     ok(w.complete())
+
+
+def test_no_lock_is_taken_from_a_holder_whose_write_is_under_way(api, anon, site, database):
+    """A holder whose lease runs out while one of its submissions is being applied keeps the
+    mailbox until that write has ended: no other task replicates the mailbox meanwhile."""
+    _, holder = started(api, anon, site, ["s1@example.com"])
+    ok(holder.lock("s1@example.com"))
+    ok(holder.submit(folder_batch("s1@example.com", "F1", None, "S1", [message("I1", "F1")])))
+    # The next submission passes its fence and then waits for the checkpoint's row lock,
+    # which a test transaction holds until the holder's lease has run out.
+    conn = database.connect()
+    conn.autocommit = False
+    result = {}
+    try:
+        conn.cursor().execute("SELECT 1 FROM sync_checkpoints WHERE mailbox = 's1@example.com' "
+                              "FOR UPDATE")
+        late = folder_batch("s1@example.com", "F1", "S1", "S2", [message("I2", "F1")])
+        sender = threading.Thread(target=lambda: result.setdefault("r", holder.submit(late)))
+        sender.start()
+        deadline = time.monotonic() + 30
+        while lock_waiters(database) == 0 or database.scalar(
+                "SELECT lease_expires_at > now() FROM executions WHERE id = %s",
+                holder.execution["id"]):
+            assert time.monotonic() < deadline, "the submission or the lease did not wait"
+            time.sleep(0.1)
+        _, other = started(api, anon, site, ["s1@example.com"])
+        doc = problem(other.lock("s1@example.com"), 409)
+        assert doc["type"] == "urn:mse:problem:mailbox-locked"
+    finally:
+        conn.rollback()
+        conn.close()
+    sender.join(30)
+    assert result["r"].status_code == 200  # begun while the claim held: it completes
+    # Once the write has ended, the expired holder no longer counts.
+    deadline = time.monotonic() + 30
+    while other.lock("s1@example.com").status_code != 200:
+        assert time.monotonic() < deadline, "the lock never passed to the other task"
+        time.sleep(0.3)
+    assert other.finish("s1@example.com").status_code == 204
+    ok(other.complete())
