@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -139,27 +140,31 @@ def start_sim(build_dir, source_dir, workdir, generate, name="ews-sim", threads=
     return proc, url
 
 
-def run_timed(argv, env=None, stdout=subprocess.DEVNULL, cwd=None, timeout=3600):
+def run_timed(argv, env=None, stdout=subprocess.DEVNULL, cwd=None):
     """Runs a command to its end; returns (exit code, wall seconds, peak RSS KiB, stderr text).
 
-    The peak RSS comes from the kernel's accounting of the child (wait4 ru_maxrss)."""
+    The peak RSS is GNU time's (%M): the kernel's ru_maxrss of a child forked from this
+    Python process would include the parent's memory it started as."""
     full_env = dict(os.environ)
     full_env.update({k: str(v) for k, v in (env or {}).items()})
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, env=full_env, stdout=stdout, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL, cwd=cwd)
-    holder = Proc.__new__(Proc)  # registered so that Ctrl-C stops it too
-    holder.name, holder.proc, holder.pid = argv[0], p, p.pid
-    holder._log = open(os.devnull, "wb")
-    holder.log_path = os.devnull
-    _running.append(holder)
-    try:
-        err = p.stderr.read()
-        _, status, usage = os.wait4(p.pid, 0)
-    finally:
-        if holder in _running:
-            _running.remove(holder)
-        holder._log.close()
-    wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, usage.ru_maxrss, err.decode("utf-8", "replace")
+    with tempfile.NamedTemporaryFile("r", prefix="mse-bench-rss-") as rss_file:
+        t0 = time.monotonic()
+        p = subprocess.Popen(["/usr/bin/time", "-q", "-f", "%M", "-o", rss_file.name, *argv],
+                             env=full_env, stdout=stdout, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, cwd=cwd)
+        holder = Proc.__new__(Proc)  # registered so that Ctrl-C stops it too
+        holder.name, holder.proc, holder.pid = argv[0], p, p.pid
+        holder._log = open(os.devnull, "wb")
+        holder.log_path = os.devnull
+        _running.append(holder)
+        try:
+            err = p.stderr.read()
+            p.wait()
+        finally:
+            if holder in _running:
+                _running.remove(holder)
+            holder._log.close()
+        wall = time.monotonic() - t0
+        text = rss_file.read().strip()
+    rss = int(text.splitlines()[-1]) if text and text.splitlines()[-1].isdigit() else None
+    return p.returncode, wall, rss, err.decode("utf-8", "replace")
