@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for common/: buffers, time, crypto, configuration parsing, log redaction. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,6 +190,18 @@ static void test_uuid(void **state)
     mse_uuid_new(id);
     assert_true(mse_uuid_valid(id));
     assert_int_equal(id[14], '4');
+    /* Version 4, RFC 4122 variant, lowercase, and no two alike in a thousand. */
+    char seen[1000][MSE_UUID_STR_LEN + 1];
+    for (int i = 0; i < 1000; i++) {
+        mse_uuid_new(seen[i]);
+        assert_true(mse_uuid_valid(seen[i]));
+        assert_int_equal(seen[i][14], '4');
+        assert_non_null(strchr("89ab", seen[i][19]));
+        for (const char *c = seen[i]; *c; c++)
+            assert_false(isupper((unsigned char)*c));
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(seen[i], seen[j]);
+    }
     assert_true(mse_uuid_valid("6F9619FF-8B86-D011-B42D-00C04FC964FF"));
     assert_false(mse_uuid_valid("6F9619FF8B86-D011-B42D-00C04FC964FF0"));
     assert_false(mse_uuid_valid("not-a-uuid"));
