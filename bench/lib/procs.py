@@ -22,6 +22,7 @@ class Proc:
         full_env = dict(os.environ)
         full_env.update({k: str(v) for k, v in env.items()})
         self._log = open(log_path, "ab")
+        self._log_start = self._log.tell()  # a log may hold earlier runs: read what follows
         self.proc = subprocess.Popen(argv, env=full_env, stdin=subprocess.DEVNULL,
                                      stdout=stdout if stdout is not None else self._log,
                                      stderr=self._log)
@@ -30,6 +31,7 @@ class Proc:
 
     def log_text(self):
         with open(self.log_path, "rb") as f:
+            f.seek(self._log_start)
             return f.read().decode("utf-8", "replace")
 
     def wait_log(self, pattern, timeout=60):
