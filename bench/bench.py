@@ -37,6 +37,8 @@ def parse_args():
                    help="comma-separated subset of " + ", ".join(MEASUREMENTS))
     p.add_argument("--duration", type=int, help="seconds per round (overrides the size)")
     p.add_argument("--rounds", type=int, help="rounds per ratio (overrides the size)")
+    p.add_argument("--db-prefix", default="bench",
+                   help="prefix of the databases this run creates (and drops first)")
     return p.parse_args()
 
 
@@ -72,7 +74,7 @@ def main():
     workdir = args.workdir or tempfile.mkdtemp(prefix="mse-bench-")
     os.makedirs(workdir, exist_ok=True)
     ctx = context.Context(source_dir, os.path.abspath(args.build), workdir, args.pg, sizes,
-                          args.smoke)
+                          args.smoke, args.db_prefix)
     started = datetime.datetime.now(datetime.timezone.utc)
     doc = {"started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "smoke": args.smoke,
            "sizes": sizes, "machine": report.machine(source_dir, ctx.build_dir)}

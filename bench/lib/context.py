@@ -55,19 +55,22 @@ def with_dbname(conninfo, dbname):
 
 
 class Context:
-    def __init__(self, source_dir, build_dir, workdir, pg_conninfo, sizes, smoke):
+    def __init__(self, source_dir, build_dir, workdir, pg_conninfo, sizes, smoke, db_prefix):
         self.source_dir = source_dir
         self.build_dir = build_dir
         self.workdir = workdir
         self.pg = pg_conninfo
         self.sizes = sizes
         self.smoke = smoke
+        self.db_prefix = db_prefix
         self.results = {}  # measurement name -> dict
         self.server = None
         self.url = None
         self.admin = None
 
     def create_database(self, name):
+        """A fresh database <prefix>_<name> on the run's PostgreSQL; returns its conninfo."""
+        name = f"{self.db_prefix}_{name}"
         conn = psycopg2.connect(with_dbname(self.pg, "postgres"))
         conn.autocommit = True
         cur = conn.cursor()
@@ -77,7 +80,7 @@ class Context:
         return with_dbname(self.pg, name)
 
     def start_server(self):
-        self.db = self.create_database("mse_bench")
+        self.db = self.create_database("mse")
         self.server, self.url = procs.start_server(self.build_dir, self.workdir, self.db)
         self.admin = Api(self.url)
 

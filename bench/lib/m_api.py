@@ -2,6 +2,7 @@
 """Measurements 1–3 of issue #8: API read vs pgbench -S, API list with many tasks stored,
 progress posts vs a pgbench single-row UPDATE. Peer and MSE run in alternating rounds."""
 import os
+import threading
 
 import loadgen
 from api import SiteWorker
@@ -14,7 +15,7 @@ def setup_pgbench(ctx):
     """A pgbench database on the same PostgreSQL (pgbench -i at the configured scale)."""
     if getattr(ctx, "pgbench", None):
         return ctx.pgbench
-    kv = conninfo_kv(ctx.create_database("pgbench_peer"))
+    kv = conninfo_kv(ctx.create_database("pgbench"))
     ctx.pgbench = loadgen.PgBench(kv)
     ctx.log(f"pgbench -i -s {ctx.sizes['pgbench_scale']}")
     ctx.pgbench.init(ctx.sizes["pgbench_scale"])
@@ -119,11 +120,40 @@ def claim_many(ctx, name, count):
     return worker, claims
 
 
-def heartbeat(worker, claims):
-    """Renews the leases of the claims (a worker's heartbeat lists what it holds)."""
-    body = {"worker_id": "bench", "executions": [
-        {"id": c["id"], "fencing_token": c["fencing_token"]} for c in claims]}
-    worker.api.call("POST", "/api/v1/worker/heartbeat", 200, json=body)
+class Heartbeats:
+    """Renews the claims' leases every few seconds while progress is measured, as a worker's
+    heartbeat does (docs/worker-protocol.md): the rounds outlast a lease."""
+
+    def __init__(self, worker, claims, every_s=5):
+        self.body = {"worker_id": "bench", "executions": [
+            {"id": c["id"], "fencing_token": c["fencing_token"]} for c in claims]}
+        self.worker = worker
+        self.every_s = every_s
+        self.stop = threading.Event()
+        self.error = None
+        self.beat()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def beat(self):
+        doc = self.worker.api.call("POST", "/api/v1/worker/heartbeat", 200, json=self.body)
+        lost = [e["id"] for e in doc["executions"] if e["lease"] != "renewed"]
+        if lost:
+            raise RuntimeError(f"heartbeat: {len(lost)} leases lost")
+
+    def loop(self):
+        while not self.stop.wait(self.every_s):
+            try:
+                self.beat()
+            except Exception as e:  # reported by close()
+                self.error = e
+                return
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        if self.error:
+            raise self.error
 
 
 def progress(ctx):
@@ -135,18 +165,21 @@ def progress(ctx):
            "BENCH_TARGETS": ";".join(f"{c['id']}:{c['fencing_token']}" for c in claims)}
     script = os.path.join(loadgen.BENCH_DIR, "pgbench", "update.sql")
     mse, peer = [], []
-    for r in range(sz["rounds"]):
-        for who in rounds_order(r):
-            if who == "peer":
-                peer.append(pgb.run(sz["connections"], WRK_THREADS, sz["duration_s"],
-                                    script=script))
-            else:
-                heartbeat(worker, claims)
-                mse.append(_lat(_wrk_checked(ctx, "progress", script="progress.lua",
-                                             connections=sz["connections"],
-                                             duration_s=sz["duration_s"], env=env)))
-        ctx.log(f"progress round {r + 1}: {mse[-1]['rps']:,.0f} posts/s vs pgbench UPDATE "
-                f"{peer[-1]['tps']:,.0f} tps")
+    beats = Heartbeats(worker, claims)
+    try:
+        for r in range(sz["rounds"]):
+            for who in rounds_order(r):
+                if who == "peer":
+                    peer.append(pgb.run(sz["connections"], WRK_THREADS, sz["duration_s"],
+                                        script=script))
+                else:
+                    mse.append(_lat(_wrk_checked(ctx, "progress", script="progress.lua",
+                                                 connections=sz["connections"],
+                                                 duration_s=sz["duration_s"], env=env)))
+            ctx.log(f"progress round {r + 1}: {mse[-1]['rps']:,.0f} posts/s vs pgbench "
+                    f"UPDATE {peer[-1]['tps']:,.0f} tps")
+    finally:
+        beats.close()
     return {
         "what": "POST /api/v1/worker/executions/{id}/progress, one execution per connection",
         "connections": sz["connections"],

@@ -87,7 +87,7 @@ def _peer_round(ctx, kv, n):
 def claims(ctx):
     site, ids, n = _seed(ctx)
     worker = SiteWorker(ctx.url, site)
-    kv = conninfo_kv(ctx.create_database("graphile_peer"))
+    kv = conninfo_kv(ctx.create_database("graphile_worker"))
     mse, peer = [], []
     for r in range(ctx.sizes["rounds"]):
         for who in rounds_order(r):
