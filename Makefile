@@ -11,7 +11,8 @@ deps:
 
 # Optimised build used by `make run` and `make bench`.
 build: deps
-	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF -DMSE_WERROR=OFF \
+		-DMSE_SANITIZE=OFF >/dev/null
 	@cmake --build build -j$(JOBS) -- --no-print-directory
 
 run: build

@@ -15,7 +15,7 @@
 /* Fills err with "where: what" and returns MSE_ERR_INVALID. */
 static enum mse_rc bad(struct mse_err *err, const char *where, const char *what)
 {
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", where, what);
+    snprintf(err->msg, sizeof(err->msg), "%.150s: %.350s", where, what);
     return MSE_ERR_INVALID;
 }
 

@@ -232,7 +232,7 @@ static enum mse_rc headers_check(struct schema *schema, xmlNodePtr header, struc
                      soap_code_text("ErrorInvalidServerVersion"));
             return MSE_ERR_INVALID;
         }
-        snprintf(req->version, sizeof(req->version), "%s", v ? v : "");
+        snprintf(req->version, sizeof(req->version), "%.47s", v ? v : ""); /* known: short */
     }
     for (xmlNodePtr h = x_first(header); h; h = x_next(h)) {
         if (!h->ns || strcmp((const char *)h->ns->href, NS_TYPES) != 0)

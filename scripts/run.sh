@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# `make run`: PostgreSQL under ./.var, mse-server on MSE_LISTEN (127.0.0.1:8080), in the
-# foreground until Ctrl-C or SIGTERM, which stop everything this script started.
+# `make run`: PostgreSQL under ./.var, ews-sim with the demo organisation, mse-server on
+# MSE_LISTEN (127.0.0.1:8080), a demo configuration seeded on first start and a worker for its
+# site, in the foreground until Ctrl-C or SIGTERM, which stop everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -80,6 +81,22 @@ if [ -z "$client_id" ] && [ -r "$creds_file" ]; then
   creds_from=$creds_file
 fi
 
+# --- the demo: a configuration seeded once, and a worker for the demo site ---
+demo_state=$MSE_DATA_DIR/demo-site.json
+worker_line="  mse-worker   (no demo: MSE_DEMO=0, or the admin credentials are unknown)"
+if [ "${MSE_DEMO:-1}" != 0 ] && [ -n "$client_id" ]; then
+  /usr/bin/python3 scripts/demo_seed.py "$base" "$client_id" "$client_secret" "$demo_state"
+  MSE_WORKER_SERVER_URL=$base \
+  MSE_WORKER_SITE_CLIENT_ID=$(sed -E 's/.*"client_id": "([^"]*)".*/\1/' "$demo_state") \
+  MSE_WORKER_SITE_CLIENT_SECRET_FILE=$demo_state.secret \
+  MSE_WORKER_EWS_URL=http://$sim_listen/EWS/Exchange.asmx \
+  MSE_WORKER_EWS_USERNAME=${sim_account%%:*} \
+  MSE_WORKER_EWS_PASSWORD=${sim_account#*:} \
+    build/worker/mse-worker >>"$var/log/worker.log" 2>&1 &
+  pids+=($!)
+  worker_line="  mse-worker   site demo-site, EWS via ews-sim   log: $var/log/worker.log"
+fi
+
 cat <<TXT
 
 MSE is running (Ctrl-C stops everything):
@@ -87,6 +104,7 @@ MSE is running (Ctrl-C stops everything):
   PostgreSQL   ${MSE_DATABASE_URL}
   ews-sim      http://$sim_listen/EWS/Exchange.asmx   log: $var/log/ews-sim.log
                service account ${sim_account%%:*} (password: ${sim_account#*:})
+$worker_line
 
 Admin API client (from $creds_from):
   client_id      ${client_id:-"(unknown: the database had clients before; see the README)"}
@@ -99,7 +117,10 @@ Try:
   curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/sites
   curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
        -d '{"name": "site-1"}' $base/api/v1/sites
+  curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/exchange-tasks
+  curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/mailboxes
   curl -s http://$sim_listen/_sim/mailboxes
+API reference: $base/docs
 TXT
 
 wait "$server_pid"

@@ -496,7 +496,16 @@ static void slot_run(struct slot *s, cJSON *doc)
     srv_client_set_fencing(s->srv, x.fencing_token);
     LOG_INFO(&x.log, "claimed (%s, fencing token %lld)", x.type, (long long)x.fencing_token);
 
-    rc = ews_session_new(&s->agent->ews_cfg, &ews, &err);
+    /* A bearer token file is read for each execution: tokens expire, the file is refreshed. */
+    struct ews_config ews_cfg = s->agent->ews_cfg;
+    char *token = NULL;
+    rc = worker_config_read_token(s->agent->cfg, &token, &err);
+    if (token)
+        ews_cfg.bearer_token = token;
+    if (rc == MSE_OK)
+        rc = ews_session_new(&ews_cfg, &ews, &err);
+    if (ews) /* a stop or a lost lease also ends a long throttling wait */
+        ews_session_set_stop(ews, &s->halt);
     if (rc == MSE_OK && sync_type_parse(x.type, &type) == MSE_OK) {
         rc = sync_definition_from_json(type, x.settings, &def, &err);
         have_def = rc == MSE_OK;
@@ -514,6 +523,9 @@ static void slot_run(struct slot *s, cJSON *doc)
     if (have_def)
         sync_definition_cleanup(&def);
     ews_session_free(ews);
+    if (token)
+        memset(token, 0, strlen(token));
+    free(token);
     srv_client_set_fencing(s->srv, 0);
     slot_publish(s, NULL);
     cJSON_Delete(x.doc);

@@ -51,4 +51,17 @@
 #define MSE_RATELIMIT_KEYS    4096 /* client ids and addresses with recent auth failures */
 #define MSE_RATELIMIT_MAX     1000 /* largest failure limit a window may count */
 
+/* mse-worker: what it accepts from Exchange and keeps per mailbox. */
+#define MSE_EWS_MAX_RESPONSE_DEFAULT (64u * 1024u * 1024u) /* larger EWS responses abort */
+#define MSE_EWS_MAX_CHANGES          512   /* SyncFolderItems page (the schema's maximum) */
+#define MSE_EWS_GETITEM_BATCH        50    /* item ids per GetItem request, by default */
+#define MSE_EWS_MAX_FOLDERS          20000 /* folders of one mailbox hierarchy */
+#define MSE_EWS_MAX_ATTACHMENTS      256   /* attachments read per appointment */
+#define MSE_CHECKPOINT_MAX           (16u * 1024u * 1024u) /* one stored checkpoint */
+#define MSE_GROUP_MAX_MEMBERS        100000                /* mailboxes one group resolves to */
+#define MSE_GROUP_MAX_DEPTH          32                    /* nesting of distribution groups */
+#define MSE_GROUP_MAX_GROUPS         4096          /* groups expanded while resolving one group */
+#define MSE_CONFIG_FILE_MAX          (64u * 1024u) /* worker configuration file */
+#define MSE_SECRET_FILE_MAX          (16u * 1024u) /* password / bearer token files */
+
 #endif

@@ -1,0 +1,223 @@
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end, the whole chain: mse-server + PostgreSQL + mse-worker (service mode) + ews-sim.
+
+The worker claims executions over the worker protocol, resolves groups through EWS, replicates
+with the engine and submits batches; the archive tables must then equal the simulator's
+export. (The archive view API arrives with issue #6's server part; until then the archive is
+read from PostgreSQL directly.)
+"""
+import datetime
+import json
+import signal
+import time
+
+import pytest
+
+from admin_helpers import make_definition, make_site, make_task, ok
+from e2e import CAL, MFR, Expected, _assert_same, harness, simlib, worker_env
+
+FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
+
+
+@pytest.fixture(scope="module")
+def server(database):
+    from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
+    srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
+                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
+                                                 **FAST})
+    yield srv
+    srv.stop_clean()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    s = simlib.EwsSim(fixture=simlib.DEMO_FIXTURE)
+    yield s
+    s.stop_clean()
+
+
+def start_worker(server, sim, site):
+    env = worker_env(sim, MSE_WORKER_SERVER_URL=server.url,
+                     MSE_WORKER_SITE_CLIENT_ID=site["credentials"]["client_id"],
+                     MSE_WORKER_SITE_CLIENT_SECRET=site["credentials"]["client_secret"],
+                     MSE_WORKER_SLOTS=2)
+    env = {k: v for k, v in env.items() if k.startswith("MSE_WORKER_")}
+    return harness.Process([harness.binary("mse-worker")], env, r"serving its site",
+                           "mse-worker")
+
+
+def run_and_wait(api, task, timeout=120):
+    """Starts an execution now and waits for it to end; returns the execution."""
+    x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    deadline = time.monotonic() + timeout
+    while True:
+        e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+        if e["state"] not in ("queued", "running", "waiting"):
+            return e
+        assert time.monotonic() < deadline, f"execution still {e['state']}"
+        time.sleep(0.3)
+
+
+def rfc3339(v):
+    return v.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if v else None
+
+
+def archive_folders(db, mailbox, source):
+    rows = db.query("SELECT folder_id, path, display_name, folder_class FROM archive_folders "
+                    "WHERE mailbox = %s AND source = %s AND deleted_at IS NULL",
+                    mailbox, source)
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def archive_messages(db, mailbox):
+    paths = {k: v[0] for k, v in archive_folders(db, mailbox, "mail").items()}
+    rows = db.query(
+        "SELECT item_id, folder_id, internet_message_id, subject, sender, \"from\", "
+        "to_recipients, cc_recipients, sent_at, received_at, size, item_class, is_read, "
+        "sensitivity, has_attachments FROM archive_items "
+        "WHERE mailbox = %s AND deleted_at IS NULL", mailbox)
+    keys = ("internet_message_id", "subject", "sender", "from", "to", "cc", "sent",
+            "received", "size", "item_class", "is_read", "sensitivity", "has_attachments")
+    out = {}
+    for r in rows:
+        rec = dict(zip(keys, r[2:]))
+        rec["sent"], rec["received"] = rfc3339(rec["sent"]), rfc3339(rec["received"])
+        rec["folder_path"] = paths[r[1]]
+        out[r[0]] = rec
+    return out
+
+
+def archive_appointments(db, mailbox):
+    paths = {k: v[0] for k, v in archive_folders(db, mailbox, "calendar").items()}
+    rows = db.query(
+        "SELECT item_id, folder_id, subject, start_at, end_at, is_all_day, location, organizer, "
+        "required_attendees, optional_attendees, calendar_item_type, recurrence, "
+        "modified_occurrences, deleted_occurrences, sensitivity, has_attachments, attachments "
+        "FROM archive_appointments WHERE mailbox = %s", mailbox)
+    keys = ("subject", "start", "end", "is_all_day", "location", "organizer",
+            "required_attendees", "optional_attendees", "calendar_item_type", "recurrence",
+            "modified_occurrences", "deleted_occurrences", "sensitivity", "has_attachments",
+            "attachments")
+    out = {}
+    for r in rows:
+        rec = dict(zip(keys, r[2:]))
+        rec["start"], rec["end"] = rfc3339(rec["start"]), rfc3339(rec["end"])
+        rec["folder_path"] = paths[r[1]]
+        rec["modified_occurrences"] = [{k: o[k] for k in ("original_start", "start", "end")}
+                                       for o in rec["modified_occurrences"]]
+        rec["attachments"] = [{k: a[k] for k in ("name", "content_type", "size", "sha256")}
+                              for a in rec["attachments"]]
+        out[r[0]] = rec
+    return out
+
+
+def assert_archive_equals(db, sim, mailbox, kind, definition=None):
+    """The archive of one mailbox equals the sim's export; returns how many records compared."""
+    exp = Expected(sim.export(mailbox), kind, definition)
+    source = "mail" if kind == MFR else "calendar"
+    assert sorted(archive_folders(db, mailbox, source).values()) == exp.folders
+    if kind == MFR:
+        _assert_same(archive_messages(db, mailbox), exp.messages, "message")
+    else:
+        _assert_same(archive_appointments(db, mailbox), exp.appointments, "appointment")
+        hashes = {a["sha256"] for a in exp.appointments.values() for a in a["attachments"]}
+        stored = {r[0] for r in db.query("SELECT sha256 FROM blobs")}
+        assert hashes <= stored, hashes - stored
+    return len(exp.messages) + len(exp.appointments)
+
+
+def test_worker_serves_its_site(api, database, server, sim):
+    site = make_site(api)
+    mailboxes = sim.get("/mailboxes")["items"]
+    a, b = mailboxes[0]["address"], mailboxes[1]["address"]
+    mfr = make_task(api, site=site, definition=make_definition(api),
+                    group={"kind": "mailbox_list", "value": f"{a}; {b}"})
+    group = next(g for g in sim.get("/groups")["items"]
+                 if any(m.endswith("@contoso.example") for m in g["members"]))
+    cal_def = make_definition(api, type_=CAL, settings={"include_calendars": "all"})
+    cal = make_task(api, site=site, definition=cal_def,
+                    group={"kind": "group_email", "value": group["address"]})
+    worker = start_worker(server, sim, site)
+    try:
+        done = run_and_wait(api, mfr)
+        assert done["result"] == "ok", done
+        assert all(assert_archive_equals(database, sim, m, MFR) > 0 for m in (a, b))
+        boxes = ok(api.get(f"/api/v1/exchange-tasks/{mfr['id']}/mailboxes"))["items"]
+        assert {x["state"] for x in boxes} == {"healthy"}
+        assert all(x["first_full_sync_at"] and x["items_replicated"] > 0 for x in boxes)
+
+        done = run_and_wait(api, cal)
+        assert done["result"] == "ok", done
+        boxes = ok(api.get(f"/api/v1/exchange-tasks/{cal['id']}/mailboxes"))["items"]
+        assert len(boxes) >= 2 and {x["state"] for x in boxes} == {"healthy"}
+        compared = sum(assert_archive_equals(database, sim, x["address"], CAL,
+                                             {"include_calendars": "all"}) for x in boxes)
+        assert compared > 0
+
+        # Changes in Exchange, then an incremental execution.
+        export = sim.export(a)
+        inbox = next(f["path"] for f in export["folders"] if f.get("distinguished_id") == "inbox")
+        msgs = [m for m in export["messages"] if m["folder_path"] == inbox
+                and m["sensitivity"] == "Normal"]
+        sim.control("DELETE", f"/mailboxes/{a}/items/{msgs[0]['item_id']}", expect=200)
+        sim.control("PATCH", f"/mailboxes/{a}/items/{msgs[1]['item_id']}", expect=200,
+                    json={"subject": "changed", "is_read": True})
+        sim.control("POST", f"/mailboxes/{a}/items", expect=201,
+                    json={"type": "message", "folder": inbox, "subject": "new one",
+                          "to": [a], "received": "2026-11-22T10:00:00Z"})
+        before = ok(api.get(f"/api/v1/exchange-tasks/{mfr['id']}"))["sequence"]
+        done = run_and_wait(api, mfr)
+        assert done["result"] == "ok", done
+        assert_archive_equals(database, sim, a, MFR)
+        deleted = database.scalar("SELECT deleted_at IS NOT NULL FROM archive_items "
+                                  "WHERE mailbox = %s AND item_id = %s", a, msgs[0]["item_id"])
+        assert deleted is True  # kept, marked deleted
+        after = ok(api.get(f"/api/v1/exchange-tasks/{mfr['id']}"))
+        assert 0 < after["sequence"] - before <= 3  # only the changed folder's batch(es)
+        boxes = ok(api.get(f"/api/v1/exchange-tasks/{mfr['id']}/mailboxes"))["items"]
+        assert all(x["last_sync_at"] for x in boxes)
+    finally:
+        rc = worker.stop(signal.SIGTERM, timeout=60)
+    worker.assert_clean_exit(rc)
+    assert "serving its site" in worker.output()
+    assert site["credentials"]["client_secret"] not in worker.output()
+    assert simlib.SERVICE_PASSWORD not in worker.output()
+
+
+def test_killed_worker_is_replaced_and_nothing_is_lost(api, database, server, sim):
+    """kill -9 in the middle of an execution; another worker resumes it after the lease."""
+    sim.control("POST", "/reset", expect=200)
+    site = make_site(api)
+    addresses = [m["address"] for m in sim.get("/mailboxes")["items"][2:5]]
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "mailbox_list", "value": ";".join(addresses)})
+    # Slow pages, so that the kill lands inside the execution.
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 150})
+    first = start_worker(server, sim, site)
+    x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    deadline = time.monotonic() + 60
+    while ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"] < 4:
+        assert time.monotonic() < deadline, "no submission arrived"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait(30)
+    sim.control("DELETE", "/faults", expect=200)
+    second = start_worker(server, sim, site)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+            if e["state"] not in ("queued", "running", "waiting"):
+                break
+            assert time.monotonic() < deadline, f"execution still {e['state']}"
+            time.sleep(0.3)
+        assert e["result"] == "ok" and e["claims"] == 2 and e["lease_expiries"] == 1, e
+        for m in addresses:
+            assert assert_archive_equals(database, sim, m, MFR) > 0
+        # Every applied submission counted once: the task's sequence is the execution's count.
+        assert ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"] == \
+            e["submissions"]
+    finally:
+        rc = second.stop(signal.SIGTERM, timeout=60)
+    second.assert_clean_exit(rc)

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The replication engine's interface: one mailbox pass, checkpoints in, batches out to a sink. */
+#ifndef MSE_SYNC_H
+#define MSE_SYNC_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ews.h"
+#include "log.h"
+#include "mse/rc.h"
+
+struct cJSON;
+
+enum sync_type {
+    SYNC_MFR,      /* mailbox_folder_replication: folders + message metadata */
+    SYNC_CALENDAR, /* calendar_replication: calendars + appointments + attachments */
+};
+
+/* "mailbox_folder_replication" / "calendar_replication". */
+const char *sync_type_name(enum sync_type t);
+enum mse_rc sync_type_parse(const char *s, enum sync_type *out) MSE_WUR;
+
+/* A definition's settings, as the server's definitions resource holds them. */
+struct sync_definition {
+    enum sync_type type;
+    char **exclude_folders; /* MFR: paths from the top of the mailbox, "/Inbox/Newsletters" */
+    size_t n_exclude;
+    bool include_deleted_items; /* MFR: replicate the Deleted Items folder (and below) */
+    bool include_private_items; /* MFR: replicate Personal/Private/Confidential items */
+    bool all_calendars;         /* calendar: include_calendars "all" rather than "default" */
+};
+
+/*
+ * Reads a definition's settings object ({"exclude_folders": [...], "include_deleted_items":
+ * false, ...} or {"include_calendars": "default"}); settings may be NULL (all defaults).
+ * Unknown keys are ignored (the server validated them). MSE_ERR_INVALID with err naming the
+ * field when a value has the wrong type.
+ */
+enum mse_rc sync_definition_from_json(enum sync_type type, const struct cJSON *settings,
+                                      struct sync_definition *out, struct mse_err *err) MSE_WUR;
+void sync_definition_cleanup(struct sync_definition *d);
+
+/*
+ * The stored checkpoints of one (site, task, mailbox): the hierarchy's and one per folder.
+ * They are opaque strings to everyone but the engine; the server stores and compares them.
+ */
+struct sync_checkpoint {
+    char *folder_id;
+    char *value;
+};
+
+struct sync_checkpoints {
+    char *hierarchy; /* NULL before the first pass */
+    struct sync_checkpoint *v;
+    size_t n;
+    size_t cap;
+};
+
+void sync_checkpoints_cleanup(struct sync_checkpoints *c);
+/* The folder's checkpoint or NULL. */
+const char *sync_checkpoints_get(const struct sync_checkpoints *c, const char *folder_id);
+/* Sets (value non-NULL) or removes (NULL) a folder's checkpoint; folder_id NULL = hierarchy. */
+enum mse_rc sync_checkpoints_set(struct sync_checkpoints *c, const char *folder_id,
+                                 const char *value) MSE_WUR;
+/* {"hierarchy": str|null, "folders": {"<folder id>": str, ...}} */
+enum mse_rc sync_checkpoints_from_json(const struct cJSON *j, struct sync_checkpoints *out,
+                                       struct mse_err *err) MSE_WUR;
+struct cJSON *sync_checkpoints_to_json(const struct sync_checkpoints *c);
+
+/*
+ * Where replicated data goes: the server protocol (issue #5) or, in the CLI, stdout and a
+ * state file. Every callback may be NULL except submit.
+ */
+struct sync_sink {
+    void *ctx;
+    /*
+     * Stores one batch (format in docs/worker.md) together with its new checkpoint, atomically,
+     * if and only if the stored checkpoint equals the batch's base_checkpoint. The batch stays
+     * the engine's. MSE_ERR_CONFLICT when the stored checkpoint differs (the engine stops the
+     * mailbox); any other error also stops the mailbox. A replayed batch_id that was already
+     * applied must be acknowledged with MSE_OK.
+     */
+    enum mse_rc (*submit)(void *ctx, const struct cJSON *batch, struct mse_err *err);
+    /*
+     * Stores attachment content addressed by its SHA-256 (64 lowercase hex digits), before the
+     * batch that references it. Storing content already present is a success.
+     */
+    enum mse_rc (*put_content)(void *ctx, const char *sha256, const char *content_type,
+                               const uint8_t *data, size_t len, struct mse_err *err);
+    /* What the engine does now: command ("Replicating messages") and detail ("Inbox: 1,536 of
+     * 10,000 items"). Called at most once per page. */
+    void (*progress)(void *ctx, const char *command, const char *detail);
+};
+
+/* One mailbox pass. */
+struct sync_job {
+    const char *mailbox; /* SMTP address */
+    const struct sync_definition *def;
+    struct sync_checkpoints *checkpoints; /* stored ones in; kept equal to what the sink
+                                             accepted as the pass goes on */
+    const struct sync_sink *sink;
+    struct ews_session *ews; /* the pass sets its mailbox */
+    unsigned getitem_batch;  /* ids per GetItem (0 = MSE_EWS_GETITEM_BATCH) */
+    unsigned max_changes;    /* SyncFolderItems page size (0 = 512) */
+    struct mse_log_ctx log;  /* context for log lines (site, task, …); mailbox is added */
+    const atomic_bool *stop; /* when it turns true the pass ends at the next batch boundary */
+};
+
+enum sync_health { SYNC_HEALTHY, SYNC_WARNING, SYNC_ERROR };
+
+const char *sync_health_name(enum sync_health h);
+
+/* How a pass went: what the server shows per mailbox. */
+struct sync_outcome {
+    enum sync_health health;
+    char reason[48];          /* stable code: "" when healthy; see docs/worker.md */
+    char text[512];           /* a sentence for administrators */
+    bool retry_later;         /* the mailbox could not be served now (ErrorMailboxMoveInProgress) */
+    bool full;                /* no hierarchy checkpoint was stored: a first full pass */
+    uint64_t batches;         /* accepted by the sink */
+    uint64_t folders;         /* folder records sent */
+    uint64_t items;           /* message upserts sent */
+    uint64_t appointments;    /* appointment upserts sent */
+    uint64_t deletes;         /* item/appointment deletions and removals sent */
+    uint64_t skipped_private; /* private items not replicated */
+    uint64_t attachments;     /* attachment contents handed to the sink */
+    uint64_t attachment_bytes;
+    uint64_t resyncs;     /* folders started over after ErrorInvalidSyncStateData */
+    struct ews_stats ews; /* requests, retries, waits of this pass */
+    int64_t duration_ms;
+};
+
+/* The outcome as a JSON object (mailbox, type, health, reason, text, counters); NULL: no memory. */
+struct cJSON *sync_outcome_to_json(const struct sync_outcome *o, const char *mailbox,
+                                   enum sync_type type);
+
+/*
+ * Replicates one mailbox: SyncFolderHierarchy, then SyncFolderItems page by page for each
+ * folder the definition selects, GetItem (and GetAttachment) for what the sync does not
+ * return, each page handed to the sink as one batch with its base and new checkpoint.
+ * Always fills out. MSE_OK when the mailbox finished (healthy or warning); otherwise the
+ * pass stopped cleanly at a batch boundary and out says why (MSE_ERR_CONFLICT: the sink
+ * refused a base checkpoint; MSE_ERR_UNAVAILABLE: EWS; MSE_ERR_NOMEM; …).
+ */
+enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out) MSE_WUR;
+
+#endif
