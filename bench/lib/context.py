@@ -79,9 +79,14 @@ class Context:
         conn.close()
         return with_dbname(self.pg, name)
 
+    def database(self):
+        """The conninfo of MSE's database (created on first use)."""
+        if not getattr(self, "db", None):
+            self.db = self.create_database("mse")
+        return self.db
+
     def start_server(self):
-        self.db = self.create_database("mse")
-        self.server, self.url = procs.start_server(self.build_dir, self.workdir, self.db)
+        self.server, self.url = procs.start_server(self.build_dir, self.workdir, self.database())
         self.admin = Api(self.url)
 
     def sql(self, query, *params):

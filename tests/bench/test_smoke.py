@@ -37,9 +37,14 @@ def test_every_benchmark_runs_with_tiny_sizes():
     assert r["claims"]["per_s"] > 0 and r["claims"]["peer_per_s"] > 0
     rep = r["replication"]
     assert rep["bare_items_per_s"] > 0 and rep["exchangelib_items_per_s"] > 0
-    if not rep.get("skipped"):
-        assert rep["worker_items_per_s"] > 0
-        assert r["incremental"]["ms_per_mailbox"] > 0 and r["memory"]["worker_big_rss_mib"] > 0
+    for mode in ("cli", "service"):
+        assert rep[mode]["items_per_s"] > 0 and rep[mode]["ratio_exchangelib"] > 0
+        assert r["incremental"][mode]["ms_per_mailbox"] >= 0
+    sweep = r["incremental"]["sweep"]
+    assert sweep["mailboxes"] == doc["sizes"]["sweep_mailboxes"] and sweep["full_items"] > 0
+    mem = r["memory"]
+    assert mem["worker_big_rss_mib"] > 0 and mem["server_rss_mib"] > 0
+    assert mem["big"]["cli"]["rss_kib"] > 0 and mem["big"]["service"]["rss_kib"] > 0
     with open(os.path.join(out, "latest.md")) as f:
         md = f.read()
     assert "| measurement |" in md and "API read" in md
