@@ -180,6 +180,9 @@ def progress(ctx):
                     f"UPDATE {peer[-1]['tps']:,.0f} tps")
     finally:
         beats.close()
+        for c in claims:  # ended, so that no lease runs out and re-queues them later
+            worker.api.call("POST", f"/api/v1/worker/executions/{c['id']}/complete", 200,
+                            headers={"MSE-Fencing-Token": str(c["fencing_token"])})
     return {
         "what": "POST /api/v1/worker/executions/{id}/progress, one execution per connection",
         "connections": sz["connections"],

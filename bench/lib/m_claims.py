@@ -31,7 +31,7 @@ def _seed(ctx):
     return site, ids, len(ids)
 
 
-def _queue(ctx, ids, n):
+def _queue(ctx, site, ids, n):
     """Run-now for every task (admin API, a few parallel clients): n queued executions."""
     clients = [Api(ctx.url) for _ in range(4)]
 
@@ -41,17 +41,18 @@ def _queue(ctx, ids, n):
 
     with concurrent.futures.ThreadPoolExecutor(len(clients)) as pool:
         list(pool.map(run_slice, range(len(clients))))
-    queued = ctx.sql("SELECT count(*) FROM executions WHERE state = 'queued'")[0][0]
+    queued = ctx.sql("SELECT count(*) FROM executions WHERE state = 'queued' AND site_id = %s",
+                     site["id"])[0][0]
     if queued != n:
         raise RuntimeError(f"run-now queued {queued} of {n} executions")
 
 
-def _mse_round(ctx, worker_token, n):
+def _mse_round(ctx, site, worker_token, n):
     c = ctx.sizes["claimers"]
 
     def drained():
-        return ctx.sql("SELECT count(*) FROM executions"
-                       " WHERE state IN ('queued', 'running', 'waiting')")[0][0] == 0
+        return ctx.sql("SELECT count(*) FROM executions WHERE site_id = %s"
+                       " AND state IN ('queued', 'running', 'waiting')", site["id"])[0][0] == 0
 
     s = loadgen.wrk(ctx.url, "claims.lua", c, c, 600, env={"BENCH_TOKEN": worker_token},
                     until=drained)
@@ -94,8 +95,8 @@ def claims(ctx):
             if who == "peer":
                 peer.append(_peer_round(ctx, kv, n))
             else:
-                _queue(ctx, ids, n)
-                mse.append(_mse_round(ctx, worker.api.token, n))
+                _queue(ctx, site, ids, n)
+                mse.append(_mse_round(ctx, site, worker.api.token, n))
         ctx.log(f"claims round {r + 1}: {mse[-1]['per_s']:,.0f}/s vs graphile-worker "
                 f"{peer[-1]['per_s']:,.0f}/s")
     return {
