@@ -19,6 +19,7 @@ packages=(
   python3-exchangelib                # third-party EWS client that drives ews-sim in tests
   wrk                                # HTTP load for make bench
   time                               # GNU time: peak RSS of the processes make bench runs
+  jq                                 # the README's API session (run by the tests)
   nodejs npm                         # OpenAPI lint and docs bundle (see package.json)
 )
 

@@ -84,6 +84,14 @@ void api_worker_release(struct request *req);
 void api_worker_blob_get(struct request *req);
 void api_worker_blob_put(struct request *req);
 
+/* api_archive.c: the replicated data (admin and read_only). */
+void api_archive_mailboxes(struct request *req);
+void api_archive_mailbox(struct request *req);
+void api_archive_folders(struct request *req);
+void api_archive_items(struct request *req);
+void api_archive_appointments(struct request *req);
+void api_archive_attachment(struct request *req);
+
 /* api_metrics.c */
 void api_metrics(struct request *req);
 

@@ -28,7 +28,7 @@ static void asset_send(struct request *req, const struct asset *a)
                         "default-src 'self'; style-src 'self' 'unsafe-inline'; "
                         "img-src 'self' data:; frame-ancestors 'none'");
     if (inm && strstr(inm, a->etag)) {
-        (void)http_reply(req, 304, NULL, "", 0);
+        (void)http_reply_not_modified(req);
         return;
     }
     (void)http_reply_static(req, 200, a->content_type, a->data, a->len);

@@ -25,7 +25,19 @@
 #define PROBLEM_NOT_LOCKED          "urn:mse:problem:mailbox-not-locked"
 
 /* What a record field must be. */
-enum ftype { F_STR, F_ID, F_BOOL, F_INT, F_TIME, F_PERSON, F_PEOPLE, F_ANY, F_ATTACHMENTS };
+enum ftype {
+    F_STR,
+    F_ID,
+    F_BOOL,
+    F_INT,
+    F_TIME,
+    F_PERSON,
+    F_PEOPLE,
+    F_OBJECT,      /* a JSON object (recurrence, as EWS reports it) */
+    F_OCCURRENCES, /* modified occurrences: objects with start, end, original_start times */
+    F_TIMES,       /* deleted occurrences: start times */
+    F_ATTACHMENTS,
+};
 
 struct field {
     const char *name;
@@ -80,14 +92,47 @@ static const struct field appointment_fields[] = {
     { "optional_attendees", F_PEOPLE, false },
     { "calendar_item_type", F_STR, false },
     { "is_recurring", F_BOOL, false },
-    { "recurrence", F_ANY, false },
-    { "modified_occurrences", F_ANY, false },
-    { "deleted_occurrences", F_ANY, false },
+    { "recurrence", F_OBJECT, false },
+    { "modified_occurrences", F_OCCURRENCES, false },
+    { "deleted_occurrences", F_TIMES, false },
     { "sensitivity", F_STR, false },
     { "has_attachments", F_BOOL, false },
     { "attachments", F_ATTACHMENTS, false },
     { NULL, F_STR, false },
 };
+
+/* Text that is shown and sent back in headers (file names, media types) has no controls. */
+static bool text_clean(const cJSON *v)
+{
+    if (!cJSON_IsString(v))
+        return false;
+    for (const unsigned char *c = (const unsigned char *)v->valuestring; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static bool time_ok(const cJSON *v)
+{
+    time_t t;
+    return cJSON_IsString(v) && mse_time_parse(v->valuestring, &t) == MSE_OK;
+}
+
+/* A modified occurrence: its times, and its own item id when EWS gave one. */
+static bool occurrence_ok(const cJSON *o)
+{
+    static const char *const times[] = { "start", "end", "original_start" };
+    if (!cJSON_IsObject(o))
+        return false;
+    for (int i = 0; i < 3; i++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, times[i]);
+        if (t && !cJSON_IsNull(t) && !time_ok(t))
+            return false;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "item_id");
+    return !id || cJSON_IsNull(id) || cJSON_IsString(id);
+}
 
 static bool person_ok(const cJSON *p)
 {
@@ -110,6 +155,12 @@ static void attachment_check(const cJSON *a, const char *path, struct mse_buf *s
     }
     if (size && (!cJSON_IsNumber(size) || size->valuedouble < 0))
         verr_add(v, path, "size must be a non-negative number");
+    static const char *const texts[] = { "name", "content_type", "attachment_id" };
+    for (int i = 0; i < 3; i++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(a, texts[i]);
+        if (t && !cJSON_IsNull(t) && !text_clean(t))
+            verr_add(v, path, "%s must be text without control characters", texts[i]);
+    }
     if (!shas->data || !strstr(shas->data, sha->valuestring))
         if (mse_buf_printf(shas, "%s%s", shas->len > 1 ? "," : "", sha->valuestring) != MSE_OK)
             v->nomem = true;
@@ -119,7 +170,6 @@ static void field_check(const cJSON *rec, const struct field *fd, const char *pa
                         struct mse_buf *shas, struct verr *v)
 {
     char at[160];
-    time_t t;
     const cJSON *val = cJSON_GetObjectItemCaseSensitive(rec, fd->name);
     snprintf(at, sizeof(at), "%s.%s", path, fd->name);
     if (!val || cJSON_IsNull(val)) {
@@ -142,7 +192,7 @@ static void field_check(const cJSON *rec, const struct field *fd, const char *pa
         ok = cJSON_IsNumber(val) && val->valuedouble >= 0 && val->valuedouble < 9e15;
         break;
     case F_TIME:
-        ok = cJSON_IsString(val) && mse_time_parse(val->valuestring, &t) == MSE_OK;
+        ok = time_ok(val);
         break;
     case F_PERSON:
         ok = person_ok(val);
@@ -152,7 +202,18 @@ static void field_check(const cJSON *rec, const struct field *fd, const char *pa
         for (const cJSON *p = ok ? val->child : NULL; p && ok; p = p->next)
             ok = person_ok(p);
         break;
-    case F_ANY:
+    case F_OBJECT:
+        ok = cJSON_IsObject(val);
+        break;
+    case F_OCCURRENCES:
+        ok = cJSON_IsArray(val);
+        for (const cJSON *o = ok ? val->child : NULL; o && ok; o = o->next)
+            ok = occurrence_ok(o);
+        break;
+    case F_TIMES:
+        ok = cJSON_IsArray(val);
+        for (const cJSON *o = ok ? val->child : NULL; o && ok; o = o->next)
+            ok = time_ok(o);
         break;
     case F_ATTACHMENTS:
         ok = cJSON_IsArray(val);

@@ -281,8 +281,8 @@ static int stmt_slot(struct db_stmt *st)
 }
 
 static enum mse_rc db_query_once(struct db *db, struct db_stmt *st, const char *const *params,
-                                 const int *lengths, const int *formats, struct db_res *res,
-                                 struct db_error *err)
+                                 const int *lengths, const int *formats, int result_format,
+                                 struct db_res *res, struct db_error *err)
 {
     int slot = stmt_slot(st);
     if (slot >= DB_MAX_STMTS) {
@@ -300,7 +300,8 @@ static enum mse_rc db_query_once(struct db *db, struct db_stmt *st, const char *
     }
     char name[32];
     snprintf(name, sizeof(name), "s%d", slot);
-    PGresult *r = PQexecPrepared(db->conn, name, st->nparams, params, lengths, formats, 0);
+    PGresult *r =
+            PQexecPrepared(db->conn, name, st->nparams, params, lengths, formats, result_format);
     ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
         return db_fail(db, r, err);
@@ -308,22 +309,35 @@ static enum mse_rc db_query_once(struct db *db, struct db_stmt *st, const char *
     return MSE_OK;
 }
 
-enum mse_rc db_query_bin(struct db *db, struct db_stmt *st, const char *const *params,
-                         const int *lengths, const int *formats, struct db_res *res,
-                         struct db_error *err)
+static enum mse_rc db_query_fmt(struct db *db, struct db_stmt *st, const char *const *params,
+                                const int *lengths, const int *formats, int result_format,
+                                struct db_res *res, struct db_error *err)
 {
     res->pg = NULL;
     bool retryable = st->idempotent && !db->in_tx;
     enum mse_rc rc = db_ensure(db, err);
     if (rc == MSE_OK)
-        rc = db_query_once(db, st, params, lengths, formats, res, err);
+        rc = db_query_once(db, st, params, lengths, formats, result_format, res, err);
     /* A connection can die between requests (database restart); a read can simply rerun. */
     if (rc == MSE_ERR_UNAVAILABLE && retryable && db_ensure(db, err) == MSE_OK)
-        rc = db_query_once(db, st, params, lengths, formats, res, err);
+        rc = db_query_once(db, st, params, lengths, formats, result_format, res, err);
     if (rc != MSE_OK && rc != MSE_ERR_CONFLICT && rc != MSE_ERR_INVALID)
         mse_log_write(MSE_LOG_WARN, NULL, "query %s failed: %s (%s)", st->name,
                       err ? err->message : "", err ? err->sqlstate : "");
     return rc;
+}
+
+enum mse_rc db_query_bin(struct db *db, struct db_stmt *st, const char *const *params,
+                         const int *lengths, const int *formats, struct db_res *res,
+                         struct db_error *err)
+{
+    return db_query_fmt(db, st, params, lengths, formats, 0, res, err);
+}
+
+enum mse_rc db_query_raw(struct db *db, struct db_stmt *st, const char *const *params,
+                         struct db_res *res, struct db_error *err)
+{
+    return db_query_fmt(db, st, params, NULL, NULL, 1, res, err);
 }
 
 enum mse_rc db_query(struct db *db, struct db_stmt *st, const char *const *params,

@@ -85,6 +85,13 @@ enum mse_rc db_query(struct db *db, struct db_stmt *st, const char *const *param
 enum mse_rc db_query_bin(struct db *db, struct db_stmt *st, const char *const *params,
                          const int *lengths, const int *formats, struct db_res *res,
                          struct db_error *err) MSE_WUR;
+/*
+ * Like db_query, with every result column in binary format: db_res_get returns the raw bytes
+ * (bytea content as stored, not hex) and db_res_len their length. Select only columns whose
+ * binary form the caller knows (bytea).
+ */
+enum mse_rc db_query_raw(struct db *db, struct db_stmt *st, const char *const *params,
+                         struct db_res *res, struct db_error *err) MSE_WUR;
 /* Like db_query, but discards the result. */
 enum mse_rc db_run(struct db *db, struct db_stmt *st, const char *const *params,
                    struct db_error *err) MSE_WUR;

@@ -177,6 +177,15 @@ enum mse_rc http_reply_empty(struct request *req, unsigned status)
     return reply_queue(req, status, NULL, resp, 0);
 }
 
+enum mse_rc http_reply_not_modified(struct request *req)
+{
+    /* libmicrohttpd 0.9.75 puts "Content-Length: 0" on every response of known size; RFC
+       9110 (8.6) would rather have none on a 304, but the alternative it offers (unknown
+       size) adds "Transfer-Encoding: chunked", which RFC 9112 forbids there outright. */
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    return reply_queue(req, 304, NULL, resp, 0);
+}
+
 enum mse_rc http_db(struct request *req, struct db **out)
 {
     if (req->db) {

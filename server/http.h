@@ -97,6 +97,8 @@ enum mse_rc http_reply_static(struct request *req, unsigned status, const char *
 enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json);
 /* Sends a malloc'd JSON text, taking ownership of it. */
 enum mse_rc http_reply_json_take(struct request *req, unsigned status, char *json);
+/* Sends 304 Not Modified (the headers added with http_add_header, no body). */
+enum mse_rc http_reply_not_modified(struct request *req);
 /* Sends an empty response (204, or 200 with no body). */
 enum mse_rc http_reply_empty(struct request *req, unsigned status);
 

@@ -49,6 +49,14 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}", api_exec_get, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/mailboxes", api_exec_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
+    /* The archive view: what workers replicated. EWS ids go in query parameters. */
+    { "GET", "/api/v1/mailboxes", api_archive_mailboxes, ROLE_READ, 0 },
+    { "GET", "/api/v1/mailboxes/{address}", api_archive_mailbox, ROLE_READ, 0 },
+    { "GET", "/api/v1/mailboxes/{address}/folders", api_archive_folders, ROLE_READ, 0 },
+    { "GET", "/api/v1/mailboxes/{address}/items", api_archive_items, ROLE_READ, 0 },
+    { "GET", "/api/v1/mailboxes/{address}/appointments", api_archive_appointments, ROLE_READ, 0 },
+    { "GET", "/api/v1/mailboxes/{address}/attachments/{sha256}", api_archive_attachment, ROLE_READ,
+      0 },
     /* The worker protocol (docs/worker-protocol.md): a site's own credentials only. */
     { "POST", "/api/v1/worker/heartbeat", api_worker_heartbeat, ROLE_SITE, 0 },
     { "POST", "/api/v1/worker/claims", api_worker_claim, ROLE_SITE, 0 },

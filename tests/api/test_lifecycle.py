@@ -581,3 +581,26 @@ def test_metrics_can_require_a_token(database):
 
 def test_admin_tokens_cannot_use_worker_routes(api):
     problem(api.post("/api/v1/worker/claims", json={"worker_id": unique("w")}), 403)
+
+
+def test_bad_appointment_records_are_named(api, anon, site):
+    task = new_task(api, site, "cal@example.com", type_="calendar_replication")
+    run(api, task)
+    w = claim(anon, site)
+    ok(w.membership(["cal@example.com"]))
+    ok(w.lock("cal@example.com"))
+    appt = {"item_id": "E1", "change": "upsert", "folder_id": "C1", "subject": "Review",
+            "start": "2026-02-02T09:00:00Z", "end": "2026-02-02T10:00:00Z",
+            "recurrence": "weekly", "deleted_occurrences": ["next tuesday"],
+            "modified_occurrences": [{"start": "soon"}],
+            "attachments": [{"name": "a.txt", "content_type": "text/plain\r\nX-Evil: 1",
+                             "size": 1, "sha256": "0" * 64}]}
+    doc = problem(w.submit(folder_batch("cal@example.com", "C1", None, "S1",
+                                        appointments=[appt])), 422)
+    named = {e["field"] for e in doc["errors"]}
+    assert {"appointments[0].recurrence", "appointments[0].deleted_occurrences",
+            "appointments[0].modified_occurrences",
+            "appointments[0].attachments"} <= named, named
+    assert task_of(api, task)["sequence"] == 0
+    w.finish("cal@example.com")
+    ok(w.complete())

@@ -182,6 +182,8 @@ class Spec:
         if method.upper() == "HEAD":
             return
         media = (ctype or "").split(";")[0].strip().lower()
+        if media not in content:  # a media range ("image/*", "*/*") documents any such type
+            media = next((r for r in (media.split("/")[0] + "/*", "*/*") if r in content), media)
         if media not in content:
             raise ContractError(f"{where}: content type {ctype!r} is not documented "
                                 f"({', '.join(content)})")

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The archive view (admin and read_only): replicated mailboxes with their counts, their
+ * folders, message metadata, appointments, and the content of appointments' attachments.
+ * EWS ids may hold '/' and '+', so they travel in query parameters, never in the path.
+ */
+#include <ctype.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_util.h"
+#include "api_worker.h"
+#include "crypto.h"
+#include "db_archive.h"
+#include "download.h"
+#include "http.h"
+#include "problem.h"
+#include "query.h"
+
+#define MAILBOX_LIST_CURSOR 'M'
+#define FOLDER_CURSOR       'F'
+#define ITEM_CURSOR         'I'
+#define APPOINTMENT_CURSOR  'P'
+
+/* EWS ids and folder paths in query parameters (ids are a few hundred bytes in practice). */
+#define ARCHIVE_MAX_ID 1024
+
+/* The {address} placeholder as stored (lower-case); false after answering 404. */
+static bool path_address(struct request *req, char out[MSE_MAX_ADDRESS + 1])
+{
+    const char *s = req->nparams > 0 ? req->params[0] : "";
+    if (!api_worker_address(s, out, MSE_MAX_ADDRESS + 1)) {
+        problem_send(req, 404, "no replicated mailbox with this address");
+        return false;
+    }
+    return true;
+}
+
+/* A UTF-8 text query parameter of 1 to max bytes; true when present and valid. */
+static bool query_text(struct request *req, const char *name, size_t max, struct verr *v,
+                       const char **out)
+{
+    const char *s = http_query(req, name);
+    if (!s)
+        return false;
+    size_t n = strlen(s);
+    if (n == 0 || n > max) {
+        verr_add(v, name, "must be 1 to %zu bytes long", max);
+        return false;
+    }
+    if (!g_utf8_validate(s, (gssize)n, NULL)) {
+        verr_add(v, name, "must be UTF-8 text");
+        return false;
+    }
+    *out = s;
+    return true;
+}
+
+/* Answers 400 with the collected query errors; true when there were none. */
+static bool query_done(struct request *req, struct verr *v)
+{
+    bool ok = !verr_any(v);
+    if (!ok)
+        query_fail(req, v);
+    verr_cleanup(v);
+    return ok;
+}
+
+/* The request's connection, and 404 unless the archive holds the mailbox. */
+static bool mailbox_known(struct request *req, const char *address, struct db **db)
+{
+    struct db_error err;
+    bool known = false;
+    enum mse_rc rc = http_db(req, db);
+    if (rc == MSE_OK)
+        rc = db_archive_mailbox_known(*db, address, &known, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    else if (!known)
+        problem_send(req, 404, "no replicated mailbox with this address");
+    return rc == MSE_OK && known;
+}
+
+void api_archive_mailboxes(struct request *req)
+{
+    static const char *const allowed[] = { "limit", "cursor", "prefix", NULL };
+    struct verr v;
+    struct page page;
+    const char *prefix = NULL;
+    char lower[MSE_MAX_ADDRESS + 1];
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, MAILBOX_LIST_CURSOR, &page, &v);
+    if (query_text(req, "prefix", MSE_MAX_ADDRESS, &v, &prefix)) {
+        /* Addresses are stored in lower case; ASCII is all an address holds. */
+        for (size_t i = 0;; i++) {
+            lower[i] = (char)tolower((unsigned char)prefix[i]);
+            if (!prefix[i])
+                break;
+        }
+        prefix = lower;
+    }
+    if (!query_done(req, &v))
+        return;
+    struct db *db;
+    struct db_error err;
+    char *items = NULL;
+    int64_t last = 0;
+    bool more = false;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_archive_mailbox_list(db, prefix, page.has_after, page.after, page.limit, &items,
+                                     &last, &more, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    else
+        api_reply_page(req, items, more, last, MAILBOX_LIST_CURSOR);
+}
+
+void api_archive_mailbox(struct request *req)
+{
+    char address[MSE_MAX_ADDRESS + 1];
+    if (!path_address(req, address) || !api_no_query(req))
+        return;
+    struct db *db;
+    struct db_error err;
+    char *json = NULL;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_archive_mailbox_get(db, address, &json, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, "no replicated mailbox with this address");
+        return;
+    }
+    /* Counts change with every submission: the ETag is a hash of what is shown. */
+    char hex[65], etag[36];
+    mse_crypto_sha256_hex(json, strlen(json), hex);
+    snprintf(etag, sizeof(etag), "\"%.32s\"", hex);
+    http_add_header(req, "ETag", etag);
+    (void)http_reply_json_take(req, 200, json);
+}
+
+/* A list below a mailbox: the query parameters it takes, its cursor kind, its query. */
+struct archive_list {
+    const char *const *args;
+    char cursor;
+    enum mse_rc (*run)(struct db *db, const struct archive_query *q, char **items,
+                       int64_t *last_seq, bool *more, struct db_error *err);
+};
+
+static const char *const folder_args[] = { "limit", "cursor", "include_deleted", NULL };
+static const char *const item_args[] = { "limit",       "cursor",          "folder_id",
+                                         "folder_path", "include_deleted", NULL };
+static const char *const appointment_args[] = { "limit", "cursor", "folder_id", "folder_path",
+                                                "from",  "to",     NULL };
+static const struct archive_list folder_list = { folder_args, FOLDER_CURSOR,
+                                                 db_archive_folder_list };
+static const struct archive_list item_list = { item_args, ITEM_CURSOR, db_archive_item_list };
+static const struct archive_list appointment_list = { appointment_args, APPOINTMENT_CURSOR,
+                                                      db_archive_appointment_list };
+
+/* Reads a list's query parameters into q; false after answering 400. */
+static bool list_query(struct request *req, const struct archive_list *l, struct archive_query *q)
+{
+    struct verr v;
+    struct page page;
+    verr_init(&v);
+    query_check(req, l->args, &v);
+    query_page(req, l->cursor, &page, &v);
+    (void)query_text(req, "folder_id", ARCHIVE_MAX_ID, &v, &q->folder_id);
+    (void)query_text(req, "folder_path", MSE_MAX_FOLDER_PATH, &v, &q->folder_path);
+    (void)query_bool(req, "include_deleted", &v, &q->include_deleted);
+    q->has_from = query_time(req, "from", &v, &q->from);
+    q->has_to = query_time(req, "to", &v, &q->to);
+    if (q->has_from && q->has_to && q->from > q->to)
+        verr_add(&v, "to", "must not be before from");
+    q->has_after = page.has_after;
+    q->after = page.after;
+    q->limit = page.limit;
+    return query_done(req, &v);
+}
+
+/* Reads a list's query and mailbox, then answers with the page. */
+static void list_reply(struct request *req, const struct archive_list *l)
+{
+    char address[MSE_MAX_ADDRESS + 1];
+    struct archive_query q = { 0 };
+    struct db *db;
+    if (!path_address(req, address) || !list_query(req, l, &q) || !mailbox_known(req, address, &db))
+        return;
+    q.address = address;
+    struct db_error err;
+    char *items = NULL;
+    int64_t last = 0;
+    bool more = false;
+    enum mse_rc rc = l->run(db, &q, &items, &last, &more, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, NULL);
+    else
+        api_reply_page(req, items, more, last, l->cursor);
+}
+
+void api_archive_folders(struct request *req)
+{
+    list_reply(req, &folder_list);
+}
+
+void api_archive_items(struct request *req)
+{
+    list_reply(req, &item_list);
+}
+
+void api_archive_appointments(struct request *req)
+{
+    list_reply(req, &appointment_list);
+}
+
+/* The {sha256} placeholder: 64 lowercase hex digits; false after answering 404. */
+static bool path_sha256(struct request *req, char out[65])
+{
+    const char *s = req->nparams > 1 ? req->params[1] : "";
+    bool ok = strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+    if (!ok) {
+        problem_send(req, 404, "attachment content is addressed by its SHA-256 in lowercase hex");
+        return false;
+    }
+    memcpy(out, s, 65);
+    return true;
+}
+
+/* Sends the content with the headers of a download (the validators were added already). */
+static void content_send(struct request *req, struct db *db, const char *sha,
+                         const struct archive_attachment *a)
+{
+    struct db_error err;
+    char *data = NULL;
+    size_t len = 0;
+    enum mse_rc rc = db_archive_blob_read(db, sha, &data, &len, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, "the attachment's content is not stored");
+        return;
+    }
+    char disposition[DOWNLOAD_DISPOSITION_MAX];
+    download_disposition(a->name, disposition);
+    http_add_header(req, "Content-Disposition", disposition);
+    /* Stored content is the mailbox's, not ours: a browser must never run it as a page. */
+    http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
+    const char *type =
+            download_media_type_ok(a->content_type) ? a->content_type : "application/octet-stream";
+    (void)http_reply_take(req, 200, type, data, len);
+}
+
+void api_archive_attachment(struct request *req)
+{
+    static const char *const allowed[] = { "attachment_id", NULL };
+    char address[MSE_MAX_ADDRESS + 1], sha[65];
+    const char *attachment_id = NULL;
+    struct verr v;
+    if (!path_address(req, address) || !path_sha256(req, sha))
+        return;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    (void)query_text(req, "attachment_id", ARCHIVE_MAX_ID, &v, &attachment_id);
+    if (!query_done(req, &v))
+        return;
+    struct db *db;
+    struct db_error err;
+    struct archive_attachment a;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_archive_attachment_find(db, address, sha, attachment_id, &a, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, "no appointment of this mailbox has this attachment");
+        return;
+    }
+    /* Content-addressed: the hash is a strong validator that never changes. */
+    char etag[68];
+    snprintf(etag, sizeof(etag), "\"%s\"", sha);
+    http_add_header(req, "ETag", etag);
+    http_add_header(req, "Cache-Control", "no-cache");
+    http_add_header(req, "X-Content-Type-Options", "nosniff");
+    if (download_none_match(http_header(req, "If-None-Match"), etag))
+        (void)http_reply_not_modified(req);
+    else
+        content_send(req, db, sha, &a);
+    archive_attachment_cleanup(&a);
+}
