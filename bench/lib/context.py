@@ -22,7 +22,7 @@ FULL = {
     "pgbench_scale": 10,
     "repl_generate": "mailboxes=1,folders=9,items=1000,appointments=0,groups=0",
     "repl_items": 10_000,
-    "repl_rounds": 2,
+    "repl_rounds": 3,
     "sweep_generate": "mailboxes=1000,folders=3,items=20,appointments=0,groups=0",
     "sweep_mailboxes": 1000,
     "big_generate": "mailboxes=1,folders=9,items=10000,appointments=0,groups=0",
