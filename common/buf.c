@@ -70,13 +70,23 @@ enum mse_rc mse_buf_puts(struct mse_buf *b, const char *s)
 
 enum mse_rc mse_buf_vprintf(struct mse_buf *b, const char *fmt, va_list ap)
 {
+    /* Formats into the spare room first: most texts fit, and formatting twice costs. */
+    enum mse_rc rc = buf_reserve(b, 0);
+    if (rc != MSE_OK)
+        return rc;
+    size_t room = b->size - b->len;
     va_list copy;
     va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
+    int n = vsnprintf(b->data + b->len, room, fmt, copy);
     va_end(copy);
+    if (n >= 0 && (size_t)n < room && (size_t)n <= b->max - b->len) {
+        b->len += (size_t)n;
+        return MSE_OK;
+    }
+    b->data[b->len] = '\0'; /* all or nothing: drop what did not fit */
     if (n < 0)
         return MSE_ERR_INVALID;
-    enum mse_rc rc = buf_reserve(b, (size_t)n);
+    rc = buf_reserve(b, (size_t)n);
     if (rc != MSE_OK)
         return rc;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

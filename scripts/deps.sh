@@ -18,6 +18,7 @@ packages=(
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2
   python3-exchangelib                # third-party EWS client that drives ews-sim in tests
   wrk                                # HTTP load for make bench
+  time                               # GNU time: peak RSS of the processes make bench runs
   jq                                 # the README's API session (run by the tests)
   nodejs npm                         # OpenAPI lint and docs bundle (see package.json)
 )

@@ -225,11 +225,28 @@ static void field_check(const cJSON *rec, const struct field *fd, const char *pa
         verr_add(v, at, "has the wrong type or format");
 }
 
-/* Checks every record of one array; the allowed `change` values depend on the kind. */
+/* The enum batch_change bit of a `change` value. */
+static unsigned change_bit(const char *change)
+{
+    if (strcmp(change, "upsert") == 0)
+        return BATCH_UPSERT;
+    if (strcmp(change, "delete") == 0)
+        return BATCH_DELETE;
+    if (strcmp(change, "read_flag") == 0)
+        return BATCH_READ_FLAG;
+    return BATCH_REMOVE;
+}
+
+/*
+ * Checks every record of one array; the allowed `change` values depend on the kind. Returns
+ * the number of records; *kinds gets the enum batch_change bits of the changes seen.
+ */
 static unsigned records_check(const cJSON *arr, const char *name, const struct field *fields,
-                              const char *const *changes, struct mse_buf *shas, struct verr *v)
+                              const char *const *changes, struct mse_buf *shas, struct verr *v,
+                              unsigned *kinds)
 {
     unsigned i = 0;
+    *kinds = 0;
     const cJSON *rec;
     cJSON_ArrayForEach(rec, arr)
     {
@@ -242,6 +259,7 @@ static unsigned records_check(const cJSON *arr, const char *name, const struct f
         int change;
         if (jsonin_enum(rec, path, "change", changes, JF_REQUIRED, v, &change) != JF_OK)
             continue;
+        *kinds |= change_bit(changes[change]);
         if (strcmp(changes[change], "upsert") != 0) {
             /* Deletions and flags name the record; nothing else is needed. */
             char at[96];
@@ -295,9 +313,12 @@ static void batch_read(const cJSON *body, struct batch *b, char batch_id[37], st
         verr_add(v, "folders", "a folder batch carries items or appointments only");
     if (mse_buf_puts(shas, "{") != MSE_OK)
         v->nomem = true;
-    b->records = records_check(folders, "folders", folder_fields, folder_changes, shas, v) +
-                 records_check(items, "items", item_fields, item_changes, shas, v) +
-                 records_check(appts, "appointments", appointment_fields, appt_changes, shas, v);
+    b->records =
+            records_check(folders, "folders", folder_fields, folder_changes, shas, v,
+                          &b->folder_changes) +
+            records_check(items, "items", item_fields, item_changes, shas, v, &b->item_changes) +
+            records_check(appts, "appointments", appointment_fields, appt_changes, shas, v,
+                          &b->appointment_changes);
     if (mse_buf_puts(shas, "}") != MSE_OK)
         v->nomem = true;
 }

@@ -14,6 +14,14 @@
 #include "mse/rc.h"
 
 /* A validated batch (see docs/worker-protocol.md). JSON arrays are texts. */
+/* Kinds of records (their `change`), as bits: a statement for a kind the batch lacks is skipped. */
+enum batch_change {
+    BATCH_UPSERT = 1u << 0,
+    BATCH_DELETE = 1u << 1,
+    BATCH_READ_FLAG = 1u << 2,
+    BATCH_REMOVE = 1u << 3,
+};
+
 struct batch {
     const char *batch_id;
     const char *mailbox; /* lower-case */
@@ -28,6 +36,8 @@ struct batch {
     const char *appointments; /* JSON array text or NULL */
     const char *shas;         /* PostgreSQL text[] literal of referenced attachment hashes */
     unsigned records;
+    /* enum batch_change bits of the records each array holds. */
+    unsigned folder_changes, item_changes, appointment_changes;
 };
 
 struct batch_result {

@@ -281,14 +281,18 @@ static bool request_precheck(struct request *req)
                      MSE_MAX_REQUEST_HEADERS);
         return false;
     }
+    /* The route is found once, here; dispatch() answers from it after the body is read. */
+    req->path_copy = strdup(req->url);
+    if (!req->path_copy) {
+        problem_send(req, 500, "out of memory");
+        return false;
+    }
+    req->match_result =
+            route_find(routes_table, routes_count, req->method, req->path_copy, &req->match);
     /* Routes that take bulk data (worker submissions, attachment content) set their own cap. */
     size_t cap = req->srv->cfg.max_body;
-    char *path = strdup(req->url);
-    struct route_match m;
-    if (path && route_find(routes_table, routes_count, req->method, path, &m) == ROUTE_FOUND &&
-        m.route->max_body)
-        cap = m.route->max_body;
-    free(path);
+    if (req->match_result == ROUTE_FOUND && req->match.route->max_body)
+        cap = req->match.route->max_body;
     req->body.max = cap;
     const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -320,36 +324,31 @@ static void dispatch(struct request *req)
         problem_send(req, 413, "request body exceeds the limit of %zu bytes", req->body.max);
         return;
     }
-    req->path_copy = strdup(req->url);
-    if (!req->path_copy) {
-        problem_send(req, 500, "out of memory");
-        return;
-    }
-    struct route_match m;
-    switch (route_find(routes_table, routes_count, req->method, req->path_copy, &m)) {
+    const struct route_match *m = &req->match;
+    switch (req->match_result) {
     case ROUTE_NOT_FOUND:
         problem_send(req, 404, "no resource at %s", req->url);
         return;
     case ROUTE_METHOD_NOT_ALLOWED:
-        http_add_header(req, "Allow", m.allow);
-        problem_send(req, 405, "%s is not allowed here; allowed: %s", req->method, m.allow);
+        http_add_header(req, "Allow", m->allow);
+        problem_send(req, 405, "%s is not allowed here; allowed: %s", req->method, m->allow);
         return;
     case ROUTE_FOUND:
         break;
     }
-    req->route = m.route;
-    memcpy(req->params, m.params, sizeof(req->params));
-    req->nparams = m.nparams;
+    req->route = m->route;
+    memcpy(req->params, m->params, sizeof(req->params));
+    req->nparams = m->nparams;
     if (!auth_check(req))
         return; /* auth_check answered 401/403/429 */
     /* Changes take everything from the body; a query string there is a client's mistake. */
-    if (m.route->role != ROLE_PUBLIC && strcmp(req->method, "GET") != 0 &&
+    if (m->route->role != ROLE_PUBLIC && strcmp(req->method, "GET") != 0 &&
         strcmp(req->method, "HEAD") != 0 &&
         MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
         problem_send(req, 400, "%s takes no query parameters", req->method);
         return;
     }
-    m.route->handler(req);
+    m->route->handler(req);
     if (!req->responded)
         problem_send(req, 500, "the handler produced no response");
 }

@@ -15,6 +15,7 @@
 #include "mse/limits.h"
 #include "mse/rc.h"
 #include "principal.h"
+#include "routes.h"
 
 struct server_ctx;
 struct MHD_Connection;
@@ -45,7 +46,10 @@ struct request {
     bool first_call_done;
     bool dispatched;
 
-    /* Routing: the matched row and its {placeholders}, in pattern order. */
+    /* Routing: found before the body is read (its cap depends on the route), answered after. */
+    enum route_result match_result;
+    struct route_match match; /* params point into path_copy */
+    /* The matched row and its {placeholders}, in pattern order, once the route is admitted. */
     const struct route *route;
     char *path_copy;
     const char *params[MSE_MAX_PATH_SEGMENTS];

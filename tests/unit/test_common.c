@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for common/: buffers, time, crypto, configuration parsing, log redaction. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,8 +29,30 @@ static void test_buf_cap_is_all_or_nothing(void **state)
     assert_string_equal(b.data, "12345678");
     assert_int_equal(mse_buf_append(&b, "", 0), MSE_OK);
     assert_int_equal(mse_buf_append(&b, "x", 1), MSE_ERR_TOO_LARGE);
+    /* The allocation has room to spare; the cap still holds, and nothing is left behind. */
+    assert_int_equal(mse_buf_printf(&b, "%d", 9), MSE_ERR_TOO_LARGE);
+    assert_string_equal(b.data, "12345678");
+    assert_int_equal(b.len, 8);
     mse_buf_cleanup(&b);
     mse_buf_cleanup(NULL);
+}
+
+static void test_buf_printf_grows(void **state)
+{
+    (void)state;
+    struct mse_buf b;
+    char big[1000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    mse_buf_init(&b, 4096);
+    assert_int_equal(mse_buf_printf(&b, "<%s>", "a"), MSE_OK);
+    assert_int_equal(mse_buf_printf(&b, "%s|%d", big, 42), MSE_OK);
+    assert_int_equal(b.len, 3 + 999 + 3);
+    assert_memory_equal(b.data + 3 + 999, "|42", 4);
+    assert_int_equal(mse_buf_printf(&b, "%s%s%s%s", big, big, big, big), MSE_ERR_TOO_LARGE);
+    assert_int_equal(b.len, 3 + 999 + 3);
+    assert_int_equal(b.data[b.len], '\0');
+    mse_buf_cleanup(&b);
 }
 
 static void test_buf_json_escape(void **state)
@@ -189,6 +212,18 @@ static void test_uuid(void **state)
     mse_uuid_new(id);
     assert_true(mse_uuid_valid(id));
     assert_int_equal(id[14], '4');
+    /* Version 4, RFC 4122 variant, lowercase, and no two alike in a thousand. */
+    char seen[1000][MSE_UUID_STR_LEN + 1];
+    for (int i = 0; i < 1000; i++) {
+        mse_uuid_new(seen[i]);
+        assert_true(mse_uuid_valid(seen[i]));
+        assert_int_equal(seen[i][14], '4');
+        assert_non_null(strchr("89ab", seen[i][19]));
+        for (const char *c = seen[i]; *c; c++)
+            assert_false(isupper((unsigned char)*c));
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(seen[i], seen[j]);
+    }
     assert_true(mse_uuid_valid("6F9619FF-8B86-D011-B42D-00C04FC964FF"));
     assert_false(mse_uuid_valid("6F9619FF8B86-D011-B42D-00C04FC964FF0"));
     assert_false(mse_uuid_valid("not-a-uuid"));
@@ -198,6 +233,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_cap_is_all_or_nothing),
+        cmocka_unit_test(test_buf_printf_grows),
         cmocka_unit_test(test_buf_json_escape),
         cmocka_unit_test(test_time_parse_and_format),
         cmocka_unit_test(test_crypto_password_roundtrip),
