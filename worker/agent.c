@@ -322,7 +322,8 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct e
                             .ews = ews,
                             .log = x->log,
                             .stop = &s->halt,
-                            .getitem_batch = (unsigned)s->agent->cfg->ews_getitem_batch };
+                            .getitem_batch = (unsigned)s->agent->cfg->ews_getitem_batch,
+                            .parallel = (unsigned)s->agent->cfg->ews_parallel };
     struct sync_outcome out;
     enum mse_rc sync_rc = sync_mailbox(&job, &out);
     sync_checkpoints_cleanup(&cps);

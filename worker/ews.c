@@ -36,6 +36,7 @@ struct ews_session {
     int64_t retry_after_ms; /* Retry-After of the current response, -1 when absent */
     char curl_err[CURL_ERROR_SIZE];
     const atomic_bool *stop;
+    const atomic_bool *cancel;
     uint64_t seed;
     struct ews_stats stats;
     struct mse_log_ctx log;
@@ -166,7 +167,7 @@ static enum mse_rc curl_setup_auth(struct ews_session *s, struct mse_err *err)
 
 static bool stopped(const struct ews_session *s)
 {
-    return s->stop && atomic_load(s->stop);
+    return (s->stop && atomic_load(s->stop)) || (s->cancel && atomic_load(s->cancel));
 }
 
 /* Ends a transfer in flight once the session is told to stop (shutdown, lost lease). */
@@ -294,6 +295,42 @@ enum mse_rc ews_session_set_mailbox(struct ews_session *s, const char *address)
 void ews_session_set_stop(struct ews_session *s, const atomic_bool *stop)
 {
     s->stop = stop;
+}
+
+void ews_session_set_cancel(struct ews_session *s, const atomic_bool *cancel)
+{
+    s->cancel = cancel;
+}
+
+enum mse_rc ews_session_clone(const struct ews_session *s, struct ews_session **out,
+                              struct mse_err *err)
+{
+    struct ews_session *c = NULL;
+    enum mse_rc rc = ews_session_new(s->cfg, &c, err);
+    if (rc == MSE_OK && ews_session_set_mailbox(c, s->mailbox) != MSE_OK) {
+        /* s's address was accepted already: only memory can fail */
+        snprintf(err->msg, sizeof(err->msg), "out of memory creating an EWS session");
+        rc = MSE_ERR_NOMEM;
+    }
+    if (rc != MSE_OK) {
+        ews_session_free(c);
+        *out = NULL;
+        return rc;
+    }
+    c->stop = s->stop;
+    c->seed = s->seed;
+    c->log = s->log;
+    *out = c;
+    return MSE_OK;
+}
+
+void ews_stats_add(struct ews_stats *sum, const struct ews_stats *add)
+{
+    sum->requests += add->requests;
+    sum->retries += add->retries;
+    sum->bytes_in += add->bytes_in;
+    sum->waited_ms += add->waited_ms;
+    sum->throttled += add->throttled;
 }
 
 void ews_session_set_seed(struct ews_session *s, uint64_t seed)

@@ -83,9 +83,23 @@ void ews_session_free(struct ews_session *s);
 enum mse_rc ews_session_set_mailbox(struct ews_session *s, const char *address) MSE_WUR;
 /* A flag that, once true, makes waits end early and ews_call give up ("cancelled"). */
 void ews_session_set_stop(struct ews_session *s, const atomic_bool *stop);
+/*
+ * A second flag that works like the stop flag, for the owner of a session to end its own
+ * requests (the requests in flight beside one that failed); NULL for none.
+ */
+void ews_session_set_cancel(struct ews_session *s, const atomic_bool *cancel);
+/*
+ * A new session like s, for requests in flight beside s's: the same configuration, mailbox,
+ * stop flag and seed, its own libcurl handle (so its own connection), no cancel flag and
+ * counters at zero. MSE_ERR_NOMEM (err says so).
+ */
+enum mse_rc ews_session_clone(const struct ews_session *s, struct ews_session **out,
+                              struct mse_err *err) MSE_WUR;
 /* Seeds the jitter (tests); 0 = random. */
 void ews_session_set_seed(struct ews_session *s, uint64_t seed);
 const struct ews_stats *ews_session_stats(const struct ews_session *s);
+/* Adds every counter of add to sum. */
+void ews_stats_add(struct ews_stats *sum, const struct ews_stats *add);
 /* Sleeps ms milliseconds unless stopped; false when the stop flag ended the wait. */
 bool ews_session_sleep(struct ews_session *s, int64_t ms);
 

@@ -201,6 +201,7 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
                             .sink = &iface,
                             .ews = ews,
                             .getitem_batch = (unsigned)cfg->ews_getitem_batch,
+                            .parallel = (unsigned)cfg->ews_parallel,
                             .stop = &stop_requested };
     struct sync_outcome out;
     enum mse_rc rc = sync_mailbox(&job, &out);

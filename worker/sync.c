@@ -4,10 +4,13 @@
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ews_pool.h"
 #include "ids.h"
 #include "mse/limits.h"
 #include "sync_internal.h"
@@ -452,49 +455,118 @@ struct page_work {
     cJSON *batch;
 };
 
-/* Fetches what the sync lacks for the kept items, in GetItem batches. */
-static enum mse_rc page_fetch(struct page_work *w)
+/* One GetItem request of a page. */
+struct fetch_call {
+    struct ews_get_items_args a;
+    const size_t *pos; /* the page positions of a.ids */
+    struct ews_get_items res;
+    struct ews_reply reply;
+    struct mse_err err;
+    enum mse_rc rc;
+};
+
+/* The GetItem requests of a page, run in turn or side by side (fetch_one). */
+struct fetch_run {
+    struct fetch_call *v;
+    size_t n;
+    atomic_size_t failed; /* the call that failed first (SIZE_MAX: none) */
+};
+
+static bool fetch_one(void *ctx, size_t i, struct ews_session *s)
+{
+    struct fetch_run *r = ctx;
+    struct fetch_call *fc = &r->v[i];
+    fc->rc = ews_get_items(s, &fc->a, &fc->res, &fc->reply, &fc->err);
+    if (fc->rc == MSE_OK)
+        return true;
+    /* The first failure is the one reported: those after it may be its cancellations. */
+    size_t none = SIZE_MAX;
+    atomic_compare_exchange_strong(&r->failed, &none, i);
+    return false;
+}
+
+/* Splits the kept items into GetItem requests of at most per ids; false: no memory. */
+static bool fetch_plan(struct page_work *w, unsigned per, struct fetch_run *r, const char ***ids,
+                       size_t **pos)
 {
     const struct sync_feature *ft = w->c->feature;
-    unsigned per = w->c->job->getitem_batch ? w->c->job->getitem_batch : MSE_EWS_GETITEM_BATCH;
-    size_t n = w->page->n;
-    const char **ids = calloc(per, sizeof(char *));
-    size_t *pos = calloc(per, sizeof(size_t));
-    enum mse_rc rc = ids && pos ? MSE_OK : MSE_ERR_NOMEM;
-    for (size_t i = 0; rc == MSE_OK && i < n;) {
-        size_t k = 0;
-        for (; i < n && k < per; i++) {
-            if (w->keep[i] && w->page->v[i].item.id) {
-                pos[k] = i;
-                ids[k++] = w->page->v[i].item.id;
-            }
+    size_t n = w->page->n, k = 0;
+    *ids = calloc(n ? n : 1, sizeof(char *));
+    *pos = calloc(n ? n : 1, sizeof(size_t));
+    r->v = calloc(n / per + 1, sizeof(*r->v));
+    if (!*ids || !*pos || !r->v)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (w->keep[i] && w->page->v[i].item.id) {
+            (*pos)[k] = i;
+            (*ids)[k++] = w->page->v[i].item.id;
         }
-        if (k == 0)
-            break;
-        struct ews_get_items_args a = { ids, k, ft->get_fields, ft->n_get_fields };
-        struct ews_get_items res = { 0 };
-        struct ews_reply reply;
-        struct mse_err err;
-        rc = ews_get_items(w->c->job->ews, &a, &res, &reply, &err);
-        if (rc != MSE_OK) {
-            rc = sync_fail_ews(w->c, rc, &reply, &err);
-        } else {
-            for (size_t j = 0; j < k; j++) {
-                struct ews_get_item_result *r = &res.v[j];
-                if (ews_error_classify_status(&r->status).action != EWS_ACT_OK) {
-                    /* Gone since the sync listed it: the next sync reports the deletion. */
-                    w->keep[pos[j]] = false;
-                    continue;
-                }
-                ews_item_merge(&w->page->v[pos[j]].item, &r->item);
-            }
-        }
-        ews_get_items_cleanup(&res);
     }
+    for (size_t first = 0; first < k; first += per, r->n++) {
+        struct fetch_call *fc = &r->v[r->n];
+        size_t m = k - first < per ? k - first : per;
+        fc->a = (struct ews_get_items_args){ *ids + first, m, ft->get_fields, ft->n_get_fields };
+        fc->pos = *pos + first;
+    }
+    return true;
+}
+
+/* Moves what GetItem returned into the page's items; items gone meanwhile are dropped. */
+static void fetch_merge(struct page_work *w, struct fetch_call *fc)
+{
+    for (size_t j = 0; j < fc->a.n_ids; j++) {
+        struct ews_get_item_result *r = &fc->res.v[j];
+        if (ews_error_classify_status(&r->status).action != EWS_ACT_OK) {
+            /* Gone since the sync listed it: the next sync reports the deletion. */
+            w->keep[fc->pos[j]] = false;
+            continue;
+        }
+        ews_item_merge(&w->page->v[fc->pos[j]].item, &r->item);
+    }
+}
+
+/* Runs the page's GetItem requests: side by side on the pool's sessions, else in turn. */
+static enum mse_rc fetch_calls(struct sync_ctx *c, struct fetch_run *r)
+{
+    if (c->pool)
+        return ews_pool_map(c->pool, r->n, fetch_one, r);
+    for (size_t i = 0; i < r->n; i++) {
+        if (!fetch_one(r, i, c->job->ews))
+            return MSE_ERR_UNAVAILABLE;
+    }
+    return MSE_OK;
+}
+
+/*
+ * Fetches what the sync lacks for the kept items, in GetItem requests of getitem_batch ids.
+ * Every request must succeed before anything of the page is used; the first failure fails
+ * the pass.
+ */
+static enum mse_rc page_fetch(struct page_work *w)
+{
+    struct sync_ctx *c = w->c;
+    unsigned per = c->job->getitem_batch ? c->job->getitem_batch : MSE_EWS_GETITEM_BATCH;
+    struct fetch_run r = { NULL, 0, SIZE_MAX };
+    const char **ids = NULL;
+    size_t *pos = NULL;
+    enum mse_rc rc = MSE_ERR_NOMEM;
+    if (fetch_plan(w, per, &r, &ids, &pos))
+        rc = fetch_calls(c, &r);
+    size_t failed = atomic_load(&r.failed);
+    if (failed != SIZE_MAX) {
+        struct fetch_call *fc = &r.v[failed];
+        rc = sync_fail_ews(c, fc->rc, &fc->reply, &fc->err);
+    } else if (rc != MSE_OK) {
+        rc = sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        if (rc == MSE_OK)
+            fetch_merge(w, &r.v[i]);
+        ews_get_items_cleanup(&r.v[i].res);
+    }
+    free(r.v);
     free(ids);
     free(pos);
-    if (rc == MSE_ERR_NOMEM)
-        return sync_fail(w->c, rc, "internal", "out of memory");
     return rc;
 }
 
@@ -643,22 +715,136 @@ static enum mse_rc page_commit(struct sync_ctx *c, const struct hfolder *f, stru
     return MSE_OK;
 }
 
-/* Reads one page and submits its batch; *last when the folder is complete. */
-static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, struct folder_read *fr,
-                               bool *last)
+/* Where a folder's reading starts: its checkpoint, or NULL (from scratch). */
+static const char *folder_start_state(const struct sync_ctx *c, const struct hfolder *f)
 {
-    struct ews_sync_items_args a = {
+    const char *state = sync_checkpoints_get(c->job->checkpoints, f->id);
+    return state && c->reread_items ? NULL : state;
+}
+
+/* The first folder at or after position i whose items this pass reads, or NULL. */
+static const struct hfolder *folder_from(const struct sync_ctx *c, size_t i)
+{
+    for (; i < c->table.n; i++) {
+        const struct hfolder *f = &c->table.v[i];
+        if (f->replicated && c->feature->folder_has_items(c, f))
+            return f;
+    }
+    return NULL;
+}
+
+static void items_args(const struct sync_ctx *c, const struct hfolder *f, const char *state,
+                       struct ews_sync_items_args *a)
+{
+    *a = (struct ews_sync_items_args){
         .folder_id = f->id,
-        .sync_state = fr->state,
+        .sync_state = state,
         .max_changes = c->job->max_changes ? c->job->max_changes : MSE_EWS_MAX_CHANGES,
         .fields = c->feature->sync_fields,
         .n_fields = c->feature->n_sync_fields,
     };
+}
+
+/* Read-ahead --------------------------------------------------------------------------- */
+
+static bool readahead_run(void *ctx, size_t i, struct ews_session *s)
+{
+    struct sync_readahead *ra = ctx;
+    (void)i;
+    ra->rc = ews_sync_items(s, &ra->args, &ra->page, &ra->reply, &ra->err);
+    return ra->rc == MSE_OK;
+}
+
+/* Drops the page read ahead, if any; a request still in flight is ended first. */
+static void readahead_drop(struct sync_ctx *c)
+{
+    if (!ews_pool_busy(c->pool))
+        return;
+    ews_pool_wait(c->pool, true);
+    ews_items_page_cleanup(&c->ra.page);
+    free(c->ra.state);
+    c->ra.state = NULL;
+}
+
+/*
+ * Starts reading f's page from state (NULL: from scratch) on the pool's background session
+ * while the caller handles the page before it. Nothing happens without a pool or a folder,
+ * or when it cannot start: the page is then read when it is asked for.
+ */
+static void readahead_start(struct sync_ctx *c, const struct hfolder *f, const char *state)
+{
+    struct sync_readahead *ra = &c->ra;
+    if (!c->pool || !f)
+        return;
+    readahead_drop(c);
+    memset(&ra->page, 0, sizeof(ra->page));
+    ra->f = f;
+    ra->state = state ? strdup(state) : NULL;
+    if (state && !ra->state)
+        return;
+    items_args(c, f, ra->state, &ra->args);
+    if (ews_pool_start(c->pool, readahead_run, ra) != MSE_OK) {
+        free(ra->state);
+        ra->state = NULL;
+    }
+}
+
+/* After a page that is committed: reads ahead the page the pass will ask for next. */
+static void readahead_next(struct sync_ctx *c, const struct hfolder *f,
+                           const struct ews_items_page *page)
+{
+    if (!page->includes_last) {
+        readahead_start(c, f, page->sync_state);
+        return;
+    }
+    const struct hfolder *next = folder_from(c, (size_t)(f - c->table.v) + 1);
+    if (next)
+        readahead_start(c, next, folder_start_state(c, next));
+}
+
+/*
+ * Takes the page read ahead when it is f's page from state: waits for it and moves its
+ * result into page, reply, err and *rc. Any other page read ahead is dropped; false then.
+ */
+static bool readahead_take(struct sync_ctx *c, const struct hfolder *f, const char *state,
+                           struct ews_items_page *page, struct ews_reply *reply,
+                           struct mse_err *err, enum mse_rc *rc)
+{
+    struct sync_readahead *ra = &c->ra;
+    if (!ews_pool_busy(c->pool))
+        return false;
+    bool same = ra->f == f && (ra->state ? state && strcmp(ra->state, state) == 0 : !state);
+    if (!same) {
+        readahead_drop(c);
+        return false;
+    }
+    ews_pool_wait(c->pool, false);
+    *page = ra->page;
+    *reply = ra->reply;
+    *err = ra->err;
+    *rc = ra->rc;
+    memset(&ra->page, 0, sizeof(ra->page));
+    free(ra->state);
+    ra->state = NULL;
+    return true;
+}
+
+/* Folders ---------------------------------------------------------------------------------- */
+
+/* Reads one page and submits its batch; *last when the folder is complete. */
+static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, struct folder_read *fr,
+                               bool *last)
+{
     struct ews_items_page page = { 0 };
     struct ews_reply reply;
     struct mse_err err;
+    enum mse_rc rc;
     *last = false;
-    enum mse_rc rc = ews_sync_items(c->job->ews, &a, &page, &reply, &err);
+    if (!readahead_take(c, f, fr->state, &page, &reply, &err, &rc)) {
+        struct ews_sync_items_args a;
+        items_args(c, f, fr->state, &a);
+        rc = ews_sync_items(c->job->ews, &a, &page, &reply, &err);
+    }
     if (rc != MSE_OK)
         rc = sync_fail_ews(c, rc, &reply, &err);
     else if (reply.policy.action == EWS_ACT_RESYNC)
@@ -667,8 +853,12 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
         *last = true; /* deleted since the hierarchy was read: the next pass learns it */
     else if (page_quiet(fr, &page))
         *last = true;
-    else if ((rc = page_commit(c, f, fr, &page)) == MSE_OK)
-        *last = page.includes_last;
+    else {
+        /* Requests are read-only: the next page may be read before this one is stored. */
+        readahead_next(c, f, &page);
+        if ((rc = page_commit(c, f, fr, &page)) == MSE_OK)
+            *last = page.includes_last;
+    }
     ews_items_page_cleanup(&page);
     return rc;
 }
@@ -709,16 +899,25 @@ enum mse_rc sync_folder_run(struct sync_ctx *c, const struct hfolder *f)
 static enum mse_rc folders_run(struct sync_ctx *c)
 {
     /* The table may not change while folders are read: iterate over a stable index. */
-    for (size_t i = 0; i < c->table.n; i++) {
-        const struct hfolder *f = &c->table.v[i];
-        if (!f->replicated || !c->feature->folder_has_items(c, f))
-            continue;
+    for (const struct hfolder *f = folder_from(c, 0); f;
+         f = folder_from(c, (size_t)(f - c->table.v) + 1)) {
         if (sync_stopped(c))
             return sync_fail(c, MSE_ERR_UNAVAILABLE, "cancelled", "the worker is stopping");
         enum mse_rc rc = sync_folder_run(c, f);
         if (rc != MSE_OK)
             return rc;
     }
+    return MSE_OK;
+}
+
+/* Side sessions for GetItem requests and the read-ahead, unless the job wants one at a time. */
+static enum mse_rc pass_pool(struct sync_ctx *c)
+{
+    unsigned width = c->job->parallel ? c->job->parallel : MSE_EWS_PARALLEL;
+    if (width <= 1)
+        return MSE_OK;
+    if (ews_pool_new(c->job->ews, width, &c->pool) != MSE_OK)
+        return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
     return MSE_OK;
 }
 
@@ -739,12 +938,18 @@ enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out)
     }
     LOG_INFO(&c.log, "%s pass started (%s)", sync_type_name(job->def->type),
              job->checkpoints->hierarchy ? "incremental" : "full");
-    rc = sync_hierarchy_run(&c);
+    rc = pass_pool(&c);
+    if (rc == MSE_OK)
+        rc = sync_hierarchy_run(&c);
     if (rc == MSE_OK)
         rc = folders_run(&c);
 out:
+    readahead_drop(&c);
+    struct ews_stats all = *ews_session_stats(job->ews);
+    ews_pool_stats_add(c.pool, &all);
+    ews_pool_free(c.pool);
     folder_table_cleanup(&c.table);
-    const struct ews_stats *after = ews_session_stats(job->ews);
+    const struct ews_stats *after = &all;
     out->ews.requests = after->requests - before.requests;
     out->ews.retries = after->retries - before.retries;
     out->ews.bytes_in = after->bytes_in - before.bytes_in;

@@ -105,6 +105,9 @@ struct sync_job {
     struct ews_session *ews; /* the pass sets its mailbox */
     unsigned getitem_batch;  /* ids per GetItem (0 = MSE_EWS_GETITEM_BATCH) */
     unsigned max_changes;    /* SyncFolderItems page size (0 = 512) */
+    unsigned parallel;       /* GetItem requests of a page in flight at once, and with more than
+                                one the next SyncFolderItems page read ahead (0 =
+                                MSE_EWS_PARALLEL; 1 = every request in turn) */
     struct mse_log_ctx log;  /* context for log lines (site, task, …); mailbox is added */
     const atomic_bool *stop; /* when it turns true the pass ends at the next batch boundary */
 };

@@ -12,6 +12,7 @@
 #include "sync.h"
 
 struct cJSON;
+struct ews_pool;
 struct sync_ctx;
 
 /* What a folder looked like in the replica when the pass began (for the hierarchy diff). */
@@ -85,13 +86,30 @@ struct sync_feature {
 extern const struct sync_feature sync_feature_mfr;
 extern const struct sync_feature sync_feature_calendar;
 
+/*
+ * The SyncFolderItems request read ahead while the page before it is handled: the folder and
+ * the state it was asked from, and what came back. Its result is only used when the pass
+ * asks for that very page next; anything else cancels and drops it.
+ */
+struct sync_readahead {
+    const struct hfolder *f;
+    char *state; /* NULL: from scratch */
+    struct ews_sync_items_args args;
+    struct ews_items_page page;
+    struct ews_reply reply;
+    struct mse_err err;
+    enum mse_rc rc;
+};
+
 /* The state of one pass. */
 struct sync_ctx {
     struct sync_job *job;
     struct sync_outcome *out;
     const struct sync_feature *feature;
     struct folder_table table;
-    bool reread_items; /* a setting that filters items changed: every folder starts over */
+    bool reread_items;        /* a setting that filters items changed: every folder starts over */
+    struct ews_pool *pool;    /* side sessions (NULL: one request at a time) */
+    struct sync_readahead ra; /* valid while the pool's background call is busy */
     struct mse_log_ctx log;
 };
 
