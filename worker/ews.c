@@ -430,6 +430,7 @@ static enum mse_rc http_post(struct ews_session *s, const struct ews_op *op, con
     if (cc == CURLE_OK)
         cc = curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, xml);
     int64_t t0 = mse_time_mono_ms();
+    LOG_DEBUG(&s->log, "EWS %s: sending %zu bytes", op->name, len);
     if (cc == CURLE_OK)
         cc = curl_easy_perform(s->curl);
     s->stats.requests++;

@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end: the engine's requests in flight side by side (`ews_parallel`).
+
+A page's GetItem requests run several at a time and the next SyncFolderItems page is read
+while a page is handled. These tests show that it happens (requests seen by the real ews-sim
+before the ones beside them were answered), that it changes nothing a store sees (the same
+batches, in the same order, as one request at a time), and that failures and stops still end
+the pass at a batch boundary with checkpoints that only cover what was handled.
+"""
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from e2e import MFR, Replica, assert_replica_equals, harness, run_worker, simlib, worker_env
+
+SETTINGS = {"include_private_items": True}
+
+
+def counters(sim, mailbox):
+    return sim.get(f"/mailboxes/{mailbox}/counters")["requests"]
+
+
+def mailbox_of(sim):
+    return sim.get("/mailboxes")["items"][0]["address"]
+
+
+def start_worker(sim, mbx, state, **env):
+    argv = [harness.binary("mse-worker"), "--sync-once", mbx, "--type", MFR, "--definition",
+            json.dumps(SETTINGS), "--state", str(state)]
+    return subprocess.Popen(argv, env=worker_env(sim, **env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc, timeout=60):
+    out, err = proc.communicate(timeout=timeout)
+    assert not [p for p in harness.SANITIZER_PATTERNS if p in err], err[-20000:]
+    lines = [json.loads(line) for line in out.splitlines()]
+    batches = [d["batch"] for d in lines if "batch" in d]
+    outcome = next((d["outcome"] for d in lines if "outcome" in d), None)
+    return batches, outcome, err
+
+
+def committed(batches, state_path):
+    """The batches the state file holds: the last one printed may not have been stored."""
+    with open(state_path) as f:
+        state = json.load(f)
+    if not batches:
+        return []
+    last = batches[-1]
+    stored = state["hierarchy"] if last["folder_id"] is None else \
+        state["folders"].get(last["folder_id"])
+    return batches if stored == last["new_checkpoint"] else batches[:-1]
+
+
+@pytest.fixture(scope="module")
+def gen():
+    """Three folders of 600 messages: two SyncFolderItems pages each."""
+    s = simlib.EwsSim(generate="mailboxes=1,folders=2,items=600,appointments=0,groups=0",
+                      seed="11", env={"EWS_SIM_THREADS": "8"})
+    yield s
+    s.stop_clean()
+
+
+@pytest.fixture
+def sim(gen):
+    gen.control("POST", "/reset", expect=200)
+    gen.control("DELETE", "/faults", expect=200)
+    gen.control("POST", "/stats/reset", expect=200)
+    yield gen
+    gen.control("DELETE", "/faults", expect=200)
+    assert gen.stats()["request_schema_errors"] == 0, "the worker sent a schema-invalid request"
+    gen.assert_schema_clean()
+
+
+def without_ids(batches):
+    return [{k: v for k, v in b.items() if k != "batch_id"} for b in batches]
+
+
+def test_side_by_side_sends_what_one_at_a_time_sends(sim, tmp_path):
+    """Same batches in the same order, the same requests: nothing read ahead is wasted."""
+    mbx = mailbox_of(sim)
+    runs, requests = {}, {}
+    for parallel in (1, 4):
+        sim.control("POST", "/stats/reset", expect=200)
+        runs[parallel] = run_worker(sim, mbx, MFR, definition=SETTINGS,
+                                    state=str(tmp_path / f"p{parallel}.json"),
+                                    env={"MSE_WORKER_EWS_PARALLEL": parallel,
+                                         "MSE_WORKER_EWS_GETITEM_BATCH": 40})
+        assert runs[parallel].outcome["health"] == "healthy", runs[parallel].log
+        requests[parallel] = counters(sim, mbx)
+    assert without_ids(runs[4].batches) == without_ids(runs[1].batches)
+    assert requests[4] == requests[1]
+    assert requests[4]["GetItem"] == 3 * (13 + 3)  # 512 = 12 × 40 + 32, then 88 = 2 × 40 + 8
+    assert runs[4].outcome["ews_requests"] == runs[1].outcome["ews_requests"]
+    replica = Replica()
+    replica.apply_run(runs[4])
+    assert_replica_equals(replica, sim.export(mbx), MFR, SETTINGS)
+    assert runs[4].outcome["items_replicated"] == 1800
+
+
+def most_in_flight(log):
+    """The most EWS requests the worker had sent and not yet seen answered, and of which
+    operations, from its debug log (one line when a request is sent, one when it ends)."""
+    flight, most, ops = [], 0, []
+    for line in log.splitlines():
+        try:
+            msg = json.loads(line).get("msg", "")
+        except ValueError:
+            continue
+        m = re.match(r"EWS (\w+): (sending|HTTP)", msg)
+        if not m:
+            continue
+        if m.group(2) == "sending":
+            flight.append(m.group(1))
+            if len(flight) > most:
+                most, ops = len(flight), sorted(flight)
+        else:
+            flight.remove(m.group(1))
+    return most, ops
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_requests_are_in_flight_side_by_side(sim, tmp_path, parallel):
+    mbx = mailbox_of(sim)
+    # The first page's answers come slowly: the first two SyncFolderItems and three GetItems.
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 1000,
+                      "count": 2})
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "GetItem", "delay_ms": 1000, "count": 3})
+    # 200 ids per GetItem: a first page of 512 changes takes three.
+    run = run_worker(sim, mbx, MFR, definition=SETTINGS, state=str(tmp_path / "s.json"),
+                     env={"MSE_WORKER_EWS_PARALLEL": parallel,
+                          "MSE_WORKER_EWS_GETITEM_BATCH": 200, "MSE_WORKER_LOG_LEVEL": "debug"})
+    assert run.outcome["health"] == "healthy", run.log[-5000:]
+    most, ops = most_in_flight(run.log)
+    if parallel == 1:
+        assert most == 1
+    else:
+        # The page's three GetItems at once, and the next page asked for meanwhile.
+        assert ops == ["GetItem", "GetItem", "GetItem", "SyncFolderItems"], ops
+    replica = Replica()
+    replica.apply_run(run)
+    assert_replica_equals(replica, sim.export(mbx), MFR, SETTINGS)
+
+
+def test_failed_getitem_ends_the_pass_after_the_last_whole_page(sim, tmp_path):
+    """Page 1 stored, page 2 (read ahead) fails in GetItem: its checkpoint is never stored,
+    and the next pass goes on from page 1 without a message twice."""
+    mbx = mailbox_of(sim)
+    state = tmp_path / "state.json"
+    # Pages come slowly, so the GetItem fault is in place before page 2's GetItems start.
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 1500})
+    proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=4,
+                        MSE_WORKER_EWS_GETITEM_BATCH=50)
+    first = []
+    for line in proc.stdout:
+        doc = json.loads(line)
+        if "batch" in doc:
+            first.append(doc["batch"])
+            if doc["batch"]["scope"] == "folder":
+                sim.control("POST", "/faults", expect=201,
+                            json={"kind": "http_401", "operation": "GetItem"})
+                break
+    rest, outcome, err = finish(proc)
+    assert proc.returncode == 1, err[-5000:]
+    assert rest == []  # nothing after the failed page
+    assert outcome["health"] == "error" and outcome["reason"] == "ews_unauthorized", outcome
+    page1 = first[-1]
+    assert not page1["complete"] and len(page1["items"]) == 512
+    with open(state) as f:
+        assert json.load(f)["folders"][page1["folder_id"]] == page1["new_checkpoint"]
+    done = committed(first, state)
+    assert done == first
+    sim.control("DELETE", "/faults", expect=200)
+    run = run_worker(sim, mbx, MFR, definition=SETTINGS, state=str(state))
+    assert run.outcome["health"] == "healthy" and not run.outcome["full"], run.log
+    replica = Replica()
+    for b in done + run.batches:
+        replica.apply(b)
+    assert_replica_equals(replica, sim.export(mbx), MFR, SETTINGS)
+    upserts = [r["item_id"] for b in done + run.batches for r in b["items"]]
+    assert len(upserts) == len(set(upserts)) == 1800
+
+
+def test_stop_ends_the_requests_in_flight(sim, tmp_path):
+    mbx = mailbox_of(sim)
+    delay_s = 8
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "GetItem", "delay_ms": delay_s * 1000})
+    proc = start_worker(sim, mbx, tmp_path / "s.json", MSE_WORKER_EWS_PARALLEL=4,
+                        MSE_WORKER_EWS_GETITEM_BATCH=100)
+    assert "hierarchy" in proc.stdout.readline()
+    # The sim's threads sleep in the delayed answers: its control API is not asked meanwhile.
+    time.sleep(2)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    batches, outcome, err = finish(proc, timeout=30)
+    assert time.monotonic() - t0 < delay_s / 2  # long before the answers would come
+    assert outcome["reason"] == "cancelled", outcome
+    assert batches == [] and outcome["items_replicated"] == 0
+    assert 1 <= counters(sim, mbx)["GetItem"] <= 4  # some were in flight, none answered
