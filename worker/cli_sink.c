@@ -132,18 +132,13 @@ static enum mse_rc batch_store(struct cli_sink *s, const cJSON *batch, struct ms
                  folder_id ? "folder" : "the hierarchy", folder_id ? folder_id : "");
         return MSE_ERR_CONFLICT;
     }
-    cJSON *line = cJSON_CreateObject();
-    cJSON *copy = cJSON_Duplicate(batch, true);
-    char *text = NULL;
-    if (line && copy && cJSON_AddItemToObject(line, "batch", copy))
-        text = cJSON_PrintUnformatted(line);
-    else
-        cJSON_Delete(copy);
-    cJSON_Delete(line);
+    /* {"batch": …}: the batch printed as it is (a copy inside a wrapper object would cost a
+       third of the sink's time). */
+    char *text = cJSON_PrintUnformatted(batch);
     if (!text)
         return MSE_ERR_NOMEM;
     /* Printed first: a crash before the state is saved repeats the batch, never loses it. */
-    fprintf(s->out, "%s\n", text);
+    fprintf(s->out, "{\"batch\":%s}\n", text);
     fflush(s->out);
     free(text);
     enum mse_rc rc = stored_advance(s, batch, folder_id);

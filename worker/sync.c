@@ -371,7 +371,7 @@ void sync_format_count(uint64_t n, char *out, size_t size)
 void sync_progress(struct sync_ctx *c, const char *command, const char *fmt, ...)
 {
     const struct sync_sink *s = c->job->sink;
-    if (!s->progress)
+    if (!s->progress || c->sub.active) /* advisory: the sink is busy with a batch */
         return;
     char detail[256];
     va_list ap;
@@ -426,21 +426,30 @@ bool sync_batch_add(cJSON *batch, const char *array, cJSON *rec)
     return true;
 }
 
+/* Takes the sink's answer to a batch (see sync_batch_submit). */
+static enum mse_rc submit_taken(struct sync_ctx *c, enum mse_rc rc, const struct mse_err *err,
+                                const char *folder_id, const char *next)
+{
+    if (rc == MSE_ERR_CONFLICT)
+        return sync_fail(c, rc, "checkpoint_conflict",
+                         "the stored checkpoint changed under this pass: %s", err->msg);
+    if (rc != MSE_OK)
+        return sync_fail(c, rc, "submit_failed", "a batch could not be stored: %s", err->msg);
+    c->out->batches++;
+    if (sync_checkpoints_set(c->job->checkpoints, folder_id, next) != MSE_OK)
+        return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
+    return MSE_OK;
+}
+
 enum mse_rc sync_batch_submit(struct sync_ctx *c, cJSON *batch, const char *folder_id,
                               const char *next)
 {
     struct mse_err err = { { 0 } };
     const struct sync_sink *s = c->job->sink;
-    enum mse_rc rc = s->submit(s->ctx, batch, &err);
-    if (rc == MSE_ERR_CONFLICT)
-        return sync_fail(c, rc, "checkpoint_conflict",
-                         "the stored checkpoint changed under this pass: %s", err.msg);
-    if (rc != MSE_OK)
-        return sync_fail(c, rc, "submit_failed", "a batch could not be stored: %s", err.msg);
-    c->out->batches++;
-    if (sync_checkpoints_set(c->job->checkpoints, folder_id, next) != MSE_OK)
-        return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
-    return MSE_OK;
+    enum mse_rc rc = sync_submit_wait(c);
+    if (rc == MSE_OK)
+        rc = submit_taken(c, s->submit(s->ctx, batch, &err), &err, folder_id, next);
+    return rc;
 }
 
 /* One page of item changes ------------------------------------------------------------------ */
@@ -685,23 +694,99 @@ static bool page_quiet(const struct folder_read *fr, const struct ews_items_page
     return page->n == 0 && !fr->reset && (same || page->includes_last);
 }
 
-/* Turns a page into a batch, submits it, and moves the folder's reading state on. */
+/* Submissions on their own thread ------------------------------------------------------ */
+
+static void *submit_thread(void *arg)
+{
+    struct sync_submission *sub = arg;
+    const struct sync_sink *s = sub->c->job->sink;
+    sub->rc = s->submit(s->ctx, sub->batch, &sub->err);
+    return NULL;
+}
+
+static void submission_clear(struct sync_submission *sub)
+{
+    cJSON_Delete(sub->batch);
+    free(sub->next);
+    sub->batch = NULL;
+    sub->next = NULL;
+    sub->active = false;
+}
+
+enum mse_rc sync_submit_wait(struct sync_ctx *c)
+{
+    struct sync_submission *sub = &c->sub;
+    if (!sub->active)
+        return MSE_OK;
+    pthread_join(sub->thread, NULL);
+    sub->active = false; /* before the progress report below, which uses the sink */
+    enum mse_rc rc = submit_taken(c, sub->rc, &sub->err, sub->f->id, sub->next);
+    if (rc == MSE_OK)
+        folder_progress(c, sub->f, sub->done, sub->full);
+    submission_clear(sub);
+    return rc;
+}
+
+/*
+ * Submits a folder batch (taken) after the one before it was accepted, its base being what
+ * that one stored: on a thread of its own when the pass has a pool (collected by
+ * sync_submit_wait), else at once.
+ */
+static enum mse_rc submit_folder_batch(struct sync_ctx *c, cJSON *batch, const struct hfolder *f,
+                                       const char *next, uint64_t done, bool full)
+{
+    struct sync_submission *sub = &c->sub;
+    enum mse_rc rc = sync_submit_wait(c);
+    const char *base = sync_checkpoints_get(c->job->checkpoints, f->id);
+    cJSON *bc = base ? cJSON_CreateString(base) : cJSON_CreateNull();
+    if (rc == MSE_OK &&
+        (!bc || !cJSON_ReplaceItemInObjectCaseSensitive(batch, "base_checkpoint", bc))) {
+        cJSON_Delete(bc);
+        rc = sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
+    } else if (rc != MSE_OK) {
+        cJSON_Delete(bc);
+    }
+    if (rc == MSE_OK && c->pool) {
+        *sub = (struct sync_submission){
+            .c = c, .batch = batch, .f = f, .next = strdup(next), .done = done, .full = full
+        };
+        if (sub->next && pthread_create(&sub->thread, NULL, submit_thread, sub) == 0) {
+            sub->active = true;
+            return MSE_OK;
+        }
+        free(sub->next);
+        *sub = (struct sync_submission){ 0 }; /* no thread: submitted at once below */
+    }
+    if (rc == MSE_OK)
+        rc = sync_batch_submit(c, batch, f->id, next);
+    if (rc == MSE_OK)
+        folder_progress(c, f, done, full);
+    cJSON_Delete(batch);
+    return rc;
+}
+
+/*
+ * Turns a page into a batch, submits it (see submit_folder_batch), and moves the folder's
+ * reading state on.
+ */
 static enum mse_rc page_commit(struct sync_ctx *c, const struct hfolder *f, struct folder_read *fr,
                                struct ews_items_page *page)
 {
-    const char *base = sync_checkpoints_get(c->job->checkpoints, f->id);
     struct page_work w = { c, f, page, NULL, fr->resetting, NULL };
     enum mse_rc rc = MSE_ERR_NOMEM;
     w.keep = calloc(page->n ? page->n : 1, sizeof(bool));
-    w.batch = sync_batch_new(c, "folder", f->id, base, page->sync_state, page->includes_last,
+    /* The base is set when the batch is handed over: the batch before may be pending. */
+    w.batch = sync_batch_new(c, "folder", f->id, NULL, page->sync_state, page->includes_last,
                              fr->reset);
     if (!w.keep || !w.batch)
         rc = sync_fail(c, rc, "internal", "out of memory");
     else
         rc = page_build(&w);
-    if (rc == MSE_OK)
-        rc = sync_batch_submit(c, w.batch, f->id, page->sync_state);
     free(w.keep);
+    if (rc == MSE_OK) {
+        rc = submit_folder_batch(c, w.batch, f, page->sync_state, fr->done + page->n, fr->full);
+        w.batch = NULL; /* taken */
+    }
     cJSON_Delete(w.batch);
     if (rc != MSE_OK)
         return rc;
@@ -711,7 +796,6 @@ static enum mse_rc page_commit(struct sync_ctx *c, const struct hfolder *f, stru
     free(fr->owned_state);
     fr->state = fr->owned_state = page->sync_state; /* taken from the page */
     page->sync_state = NULL;
-    folder_progress(c, f, fr->done, fr->full);
     return MSE_OK;
 }
 
@@ -944,6 +1028,9 @@ enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out)
     if (rc == MSE_OK)
         rc = folders_run(&c);
 out:
+    enum mse_rc sub_rc = sync_submit_wait(&c); /* the last batch may still be on its way */
+    if (rc == MSE_OK)
+        rc = sub_rc;
     readahead_drop(&c);
     struct ews_stats all = *ews_session_stats(job->ews);
     ews_pool_stats_add(c.pool, &all);

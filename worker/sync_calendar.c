@@ -78,7 +78,8 @@ static enum mse_rc attachment_fetch(struct sync_ctx *c, struct ews_attachment *a
         }
         const char *type = at->content_type;
         struct mse_err serr = { { 0 } };
-        if (s->put_content &&
+        rc = sync_submit_wait(c); /* the sink serves one call at a time */
+        if (rc == MSE_OK && s->put_content &&
             (rc = s->put_content(s->ctx, sha, type, content.data, content.len, &serr)) != MSE_OK)
             rc = sync_fail(c, rc, "submit_failed", "attachment content could not be stored: %s",
                            serr.msg);

@@ -3,6 +3,7 @@
 #ifndef MSE_SYNC_INTERNAL_H
 #define MSE_SYNC_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,23 @@ struct sync_readahead {
     enum mse_rc rc;
 };
 
+/*
+ * The folder batch handed to the sink on a thread of its own while the next page is read
+ * (with a pool only). One at a time: the next batch's base is what this one stores.
+ */
+struct sync_submission {
+    bool active; /* a thread runs the submission; sync_submit_wait collects it */
+    pthread_t thread;
+    struct sync_ctx *c;
+    struct cJSON *batch;
+    const struct hfolder *f;
+    char *next; /* the checkpoint the batch stores */
+    uint64_t done;
+    bool full;
+    enum mse_rc rc;
+    struct mse_err err;
+};
+
 /* The state of one pass. */
 struct sync_ctx {
     struct sync_job *job;
@@ -110,6 +128,7 @@ struct sync_ctx {
     bool reread_items;        /* a setting that filters items changed: every folder starts over */
     struct ews_pool *pool;    /* side sessions (NULL: one request at a time) */
     struct sync_readahead ra; /* valid while the pool's background call is busy */
+    struct sync_submission sub;
     struct mse_log_ctx log;
 };
 
@@ -146,6 +165,12 @@ bool sync_batch_add(struct cJSON *batch, const char *array, struct cJSON *rec);
  */
 enum mse_rc sync_batch_submit(struct sync_ctx *c, struct cJSON *batch, const char *folder_id,
                               const char *next) MSE_WUR;
+/*
+ * Waits for the folder batch still being submitted, if any, and takes its outcome as
+ * sync_batch_submit would. Every other use of the sink waits for it first (a sink serves one
+ * call at a time). MSE_OK when nothing was pending.
+ */
+enum mse_rc sync_submit_wait(struct sync_ctx *c) MSE_WUR;
 
 /* Hierarchy ------------------------------------------------------------------------------- */
 

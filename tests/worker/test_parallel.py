@@ -7,6 +7,7 @@ before the ones beside them were answered), that it changes nothing a store sees
 batches, in the same order, as one request at a time), and that failures and stops still end
 the pass at a batch boundary with checkpoints that only cover what was handled.
 """
+import fcntl
 import json
 import re
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from e2e import MFR, Replica, assert_replica_equals, harness, run_worker, simlib, worker_env
 
@@ -164,8 +166,11 @@ def test_failed_getitem_ends_the_pass_after_the_last_whole_page(sim, tmp_path):
         if "batch" in doc:
             first.append(doc["batch"])
             if doc["batch"]["scope"] == "folder":
-                sim.control("POST", "/faults", expect=201,
-                            json={"kind": "http_401", "operation": "GetItem"})
+                # A new connection: the kept-alive one belongs to one sim thread, which may
+                # be asleep in the delayed answer of the page read ahead.
+                r = requests.post(sim.url + "/_sim/faults", headers={"Connection": "close"},
+                                  json={"kind": "http_401", "operation": "GetItem"}, timeout=10)
+                assert r.status_code == 201, r.text
                 break
     rest, outcome, err = finish(proc)
     assert proc.returncode == 1, err[-5000:]
@@ -205,3 +210,37 @@ def test_stop_ends_the_requests_in_flight(sim, tmp_path):
     assert outcome["reason"] == "cancelled", outcome
     assert batches == [] and outcome["items_replicated"] == 0
     assert 1 <= counters(sim, mbx)["GetItem"] <= 4  # some were in flight, none answered
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_next_page_is_read_while_a_batch_is_stored(sim, tmp_path, parallel):
+    """The store is slow (the test holds the state file's lock, so the worker's submission
+    waits): with requests side by side, page 2's GetItem goes out meanwhile; page 2's batch is
+    only handed over after page 1's was stored."""
+    mbx = mailbox_of(sim)
+    state = tmp_path / "state.json"
+    proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=parallel,
+                        MSE_WORKER_EWS_GETITEM_BATCH=100)
+    hierarchy = json.loads(proc.stdout.readline())["batch"]
+    assert hierarchy["scope"] == "hierarchy"
+    with open(str(state) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # once the hierarchy batch is stored
+        want = 7 if parallel > 1 else 6  # page 1: 6 GetItems (512 ids); page 2: 1 (88 ids)
+        deadline = time.monotonic() + (30 if parallel > 1 else 2)
+        while time.monotonic() < deadline and counters(sim, mbx).get("GetItem", 0) < want:
+            time.sleep(0.05)
+        assert counters(sim, mbx).get("GetItem", 0) == want
+        assert proc.poll() is None
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    batches, outcome, err = finish(proc)
+    assert outcome["health"] == "healthy", err[-5000:]
+    batches.insert(0, hierarchy)
+    folder = [b for b in batches if b["scope"] == "folder"]
+    assert len(folder) == 6
+    for a, b in zip(folder, folder[1:]):
+        if a["folder_id"] == b["folder_id"]:
+            assert b["base_checkpoint"] == a["new_checkpoint"]
+    replica = Replica()
+    for b in batches:
+        replica.apply(b)
+    assert_replica_equals(replica, sim.export(mbx), MFR, SETTINGS)
