@@ -218,11 +218,44 @@ enum ews_item_kind ews_item_kind_of(const char *element)
     return EWS_ITEM_OTHER;
 }
 
+/* Two digits at s as a number, or -1. */
+static int two_digits(const char *s)
+{
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return -1;
+    return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/*
+ * True when v is already what ews_item_time makes of it: "YYYY-MM-DDTHH:MM:SSZ", a real UTC
+ * time from 1970 on (EWS sends nearly every time this way: no parsing and formatting then).
+ */
+static bool time_canonical(const char *v, size_t n)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    if (n != sizeof(shape) - 1)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (shape[i] == 'd' ? v[i] < '0' || v[i] > '9' : v[i] != shape[i])
+            return false;
+    }
+    int y = two_digits(v) * 100 + two_digits(v + 2), mo = two_digits(v + 5);
+    int d = two_digits(v + 8);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || two_digits(v + 11) > 23 ||
+        two_digits(v + 14) > 59 || two_digits(v + 17) > 59)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= (mo == 2 && leap ? 29 : days[mo - 1]);
+}
+
 char *ews_item_time(const char *v)
 {
     char buf[64];
     time_t t;
     size_t n = strlen(v);
+    if (time_canonical(v, n))
+        return strdup(v);
     if (n == 0 || n > 40)
         return NULL;
     /* EWS sends UTC with "Z"; a value without a zone is taken as UTC. */

@@ -141,8 +141,30 @@ xmlNode *ews_xml_child(const xmlNode *node, const char *ns, const char *local)
     return NULL;
 }
 
+/*
+ * The text of an element or attribute whose content is at most one text node (nearly every
+ * one in EWS responses), read in place; NULL for anything else, which callers hand to
+ * libxml2's general (allocating) functions.
+ */
+static const char *plain_text(const xmlNode *children)
+{
+    if (!children)
+        return "";
+    if (children->next || children->type != XML_TEXT_NODE || !children->content)
+        return NULL;
+    return (const char *)children->content;
+}
+
+static const char *element_text(const xmlNode *node)
+{
+    return node->type == XML_ELEMENT_NODE ? plain_text(node->children) : NULL;
+}
+
 char *ews_xml_text(const xmlNode *node)
 {
+    const char *t = element_text(node);
+    if (t)
+        return strdup(t);
     xmlChar *x = xmlNodeGetContent(node);
     char *s = strdup(x ? (const char *)x : "");
     xmlFree(x);
@@ -152,6 +174,16 @@ char *ews_xml_text(const xmlNode *node)
 enum mse_rc ews_xml_attr(const xmlNode *node, const char *name, char **out)
 {
     *out = NULL;
+    for (const xmlAttr *a = node->type == XML_ELEMENT_NODE ? node->properties : NULL; a;
+         a = a->next) {
+        if (a->ns || strcmp((const char *)a->name, name) != 0)
+            continue;
+        const char *t = plain_text(a->children);
+        if (!t)
+            break; /* entity references and the like: libxml2 puts it together */
+        *out = strdup(t);
+        return *out ? MSE_OK : MSE_ERR_NOMEM;
+    }
     xmlChar *x = xmlGetNoNsProp(node, BAD_CAST name);
     if (!x)
         return MSE_OK;
@@ -162,6 +194,11 @@ enum mse_rc ews_xml_attr(const xmlNode *node, const char *name, char **out)
 
 void ews_xml_text_into(const xmlNode *node, char *out, size_t size)
 {
+    const char *t = element_text(node);
+    if (t) {
+        snprintf(out, size, "%s", t);
+        return;
+    }
     xmlChar *x = xmlNodeGetContent(node);
     snprintf(out, size, "%s", x ? (const char *)x : "");
     xmlFree(x);
@@ -170,8 +207,9 @@ void ews_xml_text_into(const xmlNode *node, char *out, size_t size)
 /* Copies node's text without surrounding blanks into a bounded buffer. */
 static bool trimmed_text(const xmlNode *node, char *out, size_t size)
 {
-    xmlChar *x = xmlNodeGetContent(node);
-    const char *s = x ? (const char *)x : "";
+    const char *t = element_text(node);
+    xmlChar *x = t ? NULL : xmlNodeGetContent(node);
+    const char *s = t ? t : x ? (const char *)x : "";
     while (isspace((unsigned char)*s))
         s++;
     size_t n = strlen(s);

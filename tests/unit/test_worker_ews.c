@@ -511,6 +511,45 @@ static void test_parse_garbage(void **state)
 }
 
 /* GetItem data merges into the SyncFolderItems item without touching what it did not send. */
+/* Times come out as RFC 3339 UTC whatever EWS sent; canonical ones pass as they are. */
+static void test_item_time(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want; /* want NULL: refused */
+    } cases[] = {
+        { "2024-05-01T08:30:00Z", "2024-05-01T08:30:00Z" },
+        { "2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z" },
+        { "2000-02-29T00:00:00Z", "2000-02-29T00:00:00Z" },
+        { "1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z" },
+        { "2024-05-01T08:30:00.123Z", "2024-05-01T08:30:00Z" },
+        { "2024-05-01T10:30:00+02:00", "2024-05-01T08:30:00Z" },
+        { "2024-05-01T08:30:00", "2024-05-01T08:30:00Z" },
+        { "2024-05-01t08:30:00z", "2024-05-01T08:30:00Z" },
+        { "2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z" },
+        { "2023-02-29T00:00:00Z", NULL },
+        { "1900-02-29T00:00:00Z", NULL },
+        { "2024-04-31T00:00:00Z", NULL },
+        { "2024-13-01T00:00:00Z", NULL },
+        { "2024-00-01T00:00:00Z", NULL },
+        { "2024-05-00T00:00:00Z", NULL },
+        { "2024-05-01T24:00:00Z", NULL },
+        { "2024-05-01T23:60:00Z", NULL },
+        { "1969-12-31T23:59:59Z", NULL },
+        { "2024-05-01 08:30:00Z", NULL },
+        { "2024-05-01T08:30:0xZ", NULL },
+        { "", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = ews_item_time(cases[i].in);
+        if (cases[i].want)
+            assert_string_equal(got, cases[i].want);
+        else
+            assert_null(got);
+        free(got);
+    }
+}
+
 static void test_item_merge(void **state)
 {
     (void)state;
@@ -548,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_parse_cases),
         cmocka_unit_test(test_canned_responses_are_valid),
         cmocka_unit_test(test_parse_garbage),
+        cmocka_unit_test(test_item_time),
         cmocka_unit_test(test_item_merge),
     };
     int rc = cmocka_run_group_tests(tests, schemas_setup, schemas_teardown);
