@@ -10,39 +10,41 @@
 #include "config.h"
 #include <stdio.h>
 
-/* cJSON_Add* return NULL on allocation failure; one flag collects them all. */
+/*
+ * cJSON_Add* return NULL on allocation failure; one flag collects them all. Keys are string
+ * literals and are not copied (a third of the allocations of a message record), unless
+ * copy_keys says they are built on the fly.
+ */
 struct jb {
     cJSON *obj;
     bool failed;
+    bool copy_keys;
 };
+
+/* Adds v (taken) under key; NULL counts as failure. */
+static void jb_add(struct jb *b, const char *key, cJSON *v)
+{
+    bool ok = v && (b->copy_keys ? cJSON_AddItemToObject(b->obj, key, v)
+                                 : cJSON_AddItemToObjectCS(b->obj, key, v));
+    if (!ok) {
+        cJSON_Delete(v);
+        b->failed = true;
+    }
+}
 
 static void jb_str(struct jb *b, const char *key, const char *v)
 {
-    cJSON *x = v ? cJSON_AddStringToObject(b->obj, key, v) : cJSON_AddNullToObject(b->obj, key);
-    b->failed |= x == NULL;
+    jb_add(b, key, v ? cJSON_CreateString(v) : cJSON_CreateNull());
 }
 
 static void jb_int(struct jb *b, const char *key, int64_t v)
 {
-    cJSON *x = v >= 0 ? cJSON_AddNumberToObject(b->obj, key, (double)v)
-                      : cJSON_AddNullToObject(b->obj, key);
-    b->failed |= x == NULL;
+    jb_add(b, key, v >= 0 ? cJSON_CreateNumber((double)v) : cJSON_CreateNull());
 }
 
 static void jb_tri(struct jb *b, const char *key, enum ews_tri v)
 {
-    cJSON *x = v == EWS_UNSET ? cJSON_AddNullToObject(b->obj, key)
-                              : cJSON_AddBoolToObject(b->obj, key, v == EWS_TRUE);
-    b->failed |= x == NULL;
-}
-
-/* Adds a value created elsewhere; NULL counts as failure. */
-static void jb_add(struct jb *b, const char *key, cJSON *v)
-{
-    if (!v || !cJSON_AddItemToObject(b->obj, key, v)) {
-        cJSON_Delete(v);
-        b->failed = true;
-    }
+    jb_add(b, key, v == EWS_UNSET ? cJSON_CreateNull() : cJSON_CreateBool(v == EWS_TRUE));
 }
 
 static cJSON *jb_done(struct jb *b)
@@ -56,7 +58,7 @@ static cJSON *jb_done(struct jb *b)
 
 static struct jb jb_new(void)
 {
-    struct jb b = { cJSON_CreateObject(), false };
+    struct jb b = { cJSON_CreateObject(), false, false };
     b.failed = b.obj == NULL;
     return b;
 }
@@ -181,6 +183,7 @@ static cJSON *fields_object(const char *type, const struct ews_fields *f)
     struct jb b = jb_new();
     if (b.failed)
         return NULL;
+    b.copy_keys = true; /* keys made from element names */
     jb_str(&b, "type", type);
     for (size_t i = 0; i < f->n; i++) {
         char key[96];

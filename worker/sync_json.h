@@ -21,7 +21,7 @@ struct cJSON *sync_json_person(const struct ews_person *p);
 /* A folder upsert: {folder_id, parent_folder_id, display_name, folder_class, path, change}. */
 struct cJSON *sync_json_folder(const char *id, const char *parent_id, const char *name,
                                const char *folder_class, const char *path);
-/* {"<key>": id, "change": change} for deletions and removals. */
+/* {"<key>": id, "change": change} for deletions and removals; key must be a string literal. */
 struct cJSON *sync_json_tombstone(const char *key, const char *id, const char *change);
 /* A message upsert with the metadata of issue #6 (see docs/worker.md). */
 struct cJSON *sync_json_message(const struct ews_item *item, const char *folder_id);
