@@ -11,21 +11,15 @@ import time
 
 import pytest
 
-import harness
 from admin_helpers import make_definition, make_site, make_task, ok, problem
-from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
+from conftest import FAST, admin_server
 from scripted_worker import ScriptedWorker, folder_batch, message
 
-FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
 
 
 @pytest.fixture(scope="module")
 def server(database):
-    srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
-                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
-                                                 **FAST})
-    yield srv
-    srv.stop_clean()
+    yield from admin_server(database, FAST)
 
 
 @pytest.fixture

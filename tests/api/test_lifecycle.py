@@ -15,21 +15,15 @@ import harness
 from admin_helpers import (audit_events, make_definition, make_schedule, make_site, make_task,
                            ok, problem, unique)
 from api_client import ApiClient
-from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
+from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET, FAST, admin_server
 from scripted_worker import ScriptedWorker, folder, folder_batch, hierarchy_batch, message
 
-# Short leases so expiry can be tested: heartbeats every 2 s, leases of 6 s.
-FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
 LEASE_S = 6
 
 
 @pytest.fixture(scope="module")
 def server(database):
-    srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
-                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
-                                                 **FAST})
-    yield srv
-    srv.stop_clean()
+    yield from admin_server(database, FAST)
 
 
 @pytest.fixture
