@@ -360,15 +360,19 @@ def test_two_tasks_contend_for_one_mailbox(api, anon, site):
 
 
 def test_a_lock_dies_with_its_holders_lease(api, anon, site):
+    # Locks span sites; another site's worker cannot claim a's execution should a's short
+    # lease lapse early on a loaded machine.
+    other_site = make_site(api)
     first = new_task(api, site, "orphan@example.com")
-    second = new_task(api, site, "orphan@example.com")
+    second = new_task(api, other_site, "orphan@example.com")
     run(api, first)
     a = claim(anon, site, first["id"])
     ok(a.membership(["orphan@example.com"]))
     ok(a.lock("orphan@example.com"))
     run(api, second)
-    b = claim(anon, site, second["id"])
+    b = claim(anon, other_site, second["id"])
     ok(b.membership(["orphan@example.com"]))
+    ok(a.heartbeat())
     problem(b.lock("orphan@example.com"), 409)
     # a dies; b keeps heartbeating and gets the mailbox once a's lease is gone.
     def try_lock():
