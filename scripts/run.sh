@@ -31,7 +31,9 @@ if [ -z "${MSE_DATABASE_URL:-}" ]; then
   MSE_DATABASE_URL=$(scripts/pg.sh start "$var/pg")
   own_pg=1
 fi
-export MSE_DATABASE_URL MSE_LISTEN=$listen MSE_DATA_DIR=${MSE_DATA_DIR:-$var/data}
+# The demo's API reference is for a browser, which cannot send a bearer token.
+export MSE_DATABASE_URL MSE_LISTEN=$listen MSE_DATA_DIR=${MSE_DATA_DIR:-$var/data} \
+  MSE_DOCS_PUBLIC=${MSE_DOCS_PUBLIC:-true}
 
 # --- ews-sim: the demo organisation's Exchange (EWS_SIM_* pass through) ---
 sim_listen=${EWS_SIM_LISTEN:-127.0.0.1:8081}

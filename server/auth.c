@@ -172,6 +172,7 @@ static bool role_admits(enum route_role role, enum principal_kind kind)
     switch (role) {
     case ROLE_PUBLIC:
     case ROLE_METRICS:
+    case ROLE_DOCS:
         return true;
     case ROLE_READ:
         return kind == PRINCIPAL_ADMIN || kind == PRINCIPAL_READ_ONLY;
@@ -188,6 +189,7 @@ static const char *role_text(enum route_role role)
     switch (role) {
     case ROLE_PUBLIC:
     case ROLE_METRICS:
+    case ROLE_DOCS:
         return "no credentials";
     case ROLE_READ:
         return "an admin or read_only client";
@@ -205,6 +207,9 @@ bool auth_check(struct request *req)
     /* /metrics is open to scrapers unless the operator asked for tokens (MSE_METRICS_AUTH). */
     if (role == ROLE_METRICS)
         role = req->srv->cfg.metrics_auth ? ROLE_READ : ROLE_PUBLIC;
+    /* The spec and its docs need a token, like every route, unless MSE_DOCS_PUBLIC opens them. */
+    if (role == ROLE_DOCS)
+        role = req->srv->cfg.docs_public ? ROLE_PUBLIC : ROLE_READ;
     if (role == ROLE_PUBLIC)
         return true;
     const char *token = bearer_token(req);

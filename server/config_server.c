@@ -76,6 +76,8 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
 
     if (mse_env_bool("MSE_METRICS_AUTH", false, &cfg->metrics_auth, err) != MSE_OK)
         return MSE_ERR_INVALID;
+    if (mse_env_bool("MSE_DOCS_PUBLIC", false, &cfg->docs_public, err) != MSE_OK)
+        return MSE_ERR_INVALID;
     const char *level = mse_env_str("MSE_LOG_LEVEL", "info");
     if (mse_log_level_parse(level, &cfg->log_level) != MSE_OK) {
         snprintf(err->msg, sizeof(err->msg),

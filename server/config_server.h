@@ -21,6 +21,7 @@ struct server_config {
     unsigned heartbeat_seconds;  /* how often workers are asked to report */
     unsigned scheduler_ms;       /* how often the scheduler looks for due work */
     bool metrics_auth;           /* /metrics needs an admin or read_only token */
+    bool docs_public;            /* the spec and /docs are served without a token */
     unsigned connection_timeout; /* seconds of inactivity before a connection is closed */
     unsigned max_connections;    /* all clients together */
     unsigned per_ip_connections; /* one client address */

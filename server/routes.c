@@ -76,10 +76,10 @@ const struct route routes_table[] = {
       MSE_MAX_ATTACHMENT_BODY },
     { "GET", "/metrics", api_metrics, ROLE_METRICS, 0 },
     /* Static documentation holds no data; browsers must load it without a token. */
-    { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_PUBLIC, 0 },
-    { "GET", "/api/v1/openapi.json", api_docs_spec, ROLE_PUBLIC, 0 },
-    { "GET", "/docs", api_docs_page, ROLE_PUBLIC, 0 },
-    { "GET", "/docs/{asset}", api_docs_page, ROLE_PUBLIC, 0 },
+    { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_DOCS, 0 },
+    { "GET", "/api/v1/openapi.json", api_docs_spec, ROLE_DOCS, 0 },
+    { "GET", "/docs", api_docs_page, ROLE_DOCS, 0 },
+    { "GET", "/docs/{asset}", api_docs_page, ROLE_DOCS, 0 },
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 

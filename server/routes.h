@@ -17,6 +17,7 @@ enum route_role {
     ROLE_ADMIN,   /* admin API clients */
     ROLE_SITE,    /* a site's own credential (worker protocol) */
     ROLE_METRICS, /* public, or ROLE_READ when MSE_METRICS_AUTH is set */
+    ROLE_DOCS,    /* ROLE_READ, or public when MSE_DOCS_PUBLIC is set */
 };
 
 typedef void (*route_handler)(struct request *req);

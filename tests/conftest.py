@@ -62,12 +62,23 @@ def database():
     db.drop()
 
 
-@pytest.fixture(scope="module")
-def server(database):
+# Short leases, so that expiry can be tested: heartbeats every 2 s, leases of 6 s.
+FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
+
+
+def admin_server(database, env=None):
+    """mse-server on the module's database with the bootstrap admin, env on top; a module
+    that needs other settings defines its `server` fixture as `yield from admin_server(…)`."""
     srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
-                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET})
+                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
+                                                 **(env or {})})
     yield srv
     srv.stop_clean()
+
+
+@pytest.fixture(scope="module")
+def server(database):
+    yield from admin_server(database)
 
 
 @pytest.fixture(scope="module")

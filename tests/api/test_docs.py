@@ -1,20 +1,44 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The spec and the interactive docs are served by the server itself, with nothing external."""
+"""The spec and the interactive docs are served by the server itself, with nothing external;
+like every route they need a token, unless the operator opens them with MSE_DOCS_PUBLIC."""
 import hashlib
 import json
 import os
 import re
 
+import pytest
 import requests
 import yaml
 
 import harness
+from admin_helpers import problem
 
 SPEC = os.path.join(harness.SOURCE_DIR, "api-spec", "openapi.yaml")
+DOCS = ["/api/v1/openapi.yaml", "/api/v1/openapi.json", "/docs", "/docs/init.js"]
 
 
-def test_spec_yaml_is_the_repository_file(server):
-    r = requests.get(server.url + "/api/v1/openapi.yaml")
+@pytest.fixture(scope="module")
+def public_server(database):
+    srv = harness.Server(database.conninfo, env={"MSE_DOCS_PUBLIC": "true"})
+    yield srv
+    srv.stop_clean()
+
+
+def test_spec_and_docs_need_a_token_by_default(anon, api):
+    for path in DOCS:
+        r = anon.get(path)
+        problem(r, 401)
+        assert r.headers["WWW-Authenticate"].startswith("Bearer"), path
+        assert api.get(path).status_code == 200, path
+
+
+def test_public_docs_are_served_without_a_token(public_server):
+    for path in DOCS:
+        assert requests.get(public_server.url + path).status_code == 200, path
+
+
+def test_spec_yaml_is_the_repository_file(public_server):
+    r = requests.get(public_server.url + "/api/v1/openapi.yaml")
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "application/yaml"
     with open(SPEC, "rb") as f:
@@ -22,39 +46,39 @@ def test_spec_yaml_is_the_repository_file(server):
     assert r.headers["ETag"] == '"%s"' % hashlib.sha256(r.content).hexdigest()
 
 
-def test_spec_json_equals_yaml(server):
-    r = requests.get(server.url + "/api/v1/openapi.json")
+def test_spec_json_equals_yaml(public_server):
+    r = requests.get(public_server.url + "/api/v1/openapi.json")
     assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
     with open(SPEC, encoding="utf-8") as f:
         assert r.json() == yaml.safe_load(f)
 
 
-def test_conditional_get_answers_304(server):
-    first = requests.get(server.url + "/api/v1/openapi.json")
-    again = requests.get(server.url + "/api/v1/openapi.json",
+def test_conditional_get_answers_304(public_server):
+    first = requests.get(public_server.url + "/api/v1/openapi.json")
+    again = requests.get(public_server.url + "/api/v1/openapi.json",
                          headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.content == b""
 
 
-def test_docs_page_loads_only_local_assets(server):
-    r = requests.get(server.url + "/docs")
+def test_docs_page_loads_only_local_assets(public_server):
+    r = requests.get(public_server.url + "/docs")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
     refs = re.findall(r'(?:src|href)="([^"]+)"', r.text)
     assert refs, "the page references its scripts and styles"
     for ref in refs:
         assert ref.startswith("/docs/"), f"{ref} is not served by MSE"
-        asset = requests.get(server.url + ref)
+        asset = requests.get(public_server.url + ref)
         assert asset.status_code == 200, ref
         assert len(asset.content) > 0
-    init = requests.get(server.url + "/docs/init.js").text
+    init = requests.get(public_server.url + "/docs/init.js").text
     assert "/api/v1/openapi.json" in init
     # Swagger UI would call an online validator unless told not to.
     assert "validatorUrl: null" in init
 
 
-def test_unknown_doc_asset_is_404(server):
-    r = requests.get(server.url + "/docs/nope.js")
+def test_unknown_doc_asset_is_404(public_server):
+    r = requests.get(public_server.url + "/docs/nope.js")
     assert r.status_code == 404
     assert r.headers["Content-Type"] == "application/problem+json"
     assert json.loads(r.text)["status"] == 404

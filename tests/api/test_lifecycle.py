@@ -15,21 +15,15 @@ import harness
 from admin_helpers import (audit_events, make_definition, make_schedule, make_site, make_task,
                            ok, problem, unique)
 from api_client import ApiClient
-from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
+from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET, FAST, admin_server
 from scripted_worker import ScriptedWorker, folder, folder_batch, hierarchy_batch, message
 
-# Short leases so expiry can be tested: heartbeats every 2 s, leases of 6 s.
-FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
 LEASE_S = 6
 
 
 @pytest.fixture(scope="module")
 def server(database):
-    srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
-                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
-                                                 **FAST})
-    yield srv
-    srv.stop_clean()
+    yield from admin_server(database, FAST)
 
 
 @pytest.fixture
@@ -366,15 +360,19 @@ def test_two_tasks_contend_for_one_mailbox(api, anon, site):
 
 
 def test_a_lock_dies_with_its_holders_lease(api, anon, site):
+    # Locks span sites; another site's worker cannot claim a's execution should a's short
+    # lease lapse early on a loaded machine.
+    other_site = make_site(api)
     first = new_task(api, site, "orphan@example.com")
-    second = new_task(api, site, "orphan@example.com")
+    second = new_task(api, other_site, "orphan@example.com")
     run(api, first)
     a = claim(anon, site, first["id"])
     ok(a.membership(["orphan@example.com"]))
     ok(a.lock("orphan@example.com"))
     run(api, second)
-    b = claim(anon, site, second["id"])
+    b = claim(anon, other_site, second["id"])
     ok(b.membership(["orphan@example.com"]))
+    ok(a.heartbeat())
     problem(b.lock("orphan@example.com"), 409)
     # a dies; b keeps heartbeating and gets the mailbox once a's lease is gone.
     def try_lock():

@@ -16,7 +16,6 @@ import threading
 import urllib.parse
 import uuid
 
-import jsonschema
 import yaml
 from jsonschema import Draft202012Validator, RefResolver
 

@@ -3,32 +3,25 @@
 
 The worker claims executions over the worker protocol, resolves groups through EWS, replicates
 with the engine and submits batches; the archive tables must then equal the simulator's
-export. (The archive view API arrives with issue #6's server part; until then the archive is
-read from PostgreSQL directly.)
+export, read from PostgreSQL directly (test_archive.py reads it through the archive view).
 """
 import datetime
-import json
 import signal
 import threading
 import time
 
 import pytest
 
+from conftest import FAST, admin_server
 from admin_helpers import make_definition, make_site, make_task, ok
 from scripted_worker import ScriptedWorker
 from e2e import CAL, MFR, Expected, _assert_same, harness, simlib, worker_env
 
-FAST = {"MSE_HEARTBEAT_SECONDS": 2, "MSE_SCHEDULER_INTERVAL_MS": 200}
 
 
 @pytest.fixture(scope="module")
 def server(database):
-    from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET
-    srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
-                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
-                                                 **FAST})
-    yield srv
-    srv.stop_clean()
+    yield from admin_server(database, FAST)
 
 
 @pytest.fixture(scope="module")
