@@ -412,27 +412,49 @@ void api_worker_finish(struct request *req)
     cJSON_Delete(body);
 }
 
+/*
+ * Ends an execution whose task has changes or a deletion waiting, and answers: the end and
+ * the changes commit together, so nothing sees the task idle with its changes not applied.
+ */
+static void complete_deferred(struct request *req, const struct fence *f, struct exec_end *end)
+{
+    struct db *db;
+    struct db_error err;
+    if (!api_worker_begin(req, &db))
+        return;
+    exec_end_cleanup(end);
+    enum mse_rc rc = db_exec_complete(db, f, true, end, &err);
+    if (rc == MSE_OK && end->pending)
+        rc = api_tasks_apply_deferred(req, db, end->task_id);
+    if (rc != MSE_OK) {
+        worker_fail(req, rc, "complete");
+        return;
+    }
+    worker_commit_reply(req, db, 200, end->doc);
+    end->doc = NULL; /* taken by the reply */
+}
+
 void api_worker_complete(struct request *req)
 {
     struct fence f;
     char id[37], token[24];
     struct db *db;
-    if (!api_worker_fence(req, &f, id, token) || !api_worker_begin(req, &db))
-        return;
     struct db_error err;
-    struct exec_end end;
-    enum mse_rc rc = db_exec_complete(db, &f, &end, &err);
-    /* Changes made to the task while it ran, and a deletion asked for meanwhile, apply now. */
-    if (rc == MSE_OK && (end.pending_changes || end.deletion_pending))
-        rc = api_tasks_apply_deferred(req, db, end.task_id);
-    if (rc == MSE_OK) {
-        char *json = NULL;
-        rc = db_exec_get(db, end.task_id, id, &json, &err);
-        if (rc == MSE_OK)
-            worker_commit_reply(req, db, 200, json);
-    }
-    if (rc != MSE_OK)
+    struct exec_end end = { 0 };
+    if (!api_worker_fence(req, &f, id, token))
+        return;
+    /* One autocommitted statement, unless the task has changes waiting. */
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_exec_complete(db, &f, false, &end, &err);
+    if (rc != MSE_OK) {
         worker_fail(req, rc, "complete");
+    } else if (end.deferred) {
+        complete_deferred(req, &f, &end);
+    } else {
+        (void)http_reply_json_take(req, 200, end.doc);
+        end.doc = NULL; /* taken by the reply */
+    }
     exec_end_cleanup(&end);
 }
 

@@ -227,27 +227,10 @@ DB_STMT(exec_finish_mailbox, 10, false,
         " AND l.execution_id = e.id)"
         " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM mb)");
 
-DB_STMT(exec_complete_counts, 3, false,
-        "SELECT e.task_id, e.error_code, e.cancel_requested,"
-        " count(m.address) FILTER (WHERE m.state = 'healthy'),"
-        " count(m.address) FILTER (WHERE m.state = 'warning'),"
-        " count(m.address) FILTER (WHERE m.state = 'error'), count(m.address)"
-        " FROM executions e LEFT JOIN execution_mailboxes m ON m.execution_id = e.id"
-        " WHERE " FENCE " GROUP BY e.id");
-DB_STMT(exec_complete_end, 5, false,
-        "WITH x AS (UPDATE executions x SET state = $2, result = $3, finished_at = now(),"
-        " lease_expires_at = NULL, command = t.command, latest_detail = $5"
-        " FROM exchange_tasks t WHERE x.id = $1::uuid AND t.id = x.task_id RETURNING x.*),"
-        " m AS (UPDATE execution_mailboxes SET state = 'skipped'"
-        " WHERE execution_id = $1::uuid AND state IN ('pending', 'syncing', 'waiting_for_lock')"
-        " RETURNING address),"
-        " tm AS (UPDATE task_mailboxes t SET state = 'skipped', updated_at = now() FROM x, m"
-        " WHERE t.task_id = x.task_id AND t.address = m.address),"
-        " l AS (DELETE FROM mailbox_locks WHERE execution_id = $1::uuid),"
-        " t AS (UPDATE exchange_tasks t SET active_execution_id = NULL, live_state = NULL,"
-        " health = $4, last_execution_id = x.id, command = NULL, latest_detail = $5"
-        " FROM x WHERE t.id = x.task_id RETURNING t.pending_changes, t.deletion_pending)"
-        " SELECT t.pending_changes::text, t.deletion_pending FROM t");
+/* Schema 014: the whole end in one round trip; see mse_execution_complete for the outcomes. */
+DB_STMT(exec_complete, 4, false,
+        "SELECT o_outcome, o_task_id, o_doc, o_pending"
+        " FROM mse_execution_complete($1::uuid, $2::uuid, $3::bigint, $4::boolean)");
 DB_STMT(exec_release, 3, false,
         "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
         " x AS (UPDATE executions x SET state = 'queued', lease_expires_at = NULL,"
@@ -583,80 +566,43 @@ enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const c
 
 void exec_end_cleanup(struct exec_end *e)
 {
-    free(e->pending_changes);
-    e->pending_changes = NULL;
+    free(e->doc);
+    e->doc = NULL;
 }
 
-/*
- * The execution's result from its mailboxes (seed 002's task statuses map onto these):
- * failed when the execution itself failed or every mailbox did, errors when some did,
- * warning when some warned, ok otherwise; cancelled when a stop was asked for.
- */
-static const char *exec_result(bool failed, bool cancelled, int64_t healthy, int64_t warning,
-                               int64_t error, int64_t total, const char **health)
+/* Reads the row of mse_execution_complete into *end; MSE_ERR_CONFLICT when fenced. */
+static enum mse_rc complete_read(struct db_res *res, struct exec_end *end)
 {
-    (void)healthy;
-    if (failed || (total > 0 && error == total))
-        *health = "failed";
-    else if (error > 0)
-        *health = "errors";
-    else if (warning > 0)
-        *health = "warning";
-    else
-        *health = "ok";
-    return cancelled ? "cancelled" : *health;
+    if (db_res_rows(res) != 1 || !db_res_get(res, 0, 0))
+        return MSE_ERR_INTERNAL;
+    const char *outcome = db_res_get(res, 0, 0);
+    if (strcmp(outcome, "fenced") == 0)
+        return MSE_ERR_CONFLICT;
+    snprintf(end->task_id, sizeof(end->task_id), "%s", db_res_get(res, 0, 1));
+    end->deferred = strcmp(outcome, "deferred") == 0;
+    if (end->deferred)
+        return MSE_OK;
+    const char *doc = db_res_get(res, 0, 2), *pending = db_res_get(res, 0, 3);
+    if (strcmp(outcome, "ok") != 0 || !doc || !pending)
+        return MSE_ERR_INTERNAL;
+    end->pending = pending[0] == 't';
+    return (end->doc = strdup(doc)) ? MSE_OK : MSE_ERR_NOMEM;
 }
 
-enum mse_rc db_exec_complete(struct db *db, const struct fence *f, struct exec_end *end,
-                             struct db_error *err)
+enum mse_rc db_exec_complete(struct db *db, const struct fence *f, bool deferred,
+                             struct exec_end *end, struct db_error *err)
 {
-    const char *params[3];
+    const char *params[4];
     struct db_res res;
-    int64_t n[4] = { 0 };
-    char task[37], type[40];
     memset(end, 0, sizeof(*end));
     fence_params(f, params);
-    /* The row lock first: nothing may re-claim the execution between the check and the end. */
-    enum mse_rc rc = db_exec_lock_row(db, f, task, type, err);
-    if (rc != MSE_OK)
-        return rc;
-    rc = db_query(db, &exec_complete_counts, params, &res, err);
-    bool found = rc == MSE_OK && db_res_rows(&res) == 1;
-    bool failed = false, cancelled = false;
-    if (found) {
-        snprintf(end->task_id, sizeof(end->task_id), "%s", db_res_get(&res, 0, 0));
-        failed = db_res_get(&res, 0, 1) != NULL;
-        cancelled = db_res_get(&res, 0, 2)[0] == 't';
-        for (int i = 0; i < 4 && rc == MSE_OK; i++)
-            rc = mse_parse_int(db_res_get(&res, 0, 3 + i), 0, INT64_MAX, &n[i]);
-    }
+    params[3] = deferred ? "true" : "false";
+    enum mse_rc rc = db_query(db, &exec_complete, params, &res, err);
+    if (rc == MSE_OK)
+        rc = complete_read(&res, end);
     db_res_clear(&res);
-    if (rc != MSE_OK)
-        return rc;
-    if (!found)
+    if (rc == MSE_ERR_CONFLICT)
         return fence_or(db, f, err);
-
-    const char *health;
-    const char *result = exec_result(failed, cancelled, n[0], n[1], n[2], n[3], &health);
-    snprintf(end->result, sizeof(end->result), "%s", result);
-    char detail[256];
-    snprintf(detail, sizeof(detail),
-             "%s: %lld of %lld mailboxes processed (%lld healthy, %lld warning, %lld error)",
-             cancelled ? "Stopped"
-             : failed  ? "Failed"
-                       : "Completed",
-             (long long)(n[0] + n[1] + n[2]), (long long)n[3], (long long)n[0], (long long)n[1],
-             (long long)n[2]);
-    const char *p[] = { f->execution_id, cancelled ? "cancelled" : "completed", result, health,
-                        detail };
-    rc = db_query(db, &exec_complete_end, p, &res, err);
-    if (rc == MSE_OK && db_res_rows(&res) == 1) {
-        const char *pc = db_res_get(&res, 0, 0);
-        end->deletion_pending = db_res_get(&res, 0, 1)[0] == 't';
-        if (pc && !(end->pending_changes = strdup(pc)))
-            rc = MSE_ERR_NOMEM;
-    }
-    db_res_clear(&res);
     return rc;
 }
 

@@ -108,18 +108,23 @@ enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const c
 /* What the end of an execution left to do on its task (run by the caller, same transaction). */
 struct exec_end {
     char task_id[37];
-    char result[16];
-    char *pending_changes; /* JSON object or NULL */
-    bool deletion_pending;
+    bool deferred; /* nothing ended: the task has changes waiting (see db_exec_complete) */
+    bool pending;  /* ended, and the task's waiting changes must be applied now */
+    char *doc;     /* the ended execution as the API shows it; owned, see exec_end_cleanup */
 };
 void exec_end_cleanup(struct exec_end *e);
 /*
  * Ends the execution (completed, or cancelled when a stop was asked for), derives its result
- * and the task's health from the mailboxes, frees its locks and detaches it from the task.
- * The execution's row is locked first, so no re-claim can slip in between check and end.
+ * and the task's health from the mailboxes, frees its locks and detaches it from the task, in
+ * one statement (schema 014); the execution's row is locked first, so no re-claim can slip in
+ * between check and end. When the task has changes or a deletion waiting and deferred is
+ * false, nothing changes and end->deferred is set: call again with deferred inside a
+ * transaction, and apply the changes (end->pending) in it before committing.
+ * MSE_ERR_CONFLICT when the claim no longer holds, MSE_ERR_NOT_FOUND when there is no such
+ * execution for the site. end is cleared first; release it with exec_end_cleanup.
  */
-enum mse_rc db_exec_complete(struct db *db, const struct fence *f, struct exec_end *end,
-                             struct db_error *err) MSE_WUR;
+enum mse_rc db_exec_complete(struct db *db, const struct fence *f, bool deferred,
+                             struct exec_end *end, struct db_error *err) MSE_WUR;
 /* Hands the execution back to the queue (worker shutting down); its locks are freed. */
 enum mse_rc db_exec_release(struct db *db, const struct fence *f, struct db_error *err) MSE_WUR;
 /* Locks the fenced execution's row for a submission; *task_id and *type of its task. */
