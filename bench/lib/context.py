@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """What every measurement shares: sizes, directories, the run's PostgreSQL, the mse-server under
 test and its admin client, and the collected results."""
-import os
 import re
 import statistics
 
@@ -111,3 +110,17 @@ def median(values):
 def rounds_order(r):
     """Alternates who goes first: the peer in even rounds, MSE in odd ones."""
     return ("peer", "mse") if r % 2 == 0 else ("mse", "peer")
+
+
+def alternate(rounds, run_mse, run_peer, report):
+    """Runs MSE and its peer side by side for `rounds` rounds, alternating who goes first;
+    report(r, mse_result, peer_result) after each round. Returns (mse results, peer results)."""
+    mse, peer = [], []
+    for r in range(rounds):
+        for who in rounds_order(r):
+            if who == "peer":
+                peer.append(run_peer())
+            else:
+                mse.append(run_mse())
+        report(r, mse[-1], peer[-1])
+    return mse, peer

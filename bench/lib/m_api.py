@@ -6,7 +6,7 @@ import threading
 
 import loadgen
 from api import SiteWorker
-from context import conninfo_kv, median, rounds_order
+from context import alternate, conninfo_kv, median
 
 WRK_THREADS = 2  # the machine's cores are shared with the server and PostgreSQL anyway
 
@@ -59,18 +59,14 @@ def api_read(ctx, task):
     sz = ctx.sizes
     pgb = setup_pgbench(ctx)
     env = {"BENCH_TOKEN": ctx.admin.token, "BENCH_PATH": f"/api/v1/exchange-tasks/{task['id']}"}
-    mse, peer = [], []
-    for r in range(sz["rounds"]):
-        for who in rounds_order(r):
-            if who == "peer":
-                peer.append(pgb.run(sz["connections"], WRK_THREADS, sz["duration_s"],
-                                    select_only=True))
-            else:
-                mse.append(_lat(_wrk_checked(ctx, "API read", script="get.lua",
-                                             connections=sz["connections"],
-                                             duration_s=sz["duration_s"], env=env)))
-        ctx.log(f"API read round {r + 1}: {mse[-1]['rps']:,.0f} req/s vs pgbench -S "
-                f"{peer[-1]['tps']:,.0f} tps")
+    mse, peer = alternate(
+        sz["rounds"],
+        lambda: _lat(_wrk_checked(ctx, "API read", script="get.lua",
+                                  connections=sz["connections"], duration_s=sz["duration_s"],
+                                  env=env)),
+        lambda: pgb.run(sz["connections"], WRK_THREADS, sz["duration_s"], select_only=True),
+        lambda r, m, p: ctx.log(f"API read round {r + 1}: {m['rps']:,.0f} req/s vs pgbench -S "
+                                f"{p['tps']:,.0f} tps"))
     return {
         "what": "GET /api/v1/exchange-tasks/{id}, bearer token, wrk",
         "connections": sz["connections"],
@@ -164,20 +160,16 @@ def progress(ctx):
     env = {"BENCH_TOKEN": worker.api.token,
            "BENCH_TARGETS": ";".join(f"{c['id']}:{c['fencing_token']}" for c in claims)}
     script = os.path.join(loadgen.BENCH_DIR, "pgbench", "update.sql")
-    mse, peer = [], []
     beats = Heartbeats(worker, claims)
     try:
-        for r in range(sz["rounds"]):
-            for who in rounds_order(r):
-                if who == "peer":
-                    peer.append(pgb.run(sz["connections"], WRK_THREADS, sz["duration_s"],
-                                        script=script))
-                else:
-                    mse.append(_lat(_wrk_checked(ctx, "progress", script="progress.lua",
-                                                 connections=sz["connections"],
-                                                 duration_s=sz["duration_s"], env=env)))
-            ctx.log(f"progress round {r + 1}: {mse[-1]['rps']:,.0f} posts/s vs pgbench "
-                    f"UPDATE {peer[-1]['tps']:,.0f} tps")
+        mse, peer = alternate(
+            sz["rounds"],
+            lambda: _lat(_wrk_checked(ctx, "progress", script="progress.lua",
+                                      connections=sz["connections"],
+                                      duration_s=sz["duration_s"], env=env)),
+            lambda: pgb.run(sz["connections"], WRK_THREADS, sz["duration_s"], script=script),
+            lambda r, m, p: ctx.log(f"progress round {r + 1}: {m['rps']:,.0f} posts/s vs "
+                                    f"pgbench UPDATE {p['tps']:,.0f} tps"))
     finally:
         beats.close()
         for c in claims:  # ended, so that no lease runs out and re-queues them later

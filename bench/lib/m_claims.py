@@ -9,7 +9,7 @@ import re
 import subprocess
 
 import loadgen
-from context import conninfo_kv, median, rounds_order
+from context import alternate, conninfo_kv, median
 from api import Api, SiteWorker
 
 
@@ -89,16 +89,15 @@ def claims(ctx):
     site, ids, n = _seed(ctx)
     worker = SiteWorker(ctx.url, site)
     kv = conninfo_kv(ctx.create_database("graphile_worker"))
-    mse, peer = [], []
-    for r in range(ctx.sizes["rounds"]):
-        for who in rounds_order(r):
-            if who == "peer":
-                peer.append(_peer_round(ctx, kv, n))
-            else:
-                _queue(ctx, site, ids, n)
-                mse.append(_mse_round(ctx, site, worker.api.token, n))
-        ctx.log(f"claims round {r + 1}: {mse[-1]['per_s']:,.0f}/s vs graphile-worker "
-                f"{peer[-1]['per_s']:,.0f}/s")
+
+    def mse_round():
+        _queue(ctx, site, ids, n)
+        return _mse_round(ctx, site, worker.api.token, n)
+
+    mse, peer = alternate(
+        ctx.sizes["rounds"], mse_round, lambda: _peer_round(ctx, kv, n),
+        lambda r, m, p: ctx.log(f"claims round {r + 1}: {m['per_s']:,.0f}/s vs graphile-worker "
+                                f"{p['per_s']:,.0f}/s"))
     return {
         "what": "claim → complete cycles of queued executions, concurrent claimers",
         "claimers": ctx.sizes["claimers"],
