@@ -333,7 +333,8 @@ enum mse_rc sync_fail_ews(struct sync_ctx *c, enum mse_rc rc, const struct ews_r
 {
     if (rc == MSE_ERR_NOMEM)
         return sync_fail(c, rc, "internal", "out of memory");
-    if (reply->policy.action == EWS_ACT_RETRY_LATER)
+    /* Only the first failure speaks: a mailbox that already failed is not retried later. */
+    if (reply->policy.action == EWS_ACT_RETRY_LATER && c->out->health != SYNC_ERROR)
         c->out->retry_later = true;
     const char *reason =
             reply->policy.reason && reply->policy.reason[0] ? reply->policy.reason : "ews_error";
@@ -564,6 +565,9 @@ static enum mse_rc page_fetch(struct page_work *w)
     size_t failed = atomic_load(&r.failed);
     if (failed != SIZE_MAX) {
         struct fetch_call *fc = &r.v[failed];
+        /* The batch before this page failed first, if it failed: its verdict comes first. */
+        enum mse_rc earlier = sync_submit_wait(c);
+        (void)earlier; /* recorded in the outcome; this page's failure ends the pass anyway */
         rc = sync_fail_ews(c, fc->rc, &fc->reply, &fc->err);
     } else if (rc != MSE_OK) {
         rc = sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
@@ -929,9 +933,12 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
         items_args(c, f, fr->state, &a);
         rc = ews_sync_items(c->job->ews, &a, &page, &reply, &err);
     }
-    if (rc != MSE_OK)
+    if (rc != MSE_OK) {
+        /* An earlier batch's failure is reported before this one (it is in the outcome). */
+        enum mse_rc earlier = sync_submit_wait(c);
+        (void)earlier;
         rc = sync_fail_ews(c, rc, &reply, &err);
-    else if (reply.policy.action == EWS_ACT_RESYNC)
+    } else if (reply.policy.action == EWS_ACT_RESYNC)
         rc = folder_restart(c, f, fr, &reply);
     else if (reply.policy.action == EWS_ACT_ITEM_GONE)
         *last = true; /* deleted since the hierarchy was read: the next pass learns it */
@@ -1028,10 +1035,11 @@ enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out)
     if (rc == MSE_OK)
         rc = folders_run(&c);
 out:
+    /* A read-ahead is of no use now: it ends first, not after a submission's retries. */
+    readahead_drop(&c);
     enum mse_rc sub_rc = sync_submit_wait(&c); /* the last batch may still be on its way */
     if (rc == MSE_OK)
         rc = sub_rc;
-    readahead_drop(&c);
     struct ews_stats all = *ews_session_stats(job->ews);
     ews_pool_stats_add(c.pool, &all);
     ews_pool_free(c.pool);

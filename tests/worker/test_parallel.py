@@ -244,3 +244,55 @@ def test_next_page_is_read_while_a_batch_is_stored(sim, tmp_path, parallel):
     for b in batches:
         replica.apply(b)
     assert_replica_equals(replica, sim.export(mbx), MFR, SETTINGS)
+
+
+def test_a_refused_batch_is_reported_before_the_next_pages_failure(sim, tmp_path):
+    """Page 1's batch is refused (another writer moved the stored checkpoint) while page 2,
+    read meanwhile, fails with ErrorMailboxMoveInProgress: the mailbox reports the refusal —
+    what happened first — and is not put back to be retried later as a moving mailbox."""
+    mbx = mailbox_of(sim)
+    state = tmp_path / "state.json"
+    # Pages come slowly, so page 2's GetItem can be made to fail once page 1's are done.
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 1500})
+    proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=4,
+                        MSE_WORKER_EWS_GETITEM_BATCH=100)
+    hierarchy = json.loads(proc.stdout.readline())["batch"]
+    assert hierarchy["scope"] == "hierarchy"
+    # New connections throughout: a kept-alive one may belong to a sim thread asleep in a delay.
+    close = {"Connection": "close"}
+
+    def getitems():
+        r = requests.get(f"{sim.url}/_sim/mailboxes/{mbx}/counters", headers=close, timeout=10)
+        return r.json()["requests"].get("GetItem", 0)
+
+    with open(str(state) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # page 1's batch now waits for the store
+        deadline = time.monotonic() + 30
+        while getitems() < 6:  # page 1: 600 messages, 512 on the page, 100 per GetItem
+            assert time.monotonic() < deadline, "page 1 was never completed"
+            time.sleep(0.05)
+        r = requests.post(sim.url + "/_sim/faults", headers=close, timeout=10,
+                          json={"kind": "mailbox_move", "operation": "GetItem"})
+        assert r.status_code == 201, r.text
+        fault = r.json()["id"]
+        # Another writer stores other checkpoints for every folder meanwhile.
+        with open(state) as f:
+            doc = json.load(f)
+        doc["folders"] = {r["folder_id"]: "written-by-another-pass"
+                          for r in hierarchy["folders"] if r.get("folder_id")}
+        with open(state, "w") as f:
+            json.dump(doc, f)
+        while True:  # page 2's GetItem has failed; the main thread now waits for page 1
+            rules = requests.get(sim.url + "/_sim/faults", headers=close, timeout=10).json()
+            if any(x["id"] == fault and x["fired"] > 0 for x in rules["items"]):
+                break
+            assert time.monotonic() < deadline, "page 2's GetItem was never sent"
+            time.sleep(0.05)
+        assert proc.poll() is None
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    batches, outcome, err = finish(proc)
+    assert proc.returncode == 1, err[-5000:]
+    assert outcome["health"] == "error" and outcome["reason"] == "checkpoint_conflict", outcome
+    assert not outcome.get("retry_later"), outcome
+    assert batches == []  # the refused batch was neither printed nor stored
