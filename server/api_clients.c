@@ -28,29 +28,7 @@ static const char *const client_readonly[] = { "id",         "client_id",  "clie
 
 void api_clients_list(struct request *req)
 {
-    static const char *const allowed[] = { "limit", "cursor", "role", NULL };
-    struct verr v;
-    struct page page;
-    int role = -1;
-    verr_init(&v);
-    query_check(req, allowed, &v);
-    query_page(req, CLIENT_CURSOR, &page, &v);
-    (void)query_enum(req, "role", client_roles, &v, &role);
-    if (verr_any(&v)) {
-        query_fail(req, &v);
-        verr_cleanup(&v);
-        return;
-    }
-    struct db *db;
-    struct db_error err;
-    char *items = NULL;
-    int64_t last = 0;
-    bool more = false;
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_client_list(db, role >= 0 ? client_roles[role] : NULL, page.has_after, page.after,
-                            page.limit, &items, &last, &more, &err);
-    api_reply_list(req, rc, items, more, last, CLIENT_CURSOR);
+    api_list_by_enum(req, CLIENT_CURSOR, "role", client_roles, db_client_list);
 }
 
 void api_clients_get(struct request *req)

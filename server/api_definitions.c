@@ -224,29 +224,7 @@ static char *settings_normalize(enum def_type type, const cJSON *settings, struc
 
 void api_definitions_list(struct request *req)
 {
-    static const char *const allowed[] = { "limit", "cursor", "type", NULL };
-    struct verr v;
-    struct page page;
-    int type = -1;
-    verr_init(&v);
-    query_check(req, allowed, &v);
-    query_page(req, DEFINITION_CURSOR, &page, &v);
-    (void)query_enum(req, "type", def_types, &v, &type);
-    if (verr_any(&v)) {
-        query_fail(req, &v);
-        verr_cleanup(&v);
-        return;
-    }
-    struct db *db;
-    struct db_error err;
-    char *items = NULL;
-    int64_t last = 0;
-    bool more = false;
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_definition_list(db, type >= 0 ? def_types[type] : NULL, page.has_after, page.after,
-                                page.limit, &items, &last, &more, &err);
-    api_reply_list(req, rc, items, more, last, DEFINITION_CURSOR);
+    api_list_by_enum(req, DEFINITION_CURSOR, "type", def_types, db_definition_list);
 }
 
 /* The definition's rendered document, for the generic GET and DELETE. */

@@ -90,6 +90,34 @@ void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more,
     api_reply_page(req, items, more, last_seq, kind);
 }
 
+void api_list_by_enum(struct request *req, char kind, const char *name, const char *const *values,
+                      api_list_fn list)
+{
+    const char *const allowed[] = { "limit", "cursor", name, NULL };
+    struct verr v;
+    struct page page;
+    int value = -1;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, kind, &page, &v);
+    (void)query_enum(req, name, values, &v, &value);
+    if (verr_any(&v)) {
+        query_fail(req, &v);
+        verr_cleanup(&v);
+        return;
+    }
+    struct db *db;
+    struct db_error err;
+    char *items = NULL;
+    int64_t last = 0;
+    bool more = false;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = list(db, value >= 0 ? values[value] : NULL, page.has_after, page.after, page.limit,
+                  &items, &last, &more, &err);
+    api_reply_list(req, rc, items, more, last, kind);
+}
+
 char *api_splice(const char *object, const char *fragment)
 {
     size_t n = strlen(object);

@@ -41,6 +41,17 @@ char *api_splice(const char *object, const char *fragment);
 void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more, int64_t last_seq,
                     char kind);
 
+/* A collection's list statement with one optional filter value (NULL = all). */
+typedef enum mse_rc (*api_list_fn)(struct db *db, const char *filter, bool has_after, int64_t after,
+                                   unsigned limit, char **items, int64_t *last_seq, bool *more,
+                                   struct db_error *err);
+/*
+ * GET of a collection paged by cursor kind whose one filter is the query parameter `name`,
+ * one of values (NULL-terminated): checks the query (422 naming the parameter) and answers.
+ */
+void api_list_by_enum(struct request *req, char kind, const char *name, const char *const *values,
+                      api_list_fn list);
+
 /* The client_id of the caller, for updated_by columns. */
 const char *api_actor(struct request *req);
 
