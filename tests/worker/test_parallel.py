@@ -252,30 +252,21 @@ def test_a_refused_batch_is_reported_before_the_next_pages_failure(sim, tmp_path
     what happened first — and is not put back to be retried later as a moving mailbox."""
     mbx = mailbox_of(sim)
     state = tmp_path / "state.json"
-    # Pages come slowly, so page 2's GetItem can be made to fail once page 1's are done.
+    # Page 1's six GetItems (512 ids, 100 per request) are answered; every later one fails.
+    # Rules are tried in order: the first takes six requests and answers them unchanged.
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "GetItem", "delay_ms": 0, "count": 6})
+    fault = sim.control("POST", "/faults", expect=201,
+                        json={"kind": "mailbox_move", "operation": "GetItem"}).json()["id"]
+    # Pages come slowly, so the store is locked before page 1's batch reaches it.
     sim.control("POST", "/faults", expect=201,
                 json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 1500})
     proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=4,
                         MSE_WORKER_EWS_GETITEM_BATCH=100)
     hierarchy = json.loads(proc.stdout.readline())["batch"]
     assert hierarchy["scope"] == "hierarchy"
-    # New connections throughout: a kept-alive one may belong to a sim thread asleep in a delay.
-    close = {"Connection": "close"}
-
-    def getitems():
-        r = requests.get(f"{sim.url}/_sim/mailboxes/{mbx}/counters", headers=close, timeout=10)
-        return r.json()["requests"].get("GetItem", 0)
-
     with open(str(state) + ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # page 1's batch now waits for the store
-        deadline = time.monotonic() + 30
-        while getitems() < 6:  # page 1: 600 messages, 512 on the page, 100 per GetItem
-            assert time.monotonic() < deadline, "page 1 was never completed"
-            time.sleep(0.05)
-        r = requests.post(sim.url + "/_sim/faults", headers=close, timeout=10,
-                          json={"kind": "mailbox_move", "operation": "GetItem"})
-        assert r.status_code == 201, r.text
-        fault = r.json()["id"]
+        fcntl.flock(lock, fcntl.LOCK_EX)  # page 1's batch will wait for the store
         # Another writer stores other checkpoints for every folder meanwhile.
         with open(state) as f:
             doc = json.load(f)
@@ -283,8 +274,11 @@ def test_a_refused_batch_is_reported_before_the_next_pages_failure(sim, tmp_path
                           for r in hierarchy["folders"] if r.get("folder_id")}
         with open(state, "w") as f:
             json.dump(doc, f)
-        while True:  # page 2's GetItem has failed; the main thread now waits for page 1
-            rules = requests.get(sim.url + "/_sim/faults", headers=close, timeout=10).json()
+        deadline = time.monotonic() + 60
+        while True:  # page 2's GetItem has failed while page 1's batch waits for the store
+            # A new connection: a kept-alive one may belong to a sim thread asleep in a delay.
+            rules = requests.get(sim.url + "/_sim/faults", headers={"Connection": "close"},
+                                 timeout=10).json()
             if any(x["id"] == fault and x["fired"] > 0 for x in rules["items"]):
                 break
             assert time.monotonic() < deadline, "page 2's GetItem was never sent"
