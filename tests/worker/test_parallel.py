@@ -155,9 +155,11 @@ def test_failed_getitem_ends_the_pass_after_the_last_whole_page(sim, tmp_path):
     and the next pass goes on from page 1 without a message twice."""
     mbx = mailbox_of(sim)
     state = tmp_path / "state.json"
-    # Pages come slowly, so the GetItem fault is in place before page 2's GetItems start.
+    # Page 1's eleven GetItems (512 ids, 50 per request) are answered; every later one fails.
+    # Rules are tried in order: the first takes eleven requests and answers them unchanged.
     sim.control("POST", "/faults", expect=201,
-                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 1500})
+                json={"kind": "delay", "operation": "GetItem", "delay_ms": 0, "count": 11})
+    sim.control("POST", "/faults", expect=201, json={"kind": "http_401", "operation": "GetItem"})
     proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=4,
                         MSE_WORKER_EWS_GETITEM_BATCH=50)
     first = []
@@ -166,11 +168,6 @@ def test_failed_getitem_ends_the_pass_after_the_last_whole_page(sim, tmp_path):
         if "batch" in doc:
             first.append(doc["batch"])
             if doc["batch"]["scope"] == "folder":
-                # A new connection: the kept-alive one belongs to one sim thread, which may
-                # be asleep in the delayed answer of the page read ahead.
-                r = requests.post(sim.url + "/_sim/faults", headers={"Connection": "close"},
-                                  json={"kind": "http_401", "operation": "GetItem"}, timeout=10)
-                assert r.status_code == 201, r.text
                 break
     rest, outcome, err = finish(proc)
     assert proc.returncode == 1, err[-5000:]
