@@ -122,7 +122,12 @@ def test_config_errors_exit_2_with_message(database):
 def test_per_ip_connection_limit(database):
     srv = harness.Server(database.conninfo, env={"MSE_PER_IP_CONNECTIONS": 2})
     try:
-        held = [socket.create_connection((srv.host, srv.port)) for _ in range(2)]
+        held = [socket.create_connection((srv.host, srv.port), timeout=30) for _ in range(2)]
+        # Answered requests prove the server accepted both (the kernel accepts before it
+        # does); keep-alive holds them open.
+        for s in held:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
         # The third connection is accepted by the kernel and closed by the server at once.
         third = socket.create_connection((srv.host, srv.port), timeout=5)
         third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
