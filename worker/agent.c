@@ -602,7 +602,12 @@ static cJSON *heartbeat_body(struct agent *a)
     return b;
 }
 
-/* Applies what the server said about our executions: lost leases halt, cancellations stop. */
+/*
+ * Applies what the server said about our executions: lost leases halt, cancellations stop.
+ * An answer is about one claim, (execution, fencing token): after a lease lapsed, one slot may
+ * still run the old claim while another slot of this process holds the new one, and only the
+ * old one must stop.
+ */
 static void heartbeat_apply(struct agent *a, const cJSON *reply)
 {
     const cJSON *hb = cJSON_GetObjectItemCaseSensitive(reply, "heartbeat_seconds");
@@ -612,12 +617,17 @@ static void heartbeat_apply(struct agent *a, const cJSON *reply)
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(reply, "executions"))
     {
         const char *id = json_str(e, "id"), *lease = json_str(e, "lease");
+        const cJSON *token = cJSON_GetObjectItemCaseSensitive(e, "fencing_token");
+        if (!id || !cJSON_IsNumber(token))
+            continue; /* an answer that names no claim cannot be applied to one */
         pthread_mutex_lock(&a->lock);
-        for (unsigned i = 0; id && i < a->nslots; i++) {
+        for (unsigned i = 0; i < a->nslots; i++) {
             struct slot *s = &a->slots[i];
-            if (strcmp(s->execution_id, id) != 0)
+            if (strcmp(s->execution_id, id) != 0 || s->fencing_token != (int64_t)token->valuedouble)
                 continue;
-            if (lease && strcmp(lease, "renewed") != 0) {
+            if (lease && strcmp(lease, "renewed") != 0 && !atomic_load(&s->lease_lost)) {
+                LOG_WARN(NULL, "the lease of execution %s (fencing token %lld) was lost", id,
+                         (long long)s->fencing_token);
                 atomic_store(&s->lease_lost, true);
                 atomic_store(&s->halt, true);
             }

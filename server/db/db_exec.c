@@ -88,7 +88,8 @@ DB_STMT(exec_heartbeat, 8, false,
         " SELECT json_build_object('heartbeat_seconds', $8::int, 'lease_seconds', $7::int,"
         " 'site_enabled', (SELECT s.enabled FROM sites s WHERE s.id = $1::uuid),"
         " 'server_time', mse_ts(now()), 'executions', coalesce((SELECT json_agg("
-        " json_build_object('id', h.id, 'lease', CASE WHEN r.id IS NULL THEN 'lost'"
+        " json_build_object('id', h.id, 'fencing_token', h.token,"
+        " 'lease', CASE WHEN r.id IS NULL THEN 'lost'"
         " ELSE 'renewed' END, 'cancel_requested', coalesce(r.cancel_requested, false))"
         " ORDER BY h.n) FROM unnest($5::uuid[], $6::bigint[]) WITH ORDINALITY AS h (id, token, n)"
         " LEFT JOIN r ON r.id = h.id AND r.fencing_token = h.token), '[]'::json))::text");

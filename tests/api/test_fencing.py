@@ -124,6 +124,8 @@ def test_heartbeat_judges_each_listed_claim(api, anon, site):
     reply = ok(w.heartbeat(executions=[{"id": eid, "fencing_token": w.token + 5},
                                        {"id": eid, "fencing_token": w.token}]))
     assert [e["lease"] for e in reply["executions"]] == ["lost", "renewed"]
+    # Each answer names the claim it judges: a worker matches by (execution, token).
+    assert [e["fencing_token"] for e in reply["executions"]] == [w.token + 5, w.token]
     reply = ok(w.heartbeat(executions=[{"id": eid, "fencing_token": w.token},
                                        {"id": eid, "fencing_token": w.token + 5}]))
     assert [e["lease"] for e in reply["executions"]] == ["renewed", "lost"]

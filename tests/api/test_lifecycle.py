@@ -183,8 +183,8 @@ def test_heartbeat_marks_the_site_online_and_renews_leases(api, anon):
     w = claim(anon, site)
     reply = ok(w.heartbeat())
     assert reply["heartbeat_seconds"] == 2 and reply["lease_seconds"] == LEASE_S
-    assert reply["executions"] == [{"id": w.execution["id"], "lease": "renewed",
-                                    "cancel_requested": False}]
+    assert reply["executions"] == [{"id": w.execution["id"], "fencing_token": w.token,
+                                    "lease": "renewed", "cancel_requested": False}]
     got = ok(api.get(f"/api/v1/sites/{site['id']}"))
     assert got["status"] == "online" and got["workers"][0]["worker_id"] == w.worker_id
     assert got["version"] == "test" and got["host"] == "test-host"
