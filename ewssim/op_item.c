@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Item reads: GetItem and FindItem (IndexedPageItemView paging and CalendarView). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,12 +29,47 @@ static bool occurrence_view(const struct sim_item *it, time_t original_start, st
     return true;
 }
 
-/* t:ItemId or t:RecurringMasterItemId → item (+ occurrence); NULL or the error code. */
+/*
+ * t:OccurrenceItemId: the InstanceIndex-th occurrence of the series RecurringMasterId names,
+ * counted as Exchange counts them (deleted ones included, so a deleted one is an error).
+ */
+static const char *occurrence_by_index(struct ews_ctx *c, xmlNodePtr id_el, struct sim_item **it,
+                                       struct occ_view *occ)
+{
+    char text[256], index[16];
+    struct ewsid id;
+    if (!x_prop(id_el, "RecurringMasterId", text, sizeof(text)) ||
+        !x_prop(id_el, "InstanceIndex", index, sizeof(index)))
+        return "ErrorInvalidIdMalformed";
+    char *end = NULL;
+    long n = strtol(index, &end, 10);
+    /* The id is looked up as an ItemId would be: the element gets the attribute it lacks. */
+    xmlSetProp(id_el, (const xmlChar *)"Id", (const xmlChar *)text);
+    const char *code = ews_item_lookup(c, id_el, it, &id);
+    if (code)
+        return code;
+    if (id.kind != EWSID_ITEM || !(*it)->cal || (*it)->cal->type != CAL_RECURRING_MASTER)
+        return "ErrorItemNotFound";
+    time_t original;
+    if (!end || *end || n < 1 || n > INT32_MAX || !recur_nth((*it)->cal, (unsigned)n, &original))
+        return "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange";
+    if (recur_is_deleted((*it)->cal, original))
+        return "ErrorCalendarOccurrenceIsDeletedFromRecurrence";
+    return occurrence_view(*it, original, occ) ? NULL : "ErrorItemNotFound";
+}
+
+/* t:ItemId, t:OccurrenceItemId or t:RecurringMasterItemId → item (+ occurrence); NULL or the
+   error code. */
 static const char *get_item_target(struct ews_ctx *c, xmlNodePtr id_el, struct sim_item **it,
                                    struct occ_view *occ, bool *is_occ)
 {
     struct ewsid id;
     *is_occ = false;
+    if (x_is(id_el, NS_TYPES, "OccurrenceItemId")) {
+        const char *code = occurrence_by_index(c, id_el, it, occ);
+        *is_occ = code == NULL;
+        return code;
+    }
     if (x_is(id_el, NS_TYPES, "RecurringMasterItemId")) {
         char text[256];
         xmlNodePtr tmp = id_el;
@@ -44,7 +80,7 @@ static const char *get_item_target(struct ews_ctx *c, xmlNodePtr id_el, struct s
         return code;
     }
     if (!x_is(id_el, NS_TYPES, "ItemId"))
-        return "ErrorInvalidOperation"; /* OccurrenceItemId by index is not supported */
+        return "ErrorInvalidOperation";
     const char *code = ews_item_lookup(c, id_el, it, &id);
     if (code || id.kind != EWSID_OCCURRENCE)
         return code;

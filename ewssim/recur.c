@@ -139,3 +139,69 @@ bool recur_is_deleted(const struct sim_calendar *c, time_t original_start)
     }
     return false;
 }
+
+struct nth_ctx {
+    unsigned want, seen;
+    time_t at;
+};
+
+static bool nth_cb(void *ctx, time_t t)
+{
+    struct nth_ctx *n = ctx;
+    n->at = t;
+    return ++n->seen < n->want;
+}
+
+/* The whole series: recur_expand follows it for SIM_RECUR_MAX_DAYS at most. */
+static void expand_all(const struct sim_calendar *c, bool (*fn)(void *, time_t), void *ctx)
+{
+    time_t from = c->rec.start_date < c->start ? c->rec.start_date : c->start;
+    recur_expand(c, from - DAY, from + (time_t)(SIM_RECUR_MAX_DAYS + 2) * DAY, fn, ctx);
+}
+
+bool recur_nth(const struct sim_calendar *c, unsigned index, time_t *original_start)
+{
+    struct nth_ctx n = { index, 0, 0 };
+    if (index == 0)
+        return false;
+    expand_all(c, nth_cb, &n);
+    *original_start = n.at;
+    return n.seen == index;
+}
+
+struct first_last_ctx {
+    const struct sim_calendar *c;
+    bool any;
+    time_t first, last;
+};
+
+static bool first_last_cb(void *ctx, time_t t)
+{
+    struct first_last_ctx *f = ctx;
+    if (recur_is_deleted(f->c, t))
+        return true;
+    if (!f->any)
+        f->first = t;
+    f->any = true;
+    f->last = t;
+    /* Without an end only the first one is wanted: the rest would be a century of days. */
+    return f->c->rec.range != RANGE_NO_END;
+}
+
+bool recur_first_last(const struct sim_calendar *c, time_t *first, time_t *last, bool *has_last)
+{
+    struct first_last_ctx f = { .c = c };
+    expand_all(c, first_last_cb, &f);
+    *first = f.first;
+    *last = f.last;
+    *has_last = f.any && c->rec.range != RANGE_NO_END;
+    return f.any;
+}
+
+void recur_occurrence_times(const struct sim_calendar *c, time_t original_start, time_t *start,
+                            time_t *end)
+{
+    const struct sim_exception *ex = recur_exception(c, original_start);
+    *start = ex ? ex->start : original_start;
+    *end = ex ? ex->end : original_start + (c->end - c->start);
+}

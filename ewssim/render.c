@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "ewsid.h"
 #include "gen.h"
+#include "recur.h"
 #include "mse/limits.h"
 #include "soap.h"
 #include "timefmt.h"
@@ -295,30 +296,100 @@ static void item_base(xmlNodePtr n, const struct render_ctx *rc, const struct si
         x_time(n, t, "LastModifiedTime", it->modified);
 }
 
-/* ExtendedProperty elements the shape asked for (by ExtendedFieldURI) that the item has. */
+/* A PropertyTag as Exchange accepts it: "0x0E08" or "3592"; -1 when it is neither. */
+static long prop_tag(const char *s)
+{
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    char *end = NULL;
+    unsigned long v = strtoul(hex ? s + 2 : s, &end, hex ? 16 : 10);
+    return end && !*end && end != (hex ? s + 2 : s) && v <= 0xFFFF ? (long)v : -1;
+}
+
+/*
+ * Well-known MAPI properties answered from the store by PropertyTag: the value as EWS writes
+ * it, or false when the tag is not one of them, the item lacks it or the type differs.
+ */
+static bool tag_value(const struct sim_item *it, long tag, const char *type, char *out, size_t size)
+{
+    bool integer = strcmp(type, "Integer") == 0, text = strcmp(type, "String") == 0;
+    bool when = strcmp(type, "SystemTime") == 0, boolean = strcmp(type, "Boolean") == 0;
+    time_t t = 0;
+    switch (tag) {
+    case 0x0E08: /* PR_MESSAGE_SIZE */
+        return integer && snprintf(out, size, "%lld", (long long)it->size) > 0;
+    case 0x0E07: /* PR_MESSAGE_FLAGS: MSGFLAG_READ, MSGFLAG_HASATTACH */
+        return integer && snprintf(out, size, "%d", (it->is_read ? 1 : 0) | (it->natts ? 16 : 0));
+    case 0x0036: /* PR_SENSITIVITY: the same order as EWS names them */
+        return integer && snprintf(out, size, "%d", (int)it->sensitivity) > 0;
+    case 0x0017: /* PR_IMPORTANCE: the simulator's items are all of normal importance */
+        return integer && snprintf(out, size, "1") > 0;
+    case 0x0E1B: /* PR_HASATTACH */
+        return boolean && snprintf(out, size, "%s", it->natts ? "true" : "false") > 0;
+    case 0x0037: /* PR_SUBJECT */
+        return text && snprintf(out, size, "%s", it->subject ? it->subject : "") >= 0;
+    case 0x001A: /* PR_MESSAGE_CLASS */
+        return text && it->item_class && snprintf(out, size, "%s", it->item_class) >= 0;
+    case 0x1035: /* PR_INTERNET_MESSAGE_ID */
+        return text && it->imid && snprintf(out, size, "%s", it->imid) >= 0;
+    case 0x0E06: /* PR_MESSAGE_DELIVERY_TIME */
+        t = it->received;
+        break;
+    case 0x0039: /* PR_CLIENT_SUBMIT_TIME */
+        t = it->sent;
+        break;
+    case 0x3007: /* PR_CREATION_TIME */
+        t = it->created;
+        break;
+    case 0x3008: /* PR_LAST_MODIFICATION_TIME */
+        t = it->modified;
+        break;
+    default:
+        return false;
+    }
+    if (!when || !t)
+        return false;
+    mse_time_format(t, out, size);
+    return true;
+}
+
+/* <t:ExtendedProperty> with the request's ExtendedFieldURI attributes and one value. */
+static void ext_prop_render(xmlNodePtr parent, const struct render_ctx *rc, xmlNodePtr src,
+                            const char *value)
+{
+    xmlNodePtr ep = x_el(parent, rc->t, "ExtendedProperty");
+    xmlNodePtr uri = x_el(ep, rc->t, "ExtendedFieldURI");
+    for (xmlAttrPtr a = src->properties; a; a = a->next) {
+        xmlChar *v = xmlNodeListGetString(src->doc, a->children, 1);
+        x_attr(uri, (const char *)a->name, v ? (const char *)v : "");
+        xmlFree(v);
+    }
+    x_text(ep, rc->t, "Value", value);
+}
+
+/*
+ * ExtendedProperty elements the shape asked for (by ExtendedFieldURI): those set on the item
+ * (UpdateItem, CreateItem), else the well-known tags the store can answer.
+ */
 static void ext_props(xmlNodePtr parent, const struct render_ctx *rc, const struct sim_item *it)
 {
-    if (!it->nprops || !rc->shape->additional)
+    if (!rc->shape->additional)
         return;
     for (xmlNodePtr u = x_first(rc->shape->additional); u; u = x_next(u)) {
         if (!x_is(u, NS_TYPES, "ExtendedFieldURI"))
             continue;
-        xmlNodePtr copy_src = u;
-        for (unsigned i = 0; i < it->nprops; i++) {
-            char *key = render_extprop_key(copy_src);
-            bool same = key && strcmp(key, it->props[i].attrs) == 0;
-            free(key);
-            if (!same)
-                continue;
-            xmlNodePtr ep = x_el(parent, rc->t, "ExtendedProperty");
-            xmlNodePtr uri = x_el(ep, rc->t, "ExtendedFieldURI");
-            for (xmlAttrPtr a = copy_src->properties; a; a = a->next) {
-                xmlChar *v = xmlNodeListGetString(copy_src->doc, a->children, 1);
-                x_attr(uri, (const char *)a->name, v ? (const char *)v : "");
-                xmlFree(v);
-            }
-            x_text(ep, rc->t, "Value", it->props[i].value);
+        char *key = render_extprop_key(u);
+        bool found = false;
+        for (unsigned i = 0; key && i < it->nprops && !found; i++) {
+            found = strcmp(key, it->props[i].attrs) == 0;
+            if (found)
+                ext_prop_render(parent, rc, u, it->props[i].value);
         }
+        free(key);
+        char tag[16], type[32], value[512];
+        if (!found && x_prop(u, "PropertyTag", tag, sizeof(tag)) &&
+            x_prop(u, "PropertyType", type, sizeof(type)) &&
+            tag_value(it, prop_tag(tag), type, value, sizeof(value)))
+            ext_prop_render(parent, rc, u, value);
     }
 }
 
@@ -335,8 +406,12 @@ char *render_extprop_key(const xmlNode *uri)
     char v[512];
     enum mse_rc rc = mse_buf_puts(&b, "");
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && rc == MSE_OK; i++) {
-        if (x_prop(uri, names[i], v, sizeof(v)))
-            rc = mse_buf_printf(&b, "%s=%s\n", names[i], v);
+        if (!x_prop(uri, names[i], v, sizeof(v)))
+            continue;
+        /* One tag, however it was written ("0x0E08", "0xe08", "3592"). */
+        long tag = strcmp(names[i], "PropertyTag") == 0 ? prop_tag(v) : -1;
+        rc = tag >= 0 ? mse_buf_printf(&b, "%s=%ld\n", names[i], tag)
+                      : mse_buf_printf(&b, "%s=%s\n", names[i], v);
     }
     char *out = NULL;
     size_t len;
@@ -428,20 +503,40 @@ static void recurrence_render(xmlNodePtr parent, xmlNsPtr t, const struct sim_re
         x_int(range, t, "NumberOfOccurrences", r->count);
 }
 
-/* ModifiedOccurrences with their occurrence ids, and DeletedOccurrences. */
+/* One t:OccurrenceInfoType: occurrence id, start, end, original start. */
+static void occurrence_info(xmlNodePtr parent, xmlNsPtr t, const char *el,
+                            const struct sim_item *it, time_t original_start)
+{
+    time_t start, end;
+    recur_occurrence_times(it->cal, original_start, &start, &end);
+    xmlNodePtr o = x_el(parent, t, el);
+    render_occurrence_id(o, t, "ItemId", it, original_start);
+    x_time(o, t, "Start", start);
+    x_time(o, t, "End", end);
+    x_time(o, t, "OriginalStart", original_start);
+}
+
+/*
+ * FirstOccurrence and LastOccurrence (not deleted ones), ModifiedOccurrences with their
+ * occurrence ids, and DeletedOccurrences. A series without end has no LastOccurrence.
+ */
 static void occurrences_render(xmlNodePtr n, const struct render_ctx *rc, const struct sim_item *it)
 {
     const struct sim_calendar *c = it->cal;
     xmlNsPtr t = rc->t;
+    time_t first, last;
+    bool has_last = false;
+    if ((rc->shape->props & (P_FIRST_OCC | P_LAST_OCC)) &&
+        recur_first_last(c, &first, &last, &has_last)) {
+        if (rc->shape->props & P_FIRST_OCC)
+            occurrence_info(n, t, "FirstOccurrence", it, first);
+        if ((rc->shape->props & P_LAST_OCC) && has_last)
+            occurrence_info(n, t, "LastOccurrence", it, last);
+    }
     if ((rc->shape->props & P_MODIFIED_OCC) && c->nexceptions) {
         xmlNodePtr list = x_el(n, t, "ModifiedOccurrences");
-        for (unsigned i = 0; i < c->nexceptions; i++) {
-            xmlNodePtr o = x_el(list, t, "Occurrence");
-            render_occurrence_id(o, t, "ItemId", it, c->exceptions[i].original_start);
-            x_time(o, t, "Start", c->exceptions[i].start);
-            x_time(o, t, "End", c->exceptions[i].end);
-            x_time(o, t, "OriginalStart", c->exceptions[i].original_start);
-        }
+        for (unsigned i = 0; i < c->nexceptions; i++)
+            occurrence_info(list, t, "Occurrence", it, c->exceptions[i].original_start);
     }
     if ((rc->shape->props & P_DELETED_OCC) && c->ndeleted) {
         xmlNodePtr list = x_el(n, t, "DeletedOccurrences");

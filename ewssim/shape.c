@@ -51,6 +51,8 @@ static const struct {
     { "calendar:Recurrence", P_RECURRENCE },
     { "calendar:ModifiedOccurrences", P_MODIFIED_OCC },
     { "calendar:DeletedOccurrences", P_DELETED_OCC },
+    { "calendar:FirstOccurrence", P_FIRST_OCC },
+    { "calendar:LastOccurrence", P_LAST_OCC },
 };
 
 static const struct {

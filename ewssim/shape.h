@@ -49,6 +49,8 @@
 #define P_MY_RESPONSE      (1ull << 38)
 #define P_IMPORTANCE       (1ull << 39)
 #define P_IS_DRAFT         (1ull << 40)
+#define P_FIRST_OCC        (1ull << 41)
+#define P_LAST_OCC         (1ull << 42)
 
 /* Folder properties. */
 enum {
