@@ -141,6 +141,7 @@ int main(int argc, char **argv)
         LOG_ERROR(NULL, "out of memory creating the database pool and caches");
         goto out;
     }
+    db_pool_on_connect(srv.pool, scheduler_on_connect, &srv);
     if (http_start(&srv, &err) != MSE_OK || scheduler_start(&srv, &sched, &err) != MSE_OK) {
         LOG_ERROR(NULL, "%s", err.msg);
         goto out;

@@ -75,12 +75,36 @@ static enum mse_rc schedule_due(struct db *db, unsigned *n, struct db_error *err
     return rc;
 }
 
+/* Stamps the server alive, extending the leases an outage would have cost (schema 025). */
+static enum mse_rc leases_resume(struct db *db, const struct server_ctx *srv, struct db_error *err)
+{
+    int64_t extended = 0;
+    enum mse_rc rc = db_exec_leases_resume(db, srv->cfg.heartbeat_seconds, &extended, err);
+    if (rc == MSE_OK && extended > 0)
+        LOG_WARN(NULL,
+                 "nothing could serve workers for a while (database or server down): "
+                 "%lld lease(s) extended by that time",
+                 (long long)extended);
+    return rc;
+}
+
+void scheduler_on_connect(struct db *db, void *srv)
+{
+    struct db_error err;
+    /* A failure leaves the stamp to the next tick; the request goes on. */
+    if (leases_resume(db, srv, &err) != MSE_OK)
+        LOG_WARN(NULL, "leases not resumed on connect: %s", err.message);
+}
+
 static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
 {
     int64_t expired = 0;
     enum mse_rc rc = MSE_OK;
     if (!s->db)
         rc = db_connect(s->srv->cfg.database_url, &s->db, err);
+    /* Before the sweep: a lease the outage let lapse is extended, not re-queued. */
+    if (rc == MSE_OK)
+        rc = leases_resume(s->db, s->srv, err);
     if (rc == MSE_OK)
         rc = db_exec_expire_leases(s->db, &expired, err);
     if (rc == MSE_OK && expired > 0) {

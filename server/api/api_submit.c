@@ -239,11 +239,12 @@ static unsigned change_bit(const char *change)
 
 /*
  * Checks every record of one array; the allowed `change` values depend on the kind. Returns
- * the number of records; *kinds gets the enum batch_change bits of the changes seen.
+ * the number of records; *kinds gets the enum batch_change bits of the changes seen, and
+ * *upserts is increased by the number of upserts.
  */
 static unsigned records_check(const cJSON *arr, const char *name, const struct field *fields,
                               const char *const *changes, struct mse_buf *shas, struct verr *v,
-                              unsigned *kinds)
+                              unsigned *kinds, unsigned *upserts)
 {
     unsigned i = 0;
     *kinds = 0;
@@ -269,6 +270,7 @@ static unsigned records_check(const cJSON *arr, const char *name, const struct f
                 verr_add(v, at, "is required");
             continue;
         }
+        ++*upserts;
         for (const struct field *fd = fields; fd->name; fd++)
             field_check(rec, fd, path, shas, v);
     }
@@ -313,12 +315,14 @@ static void batch_read(const cJSON *body, struct batch *b, char batch_id[37], st
         verr_add(v, "folders", "a folder batch carries items or appointments only");
     if (mse_buf_puts(shas, "{") != MSE_OK)
         v->nomem = true;
-    b->records =
-            records_check(folders, "folders", folder_fields, folder_changes, shas, v,
-                          &b->folder_changes) +
-            records_check(items, "items", item_fields, item_changes, shas, v, &b->item_changes) +
-            records_check(appts, "appointments", appointment_fields, appt_changes, shas, v,
-                          &b->appointment_changes);
+    unsigned folder_upserts = 0; /* folders are not items */
+    b->upserts = 0;
+    b->records = records_check(folders, "folders", folder_fields, folder_changes, shas, v,
+                               &b->folder_changes, &folder_upserts) +
+                 records_check(items, "items", item_fields, item_changes, shas, v, &b->item_changes,
+                               &b->upserts) +
+                 records_check(appts, "appointments", appointment_fields, appt_changes, shas, v,
+                               &b->appointment_changes, &b->upserts);
     if (mse_buf_puts(shas, "}") != MSE_OK)
         v->nomem = true;
 }

@@ -25,6 +25,8 @@ struct db {
     bool prepared[DB_MAX_STMTS];
     bool in_tx;
     bool in_use;
+    db_connect_fn on_connect;
+    void *on_connect_arg;
 };
 
 struct db_pool {
@@ -102,6 +104,9 @@ static enum mse_rc db_ensure(struct db *db, struct db_error *err)
         db_disconnect(db);
         return MSE_ERR_UNAVAILABLE;
     }
+    /* Runs on the open connection: its own queries find it open and do not come back here. */
+    if (db->on_connect)
+        db->on_connect(db, db->on_connect_arg);
     return MSE_OK;
 }
 
@@ -167,6 +172,16 @@ fail:
     free(pool->conns);
     free(pool);
     return NULL;
+}
+
+void db_pool_on_connect(struct db_pool *pool, db_connect_fn fn, void *arg)
+{
+    pthread_mutex_lock(&pool->lock);
+    for (unsigned i = 0; i < pool->size; i++) {
+        pool->conns[i].on_connect = fn;
+        pool->conns[i].on_connect_arg = arg;
+    }
+    pthread_mutex_unlock(&pool->lock);
 }
 
 void db_pool_free(struct db_pool *pool)

@@ -54,6 +54,10 @@ struct db_res {
 struct db_pool *db_pool_new(const char *conninfo, unsigned size);
 /* Closes every connection. All connections must have been released. NULL is fine. */
 void db_pool_free(struct db_pool *pool);
+/* Called with each connection the pool has just opened, before the query that needed it. */
+typedef void (*db_connect_fn)(struct db *db, void *arg);
+/* Sets the pool's connect callback (fn may be NULL); call before the pool is used. */
+void db_pool_on_connect(struct db_pool *pool, db_connect_fn fn, void *arg);
 /*
  * Takes a connection, waiting up to timeout_ms for one to become free, and connects it if
  * needed. MSE_ERR_UNAVAILABLE when the database cannot be reached or no connection frees up.

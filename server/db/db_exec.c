@@ -70,6 +70,7 @@ DB_STMT(exec_task_mailboxes, 4, true,
         " 'items_replicated', m.items_replicated,"
         " 'first_full_sync_at', mse_ts(m.first_full_sync_at),"
         " 'first_full_sync_duration_ms', m.first_full_sync_ms,"
+        " 'first_full_sync_items', m.first_full_sync_items,"
         " 'last_sync_at', mse_ts(m.last_sync_at), 'last_sync_duration_ms', m.last_sync_ms,"
         " 'last_execution_id', m.last_execution_id)::text, m.seq"
         " FROM task_mailboxes m WHERE m.task_id = $1::uuid AND ($2::text IS NULL OR m.state = $2)"
@@ -166,12 +167,20 @@ DB_STMT(exec_lock_take, 3, false,
         " (SELECT 1 FROM executions h WHERE h.id = l.execution_id"
         " AND h.state IN ('running', 'waiting') AND h.lease_expires_at > now())"
         " RETURNING l.execution_id");
+/*
+ * Each grant opens an attempt (schema 026); one still open did not finish (its worker died or
+ * lost its lease, or Exchange asked to come back later) and counts up to its last applied batch.
+ */
+#define ATTEMPT_OPEN                                                                               \
+    "earlier_attempts_ms = earlier_attempts_ms + CASE WHEN attempt_started_at IS NULL THEN 0"      \
+    " ELSE greatest(0, (extract(epoch FROM last_applied_at - attempt_started_at) * 1000)"          \
+    "::bigint) END, attempt_started_at = now()"
 DB_STMT(exec_lock_granted, 4, false,
         "WITH x AS (UPDATE executions SET state = 'running' WHERE id = $1::uuid"
         " AND state = 'waiting'),"
         " m AS (UPDATE execution_mailboxes SET state = 'syncing',"
-        " started_at = coalesce(started_at, now()) WHERE execution_id = $1::uuid"
-        " AND address = $3),"
+        " started_at = coalesce(started_at, now()), " ATTEMPT_OPEN
+        " WHERE execution_id = $1::uuid AND address = $3),"
         " tm AS (UPDATE task_mailboxes SET state = 'syncing', updated_at = now()"
         " WHERE task_id = $4::uuid AND address = $3),"
         " t AS (UPDATE exchange_tasks SET live_state = 'running' WHERE id = $4::uuid)"
@@ -204,26 +213,35 @@ DB_STMT(exec_progress, 5, false,
 
 /*
  * A mailbox ends once per execution: a finish repeated because its answer was lost is
- * acknowledged and changes nothing (the counts would otherwise be added twice).
+ * acknowledged and changes nothing. Items were counted as their batches were applied; the
+ * time is every attempt's (schema 026). Only a completed pass sets the baseline, the first
+ * one to complete while none is set, with what every attempt of the first pass did; a pass
+ * that fails adds its items and time to the first pass still to complete.
  */
+#define PASS_DONE   "$5 IN ('healthy', 'warning')"
+#define NO_BASELINE "t.first_full_sync_at IS NULL"
 DB_STMT(exec_finish_mailbox, 10, false,
         "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
         " mb AS (SELECT m.address FROM execution_mailboxes m JOIN e ON m.execution_id = e.id"
         " WHERE m.address = $4),"
         " m AS (UPDATE execution_mailboxes m SET state = $5, reason_code = $6, reason_text = $7,"
-        " items = $8::bigint, full_sync = $9::boolean, finished_at = now(),"
-        " duration_ms = $10::bigint FROM e WHERE m.execution_id = e.id AND m.address = $4"
-        " AND m.state IN ('pending', 'syncing', 'waiting_for_lock') RETURNING m.address),"
+        " items_reported = $8::bigint, full_sync = $9::boolean, finished_at = now(),"
+        " duration_ms = m.earlier_attempts_ms + $10::bigint, attempt_started_at = NULL"
+        " FROM e WHERE m.execution_id = e.id AND m.address = $4"
+        " AND m.state IN ('pending', 'syncing', 'waiting_for_lock')"
+        " RETURNING m.address, m.duration_ms),"
         " tm AS (UPDATE task_mailboxes t SET state = $5, reason_code = $6, reason_text = $7,"
-        " items_replicated = t.items_replicated + $8::bigint, last_sync_at = now(),"
-        " last_sync_ms = $10::bigint,"
-        " first_full_sync_at = CASE WHEN $9::boolean AND t.first_full_sync_at IS NULL"
+        " last_sync_at = now(), last_sync_ms = m.duration_ms,"
+        " first_full_sync_at = CASE WHEN " NO_BASELINE " AND " PASS_DONE
         " THEN now() ELSE t.first_full_sync_at END,"
-        " first_full_sync_ms = CASE WHEN $9::boolean AND t.first_full_sync_at IS NULL"
-        " THEN $10::bigint ELSE t.first_full_sync_ms END,"
+        " first_full_sync_ms = CASE WHEN " NO_BASELINE " AND " PASS_DONE
+        " THEN t.full_pass_ms + m.duration_ms ELSE t.first_full_sync_ms END,"
+        " first_full_sync_items = CASE WHEN " NO_BASELINE " AND " PASS_DONE
+        " THEN t.full_pass_items ELSE t.first_full_sync_items END,"
+        " full_pass_ms = CASE WHEN " NO_BASELINE " AND NOT " PASS_DONE
+        " THEN t.full_pass_ms + m.duration_ms ELSE t.full_pass_ms END,"
         " last_execution_id = e.id, updated_at = now() FROM e, m"
         " WHERE t.task_id = e.task_id AND t.address = m.address),"
-        " x AS (UPDATE executions x SET items = x.items + $8::bigint FROM e, m WHERE x.id = e.id),"
         " l AS (DELETE FROM mailbox_locks l USING e, m WHERE l.address = m.address"
         " AND l.execution_id = e.id)"
         " SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM mb)");
@@ -261,6 +279,8 @@ DB_STMT(exec_expire, 0, false,
         " l AS (DELETE FROM mailbox_locks l USING x WHERE l.execution_id = x.id),"
         " t AS (UPDATE exchange_tasks t SET live_state = 'queued' FROM x WHERE t.id = x.task_id)"
         " SELECT count(*) FROM x");
+/* Schema 025: leases do not run out while nothing could serve their workers. */
+DB_STMT(exec_leases_resume, 1, false, "SELECT mse_leases_resume($1::int)");
 DB_STMT(exec_due, 1, false,
         "SELECT t.id, t.schedule_id, extract(epoch FROM t.next_run_at)::bigint"
         " FROM exchange_tasks t WHERE t.next_run_at <= now() AND t.deleted_at IS NULL"
@@ -640,6 +660,15 @@ enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[
 enum mse_rc db_exec_expire_leases(struct db *db, int64_t *count, struct db_error *err)
 {
     return db_int_query(db, &exec_expire, NULL, count, err);
+}
+
+enum mse_rc db_exec_leases_resume(struct db *db, unsigned threshold_s, int64_t *count,
+                                  struct db_error *err)
+{
+    char t[16];
+    snprintf(t, sizeof(t), "%u", threshold_s);
+    const char *params[] = { t };
+    return db_int_query(db, &exec_leases_resume, params, count, err);
 }
 
 enum mse_rc db_exec_due_tasks(struct db *db, unsigned max, struct due_task *out, unsigned *n,

@@ -133,6 +133,13 @@ enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[
 
 /* ---- scheduler ---- */
 
+/*
+ * Records that the server serves now; when nothing served for longer than threshold_s, first
+ * extends the leases that were live when serving stopped by that gap (schema 025). *count how
+ * many leases were extended.
+ */
+enum mse_rc db_exec_leases_resume(struct db *db, unsigned threshold_s, int64_t *count,
+                                  struct db_error *err) MSE_WUR;
 /* Re-queues executions whose lease ran out; *count how many. */
 enum mse_rc db_exec_expire_leases(struct db *db, int64_t *count, struct db_error *err) MSE_WUR;
 

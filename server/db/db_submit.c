@@ -167,13 +167,24 @@ DB_STMT(submit_store_checkpoint, 7, false,
         " ON CONFLICT (site_id, task_id, mailbox, scope) DO UPDATE SET state = EXCLUDED.state,"
         " full_pass_epoch = EXCLUDED.full_pass_epoch, batch_id = EXCLUDED.batch_id,"
         " updated_at = now()");
-DB_STMT(submit_sequence, 6, false,
+/*
+ * An applied batch counts its items ($7) where they are shown, once, whichever attempt sent
+ * it (schema 026); while the mailbox has no baseline they also belong to its first full pass.
+ */
+DB_STMT(submit_sequence, 7, false,
         "WITH t AS (UPDATE exchange_tasks SET sequence = sequence + 1 WHERE id = $2::uuid"
         " RETURNING sequence),"
         " b AS (INSERT INTO applied_batches (batch_id, execution_id, task_id, mailbox, scope,"
         " sequence, records) SELECT $1::uuid, $3::uuid, $2::uuid, $4, $5, t.sequence, $6::int"
         " FROM t),"
-        " x AS (UPDATE executions SET submissions = submissions + 1 WHERE id = $3::uuid)"
+        " x AS (UPDATE executions SET submissions = submissions + 1, items = items + $7::int"
+        " WHERE id = $3::uuid),"
+        " m AS (UPDATE execution_mailboxes SET items = items + $7::int, last_applied_at = now()"
+        " WHERE execution_id = $3::uuid AND address = $4),"
+        " tm AS (UPDATE task_mailboxes SET items_replicated = items_replicated + $7::int,"
+        " full_pass_items = full_pass_items"
+        " + CASE WHEN first_full_sync_at IS NULL THEN $7::int ELSE 0 END"
+        " WHERE task_id = $2::uuid AND address = $4 AND $7::int > 0)"
         " SELECT sequence FROM t");
 
 DB_STMT(blob_exists, 1, true, "SELECT size FROM blobs WHERE sha256 = $1");
@@ -332,9 +343,10 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
                          b->batch_id };
     if (rc == MSE_OK)
         rc = db_run(db, &submit_store_checkpoint, cp, err);
-    char records[16];
+    char records[16], upserts[16];
     snprintf(records, sizeof(records), "%u", b->records);
-    const char *sq[] = { b->batch_id, task, f->execution_id, b->mailbox, scope, records };
+    snprintf(upserts, sizeof(upserts), "%u", b->upserts);
+    const char *sq[] = { b->batch_id, task, f->execution_id, b->mailbox, scope, records, upserts };
     if (rc == MSE_OK)
         rc = db_int_query(db, &submit_sequence, sq, &r->sequence, err);
     return rc;

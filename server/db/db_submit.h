@@ -36,6 +36,7 @@ struct batch {
     const char *appointments; /* JSON array text or NULL */
     const char *shas;         /* PostgreSQL text[] literal of referenced attachment hashes */
     unsigned records;
+    unsigned upserts; /* item and appointment upserts: what the batch adds to `items` */
     /* enum batch_change bits of the records each array holds. */
     unsigned folder_changes, item_changes, appointment_changes;
 };

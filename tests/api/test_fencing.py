@@ -13,7 +13,7 @@ import pytest
 
 from admin_helpers import make_definition, make_site, make_task, ok, problem
 from conftest import FAST, admin_server
-from scripted_worker import ScriptedWorker, folder_batch, message
+from scripted_worker import ScriptedWorker, folder, folder_batch, hierarchy_batch, message
 
 
 
@@ -109,6 +109,9 @@ def test_a_repeated_finish_counts_once(api, anon, site, database):
     """A worker whose answer to /finish was lost sends it again: nothing is added twice."""
     task, w = started(api, anon, site, ["f1@example.com"])
     ok(w.lock("f1@example.com"))
+    ok(w.submit(hierarchy_batch("f1@example.com", None, "H1", [folder("F1", "Inbox")])))
+    ok(w.submit(folder_batch("f1@example.com", "F1", None, "S1",
+                             [message(f"I{i}", "F1") for i in range(5)])))
     for _ in range(2):
         assert w.finish("f1@example.com", items=5, duration_ms=700).status_code == 204
     box = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/mailboxes"))["items"][0]

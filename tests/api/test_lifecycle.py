@@ -128,7 +128,8 @@ def test_a_full_execution(api, anon, site):
     assert anna["items_replicated"] == 2 and anna["first_full_sync_duration_ms"] == 1500
     assert anna["first_full_sync_at"] and anna["last_sync_duration_ms"] == 1500
     assert bob["state"] == "warning" and bob["reason_code"] == "sync_state_reset"
-    assert bob["first_full_sync_at"] is None
+    # Bob's pass completed (with a warning) and resumed nothing: it is his first full pass.
+    assert bob["first_full_sync_at"] and bob["first_full_sync_items"] == 0
     warning_only = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/mailboxes",
                               params={"state": "warning"}))["items"]
     assert [m["address"] for m in warning_only] == ["bob@example.com"]
