@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # The README's commands. Each installs what it lacks, builds, and cleans up what it starts.
-.PHONY: all build run test bench format check-format clean deps
+.PHONY: all build run test soak bench format check-format clean deps
 
 JOBS ?= $(shell nproc)
 
@@ -21,6 +21,10 @@ run: build
 # Warnings as errors, ASan + UBSan, a throwaway PostgreSQL, every test.
 test: deps
 	@scripts/test.sh
+
+# The reliability suite at full size (README, Tests).
+soak: deps
+	@MSE_RELIABILITY_SCALE=soak CTEST_ARGS="-L reliability --timeout 5400" scripts/test.sh
 
 bench: build
 	@scripts/bench.sh
