@@ -20,6 +20,8 @@ static const struct {
 } op_table[] = {
     { OP_CONVERT_ID, op_convert_id, false },
     { OP_CREATE_ATTACHMENT, op_create_attachment, true },
+    { OP_CREATE_FOLDER, op_create_folder, true },
+    { OP_CREATE_ITEM, op_create_item, true },
     { OP_DELETE_ATTACHMENT, op_delete_attachment, true },
     { OP_DELETE_ITEM, op_delete_item, true },
     { OP_EXPAND_DL, op_expand_dl, false },

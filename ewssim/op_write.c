@@ -146,13 +146,19 @@ static enum mse_rc body_update(struct sim_item *it, const struct update *u)
 /* Set or delete an extended property, keyed by its path attributes. */
 static enum mse_rc extended_update(struct sim_item *it, const struct update *u)
 {
-    char *key = render_extprop_key(u->path);
+    return op_extprop_set(it, u->path,
+                          u->action == 2 ? NULL : x_child(u->value, NS_TYPES, "Value"));
+}
+
+enum mse_rc op_extprop_set(struct sim_item *it, xmlNodePtr uri, xmlNodePtr value_el)
+{
+    char *key = uri ? render_extprop_key(uri) : NULL;
     if (!key)
-        return MSE_ERR_NOMEM;
+        return uri ? MSE_ERR_NOMEM : MSE_ERR_INVALID;
     unsigned i;
     for (i = 0; i < it->nprops && strcmp(it->props[i].attrs, key) != 0; i++)
         ;
-    if (u->action == 2) {
+    if (!value_el) {
         if (i < it->nprops) {
             free(it->props[i].attrs);
             free(it->props[i].value);
@@ -161,7 +167,7 @@ static enum mse_rc extended_update(struct sim_item *it, const struct update *u)
         free(key);
         return MSE_OK;
     }
-    char *value = x_content_dup(x_child(u->value, NS_TYPES, "Value"));
+    char *value = x_content_dup(value_el);
     if (i == it->nprops) {
         struct sim_extprop *g = realloc(it->props, (it->nprops + 1) * sizeof(*g));
         if (!g || !value) {

@@ -13,6 +13,13 @@ enum mse_rc op_sync_folder_items(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_get_item(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_find_item(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_update_item(struct ews_ctx *c) MSE_WUR;
+enum mse_rc op_create_item(struct ews_ctx *c) MSE_WUR;
+enum mse_rc op_create_folder(struct ews_ctx *c) MSE_WUR;
+/*
+ * Sets the extended property a t:ExtendedFieldURI names to the text of value_el (NULL
+ * deletes it) on the item (op_write.c). MSE_ERR_INVALID without a URI.
+ */
+enum mse_rc op_extprop_set(struct sim_item *it, xmlNodePtr uri, xmlNodePtr value_el) MSE_WUR;
 enum mse_rc op_delete_item(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_get_attachment(struct ews_ctx *c) MSE_WUR;
 enum mse_rc op_create_attachment(struct ews_ctx *c) MSE_WUR;

@@ -5,10 +5,10 @@
 #include <string.h>
 
 const char *const ews_op_names[OP_COUNT] = {
-    "ConvertId",       "CreateAttachment", "DeleteAttachment", "DeleteItem",
-    "ExpandDL",        "FindFolder",       "FindItem",         "GetAttachment",
-    "GetFolder",       "GetItem",          "ResolveNames",     "SyncFolderHierarchy",
-    "SyncFolderItems", "UpdateItem",
+    "ConvertId",        "CreateAttachment",    "CreateFolder",    "CreateItem",
+    "DeleteAttachment", "DeleteItem",          "ExpandDL",        "FindFolder",
+    "FindItem",         "GetAttachment",       "GetFolder",       "GetItem",
+    "ResolveNames",     "SyncFolderHierarchy", "SyncFolderItems", "UpdateItem",
 };
 
 enum ews_op ews_op_lookup(const char *name)

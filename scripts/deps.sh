@@ -11,6 +11,7 @@ packages=(
   libmicrohttpd-dev libcjson-dev libpq-dev libcurl4-openssl-dev libssl-dev uuid-dev
   libxml2-dev libxml2-utils libcmocka-dev
   libglib2.0-dev                     # GTimeZone/GDateTime: schedule times across DST changes
+  libgmime-3.0-dev                   # MIME parsing of journaled messages, ews-sim CreateItem
   libldap-dev                        # ldap_str2dn: RFC 4514 checks of AD group DNs
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets
