@@ -5,9 +5,12 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -51,6 +54,8 @@ static bool config_set(struct journal_config *cfg, const char *name, const char 
         return secret_from_file(value, cfg);
     if (strcmp(name, "MSE_JOURNAL_CA_FILE") == 0)
         return set_value(cfg->ca_file, sizeof(cfg->ca_file), value);
+    if (strcmp(name, "MSE_JOURNAL_TOKEN_FILE") == 0)
+        return set_value(cfg->token_file, sizeof(cfg->token_file), value);
     if (strcmp(name, "MSE_JOURNAL_TIMEOUT") == 0) {
         int64_t n;
         if (mse_parse_int(value, 1, 3600, &n) != MSE_OK)
@@ -61,13 +66,12 @@ static bool config_set(struct journal_config *cfg, const char *name, const char 
     return false;
 }
 
-static const char *const config_names[] = { "MSE_JOURNAL_URL",
-                                            "MSE_JOURNAL_CLIENT_ID",
-                                            "MSE_JOURNAL_CLIENT_SECRET",
-                                            "MSE_JOURNAL_CLIENT_SECRET_FILE",
-                                            "MSE_JOURNAL_CA_FILE",
-                                            "MSE_JOURNAL_TIMEOUT",
-                                            NULL };
+static const char *const config_names[] = {
+    "MSE_JOURNAL_URL",           "MSE_JOURNAL_CLIENT_ID",
+    "MSE_JOURNAL_CLIENT_SECRET", "MSE_JOURNAL_CLIENT_SECRET_FILE",
+    "MSE_JOURNAL_CA_FILE",       "MSE_JOURNAL_TOKEN_FILE",
+    "MSE_JOURNAL_TIMEOUT",       NULL
+};
 
 /* KEY=VALUE lines; an error names the line, never its value (it may be the secret). */
 static enum mse_rc config_file(const char *path, struct journal_config *cfg, struct mse_err *err)
@@ -176,6 +180,77 @@ static void json_member(const struct mse_buf *resp, const char *name, char *out,
     cJSON_Delete(doc);
 }
 
+/* A problem's detail and its first field error ("detail: field: message"), for the MTA. */
+static void problem_text(const struct mse_buf *resp, char *out, size_t size)
+{
+    json_member(resp, "detail", out, size);
+    cJSON *doc = resp->data ? cJSON_ParseWithLength(resp->data, resp->len) : NULL;
+    const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "errors"), 0);
+    const cJSON *field = cJSON_GetObjectItemCaseSensitive(e, "field");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+    size_t used = strlen(out);
+    if (cJSON_IsString(field) && cJSON_IsString(msg) && used < size)
+        snprintf(out + used, size - used, ": %s: %s", field->valuestring, msg->valuestring);
+    cJSON_Delete(doc);
+}
+
+/*
+ * The token cache (MSE_JOURNAL_TOKEN_FILE): one line "<expiry, Unix seconds> <token>", mode
+ * 0600. Each delivery is a process of its own; without the cache every message would cost the
+ * server a client-secret verification (PBKDF2), with it one per token lifetime.
+ */
+static bool token_cached(const struct journal_config *cfg, char *token, size_t size)
+{
+    if (!cfg->token_file[0])
+        return false;
+    FILE *f = fopen(cfg->token_file, "r");
+    if (!f)
+        return false;
+    char line[400];
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    char *space = ok ? strchr(line, ' ') : NULL;
+    if (!space)
+        return false;
+    *space = '\0';
+    int64_t expiry;
+    /* A minute's margin: a token must not expire between this check and the post. */
+    if (mse_parse_int(line, 0, INT64_MAX, &expiry) != MSE_OK || expiry < (int64_t)time(NULL) + 60)
+        return false;
+    space[1 + strcspn(space + 1, "\r\n")] = '\0';
+    return space[1] && snprintf(token, size, "%s", space + 1) < (int)size;
+}
+
+/* Keeps a fresh token for the next deliveries (written aside, then renamed: never half read). */
+static void token_save(const struct journal_config *cfg, const char *token,
+                       const struct mse_buf *resp)
+{
+    if (!cfg->token_file[0] || !token[0])
+        return;
+    cJSON *doc = cJSON_ParseWithLength(resp->data, resp->len);
+    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
+    long expires_in = cJSON_IsNumber(ttl) ? (long)ttl->valuedouble : 0;
+    cJSON_Delete(doc);
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.%ld", cfg->token_file, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return;
+    char line[400];
+    int n = snprintf(line, sizeof(line), "%lld %s\n", (long long)time(NULL) + expires_in, token);
+    bool ok = n > 0 && n < (int)sizeof(line) && write(fd, line, (size_t)n) == n;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, cfg->token_file) != 0)
+        unlink(tmp);
+}
+
+/* Forgets a cached token the server no longer accepts. */
+static void token_forget(const struct journal_config *cfg)
+{
+    if (cfg->token_file[0])
+        unlink(cfg->token_file);
+}
+
 /* The client-credentials token into token; false with res filled otherwise. */
 static bool token_get(const struct journal_config *cfg, char *token, size_t size,
                       struct journal_result *res)
@@ -202,9 +277,10 @@ static bool token_get(const struct journal_config *cfg, char *token, size_t size
     curl_slist_free_all(headers);
     mse_buf_cleanup(&form);
     token[0] = '\0';
-    if (status == 200)
+    if (status == 200) {
         json_member(&resp, "access_token", token, size);
-    else if (status != 0)
+        token_save(cfg, token, &resp);
+    } else if (status != 0)
         snprintf(res->detail, sizeof(res->detail),
                  "mse-server refused the journal credentials (HTTP %ld): check "
                  "MSE_JOURNAL_CLIENT_ID and its secret",
@@ -239,32 +315,49 @@ static bool journal_url(const struct journal_config *cfg, const char *sender,
     return ok;
 }
 
+/* One post with token; res->status and detail filled. */
+static void post_once(const struct journal_config *cfg, const char *token, const char *url,
+                      const char *message, size_t len, struct journal_result *res)
+{
+    char auth[300];
+    struct mse_buf resp;
+    mse_buf_init(&resp, JOURNAL_MAX_RESPONSE);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    struct curl_slist *headers = curl_slist_append(NULL, auth);
+    headers = curl_slist_append(headers, "Content-Type: message/rfc822");
+    headers = curl_slist_append(headers, "Expect:");
+    request(cfg, url, headers, message, len, &resp, &res->status, res);
+    curl_slist_free_all(headers);
+    if (res->status >= 400)
+        problem_text(&resp, res->detail, sizeof(res->detail));
+    mse_buf_cleanup(&resp);
+}
+
 void journal_post(const struct journal_config *cfg, const char *sender,
                   const char *const *recipients, size_t nrecipients, const char *message,
                   size_t len, struct journal_result *res)
 {
     memset(res, 0, sizeof(*res));
-    char token[256], auth[300];
-    if (!token_get(cfg, token, sizeof(token), res))
+    char token[256];
+    bool cached = token_cached(cfg, token, sizeof(token));
+    if (!cached && !token_get(cfg, token, sizeof(token), res))
         return;
-    struct mse_buf url, resp;
+    struct mse_buf url;
     mse_buf_init(&url, MSE_MAX_REQUEST_HEADERS);
-    mse_buf_init(&resp, JOURNAL_MAX_RESPONSE);
     if (!journal_url(cfg, sender, recipients, nrecipients, &url)) {
         snprintf(res->detail, sizeof(res->detail), "the envelope does not fit in a request");
         goto out;
     }
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    struct curl_slist *headers = curl_slist_append(NULL, auth);
-    headers = curl_slist_append(headers, "Content-Type: message/rfc822");
-    headers = curl_slist_append(headers, "Expect:");
-    request(cfg, url.data, headers, message, len, &resp, &res->status, res);
-    curl_slist_free_all(headers);
-    if (res->status >= 400)
-        json_member(&resp, "detail", res->detail, sizeof(res->detail));
+    post_once(cfg, token, url.data, message, len, res);
+    /* A cached token revoked or expired meanwhile: once more with a fresh one. */
+    if (cached && res->status == 401) {
+        token_forget(cfg);
+        memset(res, 0, sizeof(*res));
+        if (token_get(cfg, token, sizeof(token), res))
+            post_once(cfg, token, url.data, message, len, res);
+    }
 out:
     mse_buf_cleanup(&url);
-    mse_buf_cleanup(&resp);
 }
 
 enum journal_exit journal_exit_code(const struct journal_result *res)

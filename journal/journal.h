@@ -23,15 +23,16 @@ struct journal_config {
     char url[1024];     /* mse-server's base URL, e.g. https://mse.example:8080 */
     char client_id[65]; /* an API client of role journal (or admin) */
     char client_secret[257];
-    char ca_file[1024]; /* "" = the system's trust store */
-    long timeout_s;     /* per request */
+    char ca_file[1024];    /* "" = the system's trust store */
+    char token_file[1024]; /* "" = no token cache: a token per message */
+    long timeout_s;        /* per request */
 };
 
 /*
  * Reads the settings: the file path (KEY=VALUE lines, '#' comments) when not NULL, then the
  * environment (MSE_JOURNAL_URL, _CLIENT_ID, _CLIENT_SECRET, _CLIENT_SECRET_FILE, _CA_FILE,
- * _TIMEOUT), which overrides the file. MSE_ERR_INVALID with err naming what is missing or
- * wrong; the secret never appears in err.
+ * _TOKEN_FILE, _TIMEOUT), which overrides the file. MSE_ERR_INVALID with err naming what is missing
+ * or wrong; the secret never appears in err.
  */
 enum mse_rc journal_config_load(const char *path, struct journal_config *cfg,
                                 struct mse_err *err) MSE_WUR;
@@ -45,7 +46,8 @@ struct journal_result {
 
 /*
  * Posts message[0..len) with its envelope (sender may be NULL or "", recipients may be
- * empty) after obtaining a token. Fills *res whatever happens.
+ * empty) with the cached token, or a new one (kept in the cache when there is one); a cached
+ * token the server refuses is replaced once. Fills *res whatever happens.
  */
 void journal_post(const struct journal_config *cfg, const char *sender,
                   const char *const *recipients, size_t nrecipients, const char *message,
