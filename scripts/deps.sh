@@ -13,6 +13,8 @@ packages=(
   libglib2.0-dev                     # GTimeZone/GDateTime: schedule times across DST changes
   libgmime-3.0-dev                   # MIME parsing of journaled messages, ews-sim CreateItem
   libldap-dev                        # ldap_str2dn: RFC 4514 checks of AD group DNs
+  libgmime-3.0-dev                   # MIME parsing of journaled messages
+  postfix                            # the journal end-to-end test's MTA (a private instance)
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets
   libclang-rt-dev                    # libFuzzer + sanitizer runtimes for clang (a Recommends only)
@@ -50,6 +52,10 @@ if ((${#missing[@]})); then
     chmod 755 /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
+  # Postfix is installed for the tests' private instances only: no system mail configuration,
+  # and (policy-rc.d above) no system daemon started.
+  echo "postfix postfix/main_mailer_type select No configuration" | \
+    "${sudo[@]}" debconf-set-selections
   log=$(mktemp)
   if ! { "${sudo[@]}" apt-get update -qq && \
          "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then

@@ -51,6 +51,16 @@
 #define MSE_MAX_ATTACHMENT_BODY (32u * 1024 * 1024) /* one attachment's content */
 #define MSE_MAX_MEMBERSHIP_BODY (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
 
+/* Journal ingest: one RFC 5322 message and what the archive reads from it (mime.h). */
+#define MSE_MAX_JOURNAL_BODY       (32u * 1024 * 1024) /* one journaled message; larger → 413 */
+#define MSE_MAX_JOURNAL_RECIPIENTS 1000                /* envelope recipients of one message */
+#define MSE_MAX_MIME_TEXT          (256u * 1024)       /* body text indexed for search */
+#define MSE_MAX_MIME_HTML          (8u * 1024 * 1024)  /* an HTML part rendered to text */
+#define MSE_MAX_MIME_ADDRESSES     1000                /* mailboxes of one address header */
+#define MSE_MAX_MIME_ATTACHMENTS   1000                /* attachments listed (more: counted) */
+#define MSE_MAX_MIME_REFERENCES    100                 /* message ids kept from References */
+#define MSE_MAX_MIME_DEPTH         64                  /* MIME nesting walked */
+
 /* In-process caches. */
 #define MSE_TOKEN_CACHE_SLOTS 4096 /* validated bearer tokens (direct-mapped) */
 #define MSE_RATELIMIT_KEYS    4096 /* client ids and addresses with recent auth failures */
