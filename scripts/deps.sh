@@ -13,7 +13,6 @@ packages=(
   libglib2.0-dev                     # GTimeZone/GDateTime: schedule times across DST changes
   libgmime-3.0-dev                   # MIME parsing of journaled messages, ews-sim CreateItem
   libldap-dev                        # ldap_str2dn: RFC 4514 checks of AD group DNs
-  libgmime-3.0-dev                   # MIME parsing of journaled messages
   postfix                            # the journal end-to-end test's MTA (a private instance)
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets
