@@ -3,8 +3,8 @@
 -- does not count against leases. No heartbeat can succeed then, and the first sweep after
 -- the outage would otherwise re-queue every execution before its worker could renew it.
 --
--- Each server stamps server_liveness.alive_at while it serves (every scheduler tick, and
--- each time it opens a database connection). A stamp older than the threshold (the heartbeat
+-- Each server stamps server_liveness.alive_at while it serves (every scheduler tick, every
+-- heartbeat it answers, and each time it opens a database connection). A stamp older than the threshold (the heartbeat
 -- interval: a shorter pause is absorbed by the lease, which is three intervals) means nobody
 -- served in between: the leases that were still live at the old stamp are extended by the
 -- length of the gap, so that each keeps the time it had left when serving stopped. Leases

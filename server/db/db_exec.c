@@ -81,6 +81,8 @@ DB_STMT(exec_heartbeat, 8, false,
         " VALUES ($1::uuid, $2, $3, $4, now() + make_interval(secs => 3 * $8::int))"
         " ON CONFLICT (site_id, worker_id) DO UPDATE SET host = EXCLUDED.host,"
         " version = EXCLUDED.version, last_seen_at = now(), offline_at = EXCLUDED.offline_at),"
+        /* A heartbeat served is proof of serving (schema 025): a slow scheduler is no outage. */
+        " s AS (UPDATE server_liveness SET alive_at = greatest(alive_at, now())),"
         " r AS (UPDATE executions e SET lease_expires_at = now() + make_interval(secs => $7::int)"
         " FROM unnest($5::uuid[], $6::bigint[]) AS h (id, token) WHERE e.id = h.id"
         " AND e.fencing_token = h.token AND e.site_id = $1::uuid"
