@@ -33,7 +33,8 @@ def ended(rig, x):
 
 
 def test_kill_9_at_random_points_of_a_first_full_sync(rig):
-    rig.slow_exchange(20)
+    # Slow enough that a quiet machine's first pass outlasts the kills (20 ms did not).
+    rig.slow_exchange(150)
     worker = rig.start_worker()
     x = rig.run()
     killed = 0
