@@ -20,6 +20,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jsonin.h"
+#include "log.h"
 #include "metrics.h"
 #include "problem.h"
 #include "server.h"
@@ -272,13 +273,21 @@ void api_worker_membership(struct request *req)
         problem_send(req, 500, "out of memory");
     } else if (api_worker_begin(req, &db)) {
         struct db_error err;
-        char *json = NULL;
-        enum mse_rc rc =
-                db_exec_membership(db, &f, code ? "{}" : arr.data, code, text, &json, &err);
-        if (rc == MSE_OK)
+        char *json = NULL, outside[MSE_MAX_ADDRESS + 1];
+        enum mse_rc rc = db_exec_membership(db, &f, code ? "{}" : arr.data, code, text, outside,
+                                            &json, &err);
+        if (rc == MSE_OK) {
             worker_commit_reply(req, db, 200, json);
-        else
+        } else if (rc == MSE_ERR_INVALID) {
+            /* Worth an operator's attention: a bug, or a site's credentials misused. */
+            LOG_WARN(&req->log, "site %s reported %s, outside its task's group",
+                     req->principal.site_id, outside);
+            verr_add(&v, "mailboxes", "lists %s, which is not a member of the task's group",
+                     outside);
+            problem_send_fields(req, 422, "the membership report is not valid", &v);
+        } else {
             worker_fail(req, rc, "membership");
+        }
     }
     mse_buf_cleanup(&arr);
     verr_cleanup(&v);
@@ -501,11 +510,11 @@ void api_worker_blob_get(struct request *req)
     int64_t size = 0;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
-        rc = db_blob_exists(db, sha, &exists, &size, &err);
+        rc = db_blob_exists(db, req->principal.site_id, sha, &exists, &size, &err);
     if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
     } else if (!exists) {
-        problem_send(req, 404, "no attachment content with this SHA-256 is stored");
+        problem_send(req, 404, "this site has not uploaded attachment content with this SHA-256");
     } else {
         char json[128], etag[68];
         snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%lld}", sha, (long long)size);
@@ -533,16 +542,19 @@ void api_worker_blob_put(struct request *req)
     }
     struct db *db;
     struct db_error err;
-    bool created = false;
+    bool stored = false, held_before = false;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
-        rc = db_blob_put(db, sha, req->body.data, req->body.len, &created, &err);
+        rc = db_blob_put(db, req->principal.site_id, sha, req->body.data, req->body.len, &stored,
+                         &held_before, &err);
     if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
         return;
     }
-    if (created)
+    if (stored)
         metrics_count(METRIC_ATTACHMENT_BYTES_STORED, req->body.len);
+    /* 201 whenever this site did not hold it: whether another site did is not revealed. */
+    bool created = !held_before;
     char json[128];
     snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%zu,\"created\":%s}", sha,
              req->body.len, created ? "true" : "false");

@@ -12,31 +12,48 @@
 #include "db_util.h"
 
 /*
+ * Every task that replicates a mailbox keeps its own partition of it (schema 027); the view
+ * shows, per feature, the partition written last. As scalar subqueries these are computed
+ * once per statement; the cast keeps ANY () from reading the array as a subquery.
+ */
+#define VIEW_PARTS(mailbox) "((SELECT mse_view_partitions(" mailbox "))::bigint[])"
+#define VIEW_PART(mailbox, feature) "(SELECT mse_view_partition(" mailbox ", '" feature "'))"
+
+/*
  * archive_folders keeps a row per feature that replicates a folder ('mail', 'calendar'). The
  * view shows one entry per folder id, described by its best row: a live one before a deleted
  * one, then the most recently written.
  */
-#define BEST_FOLDER_ROW(mailbox, folder)                                                           \
-    " FROM archive_folders f WHERE f.mailbox = " mailbox " AND f.folder_id = " folder              \
+#define BEST_FOLDER_ROW(parts, folder)                                                             \
+    " FROM archive_folders f WHERE f.partition_id = ANY (" parts ") AND f.folder_id = " folder    \
     " ORDER BY f.deleted_at IS NULL DESC, f.updated_at DESC, f.seq DESC LIMIT 1"
 
-/* The current path of the folder a record (alias r) is in; NULL for a folder never listed. */
-#define RECORD_FOLDER_PATH "(SELECT f.path" BEST_FOLDER_ROW("r.mailbox", "r.folder_id") ")"
+/* The current path of the folder a record (alias r) is in, as the record's own partition has
+ * it; NULL for a folder never listed. */
+#define RECORD_FOLDER_PATH                                                                         \
+    "(SELECT f.path FROM archive_folders f WHERE f.partition_id = r.partition_id"                  \
+    " AND f.folder_id = r.folder_id)"
 
 /* A mailbox (alias m) with its counts: folder rows are few, counts are kept by triggers. */
 #define MAILBOX_JSON                                                                               \
     "json_build_object('address', m.address, 'folder_count', f.live,"                              \
     " 'deleted_folder_count', f.total - f.live, 'item_count', c.items,"                            \
     " 'deleted_item_count', c.deleted_items, 'appointment_count', c.appointments,"                 \
-    " 'first_seen_at', mse_ts(m.first_seen_at), 'updated_at', mse_ts(m.updated_at))::text"
+    " 'first_seen_at', mse_ts(m.first_seen_at), 'updated_at', mse_ts(m.updated_at),"               \
+    " 'partitions', p.list)::text"
 #define MAILBOX_FROM                                                                               \
-    " FROM archive_mailboxes m CROSS JOIN LATERAL (SELECT count(DISTINCT a.folder_id)"             \
+    " FROM archive_mailboxes m CROSS JOIN LATERAL (SELECT mse_view_partitions(m.address)"          \
+    " AS parts) v CROSS JOIN LATERAL (SELECT count(DISTINCT a.folder_id)"                          \
     " FILTER (WHERE a.deleted_at IS NULL) AS live, count(DISTINCT a.folder_id) AS total"           \
-    " FROM archive_folders a WHERE a.mailbox = m.address) f"                                       \
+    " FROM archive_folders a WHERE a.partition_id = ANY (v.parts)) f"                              \
     " CROSS JOIN LATERAL (SELECT coalesce(sum(n.items), 0)::bigint AS items,"                      \
     " coalesce(sum(n.deleted_items), 0)::bigint AS deleted_items,"                                 \
     " coalesce(sum(n.appointments), 0)::bigint AS appointments"                                    \
-    " FROM archive_folder_counts n WHERE n.mailbox = m.address) c"
+    " FROM archive_folder_counts n WHERE n.partition_id = ANY (v.parts)) c"                        \
+    " CROSS JOIN LATERAL (SELECT coalesce(json_agg(json_build_object('task_id', x.task_id,"        \
+    " 'site_id', x.site_id, 'feature', x.feature, 'shown', x.id = ANY (v.parts),"                  \
+    " 'written_at', mse_ts(x.written_at)) ORDER BY x.feature, x.written_at DESC, x.id DESC),"      \
+    " '[]') AS list FROM archive_partitions x WHERE x.mailbox = m.address) p"
 
 /* $1 prefix, $2 the seq of the previous page's last mailbox, $3 rows. */
 DB_STMT(archive_mailbox_list, 3, true,
@@ -51,22 +68,26 @@ DB_STMT(archive_mailbox_known, 1, true,
         "SELECT count(*) FROM archive_mailboxes WHERE address = $1");
 
 /* A folder (anchored at alias x) described by its best row, and what all its rows say. */
-#define FOLDER_BEST_ROW " CROSS JOIN LATERAL (SELECT f.*" BEST_FOLDER_ROW("$1", "x.folder_id") ") b"
+#define FOLDER_BEST_ROW                                                                            \
+    " CROSS JOIN LATERAL (SELECT f.*" BEST_FOLDER_ROW("v.parts", "x.folder_id") ") b"
 #define FOLDER_ALL_ROWS                                                                            \
     " CROSS JOIN LATERAL (SELECT json_agg(f.source ORDER BY f.source) AS sources,"                 \
     " bool_or(f.deleted_at IS NULL) AS live, max(f.deleted_at) AS deleted_at,"                     \
-    " max(f.updated_at) AS updated_at FROM archive_folders f WHERE f.mailbox = $1"                 \
-    " AND f.folder_id = x.folder_id) s"
+    " max(f.updated_at) AS updated_at FROM archive_folders f"                                      \
+    " WHERE f.partition_id = ANY (v.parts) AND f.folder_id = x.folder_id) s"
 
 /*
  * A folder's anchor is its first row (lowest seq): rows are never deleted, so anchors are
  * stable keys for pages. $1 mailbox, $2 after, $3 include deleted, $4 rows.
  */
 DB_STMT(archive_folder_list, 4, true,
-        "WITH x AS (SELECT a.folder_id, a.seq FROM archive_folders a WHERE a.mailbox = $1"
+        "WITH v AS (SELECT " VIEW_PARTS("$1") " AS parts),"
+        " x AS (SELECT a.folder_id, a.seq FROM v, archive_folders a"
+        " WHERE a.partition_id = ANY (v.parts)"
         " AND ($2::bigint IS NULL OR a.seq > $2) AND NOT EXISTS (SELECT 1 FROM archive_folders o"
-        " WHERE o.mailbox = $1 AND o.folder_id = a.folder_id AND o.seq < a.seq)"
-        " AND ($3::boolean OR EXISTS (SELECT 1 FROM archive_folders l WHERE l.mailbox = $1"
+        " WHERE o.partition_id = ANY (v.parts) AND o.folder_id = a.folder_id AND o.seq < a.seq)"
+        " AND ($3::boolean OR EXISTS (SELECT 1 FROM archive_folders l"
+        " WHERE l.partition_id = ANY (v.parts)"
         " AND l.folder_id = a.folder_id AND l.deleted_at IS NULL)) ORDER BY a.seq LIMIT $4)"
         " SELECT json_build_object('folder_id', x.folder_id, 'parent_folder_id',"
         " b.parent_folder_id, 'path', b.path, 'display_name', b.display_name, 'folder_class',"
@@ -74,8 +95,11 @@ DB_STMT(archive_folder_list, 4, true,
         " coalesce(c.items + c.appointments, 0), 'deleted_item_count',"
         " coalesce(c.deleted_items, 0), 'deleted', NOT s.live, 'deleted_at',"
         " CASE WHEN s.live THEN NULL ELSE mse_ts(s.deleted_at) END,"
-        " 'updated_at', mse_ts(s.updated_at))::text, x.seq FROM x" FOLDER_BEST_ROW FOLDER_ALL_ROWS
-        " LEFT JOIN archive_folder_counts c ON c.mailbox = $1 AND c.folder_id = x.folder_id"
+        " 'updated_at', mse_ts(s.updated_at))::text, x.seq FROM v, x" FOLDER_BEST_ROW
+        FOLDER_ALL_ROWS
+        " CROSS JOIN LATERAL (SELECT sum(n.items) AS items, sum(n.deleted_items) AS deleted_items,"
+        " sum(n.appointments) AS appointments FROM archive_folder_counts n"
+        " WHERE n.partition_id = ANY (v.parts) AND n.folder_id = x.folder_id) c"
         " ORDER BY x.seq");
 
 /*
@@ -85,8 +109,8 @@ DB_STMT(archive_folder_list, 4, true,
 #define FILTER_FOLDERS                                                                             \
     "WITH ids AS (SELECT $2::text AS folder_id WHERE $2::text IS NOT NULL AND $3::text IS NULL"    \
     " UNION SELECT f.folder_id FROM archive_folders f WHERE $3::text IS NOT NULL"                  \
-    " AND f.mailbox = $1 AND lower(f.path) = lower($3) AND ($2::text IS NULL"                      \
-    " OR f.folder_id = $2)) "
+    " AND f.partition_id = ANY " VIEW_PARTS("$1") " AND lower(f.path) = lower($3)"                 \
+    " AND ($2::text IS NULL OR f.folder_id = $2)) "
 
 #define ITEM_JSON                                                                                  \
     "json_build_object('item_id', r.item_id, 'folder_id', r.folder_id, "                           \
@@ -102,13 +126,14 @@ DB_STMT(archive_folder_list, 4, true,
 
 /* $1 mailbox, $2 include deleted, $3 after, $4 rows. */
 DB_STMT(archive_item_list, 4, true,
-        "SELECT " ITEM_JSON " FROM archive_items r WHERE r.mailbox = $1"
+        "SELECT " ITEM_JSON " FROM archive_items r WHERE r.partition_id = " VIEW_PART("$1", "mail")
         " AND ($2::boolean OR r.deleted_at IS NULL) AND ($3::bigint IS NULL OR r.seq > $3)"
         " ORDER BY r.seq LIMIT $4");
 /* $1 mailbox, $2 folder id, $3 folder path, $4 include deleted, $5 after, $6 rows. */
 DB_STMT(archive_item_list_in, 6, true,
         FILTER_FOLDERS
-        "SELECT " ITEM_JSON " FROM ids JOIN archive_items r ON r.mailbox = $1"
+        "SELECT " ITEM_JSON " FROM ids JOIN archive_items r"
+        " ON r.partition_id = " VIEW_PART("$1", "mail")
         " AND r.folder_id = ids.folder_id WHERE ($4::boolean OR r.deleted_at IS NULL)"
         " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT $6");
 
@@ -144,14 +169,16 @@ DB_STMT(archive_item_list_in, 6, true,
 /* $1 mailbox, $2 from, $3 to, $4 after, $5 rows. */
 DB_STMT(archive_appointment_list, 5, true,
         "SELECT " APPOINTMENT_JSON
-        " FROM archive_appointments r WHERE r.mailbox = $1" APPOINTMENT_RANGE(
+        " FROM archive_appointments r WHERE r.partition_id = " VIEW_PART(
+                "$1", "calendar") APPOINTMENT_RANGE(
                 "$2", "$3") " AND ($4::bigint IS NULL OR r.seq > $4)"
                             " ORDER BY r.seq LIMIT $5");
 /* $1 mailbox, $2 folder id, $3 folder path, $4 from, $5 to, $6 after, $7 rows. */
 DB_STMT(archive_appointment_list_in, 7, true,
         FILTER_FOLDERS
         "SELECT " APPOINTMENT_JSON " FROM ids JOIN archive_appointments r"
-        " ON r.mailbox = $1 AND r.folder_id = ids.folder_id WHERE true" APPOINTMENT_RANGE(
+        " ON r.partition_id = " VIEW_PART("$1", "calendar") " AND r.folder_id = ids.folder_id"
+        " WHERE true" APPOINTMENT_RANGE(
                 "$4", "$5") " AND ($6::bigint IS NULL OR r.seq > $6)"
                             " ORDER BY r.seq LIMIT $7");
 
@@ -160,7 +187,8 @@ DB_STMT(archive_attachment_find, 3, true,
         "SELECT t.x ->> 'name', t.x ->> 'content_type' FROM archive_appointments a"
         " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.attachments) = 'array'"
         " THEN a.attachments ELSE '[]' END) WITH ORDINALITY AS t (x, n)"
-        " WHERE a.mailbox = $1 AND a.attachments @> jsonb_build_array(jsonb_build_object("
+        " WHERE a.partition_id = " VIEW_PART("$1", "calendar")
+        " AND a.attachments @> jsonb_build_array(jsonb_build_object("
         "'sha256', $2::text)) AND t.x ->> 'sha256' = $2"
         " AND ($3::text IS NULL OR t.x ->> 'attachment_id' = $3) ORDER BY a.seq, t.n LIMIT 1");
 DB_STMT(archive_blob_read, 1, true, "SELECT content FROM blobs WHERE sha256 = $1");

@@ -141,6 +141,17 @@ DB_STMT(exec_membership, 6, false,
         " WHERE m.task_id = f.task_id AND $5::text IS NULL AND m.in_group"
         " AND NOT EXISTS (SELECT 1 FROM a WHERE a.addr = m.address))"
         " SELECT count(*) FROM e");
+/*
+ * For the group kinds whose members the server knows exactly (a mailbox, a list of them), the
+ * first reported address that is not one of them. A site is the least trusted principal: its
+ * report must not bring another mailbox into its task (security review, F1).
+ */
+DB_STMT(exec_membership_outside, 4, false,
+        "SELECT u.addr FROM executions e CROSS JOIN LATERAL unnest($4::text[]) WITH ORDINALITY"
+        " AS u (addr, ord) WHERE " FENCE " AND e.snapshot #>> '{group,kind}' IN ('mailbox',"
+        " 'mailbox_list') AND u.addr NOT IN (SELECT lower(btrim(g)) FROM"
+        " regexp_split_to_table(e.snapshot #>> '{group,value}', ';') AS g)"
+        " ORDER BY u.ord LIMIT 1");
 DB_STMT(exec_membership_doc, 1, false,
         "SELECT json_build_object('mailboxes', coalesce(json_agg(json_build_object("
         " 'address', m.address, 'state', m.state) ORDER BY m.position), '[]'::json))::text"
@@ -484,17 +495,30 @@ enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker
 }
 
 enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
-                               const char *error_code, const char *error_text, char **json,
+                               const char *error_code, const char *error_text,
+                               char outside[MSE_MAX_ADDRESS + 1], char **json,
                                struct db_error *err)
 {
     const char *params[6];
+    struct db_res res;
     int64_t n = 0;
     *json = NULL;
+    outside[0] = '\0';
     fence_params(f, params);
     params[3] = addresses;
     params[4] = error_code;
     params[5] = error_text;
-    enum mse_rc rc = db_int_query(db, &exec_membership, params, &n, err);
+    enum mse_rc rc = MSE_OK;
+    if (!error_code) {
+        rc = db_query(db, &exec_membership_outside, params, &res, err);
+        if (rc == MSE_OK && db_res_rows(&res) == 1) {
+            snprintf(outside, MSE_MAX_ADDRESS + 1, "%s", db_res_get(&res, 0, 0));
+            rc = MSE_ERR_INVALID;
+        }
+        db_res_clear(&res);
+    }
+    if (rc == MSE_OK)
+        rc = db_int_query(db, &exec_membership, params, &n, err);
     if (rc == MSE_OK && n == 0)
         return fence_or(db, f, err);
     if (rc == MSE_OK)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "mse/limits.h"
 #include "mse/rc.h"
 
 /* The proof a worker's write carries: which execution, its site, the claim's token. */
@@ -76,7 +77,8 @@ enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker
  * *json = {"mailboxes": [{address, state}]}.
  */
 enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
-                               const char *error_code, const char *error_text, char **json,
+                               const char *error_code, const char *error_text,
+                               char outside[MSE_MAX_ADDRESS + 1], char **json,
                                struct db_error *err) MSE_WUR;
 /*
  * Takes the mailbox lock for the execution. MSE_OK: *json = {"checkpoints": …}.

@@ -13,31 +13,41 @@
 #include "db_util.h"
 
 /*
- * Parameters shared by the record statements: $1 mailbox, $2 records, $3 folder, $4 epoch.
- * Every field the batch format allows to be null or absent has a value here that the table's
- * constraints accept: a record without folder_id belongs to the batch's folder.
+ * Parameters shared by the record statements: $1 the archive partition of the submitting
+ * execution's (site, task, mailbox, feature), $2 records, $3 folder, $4 epoch, $5 mailbox.
+ * Every statement that reads or writes archive rows is confined to $1 (schema 027): a batch
+ * can never reach rows another task, or another site, archived. Every field the batch format
+ * allows to be null or absent has a value here that the table's constraints accept: a record
+ * without folder_id belongs to the batch's folder.
  */
 
-DB_STMT(submit_replayed, 1, false,
-        "SELECT sequence FROM applied_batches WHERE batch_id = $1::uuid");
+DB_STMT(submit_replayed, 2, false,
+        "SELECT sequence FROM applied_batches WHERE execution_id = $1::uuid"
+        " AND batch_id = $2::uuid");
 DB_STMT(submit_locked, 2, false,
         "SELECT count(*) FROM mailbox_locks WHERE address = $1 AND execution_id = $2::uuid");
 DB_STMT(submit_checkpoint, 4, false,
         "SELECT state, full_pass_epoch FROM sync_checkpoints WHERE site_id = $1::uuid"
         " AND task_id = $2::uuid AND mailbox = $3 AND scope = $4 FOR UPDATE");
-DB_STMT(submit_missing_blob, 1, false,
-        "SELECT h FROM unnest($1::text[]) AS h WHERE NOT EXISTS"
-        " (SELECT 1 FROM blobs b WHERE b.sha256 = h) LIMIT 1");
+/* Content is referenced only once this site has uploaded it (blob_holders, schema 027). */
+DB_STMT(submit_missing_blob, 2, false,
+        "SELECT h FROM unnest($2::text[]) AS h WHERE NOT EXISTS"
+        " (SELECT 1 FROM blob_holders b WHERE b.site_id = $1::uuid AND b.sha256 = h) LIMIT 1");
 DB_STMT(submit_epoch, 0, false, "SELECT nextval('mse_pass_epoch')");
 DB_STMT(submit_mailbox, 1, false,
         "INSERT INTO archive_mailboxes (address) VALUES ($1) ON CONFLICT (address)"
         " DO UPDATE SET updated_at = now()");
+DB_STMT(submit_partition, 4, false,
+        "INSERT INTO archive_partitions AS p (mailbox, site_id, task_id, feature)"
+        " VALUES ($1, $2::uuid, $3::uuid, $4)"
+        " ON CONFLICT (site_id, task_id, mailbox, feature) DO UPDATE SET written_at = now()"
+        " RETURNING p.id");
 
-/* Folders of one feature ($5 source): upserts, then deletions (kept, marked). */
-DB_STMT(submit_folders_upsert, 3, false,
-        "INSERT INTO archive_folders AS a (mailbox, source, folder_id, parent_folder_id,"
-        " display_name, folder_class, path, deleted_at, updated_at)"
-        " SELECT DISTINCT ON (r.folder_id) $1, $3, r.folder_id, r.parent_folder_id,"
+/* Folders of one feature ($3 source, $4 mailbox): upserts, then deletions (kept, marked). */
+DB_STMT(submit_folders_upsert, 4, false,
+        "INSERT INTO archive_folders AS a (partition_id, mailbox, source, folder_id,"
+        " parent_folder_id, display_name, folder_class, path, deleted_at, updated_at)"
+        " SELECT DISTINCT ON (r.folder_id) $1::bigint, $4, $3, r.folder_id, r.parent_folder_id,"
         " coalesce(r.display_name, ''), r.folder_class,"
         " coalesce(r.path, '/' || coalesce(r.display_name, '')),"
         " NULL, now()"
@@ -45,39 +55,39 @@ DB_STMT(submit_folders_upsert, 3, false,
         " jsonb_to_record(e.rec) AS r (folder_id text,"
         " parent_folder_id text, display_name text, folder_class text, path text, change text)"
         " WHERE r.change = 'upsert' ORDER BY r.folder_id, e.n DESC"
-        " ON CONFLICT (mailbox, source, folder_id) DO UPDATE SET"
+        " ON CONFLICT (partition_id, folder_id) DO UPDATE SET"
         " parent_folder_id = EXCLUDED.parent_folder_id, display_name = EXCLUDED.display_name,"
         " folder_class = EXCLUDED.folder_class, path = EXCLUDED.path, deleted_at = NULL,"
         " updated_at = now()");
-DB_STMT(submit_folders_delete, 3, false,
+DB_STMT(submit_folders_delete, 2, false,
         "UPDATE archive_folders a SET deleted_at = coalesce(a.deleted_at, now()), updated_at = "
         "now()"
         " FROM jsonb_to_recordset($2::jsonb) AS r (folder_id text, change text)"
-        " WHERE r.change = 'delete' AND a.mailbox = $1 AND a.source = $3"
+        " WHERE r.change = 'delete' AND a.partition_id = $1::bigint"
         " AND a.folder_id = r.folder_id");
 /* A folder gone from the replica takes its messages along (kept, marked deleted). */
 DB_STMT(submit_folders_items_gone, 2, false,
         "UPDATE archive_items a SET deleted_at = now(), updated_at = now()"
         " FROM jsonb_to_recordset($2::jsonb) AS r (folder_id text, change text)"
-        " WHERE r.change = 'delete' AND a.mailbox = $1 AND a.folder_id = r.folder_id"
-        " AND a.deleted_at IS NULL");
+        " WHERE r.change = 'delete' AND a.partition_id = $1::bigint"
+        " AND a.folder_id = r.folder_id AND a.deleted_at IS NULL");
 /* A calendar gone from Exchange takes its appointments out of the replica. */
 DB_STMT(submit_folders_appointments_gone, 2, false,
         "DELETE FROM archive_appointments a USING jsonb_to_recordset($2::jsonb) AS r (folder_id"
-        " text, change text) WHERE r.change = 'delete' AND a.mailbox = $1"
+        " text, change text) WHERE r.change = 'delete' AND a.partition_id = $1::bigint"
         " AND a.folder_id = r.folder_id");
 DB_STMT(submit_folders_checkpoints_gone, 4, false,
         "DELETE FROM sync_checkpoints c USING jsonb_to_recordset($4::jsonb) AS r (folder_id text,"
         " change text) WHERE r.change = 'delete' AND c.site_id = $1::uuid"
         " AND c.task_id = $2::uuid AND c.mailbox = $3 AND c.scope = r.folder_id");
 
-DB_STMT(submit_items_upsert, 4, false,
-        "INSERT INTO archive_items AS a (mailbox, item_id, folder_id, change_key, item_class,"
+DB_STMT(submit_items_upsert, 5, false,
+        "INSERT INTO archive_items AS a (partition_id, mailbox, item_id, folder_id, change_key, item_class,"
         " internet_message_id, subject, sender, \"from\", to_recipients, cc_recipients, sent_at,"
         " received_at, size, is_read, sensitivity, has_attachments, deleted_at, pass_epoch,"
         " updated_at)"
-        " SELECT DISTINCT ON (r.item_id) $1, r.item_id, coalesce(r.folder_id, $3), r.change_key,"
-        " r.item_class, r.internet_message_id, r.subject, r.sender, r.\"from\","
+        " SELECT DISTINCT ON (r.item_id) $1::bigint, $5, r.item_id, coalesce(r.folder_id, $3),"
+        " r.change_key, r.item_class, r.internet_message_id, r.subject, r.sender, r.\"from\","
         " coalesce(r.\"to\", '[]'), coalesce(r.cc, '[]'), r.sent, r.received, r.size,"
         " r.is_read, r.sensitivity,"
         " r.has_attachments, NULL, $4::bigint, now()"
@@ -88,7 +98,7 @@ DB_STMT(submit_items_upsert, 4, false,
         " received timestamptz, size bigint, is_read boolean, sensitivity text,"
         " has_attachments boolean)"
         " WHERE r.change = 'upsert' AND $3::text IS NOT NULL ORDER BY r.item_id, e.n DESC"
-        " ON CONFLICT (mailbox, item_id) DO UPDATE SET folder_id = EXCLUDED.folder_id,"
+        " ON CONFLICT (partition_id, item_id) DO UPDATE SET folder_id = EXCLUDED.folder_id,"
         " change_key = EXCLUDED.change_key, item_class = EXCLUDED.item_class,"
         " internet_message_id = EXCLUDED.internet_message_id, subject = EXCLUDED.subject,"
         " sender = EXCLUDED.sender, \"from\" = EXCLUDED.\"from\","
@@ -100,31 +110,32 @@ DB_STMT(submit_items_upsert, 4, false,
 DB_STMT(submit_items_read_flag, 3, false,
         "UPDATE archive_items a SET is_read = r.is_read, updated_at = now()"
         " FROM jsonb_to_recordset($2::jsonb) AS r (item_id text, change text, is_read boolean)"
-        " WHERE r.change = 'read_flag' AND a.mailbox = $1 AND a.item_id = r.item_id"
+        " WHERE r.change = 'read_flag' AND a.partition_id = $1::bigint AND a.item_id = r.item_id"
         " AND a.folder_id = $3");
 /* Deletions apply only to items still in the batch's folder: a move's create may come first. */
 DB_STMT(submit_items_delete, 3, false,
         "UPDATE archive_items a SET deleted_at = now(), updated_at = now()"
         " FROM jsonb_to_recordset($2::jsonb) AS r (item_id text, change text)"
-        " WHERE r.change = 'delete' AND a.mailbox = $1 AND a.item_id = r.item_id"
+        " WHERE r.change = 'delete' AND a.partition_id = $1::bigint AND a.item_id = r.item_id"
         " AND a.folder_id = $3 AND a.deleted_at IS NULL");
 /* An item that became private leaves no trace. */
 DB_STMT(submit_items_remove, 3, false,
         "DELETE FROM archive_items a USING jsonb_to_recordset($2::jsonb) AS r (item_id text,"
-        " change text) WHERE r.change = 'remove' AND a.mailbox = $1 AND a.item_id = r.item_id"
+        " change text) WHERE r.change = 'remove' AND a.partition_id = $1::bigint"
+        " AND a.item_id = r.item_id"
         " AND a.folder_id = $3");
 DB_STMT(submit_items_sweep, 3, false,
-        "UPDATE archive_items SET deleted_at = now(), updated_at = now() WHERE mailbox = $1"
+        "UPDATE archive_items SET deleted_at = now(), updated_at = now() WHERE partition_id = $1::bigint"
         " AND folder_id = $2 AND deleted_at IS NULL AND (pass_epoch IS NULL OR pass_epoch < $3)");
 
-DB_STMT(submit_appointments_upsert, 4, false,
-        "INSERT INTO archive_appointments AS a (mailbox, item_id, folder_id, change_key,"
+DB_STMT(submit_appointments_upsert, 5, false,
+        "INSERT INTO archive_appointments AS a (partition_id, mailbox, item_id, folder_id, change_key,"
         " item_class, uid, subject, start_at, end_at, is_all_day, location, organizer,"
         " required_attendees, optional_attendees, calendar_item_type, is_recurring, recurrence,"
         " modified_occurrences, deleted_occurrences, sensitivity, has_attachments, attachments,"
         " pass_epoch, updated_at)"
-        " SELECT DISTINCT ON (r.item_id) $1, r.item_id, coalesce(r.folder_id, $3), r.change_key,"
-        " r.item_class, r.uid, r.subject, r.start, r.\"end\", r.is_all_day, r.location,"
+        " SELECT DISTINCT ON (r.item_id) $1::bigint, $5, r.item_id, coalesce(r.folder_id, $3),"
+        " r.change_key, r.item_class, r.uid, r.subject, r.start, r.\"end\", r.is_all_day, r.location,"
         " r.organizer,"
         " coalesce(r.required_attendees, '[]'), coalesce(r.optional_attendees, '[]'),"
         " r.calendar_item_type, r.is_recurring, r.recurrence,"
@@ -139,7 +150,7 @@ DB_STMT(submit_appointments_upsert, 4, false,
         " modified_occurrences jsonb, deleted_occurrences jsonb, sensitivity text,"
         " has_attachments boolean, attachments jsonb)"
         " WHERE r.change = 'upsert' AND $3::text IS NOT NULL ORDER BY r.item_id, e.n DESC"
-        " ON CONFLICT (mailbox, item_id) DO UPDATE SET folder_id = EXCLUDED.folder_id,"
+        " ON CONFLICT (partition_id, item_id) DO UPDATE SET folder_id = EXCLUDED.folder_id,"
         " change_key = EXCLUDED.change_key, item_class = EXCLUDED.item_class,"
         " uid = EXCLUDED.uid, subject = EXCLUDED.subject, start_at = EXCLUDED.start_at,"
         " end_at = EXCLUDED.end_at, is_all_day = EXCLUDED.is_all_day,"
@@ -155,10 +166,10 @@ DB_STMT(submit_appointments_upsert, 4, false,
         " pass_epoch = coalesce(EXCLUDED.pass_epoch, a.pass_epoch), updated_at = now()");
 DB_STMT(submit_appointments_delete, 3, false,
         "DELETE FROM archive_appointments a USING jsonb_to_recordset($2::jsonb) AS r (item_id"
-        " text, change text) WHERE r.change IN ('delete', 'remove') AND a.mailbox = $1"
+        " text, change text) WHERE r.change IN ('delete', 'remove') AND a.partition_id = $1::bigint"
         " AND a.item_id = r.item_id AND a.folder_id = $3");
 DB_STMT(submit_appointments_sweep, 3, false,
-        "DELETE FROM archive_appointments WHERE mailbox = $1 AND folder_id = $2"
+        "DELETE FROM archive_appointments WHERE partition_id = $1::bigint AND folder_id = $2"
         " AND (pass_epoch IS NULL OR pass_epoch < $3)");
 
 DB_STMT(submit_store_checkpoint, 7, false,
@@ -187,10 +198,20 @@ DB_STMT(submit_sequence, 7, false,
         " WHERE task_id = $2::uuid AND address = $4 AND $7::int > 0)"
         " SELECT sequence FROM t");
 
-DB_STMT(blob_exists, 1, true, "SELECT size FROM blobs WHERE sha256 = $1");
-DB_STMT(blob_put, 3, false,
-        "INSERT INTO blobs (sha256, size, content) VALUES ($1, $2::bigint, $3)"
-        " ON CONFLICT (sha256) DO NOTHING RETURNING 1");
+/* Existence is answered per site (F7): content another site uploaded is not revealed. */
+DB_STMT(blob_exists, 2, true,
+        "SELECT b.size FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256"
+        " WHERE h.site_id = $1::uuid AND h.sha256 = $2");
+/*
+ * Stores the content once for everyone and records the site as holding it; 1 in the first
+ * column when the content was new to the store, in the second when this site held it already.
+ */
+DB_STMT(blob_put, 4, false,
+        "WITH b AS (INSERT INTO blobs (sha256, size, content) VALUES ($2, $3::bigint, $4)"
+        " ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
+        " h AS (INSERT INTO blob_holders (site_id, sha256) VALUES ($1::uuid, $2)"
+        " ON CONFLICT (site_id, sha256) DO NOTHING RETURNING 1)"
+        " SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM h)");
 
 /*
  * Runs a record statement when its array holds records of a kind it applies (`present` and
@@ -212,7 +233,7 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
                                        struct db_error *err)
 {
     struct db_res res;
-    const char *p1[] = { b->batch_id };
+    const char *p1[] = { f->execution_id, b->batch_id };
     enum mse_rc rc = db_query(db, &submit_replayed, p1, &res, err);
     if (rc == MSE_OK && db_res_rows(&res) == 1) {
         r->replayed = true;
@@ -245,7 +266,7 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
     db_res_clear(&res);
     if (rc != MSE_OK || !same)
         return rc == MSE_OK ? MSE_ERR_CONFLICT : rc;
-    const char *p4[] = { b->shas };
+    const char *p4[] = { f->site_id, b->shas };
     if (b->shas) {
         rc = db_query(db, &submit_missing_blob, p4, &res, err);
         if (rc == MSE_OK && db_res_rows(&res) == 1) {
@@ -258,10 +279,11 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
 }
 
 static enum mse_rc apply_hierarchy(struct db *db, const struct fence *f, const char *task,
-                                   const struct batch *b, bool calendar, struct db_error *err)
+                                   const char *partition, const struct batch *b, bool calendar,
+                                   struct db_error *err)
 {
     const char *source = calendar ? "calendar" : "mail";
-    const char *p[] = { b->mailbox, b->folders, source };
+    const char *p[] = { partition, b->folders, source, b->mailbox };
     unsigned k = b->folder_changes;
     enum mse_rc rc = records_run(db, &submit_folders_upsert, p, k, BATCH_UPSERT, err);
     if (rc == MSE_OK)
@@ -276,19 +298,20 @@ static enum mse_rc apply_hierarchy(struct db *db, const struct fence *f, const c
     return rc;
 }
 
-static enum mse_rc apply_folder(struct db *db, const struct batch *b, bool calendar,
-                                const char *epoch, bool sweep, struct db_error *err)
+static enum mse_rc apply_folder(struct db *db, const char *partition, const struct batch *b,
+                                bool calendar, const char *epoch, bool sweep,
+                                struct db_error *err)
 {
     enum mse_rc rc;
     if (calendar) {
-        const char *p[] = { b->mailbox, b->appointments, b->folder_id, epoch };
+        const char *p[] = { partition, b->appointments, b->folder_id, epoch, b->mailbox };
         unsigned k = b->appointment_changes;
         rc = records_run(db, &submit_appointments_upsert, p, k, BATCH_UPSERT, err);
         if (rc == MSE_OK)
             rc = records_run(db, &submit_appointments_delete, p, k, BATCH_DELETE | BATCH_REMOVE,
                              err);
     } else {
-        const char *p[] = { b->mailbox, b->items, b->folder_id, epoch };
+        const char *p[] = { partition, b->items, b->folder_id, epoch, b->mailbox };
         unsigned k = b->item_changes;
         rc = records_run(db, &submit_items_upsert, p, k, BATCH_UPSERT, err);
         if (rc == MSE_OK)
@@ -299,7 +322,7 @@ static enum mse_rc apply_folder(struct db *db, const struct batch *b, bool calen
             rc = records_run(db, &submit_items_remove, p, k, BATCH_REMOVE, err);
     }
     /* The last page of a full pass: whatever the pass did not report is gone. */
-    const char *s[] = { b->mailbox, b->folder_id, epoch };
+    const char *s[] = { partition, b->folder_id, epoch };
     if (rc == MSE_OK && sweep)
         rc = db_run(db, calendar ? &submit_appointments_sweep : &submit_items_sweep, s, err);
     return rc;
@@ -309,7 +332,7 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
                             struct batch_result *r, bool *lease_lost, bool *not_locked,
                             struct db_error *err)
 {
-    char task[37], type[40], epoch_s[24] = "";
+    char task[37], type[40], epoch_s[24] = "", partition[24] = "";
     const char *scope = b->hierarchy ? "#hierarchy" : b->folder_id;
     bool have_epoch = false;
     int64_t epoch = 0;
@@ -331,11 +354,16 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
     const char *pm[] = { b->mailbox };
     if (rc == MSE_OK)
         rc = db_run(db, &submit_mailbox, pm, err);
+    const char *pp[] = { b->mailbox, f->site_id, task, calendar ? "calendar" : "mail" };
+    int64_t partition_id = 0;
+    if (rc == MSE_OK)
+        rc = db_int_query(db, &submit_partition, pp, &partition_id, err);
+    snprintf(partition, sizeof(partition), "%lld", (long long)partition_id);
     if (rc == MSE_OK && b->hierarchy)
-        rc = apply_hierarchy(db, f, task, b, calendar, err);
+        rc = apply_hierarchy(db, f, task, partition, b, calendar, err);
     else if (rc == MSE_OK)
-        rc = apply_folder(db, b, calendar, have_epoch ? epoch_s : NULL, have_epoch && b->complete,
-                          err);
+        rc = apply_folder(db, partition, b, calendar, have_epoch ? epoch_s : NULL,
+                          have_epoch && b->complete, err);
     bool pass_open = have_epoch && !b->complete;
     const char *cp[] = { f->site_id,        task,
                          b->mailbox,        scope,
@@ -352,11 +380,11 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
     return rc;
 }
 
-enum mse_rc db_blob_exists(struct db *db, const char *sha256, bool *exists, int64_t *size,
-                           struct db_error *err)
+enum mse_rc db_blob_exists(struct db *db, const char *site_id, const char *sha256, bool *exists,
+                           int64_t *size, struct db_error *err)
 {
     struct db_res res;
-    const char *params[] = { sha256 };
+    const char *params[] = { site_id, sha256 };
     enum mse_rc rc = db_query(db, &blob_exists, params, &res, err);
     *exists = rc == MSE_OK && db_res_rows(&res) == 1;
     if (*exists)
@@ -365,17 +393,19 @@ enum mse_rc db_blob_exists(struct db *db, const char *sha256, bool *exists, int6
     return rc;
 }
 
-enum mse_rc db_blob_put(struct db *db, const char *sha256, const void *data, size_t len,
-                        bool *created, struct db_error *err)
+enum mse_rc db_blob_put(struct db *db, const char *site_id, const char *sha256, const void *data,
+                        size_t len, bool *stored, bool *held_before, struct db_error *err)
 {
     char size[24];
     struct db_res res;
     snprintf(size, sizeof(size), "%zu", len);
-    const char *params[] = { sha256, size, data ? data : "" };
-    const int lengths[] = { 0, 0, (int)len };
-    const int formats[] = { 0, 0, 1 };
+    const char *params[] = { site_id, sha256, size, data ? data : "" };
+    const int lengths[] = { 0, 0, 0, (int)len };
+    const int formats[] = { 0, 0, 0, 1 };
     enum mse_rc rc = db_query_bin(db, &blob_put, params, lengths, formats, &res, err);
-    *created = rc == MSE_OK && db_res_rows(&res) == 1;
+    bool row = rc == MSE_OK && db_res_rows(&res) == 1;
+    *stored = row && strcmp(db_res_get(&res, 0, 0), "1") == 0;
+    *held_before = row && strcmp(db_res_get(&res, 0, 1), "0") == 0;
     db_res_clear(&res);
     return rc;
 }

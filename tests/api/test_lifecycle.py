@@ -87,7 +87,9 @@ def test_a_full_execution(api, anon, site):
     assert members["mailboxes"] == [{"address": "anna@example.com", "state": "pending"},
                                     {"address": "bob@example.com", "state": "pending"}]
     # A second report keeps the first: a resumed execution processes the same mailboxes.
-    assert ok(w.membership(["carl@example.com"])) == members
+    assert ok(w.membership(["bob@example.com"])) == members
+    # A member the group does not have is refused, whatever was reported before.
+    problem(w.membership(["carl@example.com"]), 422, "mailboxes")
 
     granted = ok(w.lock("anna@example.com"))
     assert granted == {"checkpoints": {"hierarchy": None, "folders": {}}}
@@ -425,7 +427,7 @@ def test_changes_while_running_apply_at_the_end(api, anon, site):
 
 
 def test_delete_while_running_happens_at_the_end_and_keeps_data(api, anon, site, database):
-    task = new_task(api, site)
+    task = new_task(api, site, "keep@example.com")
     path = f"/api/v1/exchange-tasks/{task['id']}"
     run(api, task)
     w = claim(anon, site)

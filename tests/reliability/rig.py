@@ -138,9 +138,11 @@ class Rig:
         applied = self.db.scalar("SELECT count(*) FROM applied_batches WHERE task_id = %s",
                                  self.task["id"])
         assert self.sequence() == applied == e["submissions"], (self.sequence(), applied, e)
-        dup = self.db.query("SELECT internet_message_id, count(*) FROM archive_items "
-                            "WHERE mailbox = %s AND deleted_at IS NULL "
-                            "GROUP BY internet_message_id HAVING count(*) > 1", self.mailbox)
+        dup = self.db.query("SELECT i.internet_message_id, count(*) FROM archive_items i "
+                            "JOIN archive_partitions p ON p.id = i.partition_id "
+                            "WHERE p.task_id = %s AND i.mailbox = %s AND i.deleted_at IS NULL "
+                            "GROUP BY i.internet_message_id HAVING count(*) > 1",
+                            self.task["id"], self.mailbox)
         assert not dup, dup[:5]
         box = self.mailbox_figures()
         assert box["state"] == "healthy", box

@@ -79,7 +79,8 @@ def test_every_kind_of_change_replicates_incrementally(api, database, server, si
         assert run_and_wait(api, task)["result"] == "ok"
         assert_archive_equals(database, sim, a, MFR)
         paths = {r[0] for r in database.query(
-            "SELECT path FROM archive_folders WHERE mailbox = %s AND deleted_at IS NULL", a)}
+            "SELECT path FROM archive_folders WHERE mailbox = %s AND deleted_at IS NULL"
+            " AND partition_id = ANY(mse_view_partitions(%s))", a, a)}
         assert "/Inbox/Audit 2026 (closed)" in paths and "/Inbox/Audit 2026" not in paths
 
         sim.control("PATCH", f"/mailboxes/{a}/folders/{made['folder_id']}", expect=200,
@@ -92,7 +93,9 @@ def test_every_kind_of_change_replicates_incrementally(api, database, server, si
         assert_archive_equals(database, sim, a, MFR)
         # Kept in the archive, marked deleted, at its last-known place.
         gone = database.query("SELECT path, deleted_at IS NOT NULL FROM archive_folders "
-                              "WHERE mailbox = %s AND folder_id = %s", a, made["folder_id"])
+                              "WHERE mailbox = %s AND folder_id = %s"
+                              " AND partition_id = ANY(mse_view_partitions(%s))", a,
+                              made["folder_id"], a)
         assert gone == [("/Audit 2026 (closed)", True)]
 
         # Nothing changed: one hierarchy sync and one item sync per folder, no GetItem,
@@ -105,7 +108,8 @@ def test_every_kind_of_change_replicates_incrementally(api, database, server, si
         replicated = database.scalar(
             "SELECT count(*) FROM archive_folders WHERE mailbox = %s AND source = 'mail' "
             "AND deleted_at IS NULL AND (coalesce(folder_class, '') IN ('', 'IPF.Note') "
-            "OR folder_class LIKE 'IPF.Note.%%')", a)
+            "OR folder_class LIKE 'IPF.Note.%%')"
+            " AND partition_id = ANY(mse_view_partitions(%s))", a, a)
         assert after.get("GetItem", 0) == before.get("GetItem", 0)
         assert after["SyncFolderHierarchy"] - before["SyncFolderHierarchy"] == 1
         assert after["SyncFolderItems"] - before["SyncFolderItems"] == replicated
@@ -145,10 +149,13 @@ def test_kill_9_at_several_points(api, database, server, sim, kill_after):
         assert e["result"] == "ok" and e["claims"] == 2, e
         for m in addresses:
             assert_archive_equals(database, sim, m, MFR)
-        dupes = database.query("SELECT internet_message_id, count(*) FROM archive_items "
-                               "WHERE mailbox = ANY(%s) AND deleted_at IS NULL "
-                               "GROUP BY mailbox, internet_message_id HAVING count(*) > 1",
-                               addresses)
+        # This task's own partitions: the parametrised runs archive the same mailboxes with
+        # a task each, and each task keeps its own copy.
+        dupes = database.query("SELECT i.internet_message_id, count(*) FROM archive_items i "
+                               "JOIN archive_partitions p ON p.id = i.partition_id "
+                               "WHERE p.task_id = %s AND i.deleted_at IS NULL "
+                               "GROUP BY i.mailbox, i.internet_message_id HAVING count(*) > 1",
+                               task["id"])
         assert dupes == []
         seq = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"]
         applied = database.scalar("SELECT count(*) FROM applied_batches WHERE task_id = %s",
@@ -235,8 +242,9 @@ def test_invalid_sync_state_resyncs_the_folder_with_a_warning(api, database, ser
         # The resync caught the deletion it never saw as a change.
         assert_archive_equals(database, sim, a, MFR)
         assert database.scalar("SELECT deleted_at IS NOT NULL FROM archive_items "
-                               "WHERE mailbox = %s AND item_id = %s", a,
-                               msgs[0]["item_id"]) is True
+                               "WHERE mailbox = %s AND item_id = %s"
+                               " AND partition_id = ANY(mse_view_partitions(%s))", a,
+                               msgs[0]["item_id"], a) is True
     finally:
         worker.assert_clean_exit(worker.stop(signal.SIGTERM))
 

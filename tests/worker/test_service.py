@@ -59,8 +59,8 @@ def rfc3339(v):
 
 def archive_folders(db, mailbox, source):
     rows = db.query("SELECT folder_id, path, display_name, folder_class FROM archive_folders "
-                    "WHERE mailbox = %s AND source = %s AND deleted_at IS NULL",
-                    mailbox, source)
+                    "WHERE mailbox = %s AND source = %s AND deleted_at IS NULL"
+                    " AND partition_id = ANY(mse_view_partitions(%s))", mailbox, source, mailbox)
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
 
@@ -70,7 +70,8 @@ def archive_messages(db, mailbox):
         "SELECT item_id, folder_id, internet_message_id, subject, sender, \"from\", "
         "to_recipients, cc_recipients, sent_at, received_at, size, item_class, is_read, "
         "sensitivity, has_attachments FROM archive_items "
-        "WHERE mailbox = %s AND deleted_at IS NULL", mailbox)
+        "WHERE mailbox = %s AND deleted_at IS NULL"
+        " AND partition_id = ANY(mse_view_partitions(%s))", mailbox, mailbox)
     keys = ("internet_message_id", "subject", "sender", "from", "to", "cc", "sent",
             "received", "size", "item_class", "is_read", "sensitivity", "has_attachments")
     out = {}
@@ -88,7 +89,8 @@ def archive_appointments(db, mailbox):
         "SELECT item_id, folder_id, subject, start_at, end_at, is_all_day, location, organizer, "
         "required_attendees, optional_attendees, calendar_item_type, recurrence, "
         "modified_occurrences, deleted_occurrences, sensitivity, has_attachments, attachments "
-        "FROM archive_appointments WHERE mailbox = %s", mailbox)
+        "FROM archive_appointments WHERE mailbox = %s"
+        " AND partition_id = ANY(mse_view_partitions(%s))", mailbox, mailbox)
     keys = ("subject", "start", "end", "is_all_day", "location", "organizer",
             "required_attendees", "optional_attendees", "calendar_item_type", "recurrence",
             "modified_occurrences", "deleted_occurrences", "sensitivity", "has_attachments",
@@ -165,7 +167,9 @@ def test_worker_serves_its_site(api, database, server, sim):
         assert done["result"] == "ok", done
         assert_archive_equals(database, sim, a, MFR)
         deleted = database.scalar("SELECT deleted_at IS NOT NULL FROM archive_items "
-                                  "WHERE mailbox = %s AND item_id = %s", a, msgs[0]["item_id"])
+                                  "WHERE mailbox = %s AND item_id = %s"
+                                  " AND partition_id = ANY(mse_view_partitions(%s))", a,
+                                  msgs[0]["item_id"], a)
         assert deleted is True  # kept, marked deleted
         after = ok(api.get(f"/api/v1/exchange-tasks/{mfr['id']}"))
         assert 0 < after["sequence"] - before <= 3  # only the changed folder's batch(es)
