@@ -496,8 +496,7 @@ enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker
 
 enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
                                const char *error_code, const char *error_text,
-                               char outside[MSE_MAX_ADDRESS + 1], char **json,
-                               struct db_error *err)
+                               char outside[MSE_MAX_ADDRESS + 1], char **json, struct db_error *err)
 {
     const char *params[6];
     struct db_res res;

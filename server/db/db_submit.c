@@ -82,7 +82,8 @@ DB_STMT(submit_folders_checkpoints_gone, 4, false,
         " AND c.task_id = $2::uuid AND c.mailbox = $3 AND c.scope = r.folder_id");
 
 DB_STMT(submit_items_upsert, 5, false,
-        "INSERT INTO archive_items AS a (partition_id, mailbox, item_id, folder_id, change_key, item_class,"
+        "INSERT INTO archive_items AS a (partition_id, mailbox, item_id, folder_id, change_key, "
+        "item_class,"
         " internet_message_id, subject, sender, \"from\", to_recipients, cc_recipients, sent_at,"
         " received_at, size, is_read, sensitivity, has_attachments, deleted_at, pass_epoch,"
         " updated_at)"
@@ -125,17 +126,20 @@ DB_STMT(submit_items_remove, 3, false,
         " AND a.item_id = r.item_id"
         " AND a.folder_id = $3");
 DB_STMT(submit_items_sweep, 3, false,
-        "UPDATE archive_items SET deleted_at = now(), updated_at = now() WHERE partition_id = $1::bigint"
+        "UPDATE archive_items SET deleted_at = now(), updated_at = now() WHERE partition_id = "
+        "$1::bigint"
         " AND folder_id = $2 AND deleted_at IS NULL AND (pass_epoch IS NULL OR pass_epoch < $3)");
 
 DB_STMT(submit_appointments_upsert, 5, false,
-        "INSERT INTO archive_appointments AS a (partition_id, mailbox, item_id, folder_id, change_key,"
+        "INSERT INTO archive_appointments AS a (partition_id, mailbox, item_id, folder_id, "
+        "change_key,"
         " item_class, uid, subject, start_at, end_at, is_all_day, location, organizer,"
         " required_attendees, optional_attendees, calendar_item_type, is_recurring, recurrence,"
         " modified_occurrences, deleted_occurrences, sensitivity, has_attachments, attachments,"
         " pass_epoch, updated_at)"
         " SELECT DISTINCT ON (r.item_id) $1::bigint, $5, r.item_id, coalesce(r.folder_id, $3),"
-        " r.change_key, r.item_class, r.uid, r.subject, r.start, r.\"end\", r.is_all_day, r.location,"
+        " r.change_key, r.item_class, r.uid, r.subject, r.start, r.\"end\", r.is_all_day, "
+        "r.location,"
         " r.organizer,"
         " coalesce(r.required_attendees, '[]'), coalesce(r.optional_attendees, '[]'),"
         " r.calendar_item_type, r.is_recurring, r.recurrence,"
@@ -299,8 +303,7 @@ static enum mse_rc apply_hierarchy(struct db *db, const struct fence *f, const c
 }
 
 static enum mse_rc apply_folder(struct db *db, const char *partition, const struct batch *b,
-                                bool calendar, const char *epoch, bool sweep,
-                                struct db_error *err)
+                                bool calendar, const char *epoch, bool sweep, struct db_error *err)
 {
     enum mse_rc rc;
     if (calendar) {

@@ -67,7 +67,6 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
 enum mse_rc db_blob_exists(struct db *db, const char *site_id, const char *sha256, bool *exists,
                            int64_t *size, struct db_error *err) MSE_WUR;
 enum mse_rc db_blob_put(struct db *db, const char *site_id, const char *sha256, const void *data,
-                        size_t len, bool *stored, bool *held_before,
-                        struct db_error *err) MSE_WUR;
+                        size_t len, bool *stored, bool *held_before, struct db_error *err) MSE_WUR;
 
 #endif
