@@ -14,10 +14,12 @@
 /*
  * Every task that replicates a mailbox keeps its own partition of it (schema 027); the view
  * shows, per feature, the partition written last. As scalar subqueries these are computed
- * once per statement; the cast keeps ANY () from reading the array as a subquery.
+ * once per statement; the cast keeps ANY () from reading the array as a subquery. $1 is the
+ * mailbox in every statement that uses them.
  */
-#define VIEW_PARTS(mailbox)         "((SELECT mse_view_partitions(" mailbox "))::bigint[])"
-#define VIEW_PART(mailbox, feature) "(SELECT mse_view_partition(" mailbox ", '" feature "'))"
+#define VIEW_PARTS    "((SELECT mse_view_partitions($1))::bigint[])"
+#define VIEW_MAIL     "(SELECT mse_view_partition($1, 'mail'))"
+#define VIEW_CALENDAR "(SELECT mse_view_partition($1, 'calendar'))"
 
 /*
  * archive_folders keeps a row per feature that replicates a folder ('mail', 'calendar'). The
@@ -76,36 +78,37 @@ DB_STMT(archive_mailbox_known, 1, true,
     " max(f.updated_at) AS updated_at FROM archive_folders f"                                      \
     " WHERE f.partition_id = ANY (v.parts) AND f.folder_id = x.folder_id) s"
 
+/* The view's partitions of $1 (v) and the page's folder anchors (x). */
+#define FOLDER_ANCHORS                                                                             \
+    "WITH v AS (SELECT " VIEW_PARTS " AS parts),"                                                  \
+    " x AS (SELECT a.folder_id, a.seq FROM v, archive_folders a"                                   \
+    " WHERE a.partition_id = ANY (v.parts) AND ($2::bigint IS NULL OR a.seq > $2)"                 \
+    " AND NOT EXISTS (SELECT 1 FROM archive_folders o WHERE o.partition_id = ANY (v.parts)"        \
+    " AND o.folder_id = a.folder_id AND o.seq < a.seq)"                                            \
+    " AND ($3::boolean OR EXISTS (SELECT 1 FROM archive_folders l"                                 \
+    " WHERE l.partition_id = ANY (v.parts) AND l.folder_id = a.folder_id"                          \
+    " AND l.deleted_at IS NULL)) ORDER BY a.seq LIMIT $4)"
+/* A folder's counts summed over the view's partitions. */
+#define FOLDER_COUNTS                                                                              \
+    " CROSS JOIN LATERAL (SELECT sum(n.items) AS items, sum(n.deleted_items) AS deleted_items,"    \
+    " sum(n.appointments) AS appointments FROM archive_folder_counts n"                            \
+    " WHERE n.partition_id = ANY (v.parts) AND n.folder_id = x.folder_id) c"
+#define FOLDER_JSON                                                                                \
+    "json_build_object('folder_id', x.folder_id, 'parent_folder_id', b.parent_folder_id,"          \
+    " 'path', b.path, 'display_name', b.display_name, 'folder_class', b.folder_class,"             \
+    " 'sources', s.sources, 'item_count', coalesce(c.items + c.appointments, 0),"                  \
+    " 'deleted_item_count', coalesce(c.deleted_items, 0), 'deleted', NOT s.live,"                  \
+    " 'deleted_at', CASE WHEN s.live THEN NULL ELSE mse_ts(s.deleted_at) END,"                     \
+    " 'updated_at', mse_ts(s.updated_at))::text"
+
 /*
  * A folder's anchor is its first row (lowest seq): rows are never deleted, so anchors are
  * stable keys for pages. $1 mailbox, $2 after, $3 include deleted, $4 rows.
  */
 DB_STMT(archive_folder_list, 4, true,
-        "WITH v AS (SELECT " VIEW_PARTS(
-                "$1") " AS parts),"
-                      " x AS (SELECT a.folder_id, a.seq FROM v, archive_folders a"
-                      " WHERE a.partition_id = ANY (v.parts)"
-                      " AND ($2::bigint IS NULL OR a.seq > $2) AND NOT EXISTS (SELECT 1 FROM "
-                      "archive_folders o"
-                      " WHERE o.partition_id = ANY (v.parts) AND o.folder_id = a.folder_id AND "
-                      "o.seq < a.seq)"
-                      " AND ($3::boolean OR EXISTS (SELECT 1 FROM archive_folders l"
-                      " WHERE l.partition_id = ANY (v.parts)"
-                      " AND l.folder_id = a.folder_id AND l.deleted_at IS NULL)) ORDER BY a.seq "
-                      "LIMIT $4)"
-                      " SELECT json_build_object('folder_id', x.folder_id, 'parent_folder_id',"
-                      " b.parent_folder_id, 'path', b.path, 'display_name', b.display_name, "
-                      "'folder_class',"
-                      " b.folder_class, 'sources', s.sources, 'item_count',"
-                      " coalesce(c.items + c.appointments, 0), 'deleted_item_count',"
-                      " coalesce(c.deleted_items, 0), 'deleted', NOT s.live, 'deleted_at',"
-                      " CASE WHEN s.live THEN NULL ELSE mse_ts(s.deleted_at) END,"
-                      " 'updated_at', mse_ts(s.updated_at))::text, x.seq FROM v, x" FOLDER_BEST_ROW
-                              FOLDER_ALL_ROWS " CROSS JOIN LATERAL (SELECT sum(n.items) AS items, "
-                                              "sum(n.deleted_items) AS deleted_items,"
-                      " sum(n.appointments) AS appointments FROM archive_folder_counts n"
-                      " WHERE n.partition_id = ANY (v.parts) AND n.folder_id = x.folder_id) c"
-                      " ORDER BY x.seq");
+        FOLDER_ANCHORS " SELECT " FOLDER_JSON
+                       ", x.seq FROM v, x" FOLDER_BEST_ROW FOLDER_ALL_ROWS FOLDER_COUNTS
+                       " ORDER BY x.seq");
 
 /*
  * The folders a filter names ($2 folder id, $3 path; at least one set): an id alone needs no
@@ -114,8 +117,8 @@ DB_STMT(archive_folder_list, 4, true,
 #define FILTER_FOLDERS                                                                             \
     "WITH ids AS (SELECT $2::text AS folder_id WHERE $2::text IS NOT NULL AND $3::text IS NULL"    \
     " UNION SELECT f.folder_id FROM archive_folders f WHERE $3::text IS NOT NULL"                  \
-    " AND f.partition_id = ANY " VIEW_PARTS("$1") " AND lower(f.path) = lower($3)"                 \
-                                                  " AND ($2::text IS NULL OR f.folder_id = $2)) "
+    " AND f.partition_id = ANY " VIEW_PARTS " AND lower(f.path) = lower($3)"                       \
+    " AND ($2::text IS NULL OR f.folder_id = $2)) "
 
 #define ITEM_JSON                                                                                  \
     "json_build_object('item_id', r.item_id, 'folder_id', r.folder_id, "                           \
@@ -131,18 +134,17 @@ DB_STMT(archive_folder_list, 4, true,
 
 /* $1 mailbox, $2 include deleted, $3 after, $4 rows. */
 DB_STMT(archive_item_list, 4, true,
-        "SELECT " ITEM_JSON " FROM archive_items r WHERE r.partition_id = " VIEW_PART(
-                "$1", "mail") " AND ($2::boolean OR r.deleted_at IS NULL) AND ($3::bigint IS NULL "
-                              "OR r.seq > $3)"
-                              " ORDER BY r.seq LIMIT $4");
+        "SELECT " ITEM_JSON " FROM archive_items r WHERE r.partition_id = " VIEW_MAIL
+        " AND ($2::boolean OR r.deleted_at IS NULL) AND ($3::bigint IS NULL "
+        "OR r.seq > $3)"
+        " ORDER BY r.seq LIMIT $4");
 /* $1 mailbox, $2 folder id, $3 folder path, $4 include deleted, $5 after, $6 rows. */
 DB_STMT(archive_item_list_in, 6, true,
-        FILTER_FOLDERS
-        "SELECT " ITEM_JSON " FROM ids JOIN archive_items r"
-        " ON r.partition_id = " VIEW_PART(
-                "$1", "mail") " AND r.folder_id = ids.folder_id WHERE ($4::boolean OR r.deleted_at "
-                              "IS NULL)"
-                              " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT $6");
+        FILTER_FOLDERS "SELECT " ITEM_JSON " FROM ids JOIN archive_items r"
+                       " ON r.partition_id = " VIEW_MAIL
+                       " AND r.folder_id = ids.folder_id WHERE ($4::boolean OR r.deleted_at "
+                       "IS NULL)"
+                       " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT $6");
 
 #define APPOINTMENT_JSON                                                                           \
     "json_build_object('item_id', r.item_id, 'folder_id', r.folder_id, "                           \
@@ -176,29 +178,27 @@ DB_STMT(archive_item_list_in, 6, true,
 /* $1 mailbox, $2 from, $3 to, $4 after, $5 rows. */
 DB_STMT(archive_appointment_list, 5, true,
         "SELECT " APPOINTMENT_JSON
-        " FROM archive_appointments r WHERE r.partition_id = " VIEW_PART("$1", "calendar")
-                APPOINTMENT_RANGE("$2", "$3") " AND ($4::bigint IS NULL OR r.seq > $4)"
-                                              " ORDER BY r.seq LIMIT $5");
+        " FROM archive_appointments r WHERE r.partition_id = " VIEW_CALENDAR APPOINTMENT_RANGE(
+                "$2", "$3") " AND ($4::bigint IS NULL OR r.seq > $4)"
+                            " ORDER BY r.seq LIMIT $5");
 /* $1 mailbox, $2 folder id, $3 folder path, $4 from, $5 to, $6 after, $7 rows. */
 DB_STMT(archive_appointment_list_in, 7, true,
         FILTER_FOLDERS
         "SELECT " APPOINTMENT_JSON " FROM ids JOIN archive_appointments r"
-        " ON r.partition_id = " VIEW_PART(
-                "$1", "calendar") " AND r.folder_id = ids.folder_id"
-                                  " WHERE true" APPOINTMENT_RANGE(
-                                          "$4", "$5") " AND ($6::bigint IS NULL OR r.seq > $6)"
-                                                      " ORDER BY r.seq LIMIT $7");
+        " ON r.partition_id = " VIEW_CALENDAR " AND r.folder_id = ids.folder_id"
+        " WHERE true" APPOINTMENT_RANGE("$4", "$5") " AND ($6::bigint IS NULL OR r.seq > $6)"
+                                                    " ORDER BY r.seq LIMIT $7");
 
 /* The GIN index on attachments finds the few appointments that reference the content. */
 DB_STMT(archive_attachment_find, 3, true,
         "SELECT t.x ->> 'name', t.x ->> 'content_type' FROM archive_appointments a"
         " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(a.attachments) = 'array'"
         " THEN a.attachments ELSE '[]' END) WITH ORDINALITY AS t (x, n)"
-        " WHERE a.partition_id = " VIEW_PART(
-                "$1", "calendar") " AND a.attachments @> jsonb_build_array(jsonb_build_object("
-                                  "'sha256', $2::text)) AND t.x ->> 'sha256' = $2"
-                                  " AND ($3::text IS NULL OR t.x ->> 'attachment_id' = $3) ORDER "
-                                  "BY a.seq, t.n LIMIT 1");
+        " WHERE a.partition_id = " VIEW_CALENDAR
+        " AND a.attachments @> jsonb_build_array(jsonb_build_object("
+        "'sha256', $2::text)) AND t.x ->> 'sha256' = $2"
+        " AND ($3::text IS NULL OR t.x ->> 'attachment_id' = $3) ORDER "
+        "BY a.seq, t.n LIMIT 1");
 DB_STMT(archive_blob_read, 1, true, "SELECT content FROM blobs WHERE sha256 = $1");
 
 /* Formats a page's keyset parameters: after (empty when none) and limit + 1 rows. */
