@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* EWS_SIM_* settings, and building the organisation and context they describe. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim_limits.h"
@@ -74,7 +77,8 @@ enum mse_rc sim_config_load(struct sim_config *cfg, struct mse_err *err)
         copy_env(cfg->schema_dir, sizeof(cfg->schema_dir), "EWS_SIM_SCHEMA_DIR",
                  EWS_SIM_DEFAULT_SCHEMA_DIR, err) != MSE_OK ||
         copy_env(cfg->control_token, sizeof(cfg->control_token), "EWS_SIM_CONTROL_TOKEN", "",
-                 err) != MSE_OK)
+                 err) != MSE_OK ||
+        copy_env(cfg->data_dir, sizeof(cfg->data_dir), "EWS_SIM_DATA_DIR", "", err) != MSE_OK)
         return MSE_ERR_INVALID;
     if (cfg->fixture[0] && cfg->generate[0]) {
         snprintf(err->msg, sizeof(err->msg), "set EWS_SIM_FIXTURE or EWS_SIM_GENERATE, not both");
@@ -127,14 +131,84 @@ enum mse_rc sim_org_build(const struct sim_config *cfg, struct org **out, struct
     return MSE_OK;
 }
 
-enum mse_rc sim_init(struct sim *s, struct mse_err *err)
+/* Reads exactly n bytes of path; MSE_ERR_NOT_FOUND when it does not exist. */
+static enum mse_rc key_read(const char *path, uint8_t *key, size_t n, struct mse_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return MSE_ERR_NOT_FOUND;
+    if (fd < 0) {
+        snprintf(err->msg, sizeof(err->msg), "cannot read %.300s: %s", path, strerror(errno));
+        return MSE_ERR_IO;
+    }
+    uint8_t extra;
+    ssize_t got = read(fd, key, n);
+    bool exact = got == (ssize_t)n && read(fd, &extra, 1) == 0;
+    close(fd);
+    if (!exact) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "%.300s is not a SyncState key (%zu bytes expected); remove it to start afresh",
+                 path, n);
+        return MSE_ERR_INVALID;
+    }
+    return MSE_OK;
+}
+
+/* Writes the key whole or not at all: a temporary file, fsync'd, renamed into place. */
+static enum mse_rc key_write(const char *dir, const char *path, const uint8_t *key, size_t n,
+                             struct mse_err *err)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err->msg, sizeof(err->msg), "cannot create EWS_SIM_DATA_DIR %.300s: %s", dir,
+                 strerror(errno));
+        return MSE_ERR_IO;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, key, n) == (ssize_t)n && fsync(fd) == 0;
+    int saved = errno;
+    if (fd >= 0)
+        ok = close(fd) == 0 && ok;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        snprintf(err->msg, sizeof(err->msg), "cannot write %.300s: %s", path, strerror(saved));
+        (void)unlink(tmp);
+        return MSE_ERR_IO;
+    }
+    return MSE_OK;
+}
+
+/*
+ * The key SyncStates are signed with. Exchange's sync states stay valid when a server
+ * restarts; with EWS_SIM_DATA_DIR the key is kept there, so a restarted sim serving the same
+ * organisation accepts the states it handed out before. Without it, a key per process.
+ */
+static enum mse_rc syncstate_key_load(const struct sim_config *cfg, struct mse_err *err)
 {
     uint8_t key[32];
-    if (mse_crypto_random(key, sizeof(key)) != MSE_OK) {
-        snprintf(err->msg, sizeof(err->msg), "no randomness for the SyncState key");
-        return MSE_ERR_CRYPTO;
+    char path[1100];
+    enum mse_rc rc = MSE_ERR_NOT_FOUND;
+    snprintf(path, sizeof(path), "%s/syncstate.key", cfg->data_dir);
+    if (cfg->data_dir[0])
+        rc = key_read(path, key, sizeof(key), err);
+    if (rc == MSE_ERR_NOT_FOUND) {
+        if (mse_crypto_random(key, sizeof(key)) != MSE_OK) {
+            snprintf(err->msg, sizeof(err->msg), "no randomness for the SyncState key");
+            return MSE_ERR_CRYPTO;
+        }
+        rc = cfg->data_dir[0] ? key_write(cfg->data_dir, path, key, sizeof(key), err) : MSE_OK;
     }
-    syncstate_key_init(key);
+    if (rc == MSE_OK)
+        syncstate_key_init(key);
+    return rc;
+}
+
+enum mse_rc sim_init(struct sim *s, struct mse_err *err)
+{
+    enum mse_rc krc = syncstate_key_load(&s->cfg, err);
+    if (krc != MSE_OK)
+        return krc;
     faults_init(&s->faults, s->cfg.seed);
     s->schema = schema_load(s->cfg.schema_dir, err);
     if (!s->schema)

@@ -26,6 +26,7 @@ struct sim_config {
     char schema_dir[1024];   /* EWS_SIM_SCHEMA_DIR */
     bool validate_responses; /* EWS_SIM_VALIDATE_RESPONSES */
     char control_token[256]; /* EWS_SIM_CONTROL_TOKEN, "" = loopback only */
+    char data_dir[1024];     /* EWS_SIM_DATA_DIR, "" = nothing kept across restarts */
     unsigned threads;        /* EWS_SIM_THREADS */
     size_t max_body;         /* EWS_SIM_MAX_BODY_BYTES */
     enum mse_log_level log_level;

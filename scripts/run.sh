@@ -38,7 +38,9 @@ export MSE_DATABASE_URL MSE_LISTEN=$listen MSE_DATA_DIR=${MSE_DATA_DIR:-$var/dat
 # --- ews-sim: the demo organisation's Exchange (EWS_SIM_* pass through) ---
 sim_listen=${EWS_SIM_LISTEN:-127.0.0.1:8081}
 sim_account=${EWS_SIM_SERVICE_ACCOUNT:-svc-mse@contoso.example:demo-service-password}
-sim_env=(EWS_SIM_LISTEN="$sim_listen" EWS_SIM_SERVICE_ACCOUNT="$sim_account")
+# The sim keeps its SyncState key under .var: a restarted demo keeps its workers' sync states.
+sim_env=(EWS_SIM_LISTEN="$sim_listen" EWS_SIM_SERVICE_ACCOUNT="$sim_account"
+         EWS_SIM_DATA_DIR="${EWS_SIM_DATA_DIR:-$var/ews-sim}")
 if [ -z "${EWS_SIM_GENERATE:-}" ]; then
   sim_env+=(EWS_SIM_FIXTURE="${EWS_SIM_FIXTURE:-$root/ewssim/fixtures/demo.json}")
 fi

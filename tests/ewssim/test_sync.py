@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """SyncFolderItems / SyncFolderHierarchy semantics: paging, incremental changes, bad states."""
 import base64
+import os
 
 import pytest
 
+import harness
+import simlib
 from ewsclient import Client
 
 ALICE = "alice@example.com"
@@ -195,3 +198,42 @@ def test_update_item_of_read_flag_only_is_a_read_flag_change(c):
     exp = c.sim.export(ALICE)
     m = next(x for x in exp["messages"] if x["item_id"] == iid)
     assert str(m["size"]) == size and m["is_read"] is False
+
+
+def _restarted_sim(data_dir):
+    return simlib.EwsSim(fixture=os.path.join(simlib.FIXTURES, "org.json"),
+                         env={"EWS_SIM_DATA_DIR": data_dir})
+
+
+def test_states_survive_a_restart_when_the_sim_keeps_its_key(tmp_path):
+    """Exchange's sync states outlive a server restart; with EWS_SIM_DATA_DIR the sim's do
+    too, and without it a restarted sim refuses them (another process, another key)."""
+    data = str(tmp_path / "sim-data")
+    first = _restarted_sim(data)
+    try:
+        c = Client(first)
+        inbox = c.folder_id("inbox")
+        _, state, _ = c.sync_all(inbox)
+    finally:
+        first.stop_clean()
+    assert oct(os.stat(os.path.join(data, "syncstate.key")).st_mode & 0o777) == "0o600"
+    second = _restarted_sim(data)
+    try:
+        page = Client(second).sync_items(inbox, state)
+        assert page["class"] == "Success" and page["changes"] == [] and page["last"], page
+    finally:
+        second.stop_clean()
+    keyless = simlib.EwsSim(fixture=os.path.join(simlib.FIXTURES, "org.json"))
+    try:
+        assert Client(keyless).sync_items(inbox, state)["code"] == "ErrorInvalidSyncStateData"
+    finally:
+        keyless.stop_clean()
+
+
+def test_a_damaged_key_file_stops_the_sim_with_a_message(tmp_path):
+    (tmp_path / "syncstate.key").write_bytes(b"short")
+    p = harness.Process([harness.binary("ews-sim")],
+                        {"EWS_SIM_LISTEN": "127.0.0.1:0", "EWS_SIM_SCHEMA_DIR": simlib.SCHEMA_DIR,
+                         "EWS_SIM_DATA_DIR": str(tmp_path)}, None, "ews-sim")
+    assert p.wait(60) == 1
+    assert "syncstate.key is not a SyncState key" in p.output()
