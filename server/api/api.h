@@ -70,6 +70,7 @@ void api_exec_stop(struct request *req);
 void api_exec_list(struct request *req);
 void api_exec_get(struct request *req);
 void api_exec_mailboxes(struct request *req);
+void api_exec_execution_mailboxes(struct request *req);
 
 /* api_worker.c, api_submit.c: the worker protocol. */
 void api_worker_heartbeat(struct request *req);

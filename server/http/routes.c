@@ -47,6 +47,8 @@ const struct route routes_table[] = {
     { "POST", "/api/v1/exchange-tasks/{id}/stop", api_exec_stop, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/executions", api_exec_list, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}", api_exec_get, ROLE_READ, 0 },
+    { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}/mailboxes",
+      api_exec_execution_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/mailboxes", api_exec_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
     /* The archive view: what workers replicated. EWS ids go in query parameters. */
