@@ -197,10 +197,10 @@ static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *c
     return rc;
 }
 
-static void progress_post(struct mailbox_ctx *m, const char *detail, bool force)
+static void progress_post(struct mailbox_ctx *m, const char *detail)
 {
     int64_t now = mse_time_mono_ms();
-    if (!force && now - m->last_progress_ms < AGENT_PROGRESS_MS)
+    if (m->last_progress_ms && now - m->last_progress_ms < AGENT_PROGRESS_MS)
         return;
     m->last_progress_ms = now;
     cJSON *body = cJSON_CreateObject();
@@ -223,7 +223,7 @@ static void progress_post(struct mailbox_ctx *m, const char *detail, bool force)
 static void sink_progress(void *ctx, const char *command, const char *detail)
 {
     (void)command; /* the slot's command names the mailbox; the engine's detail says where */
-    progress_post(ctx, detail, false);
+    progress_post(ctx, detail);
 }
 
 /* ---- mailboxes ---- */
@@ -305,7 +305,10 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct e
         LOG_INFO(&x->log, "stop requested while waiting for the lock on %s", address);
         return MSE_OK;
     }
-    progress_post(&m, "Starting", true);
+    /*
+     * The lock grant set the command and "Starting" on the server: no request for that, and
+     * the engine's first report goes out at once, however soon it comes.
+     */
 
     struct sync_checkpoints cps = { 0 };
     rc = sync_checkpoints_from_json(cp_json, &cps, err);

@@ -644,17 +644,27 @@ static enum mse_rc page_build(struct page_work *w)
     return rc;
 }
 
-/* Progress after a page: "Inbox: 1,536 of 10,000 items" on a full read. */
+/* "Folder 3 of 12, Inbox/Projects" (without the count outside a pass over folders). */
+static void folder_label(const struct sync_ctx *c, const struct hfolder *f, char *out, size_t size)
+{
+    const char *name = f->path[0] == '/' ? f->path + 1 : f->path;
+    if (c->folder_count)
+        snprintf(out, size, "Folder %u of %u, %s", c->folder_no, c->folder_count, name);
+    else
+        snprintf(out, size, "%s", name);
+}
+
+/* Progress after a page: "Folder 3 of 12, Inbox: 1,536 of 10,000 items" on a full read. */
 static void folder_progress(struct sync_ctx *c, const struct hfolder *f, uint64_t done, bool full)
 {
-    char a[32], b[32];
-    const char *name = f->path[0] == '/' ? f->path + 1 : f->path; /* "Inbox/Projects" */
+    char a[32], b[32], label[200];
+    folder_label(c, f, label, sizeof(label));
     sync_format_count(done, a, sizeof(a));
     if (full && f->total >= 0) {
         sync_format_count((uint64_t)f->total, b, sizeof(b));
-        sync_progress(c, c->feature->command, "%s: %s of %s %s", name, a, b, c->feature->unit);
+        sync_progress(c, c->feature->command, "%s: %s of %s %s", label, a, b, c->feature->unit);
     } else {
-        sync_progress(c, c->feature->command, "%s: %s %s", name, a,
+        sync_progress(c, c->feature->command, "%s: %s %s", label, a,
                       full ? c->feature->unit : "changes");
     }
 }
@@ -990,10 +1000,19 @@ enum mse_rc sync_folder_run(struct sync_ctx *c, const struct hfolder *f)
 static enum mse_rc folders_run(struct sync_ctx *c)
 {
     /* The table may not change while folders are read: iterate over a stable index. */
+    c->folder_no = c->folder_count = 0;
+    for (const struct hfolder *f = folder_from(c, 0); f;
+         f = folder_from(c, (size_t)(f - c->table.v) + 1))
+        c->folder_count++;
     for (const struct hfolder *f = folder_from(c, 0); f;
          f = folder_from(c, (size_t)(f - c->table.v) + 1)) {
         if (sync_stopped(c))
             return sync_fail(c, MSE_ERR_UNAVAILABLE, "cancelled", "the worker is stopping");
+        char label[200];
+        c->folder_no++;
+        folder_label(c, f, label, sizeof(label));
+        /* Said before the first page: a slow folder must not leave the last one's figures. */
+        sync_progress(c, c->feature->command, "%s: reading", label);
         enum mse_rc rc = sync_folder_run(c, f);
         if (rc != MSE_OK)
             return rc;

@@ -129,6 +129,7 @@ struct sync_ctx {
     struct ews_pool *pool;    /* side sessions (NULL: one request at a time) */
     struct sync_readahead ra; /* valid while the pool's background call is busy */
     struct sync_submission sub;
+    unsigned folder_no, folder_count; /* the folder being read, of those this pass reads */
     struct mse_log_ctx log;
 };
 

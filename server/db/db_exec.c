@@ -188,6 +188,15 @@ DB_STMT(exec_lock_take, 3, false,
     "earlier_attempts_ms = earlier_attempts_ms + CASE WHEN attempt_started_at IS NULL THEN 0"      \
     " ELSE greatest(0, (extract(epoch FROM last_applied_at - attempt_started_at) * 1000)"          \
     "::bigint) END, attempt_started_at = now()"
+/*
+ * The task's command names the mailbox whose lock was asked for ($1 execution, $2 address),
+ * as the worker's does: set here, the command and the latest detail never name two
+ * mailboxes, whether the lock is granted or the execution waits for it.
+ */
+#define MAILBOX_COMMAND(address)                                                                   \
+    "(SELECT format('Processing mailbox %s of %s: %s', m.position, e.mailboxes_total,"             \
+    " m.address) FROM execution_mailboxes m JOIN executions e ON e.id = m.execution_id"            \
+    " WHERE m.execution_id = $1::uuid AND m.address = " address ")"
 DB_STMT(exec_lock_granted, 4, false,
         "WITH x AS (UPDATE executions SET state = 'running' WHERE id = $1::uuid"
         " AND state = 'waiting'),"
@@ -196,9 +205,12 @@ DB_STMT(exec_lock_granted, 4, false,
         " WHERE execution_id = $1::uuid AND address = $3),"
         " tm AS (UPDATE task_mailboxes SET state = 'syncing', updated_at = now()"
         " WHERE task_id = $4::uuid AND address = $3),"
-        " t AS (UPDATE exchange_tasks SET live_state = 'running' WHERE id = $4::uuid)"
-        " SELECT json_build_object('checkpoints', " CHECKPOINTS_JSON("$2::uuid", "$4::uuid",
-                                                                     "$3") ")::text");
+        " t AS (UPDATE exchange_tasks SET live_state = 'running',"
+        " command = " MAILBOX_COMMAND(
+                "$3") ", latest_detail = 'Starting' WHERE id = $4::uuid)"
+                      " SELECT json_build_object('checkpoints', " CHECKPOINTS_JSON("$2::uuid",
+                                                                                   "$4::uuid",
+                                                                                   "$3") ")::text");
 DB_STMT(exec_lock_denied, 4, false,
         "WITH h AS (SELECT t.id, t.name FROM mailbox_locks l JOIN exchange_tasks t"
         " ON t.id = l.task_id WHERE l.address = $2),"
@@ -209,10 +221,12 @@ DB_STMT(exec_lock_denied, 4, false,
         " WHERE execution_id = $1::uuid AND address = $2),"
         " tm AS (UPDATE task_mailboxes SET state = 'waiting_for_lock', updated_at = now()"
         " WHERE task_id = $3::uuid AND address = $2),"
-        " t AS (UPDATE exchange_tasks SET live_state = 'waiting', latest_detail = d.text"
-        " FROM d WHERE id = $3::uuid)"
-        " SELECT json_build_object('task_id', h.id, 'task_name', h.name, 'detail', d.text,"
-        " 'site_id', $4::uuid)::text FROM d LEFT JOIN h ON true");
+        " t AS (UPDATE exchange_tasks SET live_state = 'waiting', latest_detail = d.text,"
+        " command = " MAILBOX_COMMAND(
+                "$2") " FROM d WHERE id = $3::uuid)"
+                      " SELECT json_build_object('task_id', h.id, 'task_name', h.name, 'detail', "
+                      "d.text,"
+                      " 'site_id', $4::uuid)::text FROM d LEFT JOIN h ON true");
 
 /*
  * The claim is checked under a row lock: a bare join would let a re-claim that commits while

@@ -93,6 +93,12 @@ def test_a_full_execution(api, anon, site):
 
     granted = ok(w.lock("anna@example.com"))
     assert granted == {"checkpoints": {"hierarchy": None, "folders": {}}}
+    # The grant itself says which mailbox is being processed: no progress post needed.
+    live = task_of(api, task)
+    assert (live["command"], live["latest_detail"]) == \
+        ("Processing mailbox 1 of 2: anna@example.com", "Starting")
+    assert ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))[
+        "progress_percent"] == 0
     ok(w.progress("Processing mailbox 1 of 2: anna@example.com", "Inbox: 1 of 2 items"))
     live = task_of(api, task)
     assert live["command"] == "Processing mailbox 1 of 2: anna@example.com"
@@ -106,6 +112,8 @@ def test_a_full_execution(api, anon, site):
     assert f["sequence"] == 2
     assert task_of(api, task)["sequence"] == 2
     assert w.finish("anna@example.com", items=2, duration_ms=1500).status_code == 204
+    assert ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))[
+        "progress_percent"] == 50
 
     ok(w.lock("bob@example.com"))
     assert w.finish("bob@example.com", state="warning", reason_code="sync_state_reset",
@@ -115,6 +123,7 @@ def test_a_full_execution(api, anon, site):
     assert done["state"] == "completed" and done["result"] == "warning"
     assert done["mailboxes"]["healthy"] == 1 and done["mailboxes"]["warning"] == 1
     assert done["submissions"] == 2 and done["items"] == 2
+    assert done["progress_percent"] == 100
 
     final = task_of(api, task)
     assert final["status"] == "scheduled" and final["health"] == "warning"
@@ -351,6 +360,9 @@ def test_two_tasks_contend_for_one_mailbox(api, anon, site):
     assert first["name"] in doc["detail"]
     waiting = task_of(api, second)
     assert waiting["status"] == "waiting" and first["name"] in waiting["latest_detail"]
+    # Command and detail name the same mailbox: the one waited for.
+    assert waiting["command"] == "Processing mailbox 1 of 1: shared@example.com"
+    assert "shared@example.com" in waiting["latest_detail"]
     boxes = ok(api.get(f"/api/v1/exchange-tasks/{second['id']}/mailboxes"))["items"]
     assert boxes[0]["state"] == "waiting_for_lock"
     # The holder finishes the mailbox; the waiting task gets the lock and both finish.

@@ -305,3 +305,41 @@ def test_sigterm_does_not_wait_for_a_slow_exchange_answer(api, database, server,
     e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
     assert e["state"] == "queued", e  # handed back: another worker resumes it
     ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"))
+
+
+def test_progress_says_which_folder_and_how_far(api, database, server, sim):
+    """Within a mailbox the task's latest detail names the folder being read, its place among
+    the folders of the pass, and the items so far; the execution gives a percentage."""
+    import re
+    address = sim.get("/mailboxes")["items"][7]["address"]
+    site = make_site(api)
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "mailbox_list", "value": address})
+    # Slow folders, so that each stage stays visible longer than the poll below.
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "SyncFolderItems", "mailbox": address,
+                      "delay_ms": 1200})
+    worker = start_worker(server, sim, site)
+    try:
+        x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+        path = f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"
+        seen, deadline = [], time.monotonic() + 180
+        while (e := ok(api.get(path)))["state"] in ("queued", "running", "waiting"):
+            detail = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["latest_detail"]
+            if detail and (not seen or seen[-1] != detail):
+                seen.append(detail)
+            assert time.monotonic() < deadline, f"execution still {e['state']}: {seen}"
+            time.sleep(0.1)
+        assert e["result"] == "ok" and e["progress_percent"] == 100, e
+        # Reports are throttled to one a second, so not every folder shows; those that do
+        # are numbered consistently, in order, with the items read so far.
+        pattern = r"Folder (\d+) of (\d+), (.+): (reading|[\d,]+ (of [\d,]+ )?(items|changes))"
+        shown = [m for m in (re.fullmatch(pattern, d) for d in seen) if m]
+        assert any(m.group(4) != "reading" for m in shown), seen
+        total = int(shown[0].group(2))
+        assert total >= 2 and all(int(m.group(2)) == total for m in shown), seen
+        numbers = [int(m.group(1)) for m in shown]
+        assert numbers == sorted(numbers) and 1 <= numbers[0] and numbers[-1] <= total, seen
+    finally:
+        sim.control("DELETE", "/faults", expect=200)
+        worker.assert_clean_exit(worker.stop(signal.SIGTERM, timeout=60))
