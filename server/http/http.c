@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -222,6 +223,52 @@ static enum MHD_Result header_size_cb(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* How the request says its body is framed: RFC 9112 §6.3 allows exactly one way. */
+struct framing {
+    unsigned content_length;    /* Content-Length fields */
+    unsigned transfer_encoding; /* Transfer-Encoding fields */
+    bool chunked_only;          /* the one Transfer-Encoding is exactly "chunked" */
+};
+
+static enum MHD_Result framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->chunked_only = value && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/*
+ * libmicrohttpd 0.9.75 frames the body by the first Content-Length (or by Transfer-Encoding,
+ * ignoring Content-Length); a proxy in front may pick another, and the bytes one of them
+ * takes for body the other runs as a request. Anything but one unambiguous framing is
+ * refused; answering before the body is read makes libmicrohttpd close the connection, so
+ * nothing after the headers is ever parsed.
+ */
+static bool framing_ok(struct request *req)
+{
+    struct framing f = { 0 };
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_cb, &f);
+    const char *why = NULL;
+    if (f.content_length > 1)
+        why = "more than one Content-Length header";
+    else if (f.content_length && f.transfer_encoding)
+        why = "both Content-Length and Transfer-Encoding";
+    else if (f.transfer_encoding > 1 || (f.transfer_encoding && !f.chunked_only))
+        why = "a Transfer-Encoding other than one \"chunked\"";
+    if (!why)
+        return true;
+    http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+    problem_send(req, 400, "the request's body framing is ambiguous: %s (RFC 9112, 6.3)", why);
+    return false;
+}
+
 static void client_address(struct MHD_Connection *conn, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *ci =
@@ -281,6 +328,8 @@ static bool request_precheck(struct request *req)
                      MSE_MAX_REQUEST_HEADERS);
         return false;
     }
+    if (!framing_ok(req))
+        return false;
     /* The route is found once, here; dispatch() answers from it after the body is read. */
     req->path_copy = strdup(req->url);
     if (!req->path_copy) {
