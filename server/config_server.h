@@ -23,6 +23,7 @@ struct server_config {
     bool metrics_auth;           /* /metrics needs an admin or read_only token */
     bool docs_public;            /* the spec and /docs are served without a token */
     unsigned connection_timeout; /* seconds of inactivity before a connection is closed */
+    unsigned request_timeout;    /* seconds a request (line, headers, body) may take to arrive */
     unsigned max_connections;    /* all clients together */
     unsigned per_ip_connections; /* one client address */
     unsigned shutdown_grace;     /* seconds in-flight requests get after SIGTERM */

@@ -53,6 +53,8 @@ const char *http_status_text(unsigned status)
         return "Method Not Allowed";
     case 406:
         return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
     case 409:
         return "Conflict";
     case 410:
@@ -283,17 +285,52 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
 }
 
-static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
-                                   const char *url, const char *method)
+/* The idle timeout of conn, in whole seconds (libmicrohttpd's unit), at least one. */
+static void connection_timeout_set(struct MHD_Connection *conn, int64_t ms)
 {
+    unsigned s = ms <= 1000 ? 1u : (unsigned)((ms + 999) / 1000);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s);
+}
+
+/* Milliseconds left of MSE_REQUEST_TIMEOUT for req to arrive (negative: overdue). */
+static int64_t request_time_left_ms(const struct request *req)
+{
+    int64_t spent = (mse_time_mono_us() - req->start_us) / 1000;
+    return (int64_t)req->srv->cfg.request_timeout * 1000 - spent;
+}
+
+/*
+ * Called by libmicrohttpd once a request line is in: the request's clock starts here, and the
+ * connection's idle timeout is shortened to what is left of MSE_REQUEST_TIMEOUT. Its result
+ * becomes *con_cls; on_completed frees it even when libmicrohttpd answers the request itself.
+ */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)uri;
+    struct server_ctx *srv = cls;
     struct request *req = calloc(1, sizeof(*req));
     if (!req)
-        return NULL;
+        return NULL; /* on_request tries again */
     req->srv = srv;
     req->conn = conn;
+    req->start_us = mse_time_mono_us();
+    atomic_fetch_add(&srv->in_flight, 1);
+    if (srv->cfg.request_timeout < srv->cfg.connection_timeout)
+        connection_timeout_set(conn, (int64_t)srv->cfg.request_timeout * 1000);
+    return req;
+}
+
+/* Completes (or, when on_request_line could not, allocates) the context once headers are in. */
+static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
+                                   struct request *req, const char *url, const char *method)
+{
+    if (!req) {
+        req = on_request_line(srv, url, conn);
+        if (!req)
+            return NULL;
+    }
     req->url = url;
     req->method = method;
-    req->start_us = mse_time_mono_us();
     mse_buf_init(&req->body, srv->cfg.max_body);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && request_id_acceptable(rid))
@@ -302,7 +339,6 @@ static struct request *request_new(struct server_ctx *srv, struct MHD_Connection
         mse_uuid_new(req->request_id);
     mse_log_ctx_add(&req->log, "request_id", req->request_id);
     client_address(conn, req->remote_addr, sizeof(req->remote_addr));
-    atomic_fetch_add(&srv->in_flight, 1);
     return req;
 }
 
@@ -330,6 +366,16 @@ static bool request_precheck(struct request *req)
     }
     if (!framing_ok(req))
         return false;
+    int64_t left = request_time_left_ms(req);
+    if (left <= 0) {
+        http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+        problem_send(req, 408, "the request headers took longer than %u s to arrive",
+                     req->srv->cfg.request_timeout);
+        return false;
+    }
+    /* A body that stalls ends when the request's time is up, not after the idle timeout. */
+    if (left < (int64_t)req->srv->cfg.connection_timeout * 1000)
+        connection_timeout_set(req->conn, left);
     /* The route is found once, here; dispatch() answers from it after the body is read. */
     req->path_copy = strdup(req->url);
     if (!req->path_copy) {
@@ -408,8 +454,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     (void)version;
     struct request *req = *con_cls;
-    if (!req) {
-        req = request_new(cls, conn, url, method);
+    if (!req || !req->method) {
+        req = request_new(cls, conn, req, url, method);
         if (!req)
             return MHD_NO;
         *con_cls = req;
@@ -418,6 +464,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* A body trickling in keeps the idle timeout from firing; the total time cap ends
+           it. libmicrohttpd 0.9.75 takes no response in mid-body, so the connection closes. */
+        if (!req->dispatched && request_time_left_ms(req) <= 0) {
+            req->status = 408; /* for the access log: no response can be sent */
+            return MHD_NO;
+        }
         body_feed(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
@@ -425,6 +477,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->dispatched)
         return MHD_YES;
     req->dispatched = true;
+    /* The request is in: what remains (handler, response) gets the ordinary idle timeout. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              req->srv->cfg.connection_timeout);
     dispatch(req);
     return req->responded ? MHD_YES : MHD_NO;
 }
@@ -464,6 +519,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request *req = *con_cls;
     if (!req)
         return;
+    if (!req->method) {
+        /* libmicrohttpd answered the request line or headers itself (and logged why). */
+        request_free(req);
+        *con_cls = NULL;
+        return;
+    }
     access_log(req, toe);
     size_t row = req->route ? (size_t)(req->route - routes_table) : SIZE_MAX;
     metrics_observe_request(row, req->status, mse_time_mono_us() - req->start_us);
@@ -509,6 +570,7 @@ enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
             (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)MSE_MHD_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+            MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv,
             MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {

@@ -125,3 +125,145 @@ def test_single_framing_still_works(server, api):
                                     "Transfer-Encoding: chunked\r\nConnection: close\r\n", body)
                     .replace(b'"1"', b'"2"'))
     assert [g[0] for g in responses(data)] == [200], data
+
+
+# --- F10: fencing header, bidi controls in names, slow trickle --------------------------------
+
+def raw_post(server, path, token, extra, body=b"{}"):
+    return exchange(server, (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                             f"Content-Length: {len(body)}\r\n").encode() + extra + b"\r\n" + body)
+
+
+@pytest.fixture(scope="module")
+def site_worker(api, anon):
+    cred = make_site(api)["credentials"]
+    return anon.as_client(cred["client_id"], cred["client_secret"])
+
+
+@pytest.mark.parametrize("value", ["+1", "-1", "1x", "0x1", "1 1", "1.0", "", "99999999999999999999"])
+def test_fencing_token_must_be_digits(site_worker, value):
+    path = "/api/v1/worker/executions/00000000-0000-4000-8000-000000000000/progress"
+    doc = problem(site_worker.post(path, json={}, headers={"MSE-Fencing-Token": value}), 400)
+    assert "MSE-Fencing-Token" in doc["detail"]
+
+
+@pytest.mark.parametrize("prefix", [b"\x0b", b"\x0c", b"+", b"\xc2\xa0"])
+def test_fencing_token_with_leading_junk_on_the_wire(server, site_worker, prefix):
+    path = "/api/v1/worker/executions/00000000-0000-4000-8000-000000000000/progress"
+    data = raw_post(server, path, site_worker.token,
+                    b"MSE-Fencing-Token: " + prefix + b"1\r\n")
+    _, doc = one_problem(data, 400)
+    assert "MSE-Fencing-Token" in doc["detail"]
+
+
+def test_a_plain_fencing_token_passes_the_header_check(site_worker):
+    path = "/api/v1/worker/executions/00000000-0000-4000-8000-000000000000/progress"
+    r = site_worker.post(path, json={}, headers={"MSE-Fencing-Token": "1"})
+    assert r.status_code != 400 or "MSE-Fencing-Token" not in r.json()["detail"], r.text
+
+
+BIDI = ["\u202e", "\u202a", "\u202b", "\u202c", "\u202d", "\u2066", "\u2067", "\u2068", "\u2069",
+        "\u200e", "\u200f", "\u061c"]
+
+
+@pytest.mark.parametrize("ch", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
+def test_names_refuse_bidi_controls(api, ch):
+    evil = f"invoice{ch}fdp.exe"
+    problem(api.post("/api/v1/sites", json={"name": evil}), 422, "name")
+    problem(api.post("/api/v1/api-clients", json={"name": evil, "role": "read_only"}), 422,
+            "name")
+    problem(api.post("/api/v1/schedules", json={
+        "name": evil, "timezone": "Europe/Berlin", "type": "daily", "mode": "once",
+        "start_time": "02:30"}), 422, "name")
+    problem(api.post("/api/v1/definitions", json={
+        "type": "mailbox_folder_replication", "description": unique("def"),
+        "settings": {"exclude_folders": [f"/Inbox/{evil}"]}}), 422, "settings.exclude_folders[0]")
+
+
+def test_task_names_and_groups_refuse_bidi_controls(api):
+    site = make_site(api)
+    sched = ok(api.post("/api/v1/schedules", json={
+        "name": unique("s"), "timezone": "Europe/Berlin", "type": "daily", "mode": "once",
+        "start_time": "02:30"}), 201)
+    defn = ok(api.post("/api/v1/definitions", json={"type": "mailbox_folder_replication",
+                                                    "description": unique("d")}), 201)
+    body = {"name": unique("task"), "site_id": site["id"], "type": defn["type"],
+            "definition_id": defn["id"], "schedule_id": sched["id"],
+            "group": {"kind": "mailbox", "value": "user@example.com"}}
+    problem(api.post("/api/v1/exchange-tasks", json={**body, "name": "a\u202eb"}), 422, "name")
+    problem(api.post("/api/v1/exchange-tasks", json={
+        **body, "group": {"kind": "group_email", "value": "all\u2066@example.com"}}), 422,
+        "group.value")
+    task = ok(api.post("/api/v1/exchange-tasks", json=body), 201)
+    r = api.patch(f"/api/v1/exchange-tasks/{task['id']}", json={"name": "x\u202ey"},
+                  headers={"Content-Type": "application/merge-patch+json", "If-Match": '"1"'})
+    problem(r, 422, "name")
+    r = api.patch(f"/api/v1/sites/{site['id']}", json={"name": "r\u200fl"},
+                  headers={"Content-Type": "application/merge-patch+json", "If-Match": '"1"'})
+    problem(r, 422, "name")
+
+
+def test_names_keep_other_scripts(api):
+    name = unique("שלום-مرحبا-Übersicht")
+    assert ok(api.post("/api/v1/sites", json={"name": name}), 201)["name"] == name
+
+
+@pytest.fixture(scope="module")
+def trickle_server(database):
+    yield from admin_server(database, {"MSE_REQUEST_TIMEOUT": 2, "MSE_CONNECTION_TIMEOUT": 60})
+
+
+def test_a_trickled_body_is_cut_off_at_the_request_timeout(trickle_server):
+    """One byte every 0.2 s keeps the connection busy, so the idle timeout never fires; the
+    total-time cap must end it long before the 100-byte body could arrive."""
+    with socket.create_connection((trickle_server.host, trickle_server.port), timeout=30) as s:
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        cut = False
+        for _ in range(100):
+            time.sleep(0.2)
+            try:
+                s.sendall(b"x")
+            except (BrokenPipeError, ConnectionResetError):
+                cut = True
+                break
+            s.settimeout(0.001)
+            try:
+                if s.recv(4096) == b"":
+                    cut = True
+                    break
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                cut = True
+                break
+            s.settimeout(30)
+        assert cut, "the whole trickled body was accepted"
+    assert requests.get(trickle_server.url + "/healthz").status_code == 200
+
+
+def test_a_stalled_body_is_cut_off_at_the_request_timeout(trickle_server):
+    """A body shorter than its Content-Length ends at the request timeout (2 s), not at the
+    connection timeout (60 s, longer than the socket's own 30 s here)."""
+    with socket.create_connection((trickle_server.host, trickle_server.port), timeout=30) as s:
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort")
+        try:
+            assert s.recv(4096) == b""
+        except ConnectionResetError:
+            pass
+
+
+def test_slow_headers_get_408(trickle_server):
+    with socket.create_connection((trickle_server.host, trickle_server.port), timeout=30) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        for i in range(15):
+            time.sleep(0.2)
+            s.sendall(f"X-Slow-{i}: y\r\n".encode())
+        s.sendall(b"\r\n")
+        one_problem(read_all(s), 408)
+
+
+def test_request_timeout_is_validated(database):
+    full = {"MSE_DATABASE_URL": database.conninfo, "MSE_REQUEST_TIMEOUT": "0"}
+    p = harness.Process([harness.binary("mse-server")], full, None, "mse-server")
+    assert p.wait(30) == 2 and "MSE_REQUEST_TIMEOUT" in p.output()
