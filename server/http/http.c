@@ -197,8 +197,9 @@ enum mse_rc http_db(struct request *req, struct db **out)
     }
     struct db_error err;
     enum mse_rc rc = db_pool_acquire(req->srv->pool, HTTP_DB_WAIT_MS, &req->db, &err);
+    /* Said in the request's access-log line: one line per request, even in an outage. */
     if (rc != MSE_OK)
-        LOG_WARN(&req->log, "no database connection: %s", err.message);
+        snprintf(req->cause, sizeof(req->cause), "no database connection: %.200s", err.message);
     *out = req->db;
     return rc;
 }
@@ -484,7 +485,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return req->responded ? MHD_YES : MHD_NO;
 }
 
-/* One JSON access-log line per request, written when libmicrohttpd is done with it. */
+/* Appends `,"key":"value"` with value escaped and redacted. */
+static enum mse_rc log_field(struct mse_buf *b, const char *key, const char *value)
+{
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", value);
+    enum mse_rc rc = mse_buf_printf(b, ",\"%s\":\"", key);
+    if (rc == MSE_OK)
+        rc = mse_buf_json_escape(b, mse_log_redact(copy));
+    return rc == MSE_OK ? mse_buf_puts(b, "\"") : rc;
+}
+
+/*
+ * One JSON access-log line per request, written when libmicrohttpd is done with it; it carries
+ * the problem's detail and the cause of a failure, which are therefore not logged apart.
+ */
 static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
 {
     struct mse_buf b;
@@ -506,8 +521,13 @@ static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
                 req->response_bytes, req->remote_addr, req->principal.client_id);
     if (rc == MSE_OK && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         rc = mse_buf_printf(&b, ",\"aborted\":%d", (int)toe);
+    if (rc == MSE_OK && req->detail[0])
+        rc = log_field(&b, "detail", req->detail);
+    if (rc == MSE_OK && req->cause[0])
+        rc = log_field(&b, "cause", req->cause);
+    /* A server-side failure is an error line, so that MSE_LOG_LEVEL=error still shows it. */
     if (rc == MSE_OK)
-        mse_log_fields(MSE_LOG_INFO, b.data);
+        mse_log_fields(req->status >= 500 ? MSE_LOG_ERROR : MSE_LOG_INFO, b.data);
     mse_buf_cleanup(&b);
 }
 

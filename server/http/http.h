@@ -60,6 +60,8 @@ struct request {
 
     /* Response bookkeeping for the access log. */
     unsigned status;
+    char detail[256]; /* the problem's detail, when the response was one */
+    char cause[256];  /* why the server could not do its part (database unreachable …) */
     size_t response_bytes;
     bool responded;
     struct http_header extra[HTTP_MAX_EXTRA_HEADERS];

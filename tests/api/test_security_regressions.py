@@ -267,3 +267,42 @@ def test_request_timeout_is_validated(database):
     full = {"MSE_DATABASE_URL": database.conninfo, "MSE_REQUEST_TIMEOUT": "0"}
     p = harness.Process([harness.binary("mse-server")], full, None, "mse-server")
     assert p.wait(30) == 2 and "MSE_REQUEST_TIMEOUT" in p.output()
+
+
+# --- F9: log amplification --------------------------------------------------------------------
+
+def test_an_outage_writes_one_line_per_request(api):
+    """During a PostgreSQL outage each 503 writes its access-log line and nothing else of its
+    own; warnings the outage causes (pool, queries, scheduler) are written once per window."""
+    db = harness.Database()
+    srv = harness.Server(db.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": "outage-admin",
+                                           "MSE_BOOTSTRAP_CLIENT_SECRET": "outage-admin-secret-0123",
+                                           "MSE_TOKEN_CACHE_SECONDS": 60,
+                                           "MSE_LOG_REPEAT_SECONDS": 3600})
+    try:
+        from api_client import ApiClient
+        admin = ApiClient(srv.url).as_client("outage-admin", "outage-admin-secret-0123")
+        ok(admin.get("/api/v1/sites"))
+        with db._admin() as conn:
+            cur = conn.cursor()
+            cur.execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS false')
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = %s", (db.name,))
+        start = len(srv.lines)
+        ids = [f"outage-{i}" for i in range(12)]
+        for rid in ids:
+            r = admin.get("/api/v1/sites", headers={"X-Request-Id": rid})
+            assert r.status_code == 503 and r.headers["Retry-After"], r.text
+        srv.wait_for(r'"request_id":"outage-11"', start=start)
+        lines = [json.loads(l) for l in srv.lines[start:] if l.startswith("{")]
+        for rid in ids:
+            mine = [l for l in lines if l.get("request_id") == rid]
+            assert len(mine) == 1, mine
+            assert mine[0]["status"] == 503 and mine[0]["detail"]
+        others = [l["msg"] for l in lines if "msg" in l and "request_id" not in l]
+        assert len(others) == len(set(others)), others
+    finally:
+        with db._admin() as conn:
+            conn.cursor().execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS true')
+        srv.stop_clean()
+        db.drop()
