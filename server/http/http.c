@@ -226,49 +226,64 @@ static enum MHD_Result header_size_cb(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* How the request says its body is framed: RFC 9112 §6.3 allows exactly one way. */
-struct framing {
+/* What the header section says about framing and target, for the RFC 9112 checks. */
+struct header_scan {
     unsigned content_length;    /* Content-Length fields */
     unsigned transfer_encoding; /* Transfer-Encoding fields */
     bool chunked_only;          /* the one Transfer-Encoding is exactly "chunked" */
+    unsigned host;              /* Host fields */
+    const char *spaced_name;    /* a field name with white space in it (before its colon) */
 };
 
-static enum MHD_Result framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
-                                  const char *value)
+static enum MHD_Result header_scan_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
     (void)kind;
-    struct framing *f = cls;
+    struct header_scan *f = cls;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
         f->content_length++;
     else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
         f->transfer_encoding++;
         f->chunked_only = value && strcasecmp(value, "chunked") == 0;
-    }
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        f->host++;
+    if (!f->spaced_name && strpbrk(key, " \t"))
+        f->spaced_name = key;
     return MHD_YES;
 }
 
 /*
  * libmicrohttpd 0.9.75 frames the body by the first Content-Length (or by Transfer-Encoding,
- * ignoring Content-Length); a proxy in front may pick another, and the bytes one of them
- * takes for body the other runs as a request. Anything but one unambiguous framing is
- * refused; answering before the body is read makes libmicrohttpd close the connection, so
- * nothing after the headers is ever parsed.
+ * ignoring Content-Length), and takes "Content-Length : 5" for a field named "Content-Length "
+ * that frames nothing; a proxy in front may read either otherwise, and the bytes one of them
+ * takes for body the other runs as a request. So anything but one unambiguous framing is
+ * refused (RFC 9112 6.3, 5.1), as is an HTTP/1.1 request without exactly one Host (3.2).
+ * Answering before the body is read makes libmicrohttpd close the connection, so nothing
+ * after the headers is ever parsed.
  */
-static bool framing_ok(struct request *req)
+static bool headers_ok(struct request *req)
 {
-    struct framing f = { 0 };
-    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, framing_cb, &f);
-    const char *why = NULL;
-    if (f.content_length > 1)
-        why = "more than one Content-Length header";
+    struct header_scan f = { 0 };
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_scan_cb, &f);
+    char why[160] = "";
+    if (f.spaced_name)
+        snprintf(why, sizeof(why), "the field name \"%.64s\" contains white space (RFC 9112, 5.1)",
+                 f.spaced_name);
+    else if (f.content_length > 1)
+        snprintf(why, sizeof(why), "%s", "more than one Content-Length header (RFC 9112, 6.3)");
     else if (f.content_length && f.transfer_encoding)
-        why = "both Content-Length and Transfer-Encoding";
+        snprintf(why, sizeof(why), "%s",
+                 "both Content-Length and Transfer-Encoding (RFC 9112, 6.3)");
     else if (f.transfer_encoding > 1 || (f.transfer_encoding && !f.chunked_only))
-        why = "a Transfer-Encoding other than one \"chunked\"";
-    if (!why)
+        snprintf(why, sizeof(why), "%s",
+                 "a Transfer-Encoding other than one \"chunked\" (RFC 9112, 6.3)");
+    else if (f.host > 1 || (f.host == 0 && req->version && strcmp(req->version, "HTTP/1.1") == 0))
+        snprintf(why, sizeof(why), "%s",
+                 "an HTTP/1.1 request needs exactly one Host header (RFC 9112, 3.2)");
+    if (!why[0])
         return true;
     http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
-    problem_send(req, 400, "the request's body framing is ambiguous: %s (RFC 9112, 6.3)", why);
+    problem_send(req, 400, "the request is ambiguous: %s", why);
     return false;
 }
 
@@ -323,7 +338,8 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
 
 /* Completes (or, when on_request_line could not, allocates) the context once headers are in. */
 static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
-                                   struct request *req, const char *url, const char *method)
+                                   struct request *req, const char *url, const char *method,
+                                   const char *version)
 {
     if (!req) {
         req = on_request_line(srv, url, conn);
@@ -332,6 +348,7 @@ static struct request *request_new(struct server_ctx *srv, struct MHD_Connection
     }
     req->url = url;
     req->method = method;
+    req->version = version;
     mse_buf_init(&req->body, srv->cfg.max_body);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && request_id_acceptable(rid))
@@ -365,7 +382,7 @@ static bool request_precheck(struct request *req)
                      MSE_MAX_REQUEST_HEADERS);
         return false;
     }
-    if (!framing_ok(req))
+    if (!headers_ok(req))
         return false;
     int64_t left = request_time_left_ms(req);
     if (left <= 0) {
@@ -453,10 +470,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct request *req = *con_cls;
     if (!req || !req->method) {
-        req = request_new(cls, conn, req, url, method);
+        req = request_new(cls, conn, req, url, method, version);
         if (!req)
             return MHD_NO;
         *con_cls = req;

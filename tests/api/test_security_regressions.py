@@ -306,3 +306,66 @@ def test_an_outage_writes_one_line_per_request(api):
             conn.cursor().execute(f'ALTER DATABASE "{db.name}" ALLOW_CONNECTIONS true')
         srv.stop_clean()
         db.drop()
+
+
+# --- F6: the shape of every error on the wire -------------------------------------------------
+
+GET = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+
+
+@pytest.mark.parametrize("payload,status", [
+    (GET + b"X-Big: " + b"a" * 20000 + b"\r\n\r\n", 431),  # over our cap, within the pool
+    (b"GET /healthz HTTP/1.1\r\n\r\n", 400),  # no Host
+    (GET + b"Host: y\r\n\r\n", 400),  # two Hosts
+    (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\n{}", 400),
+    (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length\t: 2\r\n\r\n{}", 400),
+    (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", 400),
+    (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413),
+    (b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+    (b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 405),
+], ids=["headers-20k", "no-host", "two-hosts", "space-before-colon", "tab-before-colon",
+        "identical-content-lengths", "content-length-over-cap", "404", "405"])
+def test_errors_the_server_answers_are_problem_json(server, payload, status):
+    one_problem(exchange(server, payload), status)
+
+
+# Answered by libmicrohttpd 0.9.75 before the application sees the request (README lists
+# them): its own HTML (or empty) body, no X-Request-Id, and the connection closed.
+MHD_OWN = [
+    ("headers-64k", GET + b"X-Big: " + b"a" * 65536 + b"\r\n\r\n", 431),
+    ("url-100k", b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    ("content-length-not-a-number",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+    ("content-length-list", b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\n{}",
+     400),
+    ("content-length-overflow",
+     b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413),
+    ("bad-chunk", b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+     400),
+    ("chunk-size-overflow", b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+     b"\r\nFFFFFFFFFFFFFFFFFF\r\n", 413),
+    ("http-0.9-request-line", b"GET /healthz\r\n\r\n", 400),
+    ("http-0.9-version", b"GET /healthz HTTP/0.9\r\nHost: x\r\n\r\n", 505),
+    ("http-9.9", b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+    ("header-without-colon", GET + b"NoColonHere\r\n\r\n", 400),
+]
+
+
+@pytest.mark.parametrize("payload,status", [(p, s) for _, p, s in MHD_OWN],
+                         ids=[n for n, _, _ in MHD_OWN])
+def test_errors_libmicrohttpd_answers_itself_are_as_documented(server, payload, status):
+    data = exchange(server, payload)
+    assert data.startswith(f"HTTP/1.1 {status} ".encode()), data[:200]
+    head = data.partition(b"\r\n\r\n")[0].lower()
+    assert b"connection: close" in head and b"x-request-id" not in head
+    assert b"application/problem+json" not in data
+    assert requests.get(server.url + "/healthz").status_code == 200
+
+
+def test_readme_lists_what_libmicrohttpd_answers_itself():
+    with open(f"{harness.SOURCE_DIR}/README.md", encoding="utf-8") as f:
+        text = f.read()
+    section = text.split("Errors libmicrohttpd answers itself", 1)[1].split("\n## ", 1)[0]
+    for status in sorted({s for _, _, s in MHD_OWN}):
+        assert f"{status}" in section, status
+    assert "Every error is" not in text  # the claim is qualified, not absolute
