@@ -177,7 +177,7 @@ void mse_log_repeat_window(unsigned window_ms)
 }
 
 /* Whether a warning or error from fmt is written now; *repeated as mse_log_repeat_admit. */
-static bool repeat_admit(const char *fmt, unsigned *repeated)
+static bool repeat_admit(const void *fmt, unsigned *repeated)
 {
     *repeated = 0;
     if (!repeat_window_ms)
@@ -197,23 +197,39 @@ static bool repeat_admit(const char *fmt, unsigned *repeated)
     return admit;
 }
 
-void mse_log_write(enum mse_log_level level, const struct mse_log_ctx *ctx, const char *fmt, ...)
+/* Writes msg (vsnprintf'd from fmt) unless the repeat limit for key holds it back. */
+static void log_write_va(enum mse_log_level level, const struct mse_log_ctx *ctx, const void *key,
+                         const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
     unsigned repeated = 0;
-    if (level >= MSE_LOG_WARN && !repeat_admit(fmt, &repeated))
+    if (level >= MSE_LOG_WARN && !repeat_admit(key, &repeated))
         return;
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (repeated) {
         size_t n = strlen(msg);
         snprintf(msg + n, sizeof(msg) - n, " (repeated %u times)", repeated);
     }
     log_emit(level, ctx, mse_log_redact(msg), NULL);
+}
+
+void mse_log_write(enum mse_log_level level, const struct mse_log_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_write_va(level, ctx, fmt, fmt, ap);
+    va_end(ap);
+}
+
+void mse_log_write_keyed(enum mse_log_level level, const struct mse_log_ctx *ctx, const void *key,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_write_va(level, ctx, key, fmt, ap);
+    va_end(ap);
 }
 
 void mse_log_fields(enum mse_log_level level, const char *fields)

@@ -51,6 +51,12 @@ void mse_log_ctx_add(struct mse_log_ctx *ctx, const char *key, const char *value
 /* Writes one line. ctx may be NULL. The formatted message passes through redaction. */
 void mse_log_write(enum mse_log_level level, const struct mse_log_ctx *ctx, const char *fmt, ...)
         MSE_PRINTF(3, 4);
+/*
+ * Same, with the repeat limit keyed by key rather than fmt: for messages passed through from a
+ * library ("%s" of its text), key being the library's own format string.
+ */
+void mse_log_write_keyed(enum mse_log_level level, const struct mse_log_ctx *ctx, const void *key,
+                         const char *fmt, ...) MSE_PRINTF(4, 5);
 /* Writes one line made of the given JSON fields fragment (no message); used for access logs. */
 void mse_log_fields(enum mse_log_level level, const char *fields);
 

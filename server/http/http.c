@@ -576,7 +576,8 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    LOG_WARN(NULL, "libmicrohttpd: %s", msg);
+    /* Limited per libmicrohttpd message, not as one "libmicrohttpd: %s" for all of them. */
+    mse_log_write_keyed(MSE_LOG_WARN, NULL, fmt, "libmicrohttpd: %s", msg);
 }
 
 enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
