@@ -3,6 +3,8 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -146,16 +148,88 @@ static void log_emit(enum mse_log_level level, const struct mse_log_ctx *ctx, co
     mse_buf_cleanup(&b);
 }
 
-void mse_log_write(enum mse_log_level level, const struct mse_log_ctx *ctx, const char *fmt, ...)
+bool mse_log_repeat_admit(struct mse_log_repeat *r, int64_t now_ms, unsigned window_ms,
+                          unsigned *repeated)
+{
+    *repeated = 0;
+    if (r->last_ms && now_ms - r->last_ms < (int64_t)window_ms) {
+        r->suppressed++;
+        return false;
+    }
+    *repeated = r->suppressed;
+    r->suppressed = 0;
+    r->last_ms = now_ms ? now_ms : 1;
+    return true;
+}
+
+/*
+ * Call sites are told apart by their format string (a constant per call site). The table is
+ * small and fixed: a site that finds it full is simply not limited.
+ */
+#define LOG_REPEAT_SLOTS 128
+static struct mse_log_repeat repeat_slots[LOG_REPEAT_SLOTS];
+static unsigned repeat_window_ms;
+static pthread_mutex_t repeat_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mse_log_repeat_window(unsigned window_ms)
+{
+    repeat_window_ms = window_ms;
+}
+
+/* Whether a warning or error from fmt is written now; *repeated as mse_log_repeat_admit. */
+static bool repeat_admit(const void *fmt, unsigned *repeated)
+{
+    *repeated = 0;
+    if (!repeat_window_ms)
+        return true;
+    bool admit = true;
+    size_t h = ((uintptr_t)fmt >> 3) % LOG_REPEAT_SLOTS;
+    pthread_mutex_lock(&repeat_lock);
+    for (size_t i = 0; i < LOG_REPEAT_SLOTS; i++) {
+        struct mse_log_repeat *r = &repeat_slots[(h + i) % LOG_REPEAT_SLOTS];
+        if (r->key && r->key != fmt)
+            continue;
+        r->key = fmt;
+        admit = mse_log_repeat_admit(r, mse_time_mono_ms(), repeat_window_ms, repeated);
+        break;
+    }
+    pthread_mutex_unlock(&repeat_lock);
+    return admit;
+}
+
+/* Writes msg (vsnprintf'd from fmt) unless the repeat limit for key holds it back. */
+static void log_write_va(enum mse_log_level level, const struct mse_log_ctx *ctx, const void *key,
+                         const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
+    unsigned repeated = 0;
+    if (level >= MSE_LOG_WARN && !repeat_admit(key, &repeated))
+        return;
     char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (repeated) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, sizeof(msg) - n, " (repeated %u times)", repeated);
+    }
+    log_emit(level, ctx, mse_log_redact(msg), NULL);
+}
+
+void mse_log_write(enum mse_log_level level, const struct mse_log_ctx *ctx, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_write_va(level, ctx, fmt, fmt, ap);
     va_end(ap);
-    log_emit(level, ctx, mse_log_redact(msg), NULL);
+}
+
+void mse_log_write_keyed(enum mse_log_level level, const struct mse_log_ctx *ctx, const void *key,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_write_va(level, ctx, key, fmt, ap);
+    va_end(ap);
 }
 
 void mse_log_fields(enum mse_log_level level, const char *fields)

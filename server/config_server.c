@@ -64,6 +64,8 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
     ENV_INT("MSE_LEASE_SECONDS", 3 * (int64_t)cfg->heartbeat_seconds, 2, 3600, lease_seconds);
     ENV_INT("MSE_SCHEDULER_INTERVAL_MS", 1000, 50, 60000, scheduler_ms);
     ENV_INT("MSE_CONNECTION_TIMEOUT", 30, 1, 3600, connection_timeout);
+    ENV_INT("MSE_REQUEST_TIMEOUT", 30, 1, 3600, request_timeout);
+    ENV_INT("MSE_LOG_REPEAT_SECONDS", 10, 0, 3600, log_repeat_seconds);
     ENV_INT("MSE_MAX_CONNECTIONS", 1024, 1, 65536, max_connections);
     ENV_INT("MSE_PER_IP_CONNECTIONS", 256, 1, 65536, per_ip_connections);
     ENV_INT("MSE_SHUTDOWN_GRACE", 30, 0, 3600, shutdown_grace);

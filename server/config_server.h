@@ -23,10 +23,12 @@ struct server_config {
     bool metrics_auth;           /* /metrics needs an admin or read_only token */
     bool docs_public;            /* the spec and /docs are served without a token */
     unsigned connection_timeout; /* seconds of inactivity before a connection is closed */
+    unsigned request_timeout;    /* seconds a request (line, headers, body) may take to arrive */
     unsigned max_connections;    /* all clients together */
     unsigned per_ip_connections; /* one client address */
     unsigned shutdown_grace;     /* seconds in-flight requests get after SIGTERM */
     enum mse_log_level log_level;
+    unsigned log_repeat_seconds; /* a repeated warning is written once per this many seconds */
     const char *data_dir;        /* where generated files (bootstrap credentials) go */
     const char *master_key_file; /* 32-byte key (raw or 64 hex digits) for secrets at rest */
     const char *bootstrap_client_id;

@@ -115,6 +115,7 @@ int main(int argc, char **argv)
         return 2;
     }
     mse_log_setup("server", srv.cfg.log_level);
+    mse_log_repeat_window(srv.cfg.log_repeat_seconds * 1000u);
     signal(SIGPIPE, SIG_IGN);
 
     if (startup_migrate(&srv.cfg, migrate_only) != MSE_OK)

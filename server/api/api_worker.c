@@ -57,7 +57,10 @@ bool api_worker_fence(struct request *req, struct fence *f, char id[37], char to
     if (!api_path_uuid(req, 0, "execution", id))
         return false;
     const char *h = http_header(req, "MSE-Fencing-Token");
-    if (!h || mse_parse_int(h, 1, INT64_MAX, &t) != MSE_OK) {
+    /* Digits only: the number parser would also take a sign or leading white space, and a
+       token is compared as issued, not as whatever a lenient parser makes of it. */
+    if (!h || !*h || strspn(h, "0123456789") != strlen(h) ||
+        mse_parse_int(h, 1, INT64_MAX, &t) != MSE_OK) {
         problem_send(req, 400,
                      "the MSE-Fencing-Token header must carry the fencing token of the claim");
         return false;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +53,8 @@ const char *http_status_text(unsigned status)
         return "Method Not Allowed";
     case 406:
         return "Not Acceptable";
+    case 408:
+        return "Request Timeout";
     case 409:
         return "Conflict";
     case 410:
@@ -194,8 +197,9 @@ enum mse_rc http_db(struct request *req, struct db **out)
     }
     struct db_error err;
     enum mse_rc rc = db_pool_acquire(req->srv->pool, HTTP_DB_WAIT_MS, &req->db, &err);
+    /* Said in the request's access-log line: one line per request, even in an outage. */
     if (rc != MSE_OK)
-        LOG_WARN(&req->log, "no database connection: %s", err.message);
+        snprintf(req->cause, sizeof(req->cause), "no database connection: %.200s", err.message);
     *out = req->db;
     return rc;
 }
@@ -222,6 +226,67 @@ static enum MHD_Result header_size_cb(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
+/* What the header section says about framing and target, for the RFC 9112 checks. */
+struct header_scan {
+    unsigned content_length;    /* Content-Length fields */
+    unsigned transfer_encoding; /* Transfer-Encoding fields */
+    bool chunked_only;          /* the one Transfer-Encoding is exactly "chunked" */
+    unsigned host;              /* Host fields */
+    const char *spaced_name;    /* a field name with white space in it (before its colon) */
+};
+
+static enum MHD_Result header_scan_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct header_scan *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->chunked_only = value && strcasecmp(value, "chunked") == 0;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        f->host++;
+    if (!f->spaced_name && strpbrk(key, " \t"))
+        f->spaced_name = key;
+    return MHD_YES;
+}
+
+/*
+ * libmicrohttpd 0.9.75 frames the body by the first Content-Length (or by Transfer-Encoding,
+ * ignoring Content-Length), and takes "Content-Length : 5" for a field named "Content-Length "
+ * that frames nothing; a proxy in front may read either otherwise, and the bytes one of them
+ * takes for body the other runs as a request. So anything but one unambiguous framing is
+ * refused (RFC 9112 6.3, 5.1), as is an HTTP/1.1 request without exactly one Host (3.2).
+ * Answering before the body is read makes libmicrohttpd close the connection, so nothing
+ * after the headers is ever parsed.
+ */
+static bool headers_ok(struct request *req)
+{
+    struct header_scan f = { 0 };
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, header_scan_cb, &f);
+    char why[160] = "";
+    if (f.spaced_name)
+        snprintf(why, sizeof(why), "the field name \"%.64s\" contains white space (RFC 9112, 5.1)",
+                 f.spaced_name);
+    else if (f.content_length > 1)
+        snprintf(why, sizeof(why), "%s", "more than one Content-Length header (RFC 9112, 6.3)");
+    else if (f.content_length && f.transfer_encoding)
+        snprintf(why, sizeof(why), "%s",
+                 "both Content-Length and Transfer-Encoding (RFC 9112, 6.3)");
+    else if (f.transfer_encoding > 1 || (f.transfer_encoding && !f.chunked_only))
+        snprintf(why, sizeof(why), "%s",
+                 "a Transfer-Encoding other than one \"chunked\" (RFC 9112, 6.3)");
+    else if (f.host > 1 || (f.host == 0 && req->version && strcmp(req->version, "HTTP/1.1") == 0))
+        snprintf(why, sizeof(why), "%s",
+                 "an HTTP/1.1 request needs exactly one Host header (RFC 9112, 3.2)");
+    if (!why[0])
+        return true;
+    http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+    problem_send(req, 400, "the request is ambiguous: %s", why);
+    return false;
+}
+
 static void client_address(struct MHD_Connection *conn, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *ci =
@@ -236,17 +301,54 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
 }
 
-static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
-                                   const char *url, const char *method)
+/* The idle timeout of conn, in whole seconds (libmicrohttpd's unit), at least one. */
+static void connection_timeout_set(struct MHD_Connection *conn, int64_t ms)
 {
+    unsigned s = ms <= 1000 ? 1u : (unsigned)((ms + 999) / 1000);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, s);
+}
+
+/* Milliseconds left of MSE_REQUEST_TIMEOUT for req to arrive (negative: overdue). */
+static int64_t request_time_left_ms(const struct request *req)
+{
+    int64_t spent = (mse_time_mono_us() - req->start_us) / 1000;
+    return (int64_t)req->srv->cfg.request_timeout * 1000 - spent;
+}
+
+/*
+ * Called by libmicrohttpd once a request line is in: the request's clock starts here, and the
+ * connection's idle timeout is shortened to what is left of MSE_REQUEST_TIMEOUT. Its result
+ * becomes *con_cls; on_completed frees it even when libmicrohttpd answers the request itself.
+ */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)uri;
+    struct server_ctx *srv = cls;
     struct request *req = calloc(1, sizeof(*req));
     if (!req)
-        return NULL;
+        return NULL; /* on_request tries again */
     req->srv = srv;
     req->conn = conn;
+    req->start_us = mse_time_mono_us();
+    atomic_fetch_add(&srv->in_flight, 1);
+    if (srv->cfg.request_timeout < srv->cfg.connection_timeout)
+        connection_timeout_set(conn, (int64_t)srv->cfg.request_timeout * 1000);
+    return req;
+}
+
+/* Completes (or, when on_request_line could not, allocates) the context once headers are in. */
+static struct request *request_new(struct server_ctx *srv, struct MHD_Connection *conn,
+                                   struct request *req, const char *url, const char *method,
+                                   const char *version)
+{
+    if (!req) {
+        req = on_request_line(srv, url, conn);
+        if (!req)
+            return NULL;
+    }
     req->url = url;
     req->method = method;
-    req->start_us = mse_time_mono_us();
+    req->version = version;
     mse_buf_init(&req->body, srv->cfg.max_body);
     const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
     if (rid && request_id_acceptable(rid))
@@ -255,7 +357,6 @@ static struct request *request_new(struct server_ctx *srv, struct MHD_Connection
         mse_uuid_new(req->request_id);
     mse_log_ctx_add(&req->log, "request_id", req->request_id);
     client_address(conn, req->remote_addr, sizeof(req->remote_addr));
-    atomic_fetch_add(&srv->in_flight, 1);
     return req;
 }
 
@@ -281,6 +382,18 @@ static bool request_precheck(struct request *req)
                      MSE_MAX_REQUEST_HEADERS);
         return false;
     }
+    if (!headers_ok(req))
+        return false;
+    int64_t left = request_time_left_ms(req);
+    if (left <= 0) {
+        http_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+        problem_send(req, 408, "the request headers took longer than %u s to arrive",
+                     req->srv->cfg.request_timeout);
+        return false;
+    }
+    /* A body that stalls ends when the request's time is up, not after the idle timeout. */
+    if (left < (int64_t)req->srv->cfg.connection_timeout * 1000)
+        connection_timeout_set(req->conn, left);
     /* The route is found once, here; dispatch() answers from it after the body is read. */
     req->path_copy = strdup(req->url);
     if (!req->path_copy) {
@@ -357,10 +470,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct request *req = *con_cls;
-    if (!req) {
-        req = request_new(cls, conn, url, method);
+    if (!req || !req->method) {
+        req = request_new(cls, conn, req, url, method, version);
         if (!req)
             return MHD_NO;
         *con_cls = req;
@@ -369,6 +481,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* A body trickling in keeps the idle timeout from firing; the total time cap ends
+           it. libmicrohttpd 0.9.75 takes no response in mid-body, so the connection closes. */
+        if (!req->dispatched && request_time_left_ms(req) <= 0) {
+            req->status = 408; /* for the access log: no response can be sent */
+            return MHD_NO;
+        }
         body_feed(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
@@ -376,11 +494,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (req->dispatched)
         return MHD_YES;
     req->dispatched = true;
+    /* The request is in: what remains (handler, response) gets the ordinary idle timeout. */
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              req->srv->cfg.connection_timeout);
     dispatch(req);
     return req->responded ? MHD_YES : MHD_NO;
 }
 
-/* One JSON access-log line per request, written when libmicrohttpd is done with it. */
+/* Appends `,"key":"value"` with value escaped and redacted. */
+static enum mse_rc log_field(struct mse_buf *b, const char *key, const char *value)
+{
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", value);
+    enum mse_rc rc = mse_buf_printf(b, ",\"%s\":\"", key);
+    if (rc == MSE_OK)
+        rc = mse_buf_json_escape(b, mse_log_redact(copy));
+    return rc == MSE_OK ? mse_buf_puts(b, "\"") : rc;
+}
+
+/*
+ * One JSON access-log line per request, written when libmicrohttpd is done with it; it carries
+ * the problem's detail and the cause of a failure, which are therefore not logged apart.
+ */
 static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
 {
     struct mse_buf b;
@@ -402,8 +537,13 @@ static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
                 req->response_bytes, req->remote_addr, req->principal.client_id);
     if (rc == MSE_OK && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
         rc = mse_buf_printf(&b, ",\"aborted\":%d", (int)toe);
+    if (rc == MSE_OK && req->detail[0])
+        rc = log_field(&b, "detail", req->detail);
+    if (rc == MSE_OK && req->cause[0])
+        rc = log_field(&b, "cause", req->cause);
+    /* A server-side failure is an error line, so that MSE_LOG_LEVEL=error still shows it. */
     if (rc == MSE_OK)
-        mse_log_fields(MSE_LOG_INFO, b.data);
+        mse_log_fields(req->status >= 500 ? MSE_LOG_ERROR : MSE_LOG_INFO, b.data);
     mse_buf_cleanup(&b);
 }
 
@@ -415,6 +555,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request *req = *con_cls;
     if (!req)
         return;
+    if (!req->method) {
+        /* libmicrohttpd answered the request line or headers itself (and logged why). */
+        request_free(req);
+        *con_cls = NULL;
+        return;
+    }
     access_log(req, toe);
     size_t row = req->route ? (size_t)(req->route - routes_table) : SIZE_MAX;
     metrics_observe_request(row, req->status, mse_time_mono_us() - req->start_us);
@@ -430,7 +576,8 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    LOG_WARN(NULL, "libmicrohttpd: %s", msg);
+    /* Limited per libmicrohttpd message, not as one "libmicrohttpd: %s" for all of them. */
+    mse_log_write_keyed(MSE_LOG_WARN, NULL, fmt, "libmicrohttpd: %s", msg);
 }
 
 enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
@@ -460,6 +607,7 @@ enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
             (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)MSE_MHD_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+            MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv,
             MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {

@@ -34,6 +34,7 @@ struct request {
     struct MHD_Connection *conn;
     const char *method;
     const char *url; /* path, percent-decoded, without the query */
+    const char *version; /* "HTTP/1.1", as libmicrohttpd read it */
     char request_id[MSE_MAX_REQUEST_ID + 1];
     char remote_addr[64]; /* the peer's IP address as text ("-" when unknown) */
     int64_t start_us;
@@ -60,6 +61,8 @@ struct request {
 
     /* Response bookkeeping for the access log. */
     unsigned status;
+    char detail[256]; /* the problem's detail, when the response was one */
+    char cause[256];  /* why the server could not do its part (database unreachable …) */
     size_t response_bytes;
     bool responded;
     struct http_header extra[HTTP_MAX_EXTRA_HEADERS];

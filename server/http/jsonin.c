@@ -169,6 +169,28 @@ static enum jf member(const cJSON *obj, const char *prefix, const char *key, uns
     return JF_OK;
 }
 
+/*
+ * Unicode's Bidi_Control characters. In a name they can make text display in another order
+ * than it is stored ("invoice\u202Efdp.exe" shows as "invoiceexe.pdf"), so a name an operator
+ * reads in a list or an audit trail could pass for another.
+ */
+static bool is_bidi_control(gunichar c)
+{
+    return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+           (c >= 0x2066 && c <= 0x2069);
+}
+
+/* The first Bidi_Control character in s (valid UTF-8), or 0. */
+static gunichar first_bidi_control(const char *s)
+{
+    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        if (is_bidi_control(c))
+            return c;
+    }
+    return 0;
+}
+
 bool jsonin_str_ok(const char *s, const char *path, unsigned max, unsigned flags, struct verr *v)
 {
     /* The whole body was checked for UTF-8 already; count characters, not bytes. */
@@ -187,6 +209,13 @@ bool jsonin_str_ok(const char *s, const char *path, unsigned max, unsigned flags
             verr_add(v, path, "must not contain control characters");
             return false;
         }
+    }
+    /* Free text (JF_MULTILINE) keeps them: right-to-left prose may need its marks. */
+    gunichar bidi = (flags & JF_MULTILINE) ? 0 : first_bidi_control(s);
+    if (bidi) {
+        verr_add(v, path, "must not contain bidirectional control characters (U+%04X)",
+                 (unsigned)bidi);
+        return false;
     }
     if (chars && !(flags & JF_PADDED) &&
         (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1]))) {

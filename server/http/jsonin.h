@@ -44,7 +44,10 @@ enum jf { JF_ABSENT, JF_NULL, JF_OK, JF_BAD };
 void jsonin_members(const struct cJSON *obj, const char *prefix, const char *const *allowed,
                     const char *const *readonly, struct verr *v);
 
-/* A string of at most max characters without control characters (see flags). */
+/*
+ * A string of at most max characters without control characters, nor (unless JF_MULTILINE)
+ * Unicode bidirectional controls such as U+202E (see flags).
+ */
 enum jf jsonin_str(const struct cJSON *obj, const char *prefix, const char *key, unsigned max,
                    unsigned flags, struct verr *v, const char **out);
 enum jf jsonin_bool(const struct cJSON *obj, const char *prefix, const char *key, unsigned flags,

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "http.h"
-#include "log.h"
 
 static void problem_emit_typed(struct request *req, unsigned status, const char *type,
                                const char *detail, const struct verr *v);
@@ -48,10 +47,8 @@ static void problem_emit_typed(struct request *req, unsigned status, const char 
     cJSON_Delete(doc);
     if (!text)
         goto fallback;
-    if (status >= 500)
-        LOG_ERROR(&req->log, "%u %s", status, detail);
-    else
-        LOG_DEBUG(&req->log, "%u %s", status, detail);
+    /* The access-log line says it: one line per request (issue: 503s in an outage). */
+    snprintf(req->detail, sizeof(req->detail), "%s", detail);
     (void)http_reply_take(req, status, "application/problem+json", text, strlen(text));
     return;
 fallback:

@@ -205,6 +205,29 @@ static void test_log_redaction(void **state)
     assert_string_equal(ctx.fields, "\"site\":\"s\\\"1\",\"token\":\"[redacted]\"");
 }
 
+/* A warning repeated within the window is counted, and the next one written says how often. */
+static void test_log_repeat_limit(void **state)
+{
+    (void)state;
+    struct mse_log_repeat r = { 0 };
+    unsigned n = 99;
+    assert_true(mse_log_repeat_admit(&r, 1000, 10000, &n));
+    assert_int_equal(n, 0);
+    for (int i = 1; i <= 5; i++)
+        assert_false(mse_log_repeat_admit(&r, 1000 + i * 1000, 10000, &n));
+    assert_false(mse_log_repeat_admit(&r, 10999, 10000, &n));
+    assert_true(mse_log_repeat_admit(&r, 11000, 10000, &n));
+    assert_int_equal(n, 6);
+    /* A quiet spell: the next line is written with nothing left out. */
+    assert_true(mse_log_repeat_admit(&r, 60000, 10000, &n));
+    assert_int_equal(n, 0);
+    /* Window 0: every line. */
+    struct mse_log_repeat all = { 0 };
+    assert_true(mse_log_repeat_admit(&all, 5, 0, &n));
+    assert_true(mse_log_repeat_admit(&all, 5, 0, &n));
+    assert_int_equal(n, 0);
+}
+
 static void test_uuid(void **state)
 {
     (void)state;
@@ -241,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_crypto_encodings),
         cmocka_unit_test(test_config_parsing),
         cmocka_unit_test(test_log_redaction),
+        cmocka_unit_test(test_log_repeat_limit),
         cmocka_unit_test(test_uuid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
