@@ -51,12 +51,16 @@ static void key_of(char *out, size_t size, char kind, const char *value)
     snprintf(out, size, "%c:%s", kind, value);
 }
 
-/* Seconds to wait when the address (and the client id, if given) is blocked; 0 if neither. */
-static unsigned blocked_for(struct request *req, const char *client_id)
+/*
+ * Seconds to wait when the address (and the client id, if given) is blocked; 0 if neither.
+ * kind 't' counts bad bearer tokens, 'a' bad client credentials: a stale token retried by a
+ * worker must not lock its address out of the token endpoint, so the two are kept apart.
+ */
+static unsigned blocked_for(struct request *req, char kind, const char *client_id)
 {
     char key[RATELIMIT_KEY_MAX];
     int64_t now = mse_time_mono_ms();
-    key_of(key, sizeof(key), 'a', req->remote_addr);
+    key_of(key, sizeof(key), kind, req->remote_addr);
     int64_t wait = ratelimit_blocked(req->srv->auth_failures, key, now);
     if (client_id) {
         key_of(key, sizeof(key), 'c', client_id);
@@ -71,12 +75,12 @@ static unsigned blocked_for(struct request *req, const char *client_id)
  * Counts a failure against the address (and client id) and writes the audit event in its
  * own statement. An audit write that fails is logged; the caller still answers 401.
  */
-static void failure_record(struct request *req, const char *client_id, const char *client_uuid,
-                           const char *reason)
+static void failure_record(struct request *req, char kind, const char *client_id,
+                           const char *client_uuid, const char *reason)
 {
     char key[RATELIMIT_KEY_MAX], after[512];
     int64_t now = mse_time_mono_ms();
-    key_of(key, sizeof(key), 'a', req->remote_addr);
+    key_of(key, sizeof(key), kind, req->remote_addr);
     ratelimit_fail(req->srv->auth_failures, key, now);
     if (client_id) {
         key_of(key, sizeof(key), 'c', client_id);
@@ -221,12 +225,12 @@ bool auth_check(struct request *req)
     enum mse_rc rc = token_syntax_ok(token) ? token_resolve(req, token, &p) : MSE_ERR_NOT_FOUND;
     if (rc == MSE_ERR_NOT_FOUND) {
         /* A valid token is served even from a blocked address; guesses are not. */
-        unsigned wait = blocked_for(req, NULL);
+        unsigned wait = blocked_for(req, 't', NULL);
         if (wait) {
             send_429(req, wait);
             return false;
         }
-        failure_record(req, NULL, NULL, "invalid_token");
+        failure_record(req, 't', NULL, NULL, "invalid_token");
         send_401(req, "invalid_token", "the token is unknown, expired or revoked");
         return false;
     }
@@ -256,7 +260,7 @@ static void dummy_init(void)
 enum auth_verdict auth_client_verify(struct request *req, const char *client_id, const char *secret,
                                      struct principal *out, unsigned *retry_after)
 {
-    *retry_after = blocked_for(req, client_id);
+    *retry_after = blocked_for(req, 'a', client_id);
     if (*retry_after)
         return AUTH_BLOCKED;
     struct db *db;
@@ -270,15 +274,15 @@ enum auth_verdict auth_client_verify(struct request *req, const char *client_id,
     if (rc == MSE_ERR_NOT_FOUND) {
         pthread_once(&dummy_once, dummy_init);
         (void)mse_crypto_password_verify(secret, dummy_hash);
-        failure_record(req, client_id, NULL, "unknown_client");
+        failure_record(req, 'a', client_id, NULL, "unknown_client");
         return AUTH_INVALID;
     }
     if (!mse_crypto_password_verify(secret, c.secret_hash)) {
-        failure_record(req, client_id, c.principal.client_uuid, "wrong_secret");
+        failure_record(req, 'a', client_id, c.principal.client_uuid, "wrong_secret");
         return AUTH_INVALID;
     }
     if (!c.enabled) {
-        failure_record(req, client_id, c.principal.client_uuid, "client_disabled");
+        failure_record(req, 'a', client_id, c.principal.client_uuid, "client_disabled");
         return AUTH_INVALID;
     }
     *out = c.principal;
