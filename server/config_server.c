@@ -72,8 +72,10 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
     ENV_INT("MSE_TOKEN_TTL", 3600, 60, 86400, token_ttl);
     ENV_INT("MSE_TOKEN_CACHE_SECONDS", 5, 0, 60, token_cache_ms);
     cfg->token_cache_ms *= 1000;
-    ENV_INT("MSE_AUTH_FAILURE_LIMIT", 10, 1, MSE_RATELIMIT_MAX, auth_fail_limit);
-    ENV_INT("MSE_AUTH_FAILURE_WINDOW", 300, 1, 86400, auth_fail_window);
+    ENV_INT("MSE_AUTH_FAILURE_LIMIT", 5, 1, MSE_RATELIMIT_MAX, auth_fail_limit);
+    ENV_INT("MSE_AUTH_ADDRESS_FAILURE_LIMIT", 20, 1, MSE_RATELIMIT_MAX, auth_addr_fail_limit);
+    ENV_INT("MSE_AUTH_BACKOFF_MAX", 300, 1, 86400, auth_backoff_max);
+    ENV_INT("MSE_AUTH_FAILURE_WINDOW", 900, 1, 86400, auth_fail_window);
 #undef ENV_INT
 
     if (mse_env_bool("MSE_METRICS_AUTH", false, &cfg->metrics_auth, err) != MSE_OK)

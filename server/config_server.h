@@ -33,10 +33,12 @@ struct server_config {
     const char *master_key_file; /* 32-byte key (raw or 64 hex digits) for secrets at rest */
     const char *bootstrap_client_id;
     const char *bootstrap_client_secret;
-    unsigned token_ttl;        /* seconds a bearer token lives (expires_in) */
-    unsigned token_cache_ms;   /* how long a validated token is trusted without the database */
-    unsigned auth_fail_limit;  /* failed authentications per client id or address … */
-    unsigned auth_fail_window; /* … within this many seconds → 429 */
+    unsigned token_ttl;            /* seconds a bearer token lives (expires_in) */
+    unsigned token_cache_ms;       /* how long a validated token is trusted without the database */
+    unsigned auth_fail_limit;      /* free failures per (client id, address), then back-off */
+    unsigned auth_addr_fail_limit; /* free failures per address (secrets; tokens apart) */
+    unsigned auth_backoff_max;     /* seconds: the doubling back-off stops here */
+    unsigned auth_fail_window;     /* seconds without a failure after which a key starts over */
 };
 
 /* Reads every MSE_* variable; on error err names the variable and what it accepts. */

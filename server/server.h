@@ -25,7 +25,7 @@ struct server_ctx {
     int64_t started_mono_ms;
     struct secrets secrets;          /* master key for data sealed at rest */
     struct token_cache *tokens;      /* bearer tokens validated recently */
-    struct ratelimit *auth_failures; /* failed authentications per client id and address */
+    struct ratelimit *auth_failures; /* failure back-off per address and (client id, address) */
 };
 
 #endif

@@ -63,8 +63,8 @@
 
 /* In-process caches. */
 #define MSE_TOKEN_CACHE_SLOTS 4096 /* validated bearer tokens (direct-mapped) */
-#define MSE_RATELIMIT_KEYS    4096 /* client ids and addresses with recent auth failures */
-#define MSE_RATELIMIT_MAX     1000 /* largest failure limit a window may count */
+#define MSE_RATELIMIT_KEYS    4096 /* addresses and (client id, address) pairs failing lately */
+#define MSE_RATELIMIT_MAX     1000 /* largest number of free failures a key may be given */
 
 /* mse-worker: what it accepts from Exchange and keeps per mailbox. */
 #define MSE_EWS_MAX_RESPONSE_DEFAULT (64u * 1024u * 1024u) /* larger EWS responses abort */

@@ -1,53 +1,49 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Failed-authentication limiter: a sliding window per key (a client id or an address). A key
- * with `limit` failures inside the last `window_ms` is blocked until the oldest of them ages
- * out. In memory, per process; thread-safe.
+ * Failed-authentication back-off per key (an address, or a client id at an address). A key's
+ * first `free` failures cost nothing; the free-th blocks it for base_ms, and each further one
+ * doubles the wait up to max_ms. In memory, per process; thread-safe.
  */
 #include "ratelimit.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mse/limits.h"
-
 struct rl_entry {
     char key[RATELIMIT_KEY_MAX]; /* "" = free */
-    int64_t *times;              /* ring of the last `limit` failure times */
-    unsigned next;               /* ring position of the next failure */
-    unsigned count;              /* failures recorded, at most limit */
-    int64_t last_ms;
+    unsigned failures;           /* consecutive, since the key was last quiet or cleared */
+    int64_t last_ms;             /* the latest failure */
 };
 
 struct ratelimit {
     pthread_mutex_t lock;
-    unsigned limit;
-    int64_t window_ms;
+    int64_t base_ms, max_ms, forget_ms;
     unsigned nkeys;
     struct rl_entry *entries;
-    int64_t *times; /* one allocation for every ring */
 };
 
-struct ratelimit *ratelimit_new(unsigned limit, int64_t window_ms, unsigned max_keys)
+struct ratelimit *ratelimit_new(int64_t base_ms, int64_t max_ms, int64_t forget_ms,
+                                unsigned max_keys)
 {
-    if (limit == 0 || limit > MSE_RATELIMIT_MAX || window_ms <= 0 || max_keys == 0)
+    if (base_ms <= 0 || max_ms < base_ms || max_keys == 0)
         return NULL;
     struct ratelimit *rl = calloc(1, sizeof(*rl));
     if (!rl)
         return NULL;
-    rl->limit = limit;
-    rl->window_ms = window_ms;
+    rl->base_ms = base_ms;
+    rl->max_ms = max_ms;
+    /* Forgetting a key while it is still blocked would cut its back-off short. */
+    rl->forget_ms = forget_ms > max_ms ? forget_ms : max_ms;
     rl->nkeys = max_keys;
     rl->entries = calloc(max_keys, sizeof(*rl->entries));
-    rl->times = calloc((size_t)max_keys * limit, sizeof(*rl->times));
-    if (!rl->entries || !rl->times) {
-        ratelimit_free(rl);
+    if (!rl->entries) {
+        free(rl);
         return NULL;
     }
-    for (unsigned i = 0; i < max_keys; i++)
-        rl->entries[i].times = rl->times + (size_t)i * limit;
     pthread_mutex_init(&rl->lock, NULL);
     return rl;
 }
@@ -56,11 +52,19 @@ void ratelimit_free(struct ratelimit *rl)
 {
     if (!rl)
         return;
-    if (rl->entries && rl->times)
-        pthread_mutex_destroy(&rl->lock);
+    pthread_mutex_destroy(&rl->lock);
     free(rl->entries);
-    free(rl->times);
     free(rl);
+}
+
+int64_t ratelimit_delay_ms(unsigned failures, unsigned free, int64_t base_ms, int64_t max_ms)
+{
+    if (free == 0 || failures < free)
+        return 0;
+    int64_t d = base_ms;
+    for (unsigned n = free; n < failures && d < max_ms; n++)
+        d *= 2; /* stops at max_ms, so it cannot overflow */
+    return d < max_ms ? d : max_ms;
 }
 
 static struct rl_entry *find(struct ratelimit *rl, const char *key)
@@ -72,19 +76,19 @@ static struct rl_entry *find(struct ratelimit *rl, const char *key)
     return NULL;
 }
 
-/* The oldest failure still remembered (the ring's next slot once it is full). */
-static int64_t oldest(const struct ratelimit *rl, const struct rl_entry *e)
+static bool quiet(const struct ratelimit *rl, const struct rl_entry *e, int64_t now_ms)
 {
-    return e->count < rl->limit ? e->times[0] : e->times[e->next];
+    return e->last_ms + rl->forget_ms <= now_ms;
 }
 
-int64_t ratelimit_blocked(struct ratelimit *rl, const char *key, int64_t now_ms)
+int64_t ratelimit_blocked(struct ratelimit *rl, const char *key, unsigned free, int64_t now_ms)
 {
     int64_t wait = 0;
     pthread_mutex_lock(&rl->lock);
     struct rl_entry *e = find(rl, key);
-    if (e && e->count == rl->limit) {
-        int64_t free_at = oldest(rl, e) + rl->window_ms;
+    if (e && !quiet(rl, e, now_ms)) {
+        int64_t free_at =
+                e->last_ms + ratelimit_delay_ms(e->failures, free, rl->base_ms, rl->max_ms);
         if (free_at > now_ms)
             wait = free_at - now_ms;
     }
@@ -92,13 +96,13 @@ int64_t ratelimit_blocked(struct ratelimit *rl, const char *key, int64_t now_ms)
     return wait;
 }
 
-/* A free entry, else one whose failures all aged out, else the least recently failing one. */
+/* A free entry, else a quiet one, else the least recently failing one. */
 static struct rl_entry *claim(struct ratelimit *rl, int64_t now_ms)
 {
     struct rl_entry *victim = &rl->entries[0];
     for (unsigned i = 0; i < rl->nkeys; i++) {
         struct rl_entry *e = &rl->entries[i];
-        if (!e->key[0] || e->last_ms + rl->window_ms <= now_ms)
+        if (!e->key[0] || quiet(rl, e, now_ms))
             return e;
         if (e->last_ms < victim->last_ms)
             victim = e;
@@ -110,16 +114,24 @@ void ratelimit_fail(struct ratelimit *rl, const char *key, int64_t now_ms)
 {
     pthread_mutex_lock(&rl->lock);
     struct rl_entry *e = find(rl, key);
+    if (e && quiet(rl, e, now_ms))
+        e->failures = 0;
     if (!e) {
         e = claim(rl, now_ms);
         snprintf(e->key, sizeof(e->key), "%s", key);
-        e->next = 0;
-        e->count = 0;
+        e->failures = 0;
     }
-    e->times[e->next] = now_ms;
-    e->next = (e->next + 1) % rl->limit;
-    if (e->count < rl->limit)
-        e->count++;
+    if (e->failures < UINT_MAX)
+        e->failures++;
     e->last_ms = now_ms;
+    pthread_mutex_unlock(&rl->lock);
+}
+
+void ratelimit_clear(struct ratelimit *rl, const char *key)
+{
+    pthread_mutex_lock(&rl->lock);
+    struct rl_entry *e = find(rl, key);
+    if (e)
+        e->key[0] = '\0';
     pthread_mutex_unlock(&rl->lock);
 }

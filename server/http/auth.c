@@ -28,8 +28,8 @@ enum mse_rc auth_setup(struct server_ctx *srv)
 {
     srv->tokens = token_cache_new(MSE_TOKEN_CACHE_SLOTS, srv->cfg.token_cache_ms);
     srv->auth_failures =
-            ratelimit_new(srv->cfg.auth_fail_limit, (int64_t)srv->cfg.auth_fail_window * 1000,
-                          MSE_RATELIMIT_KEYS);
+            ratelimit_new(1000, (int64_t)srv->cfg.auth_backoff_max * 1000,
+                          (int64_t)srv->cfg.auth_fail_window * 1000, MSE_RATELIMIT_KEYS);
     return srv->tokens && srv->auth_failures ? MSE_OK : MSE_ERR_NOMEM;
 }
 
@@ -46,29 +46,48 @@ void auth_token_hash(const char *token, char out[65])
     mse_crypto_sha256_hex(token, strlen(token), out);
 }
 
-static void key_of(char *out, size_t size, char kind, const char *value)
+/*
+ * The limiter's keys. Bad client credentials count per address ('a') and per client id at that
+ * address ('p'), never per client id alone: anyone may send a client id, and a count of its
+ * own would let them lock the real client out from wherever it runs. Bad bearer tokens count
+ * per address under their own key ('t'): a stale token retried by a worker must not lock its
+ * address out of the token endpoint.
+ */
+static void key_of(char *out, size_t size, char kind, const char *addr, const char *client_id)
 {
-    snprintf(out, size, "%c:%s", kind, value);
+    /* The address first: a cut-off long client id still stays with its address. */
+    snprintf(out, size, "%c:%s%s%s", kind, addr, client_id ? " " : "", client_id ? client_id : "");
 }
 
-/* Seconds to wait when the address (and the client id, if given) is blocked; 0 if neither. */
-static unsigned blocked_for(struct request *req, const char *client_id)
+static unsigned wait_secs(int64_t ms)
+{
+    return ms > 0 ? (unsigned)((ms + 999) / 1000) : 0;
+}
+
+/* Seconds a bearer-token guess from this address must wait; 0 if none. */
+static unsigned token_blocked_for(struct request *req)
+{
+    char key[RATELIMIT_KEY_MAX];
+    key_of(key, sizeof(key), 't', req->remote_addr, NULL);
+    return wait_secs(ratelimit_blocked(req->srv->auth_failures, key,
+                                       req->srv->cfg.auth_addr_fail_limit, mse_time_mono_ms()));
+}
+
+/* Seconds client_id must wait at this address (its own back-off or the address's); 0 if none. */
+static unsigned client_blocked_for(struct request *req, const char *client_id)
 {
     char key[RATELIMIT_KEY_MAX];
     int64_t now = mse_time_mono_ms();
-    key_of(key, sizeof(key), 'a', req->remote_addr);
-    int64_t wait = ratelimit_blocked(req->srv->auth_failures, key, now);
-    if (client_id) {
-        key_of(key, sizeof(key), 'c', client_id);
-        int64_t w = ratelimit_blocked(req->srv->auth_failures, key, now);
-        if (w > wait)
-            wait = w;
-    }
-    return wait > 0 ? (unsigned)((wait + 999) / 1000) : 0;
+    key_of(key, sizeof(key), 'a', req->remote_addr, NULL);
+    int64_t wait = ratelimit_blocked(req->srv->auth_failures, key,
+                                     req->srv->cfg.auth_addr_fail_limit, now);
+    key_of(key, sizeof(key), 'p', req->remote_addr, client_id);
+    int64_t w = ratelimit_blocked(req->srv->auth_failures, key, req->srv->cfg.auth_fail_limit, now);
+    return wait_secs(w > wait ? w : wait);
 }
 
 /*
- * Counts a failure against the address (and client id) and writes the audit event in its
+ * Counts a failure (a bad token when client_id is NULL) and writes the audit event in its
  * own statement. An audit write that fails is logged; the caller still answers 401.
  */
 static void failure_record(struct request *req, const char *client_id, const char *client_uuid,
@@ -76,12 +95,14 @@ static void failure_record(struct request *req, const char *client_id, const cha
 {
     char key[RATELIMIT_KEY_MAX], after[512];
     int64_t now = mse_time_mono_ms();
-    key_of(key, sizeof(key), 'a', req->remote_addr);
-    ratelimit_fail(req->srv->auth_failures, key, now);
     if (client_id) {
-        key_of(key, sizeof(key), 'c', client_id);
+        key_of(key, sizeof(key), 'a', req->remote_addr, NULL);
         ratelimit_fail(req->srv->auth_failures, key, now);
+        key_of(key, sizeof(key), 'p', req->remote_addr, client_id);
+    } else {
+        key_of(key, sizeof(key), 't', req->remote_addr, NULL);
     }
+    ratelimit_fail(req->srv->auth_failures, key, now);
     struct mse_buf b;
     mse_buf_init(&b, sizeof(after) - 1);
     bool ok = mse_buf_printf(&b, "{\"reason\":\"%s\",\"route\":\"", reason) == MSE_OK &&
@@ -221,7 +242,7 @@ bool auth_check(struct request *req)
     enum mse_rc rc = token_syntax_ok(token) ? token_resolve(req, token, &p) : MSE_ERR_NOT_FOUND;
     if (rc == MSE_ERR_NOT_FOUND) {
         /* A valid token is served even from a blocked address; guesses are not. */
-        unsigned wait = blocked_for(req, NULL);
+        unsigned wait = token_blocked_for(req);
         if (wait) {
             send_429(req, wait);
             return false;
@@ -256,7 +277,7 @@ static void dummy_init(void)
 enum auth_verdict auth_client_verify(struct request *req, const char *client_id, const char *secret,
                                      struct principal *out, unsigned *retry_after)
 {
-    *retry_after = blocked_for(req, client_id);
+    *retry_after = client_blocked_for(req, client_id);
     if (*retry_after)
         return AUTH_BLOCKED;
     struct db *db;
@@ -281,6 +302,9 @@ enum auth_verdict auth_client_verify(struct request *req, const char *client_id,
         failure_record(req, client_id, c.principal.client_uuid, "client_disabled");
         return AUTH_INVALID;
     }
+    char key[RATELIMIT_KEY_MAX];
+    key_of(key, sizeof(key), 'p', req->remote_addr, client_id);
+    ratelimit_clear(req->srv->auth_failures, key);
     *out = c.principal;
     return AUTH_OK;
 }

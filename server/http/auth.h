@@ -30,13 +30,14 @@ bool auth_check(struct request *req);
 enum auth_verdict {
     AUTH_OK,
     AUTH_INVALID, /* unknown client, wrong secret or disabled client (indistinguishable) */
-    AUTH_BLOCKED, /* too many recent failures for this client id or address */
+    AUTH_BLOCKED, /* backed off: this client id at this address, or this address */
     AUTH_ERROR,   /* database trouble */
 };
 
 /*
  * Verifies client credentials (token and revocation endpoints). A failure is counted against
- * the client id and the address and written to the audit log. On AUTH_BLOCKED *retry_after
+ * the (client id, address) pair and the address and written to the audit log; a success
+ * clears the pair. On AUTH_BLOCKED *retry_after
  * holds the seconds to wait.
  */
 enum auth_verdict auth_client_verify(struct request *req, const char *client_id, const char *secret,

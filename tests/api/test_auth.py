@@ -29,7 +29,8 @@ def server(database):
     """This module fails authentication on purpose; a high limit keeps 429 out of the way."""
     srv = harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
                                                  "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
-                                                 "MSE_AUTH_FAILURE_LIMIT": 1000})
+                                                 "MSE_AUTH_FAILURE_LIMIT": 1000,
+                                                 "MSE_AUTH_ADDRESS_FAILURE_LIMIT": 1000})
     yield srv
     srv.stop_clean()
 
@@ -290,32 +291,95 @@ def _from(url, address):
     return ApiClient(url, session=session)
 
 
-def test_repeated_failures_get_429_per_client_id_and_per_address(database):
-    srv = harness.Server(database.conninfo, env={"MSE_AUTH_FAILURE_LIMIT": 3,
-                                                 "MSE_AUTH_FAILURE_WINDOW": 4})
+def _limited_server(database, **env):
+    return harness.Server(database.conninfo, env={"MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
+                                                 "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET,
+                                                 **env})
+
+
+def test_revoked_token_flood_does_not_block_token_issuance(database):
+    """A stale worker token retried from the admin's address must not lock the admin out."""
+    srv = _limited_server(database, MSE_AUTH_FAILURE_LIMIT=3)
     try:
         admin = (BOOTSTRAP_ID, BOOTSTRAP_SECRET)
-        token = _from(srv.url, "127.0.0.7").token_for(*admin)
-        # Per client id: three failures from three addresses block the id everywhere.
-        for a in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
-            oauth_error(grant(_from(srv.url, a), auth=(BOOTSTRAP_ID, "wrong-secret-value")), 401,
-                        "invalid_client")
-        r = grant(_from(srv.url, "127.0.0.5"), auth=admin)
+        here = _from(srv.url, "127.0.0.8")
+        token = ok(grant(here, auth=admin))["access_token"]
+        ok(here.post(REVOKE_URL, auth=admin, data={"token": token}))
+        for _ in range(10):
+            r = here.get("/api/v1/sites", headers={"Authorization": "Bearer " + token})
+            assert r.status_code in (401, 429), r.text
+        ok(grant(here, auth=admin))
+    finally:
+        srv.stop_clean()
+
+
+def test_wrong_secrets_from_elsewhere_do_not_lock_out_the_client(database):
+    """Failures count per (client id, address) and per address, never per client id alone."""
+    srv = _limited_server(database, MSE_AUTH_FAILURE_LIMIT=3, MSE_AUTH_ADDRESS_FAILURE_LIMIT=6)
+    try:
+        admin = (BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        attacker = _from(srv.url, "127.0.0.2")
+        for _ in range(10):
+            r = grant(attacker, auth=(BOOTSTRAP_ID, "wrong-secret-value"))
+            assert r.status_code in (401, 429), r.text
+        ok(grant(_from(srv.url, "127.0.0.3"), auth=admin))
+    finally:
+        srv.stop_clean()
+
+
+def _wait_out(client, auth):
+    """Sends until the answer is not 429; returns it and the Retry-After values seen."""
+    waits = []
+    while True:
+        r = grant(client, auth=auth)
+        if r.status_code != 429:
+            return r, waits
         problem(r, 429)
-        assert 1 <= int(r.headers["Retry-After"]) <= 4
-        # Per address: three unknown ids from one address block that address for everyone.
-        bad = _from(srv.url, "127.0.0.6")
+        waits.append(int(r.headers["Retry-After"]))
+        time.sleep(waits[-1])
+
+
+def test_failures_back_off_exponentially_per_pair_and_per_address(database):
+    srv = _limited_server(database, MSE_AUTH_FAILURE_LIMIT=2, MSE_AUTH_ADDRESS_FAILURE_LIMIT=4,
+                          MSE_AUTH_BACKOFF_MAX=8)
+    try:
+        admin = (BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        token = ok(grant(_from(srv.url, "127.0.0.7"), auth=admin))["access_token"]
+        wrong = (BOOTSTRAP_ID, "wrong-secret-value")
+        attacker = _from(srv.url, "127.0.0.2")
+        # The first two failures of a (client id, address) pair are free; then 1 s, 2 s, 4 s.
+        for _ in range(2):
+            oauth_error(grant(attacker, auth=wrong), 401, "invalid_client")
+        seen = []
         for _ in range(3):
+            r, waits = _wait_out(attacker, wrong)
+            oauth_error(r, 401, "invalid_client")
+            seen.append(waits[0])
+        assert seen == [1, 2, 4]
+        # Capped at MSE_AUTH_BACKOFF_MAX; a blocked pair is refused without a verification, so
+        # retrying while blocked does not lengthen the wait.
+        r = grant(attacker, auth=wrong)
+        problem(r, 429)
+        assert int(r.headers["Retry-After"]) == 8
+        problem(grant(attacker, auth=wrong), 429)
+        # Another address is not held back by the attacker's pair.
+        ok(grant(_from(srv.url, "127.0.0.3"), auth=admin))
+        # Per address: unknown ids from one address back that address off for every id.
+        bad = _from(srv.url, "127.0.0.6")
+        for _ in range(4):
             oauth_error(grant(bad, auth=(unique("ghost"), "x" * 20)), 401, "invalid_client")
-        problem(grant(bad, auth=(unique("ghost"), "x" * 20)), 429)
+        r = grant(bad, auth=admin)
+        problem(r, 429)
+        assert int(r.headers["Retry-After"]) == 1
+        # Bad bearer tokens are counted apart and never hold back the token endpoint ...
+        for _ in range(6):
+            bad.get("/api/v1/sites", headers={"Authorization": "Bearer " + "C" * 43})
         problem(bad.get("/api/v1/sites", headers={"Authorization": "Bearer " + "C" * 43}), 429)
-        # A valid token still works from a blocked address: only guesses are refused.
-        assert bad.with_token(token).get("/api/v1/sites").status_code == 200
-        # The window slides on: after it, the address may try again.
-        deadline = time.monotonic() + 10
-        while grant(bad, auth=admin).status_code == 429:
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+        # ... and a valid token still works from a backed-off address: only guesses are refused.
+        assert bad.get("/api/v1/sites", headers={"Authorization": "Bearer " + token}).status_code \
+            == 200
+        r, _ = _wait_out(bad, admin)
+        ok(r)
     finally:
         srv.stop_clean()
 

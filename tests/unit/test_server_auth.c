@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for the auth building blocks: failure limiter, token cache, ETags, cursors, verr. */
+/* Unit tests for the auth building blocks: failure back-off, token cache, ETags, cursors, verr. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,43 +16,67 @@
 #include "token_cache.h"
 #include "verr.h"
 
-static void test_ratelimit_window(void **state)
+static void test_ratelimit_delay_doubles_after_the_free_failures(void **state)
 {
     (void)state;
-    struct ratelimit *rl = ratelimit_new(3, 10000, 4);
+    assert_int_equal(ratelimit_delay_ms(0, 5, 1000, 300000), 0);
+    assert_int_equal(ratelimit_delay_ms(4, 5, 1000, 300000), 0);
+    assert_int_equal(ratelimit_delay_ms(5, 5, 1000, 300000), 1000);
+    assert_int_equal(ratelimit_delay_ms(6, 5, 1000, 300000), 2000);
+    assert_int_equal(ratelimit_delay_ms(7, 5, 1000, 300000), 4000);
+    assert_int_equal(ratelimit_delay_ms(13, 5, 1000, 300000), 256000);
+    assert_int_equal(ratelimit_delay_ms(14, 5, 1000, 300000), 300000);
+    assert_int_equal(ratelimit_delay_ms(UINT_MAX, 5, 1000, 300000), 300000);
+}
+
+static void test_ratelimit_backoff(void **state)
+{
+    (void)state;
+    /* Two free failures, then 1 s, 2 s, 4 s capped at 3 s; forgotten after 10 s of quiet. */
+    struct ratelimit *rl = ratelimit_new(1000, 3000, 10000, 4);
     assert_non_null(rl);
-    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 0), 0);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 0), 0);
     ratelimit_fail(rl, "a:1.2.3.4", 1000);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 1000), 0);
     ratelimit_fail(rl, "a:1.2.3.4", 2000);
-    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2500), 0);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 2000), 1000);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 2999), 1);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 3000), 0);
+    /* The same failures weigh differently for a key allowed more of them. */
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 3, 2000), 0);
     ratelimit_fail(rl, "a:1.2.3.4", 3000);
-    /* Three failures within 10 s: blocked until the first one is 10 s old. */
-    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 3000), 8000);
-    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 10999), 1);
-    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 11000), 0);
-    /* Another key is unaffected. */
-    assert_int_equal(ratelimit_blocked(rl, "c:admin", 3000), 0);
-    /* A fourth failure slides the window: now the second one must age out. */
-    ratelimit_fail(rl, "a:1.2.3.4", 11500);
-    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 11500), 2000 + 10000 - 11500);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 3000), 2000);
+    ratelimit_fail(rl, "a:1.2.3.4", 5000);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 5000), 3000);
+    /* Other keys are untouched. */
+    assert_int_equal(ratelimit_blocked(rl, "p:1.2.3.4 admin", 2, 5000), 0);
+    /* Quiet for the forget time: the key starts over with its free failures. */
+    ratelimit_fail(rl, "a:1.2.3.4", 15000);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 15000), 0);
+    /* Cleared (it authenticated): starts over too. */
+    ratelimit_fail(rl, "a:1.2.3.4", 15100);
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 15100), 1000);
+    ratelimit_clear(rl, "a:1.2.3.4");
+    assert_int_equal(ratelimit_blocked(rl, "a:1.2.3.4", 2, 15100), 0);
     ratelimit_free(rl);
-    assert_null(ratelimit_new(0, 1000, 4));
-    assert_null(ratelimit_new(MSE_RATELIMIT_MAX + 1, 1000, 4));
+    assert_null(ratelimit_new(0, 1000, 1000, 4));
+    assert_null(ratelimit_new(2000, 1000, 1000, 4));
+    assert_null(ratelimit_new(1000, 1000, 1000, 0));
     ratelimit_free(NULL);
 }
 
 static void test_ratelimit_eviction(void **state)
 {
     (void)state;
-    struct ratelimit *rl = ratelimit_new(1, 60000, 2);
+    struct ratelimit *rl = ratelimit_new(1000, 60000, 60000, 2);
     ratelimit_fail(rl, "k1", 100);
     ratelimit_fail(rl, "k2", 200);
-    assert_true(ratelimit_blocked(rl, "k1", 300) > 0);
-    /* Full: the least recently failing key (k1) makes room for k3. */
+    assert_true(ratelimit_blocked(rl, "k1", 1, 300) > 0);
+    /* Full: the least recently failing key makes room. */
     ratelimit_fail(rl, "k3", 300);
-    assert_int_equal(ratelimit_blocked(rl, "k1", 300), 0);
-    assert_true(ratelimit_blocked(rl, "k2", 300) > 0);
-    assert_true(ratelimit_blocked(rl, "k3", 300) > 0);
+    assert_int_equal(ratelimit_blocked(rl, "k1", 1, 300), 0);
+    assert_true(ratelimit_blocked(rl, "k2", 1, 300) > 0);
+    assert_true(ratelimit_blocked(rl, "k3", 1, 300) > 0);
     ratelimit_free(rl);
 }
 
@@ -158,9 +183,13 @@ static void test_verr_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ratelimit_window), cmocka_unit_test(test_ratelimit_eviction),
-        cmocka_unit_test(test_token_cache),      cmocka_unit_test(test_etag_if_match),
-        cmocka_unit_test(test_cursor),           cmocka_unit_test(test_verr_cap),
+        cmocka_unit_test(test_ratelimit_delay_doubles_after_the_free_failures),
+        cmocka_unit_test(test_ratelimit_backoff),
+        cmocka_unit_test(test_ratelimit_eviction),
+        cmocka_unit_test(test_token_cache),
+        cmocka_unit_test(test_etag_if_match),
+        cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_verr_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
