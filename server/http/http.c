@@ -607,8 +607,7 @@ enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
             (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
             (unsigned)cfg->per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)MSE_MHD_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-            MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv,
-            MHD_OPTION_END);
+            MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         snprintf(err->msg, sizeof(err->msg), "cannot listen on %.100s:%u (in use or not permitted)",

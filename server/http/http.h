@@ -33,7 +33,7 @@ struct request {
     struct server_ctx *srv;
     struct MHD_Connection *conn;
     const char *method;
-    const char *url; /* path, percent-decoded, without the query */
+    const char *url;     /* path, percent-decoded, without the query */
     const char *version; /* "HTTP/1.1", as libmicrohttpd read it */
     char request_id[MSE_MAX_REQUEST_ID + 1];
     char remote_addr[64]; /* the peer's IP address as text ("-" when unknown) */
