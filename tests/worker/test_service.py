@@ -300,3 +300,43 @@ def test_sigterm_does_not_wait_for_a_slow_exchange_answer(api, database, server,
     e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
     assert e["state"] == "queued", e  # handed back: another worker resumes it
     ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"))
+
+
+@pytest.mark.parametrize("type_,settings", [
+    ("mailbox_storage_management", {"action": "attachment_stub", "older_than_days": 90}),
+    ("managed_folders", {"policies": [{"folder": "default", "action": "exchange_delete",
+                                        "lifespan_days": 365}]}),
+])
+def test_a_type_this_worker_cannot_run_is_an_error_not_ok(api, server, sim, type_, settings):
+    """Nothing was done, so nothing may read ok: every mailbox says why, and so does the task."""
+    site = make_site(api)
+    mailboxes = sim.get("/mailboxes")["items"]
+    a, b = mailboxes[0]["address"], mailboxes[1]["address"]
+    definition = make_definition(api, type_=type_, settings=settings)
+    task = make_task(api, site=site, definition=definition,
+                     group={"kind": "mailbox_list", "value": f"{a}; {b}"})
+    empty = f"empty-{type_.replace('_', '-')}@contoso.example"
+    sim.control("POST", "/groups", expect=201, json={"address": empty, "members": []})
+    empty_task = make_task(api, site=site, definition=definition,
+                           group={"kind": "group_email", "value": empty})
+    worker = start_worker(server, sim, site)
+    try:
+        done = run_and_wait(api, task)
+        assert done["result"] == "failed", done
+        boxes = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/mailboxes"))["items"]
+        assert {x["address"] for x in boxes} == {a, b}
+        for x in boxes:
+            assert x["state"] == "error", x
+            assert x["reason_code"] == "unsupported_task_type", x
+            assert x["reason_text"].startswith(f"{type_} is not available on this worker version")
+            assert x["first_full_sync_at"] is None
+        t = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))
+        assert t["health"] == "failed", t
+
+        done = run_and_wait(api, empty_task)
+        assert done["result"] == "failed", done
+        t = ok(api.get(f"/api/v1/exchange-tasks/{empty_task['id']}"))
+        assert t["health"] == "failed", t
+    finally:
+        rc = worker.stop(signal.SIGTERM, timeout=60)
+    worker.assert_clean_exit(rc)
