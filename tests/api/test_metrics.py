@@ -148,6 +148,31 @@ def test_scheduler_counters_move(api, anon, database):
     ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"))
 
 
+def test_an_execution_without_a_worker_says_why_it_waits(api, anon, database):
+    site = make_site(api)
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "mailbox", "value": "metrics-w@example.com"})
+    x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    path = f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"
+    never = (f"Waiting for a worker of site {site['name']}: no worker of site {site['name']} "
+             "has ever connected")
+    wait_for(lambda: ok(api.get(path))["latest_detail"] == never, "the waiting detail")
+    assert ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["latest_detail"] == never
+    assert value(scrape(anon), "mse_executions_waiting_for_worker") >= 1
+    # A worker came and went: the detail says since when the site has been offline.
+    w = ScriptedWorker(anon, site["credentials"])
+    ok(w.heartbeat())
+    database.query("UPDATE site_workers SET offline_at = '2026-01-02T03:04:05Z'"
+                   " WHERE site_id = %s::uuid", site["id"])
+    since = f"Waiting for a worker of site {site['name']} (offline since 2026-01-02T03:04:05Z)"
+    wait_for(lambda: ok(api.get(path))["latest_detail"] == since, "the offline detail")
+    # Once a worker is online the execution no longer counts as waiting for one.
+    before = value(scrape(anon), "mse_executions_waiting_for_worker")
+    ok(w.heartbeat())
+    assert value(scrape(anon), "mse_executions_waiting_for_worker") == before - 1
+    ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"))
+
+
 def test_auth_failures_and_requests_move(anon):
     before = scrape(anon)
     problem(anon.get("/api/v1/sites", headers={"Authorization": "Bearer not-a-token"}), 401)
