@@ -15,7 +15,8 @@ build: deps
 		-DMSE_SANITIZE=OFF >/dev/null
 	@cmake --build build -j$(JOBS) -- --no-print-directory
 
-run: build
+# MSE_RUN_BIN: binaries built elsewhere (a test's build), so nothing is built here.
+run: $(if $(MSE_RUN_BIN),,build)
 	@scripts/run.sh
 
 # Warnings as errors, ASan + UBSan, a throwaway PostgreSQL, every test.

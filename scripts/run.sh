@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-var=$root/.var
+# Overridable so that a test can run `make run` over its own build and state directory.
+var=${MSE_RUN_VAR:-$root/.var}
+bin=${MSE_RUN_BIN:-build}
 mkdir -p "$var/log" "$var/data"
 chmod 700 "$var/data"
 
@@ -15,7 +17,10 @@ pids=()
 own_pg=""
 
 stop_all() {
-  trap - EXIT INT TERM
+  # Ignored, not reset: a second signal (make forwards SIGTERM to us, and a signal to the
+  # process group reaches us too) must not kill the script before PostgreSQL is stopped.
+  trap '' INT TERM
+  trap - EXIT
   echo
   echo "run: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -44,7 +49,7 @@ sim_env=(EWS_SIM_LISTEN="$sim_listen" EWS_SIM_SERVICE_ACCOUNT="$sim_account"
 if [ -z "${EWS_SIM_GENERATE:-}" ]; then
   sim_env+=(EWS_SIM_FIXTURE="${EWS_SIM_FIXTURE:-$root/ewssim/fixtures/demo.json}")
 fi
-env "${sim_env[@]}" build/ewssim/ews-sim >>"$var/log/ews-sim.log" 2>&1 &
+env "${sim_env[@]}" "$bin"/ewssim/ews-sim >>"$var/log/ews-sim.log" 2>&1 &
 sim_pid=$!
 pids+=("$sim_pid")
 for _ in $(seq 1 300); do
@@ -58,7 +63,7 @@ for _ in $(seq 1 300); do
 done
 # --- end ews-sim ---
 
-build/server/mse-server >>"$var/log/server.log" 2>&1 &
+"$bin"/server/mse-server >>"$var/log/server.log" 2>&1 &
 pids+=($!)
 server_pid=$!
 
@@ -96,7 +101,7 @@ if [ "${MSE_DEMO:-1}" != 0 ] && [ -n "$client_id" ]; then
   MSE_WORKER_EWS_URL=http://$sim_listen/EWS/Exchange.asmx \
   MSE_WORKER_EWS_USERNAME=${sim_account%%:*} \
   MSE_WORKER_EWS_PASSWORD=${sim_account#*:} \
-    build/worker/mse-worker >>"$var/log/worker.log" 2>&1 &
+    "$bin"/worker/mse-worker >>"$var/log/worker.log" 2>&1 &
   pids+=($!)
   worker_line="  mse-worker   site demo-site, EWS via ews-sim   log: $var/log/worker.log"
 fi

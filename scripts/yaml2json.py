@@ -9,5 +9,4 @@ import yaml
 with open(sys.argv[1], encoding="utf-8") as f:
     doc = yaml.safe_load(f)
 with open(sys.argv[2], "w", encoding="utf-8") as f:
-    json.dump(doc, f, indent=1, ensure_ascii=False)
-    f.write("\n")
+    json.dump(doc, f, separators=(",", ":"), ensure_ascii=False)  # compact, as every answer

@@ -115,6 +115,9 @@ static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
     unsigned n = SCHEDULER_BATCH;
     while (rc == MSE_OK && n == SCHEDULER_BATCH)
         rc = schedule_due(s->db, &n, err);
+    int64_t waiting = 0; /* shown per execution; the gauge is read from the database */
+    if (rc == MSE_OK)
+        rc = db_exec_waiting_for_worker(s->db, &waiting, err);
     if (rc == MSE_OK && mse_time_mono_ms() >= s->housekeeping_at) {
         rc = db_exec_housekeeping(s->db, err);
         s->housekeeping_at = mse_time_mono_ms() + HOUSEKEEPING_MS;

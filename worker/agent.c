@@ -26,6 +26,8 @@
 #define AGENT_PROGRESS_MS 1000
 /* A mailbox being moved (ErrorMailboxMoveInProgress) is tried this many times per execution. */
 #define AGENT_RETRY_LATER_ATTEMPTS 3
+/* The reason a mailbox shows when this worker cannot run its task's type (docs/worker.md). */
+#define AGENT_REASON_UNSUPPORTED "unsupported_task_type"
 
 struct agent;
 
@@ -378,9 +380,14 @@ static enum mse_rc execution_parse(cJSON *doc, struct execution *x, struct mse_e
     return MSE_OK;
 }
 
-/* Resolves the group and reports the membership (or why it could not be resolved). */
+/*
+ * Resolves the group and reports the membership (or why it could not be resolved). With
+ * `unsupported` (the execution's type cannot run here), an empty group is reported as that
+ * error: no mailbox could carry it, and an empty execution would end as ok.
+ */
 static enum mse_rc execution_membership(struct slot *s, struct execution *x,
-                                        struct ews_session *ews, struct mse_err *err)
+                                        struct ews_session *ews, const char *unsupported,
+                                        struct mse_err *err)
 {
     enum group_kind kind;
     struct group_members members = { 0 };
@@ -396,7 +403,11 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
         group_members_cleanup(&members);
         return MSE_ERR_NOMEM;
     }
-    if (rc == MSE_OK) {
+    if (rc == MSE_OK && unsupported && members.n == 0) {
+        cJSON *e = cJSON_AddObjectToObject(body, "error");
+        cJSON_AddStringToObject(e, "reason_code", AGENT_REASON_UNSUPPORTED);
+        cJSON_AddStringToObject(e, "reason_text", unsupported);
+    } else if (rc == MSE_OK) {
         cJSON *list = cJSON_AddArrayToObject(body, "mailboxes");
         for (size_t i = 0; list && i < members.n; i++)
             cJSON_AddItemToArray(list, cJSON_CreateString(members.v[i]));
@@ -471,6 +482,34 @@ static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, stru
     return rc;
 }
 
+/*
+ * Ends every mailbox still to do as an error saying why: the administrator looks at the task's
+ * mailboxes and health, not at the worker's log, and a task that did nothing must not read ok.
+ */
+static enum mse_rc execution_unsupported(struct slot *s, struct execution *x, const char *why,
+                                         struct mse_err *err)
+{
+    unsigned total = (unsigned)cJSON_GetArraySize(x->mailboxes), position = 0;
+    struct sync_outcome o = { .health = SYNC_ERROR };
+    snprintf(o.reason, sizeof(o.reason), "%s", AGENT_REASON_UNSUPPORTED);
+    snprintf(o.text, sizeof(o.text), "%s", why);
+    LOG_WARN(&x->log, "%s", why);
+    enum mse_rc rc = MSE_OK;
+    const cJSON *mb;
+    cJSON_ArrayForEach(mb, x->mailboxes)
+    {
+        position++;
+        struct mailbox_ctx m = { .slot = s,
+                                 .x = x,
+                                 .address = json_str(mb, "address"),
+                                 .position = position,
+                                 .total = total };
+        if (rc == MSE_OK && m.address && !mailbox_done(json_str(mb, "state")))
+            rc = mailbox_finish(&m, &o, err);
+    }
+    return rc;
+}
+
 /* Ends the execution on the server; with `release` it goes back to the queue instead. */
 static void execution_end(struct slot *s, struct execution *x, bool release)
 {
@@ -524,16 +563,20 @@ static void slot_run(struct slot *s, cJSON *doc)
         rc = ews_session_new(&ews_cfg, &ews, &err);
     if (ews) /* a stop or a lost lease also ends a long throttling wait */
         ews_session_set_stop(ews, &s->halt);
-    if (rc == MSE_OK && sync_type_parse(x.type, &type) == MSE_OK) {
+    bool supported = sync_type_parse(x.type, &type) == MSE_OK;
+    char unsupported[160];
+    snprintf(unsupported, sizeof(unsupported), "%s is not available on this worker version (%s)",
+             x.type, MSE_VERSION);
+    if (rc == MSE_OK && supported) {
         rc = sync_definition_from_json(type, x.settings, &def, &err);
         have_def = rc == MSE_OK;
     }
     if (rc == MSE_OK && !x.mailboxes)
-        rc = execution_membership(s, &x, ews, &err);
+        rc = execution_membership(s, &x, ews, supported ? NULL : unsupported, &err);
     if (rc == MSE_OK && have_def)
         rc = execution_mailboxes(s, &x, ews, &def, &err);
-    if (rc == MSE_OK && !have_def)
-        LOG_WARN(&x.log, "task type %s is not replicated by this worker version", x.type);
+    if (rc == MSE_OK && !supported)
+        rc = execution_unsupported(s, &x, unsupported, &err);
     if (rc != MSE_OK && !slot_halted(s))
         LOG_ERROR(&x.log, "execution stopped: %s", err.msg);
     /* Stopped by the operator (SIGTERM): hand the execution back so another worker resumes. */

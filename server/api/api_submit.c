@@ -333,7 +333,20 @@ static char *array_text(const cJSON *body, const char *key)
     return cJSON_GetArraySize(a) > 0 ? cJSON_PrintUnformatted(a) : NULL;
 }
 
-static void submit_reply(struct request *req, struct db *db, const struct batch_result *r)
+/* Counts what an applied batch stored, by kind; a replay stored nothing. */
+static void submit_count(const cJSON *body)
+{
+    metrics_count(METRIC_FOLDERS_APPLIED,
+                  (uint64_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(body, "folders")));
+    metrics_count(METRIC_ITEMS_APPLIED,
+                  (uint64_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(body, "items")));
+    metrics_count(
+            METRIC_APPOINTMENTS_APPLIED,
+            (uint64_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(body, "appointments")));
+}
+
+static void submit_reply(struct request *req, struct db *db, const struct batch_result *r,
+                         const cJSON *body)
 {
     struct db_error err;
     char json[128];
@@ -344,6 +357,8 @@ static void submit_reply(struct request *req, struct db *db, const struct batch_
     if (r->replayed)
         db_rollback(db);
     metrics_count(r->replayed ? METRIC_SUBMISSIONS_REPLAYED : METRIC_SUBMISSIONS_APPLIED, 1);
+    if (!r->replayed)
+        submit_count(body);
     snprintf(json, sizeof(json), "{\"applied\":%s,\"replayed\":%s,\"sequence\":%lld}",
              r->replayed ? "false" : "true", r->replayed ? "true" : "false",
              (long long)r->sequence);
@@ -413,7 +428,7 @@ void api_worker_submit(struct request *req)
         bool lease_lost, not_locked;
         enum mse_rc rc = db_submit_apply(db, &f, &b, &r, &lease_lost, &not_locked, &err);
         if (rc == MSE_OK)
-            submit_reply(req, db, &r);
+            submit_reply(req, db, &r, body);
         else
             submit_fail(req, rc, &r, lease_lost, not_locked, &b);
     }

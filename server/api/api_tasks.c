@@ -132,7 +132,7 @@ static enum mse_rc refs_check(struct db *db, bool lock, const struct task_input 
         if (rc == MSE_ERR_NOT_FOUND)
             verr_add(v, "definition_id", "no definition has this id");
         else if (rc == MSE_OK && task_type && strcmp(d.type, task_type) != 0)
-            verr_add(v, "definition_id", "is a %s definition; the task's type is %s", d.type,
+            verr_add(v, "definition_id", "is a %s definition; this task needs %s", d.type,
                      task_type);
         db_definition_cleanup(&d);
         rc = rc == MSE_ERR_NOT_FOUND ? MSE_OK : rc;
@@ -241,8 +241,7 @@ static void create_store(struct tx *tx, const struct task_input *in)
         if (rc != MSE_OK)
             tx_fail_rc(tx, rc, NULL);
         else
-            tx_fail_fields(tx, 422, "the exchange task refers to something that does not exist",
-                           &v);
+            tx_fail_fields(tx, 422, "the exchange task's references are not usable", &v);
         verr_cleanup(&v);
         return;
     }

@@ -306,6 +306,28 @@ DB_STMT(exec_expire, 0, false,
         " l AS (DELETE FROM mailbox_locks l USING x WHERE l.execution_id = x.id),"
         " t AS (UPDATE exchange_tasks t SET live_state = 'queued' FROM x WHERE t.id = x.task_id)"
         " SELECT count(*) FROM x");
+/*
+ * A queued execution whose site has no worker online says so, on the execution and its task:
+ * otherwise it sits at queued with no detail. Written only when it changes (every tick).
+ */
+#define WAITING_FOR_WORKER                                                                         \
+    "SELECT x.id, x.task_id, s.name, (SELECT max(w.offline_at) FROM site_workers w"                \
+    " WHERE w.site_id = x.site_id) AS since FROM executions x JOIN sites s ON s.id = x.site_id"    \
+    " WHERE x.state = 'queued' AND NOT EXISTS (SELECT 1 FROM site_workers w"                       \
+    " WHERE w.site_id = x.site_id AND w.offline_at > now())"
+DB_STMT(exec_waiting_for_worker, 0, false,
+        "WITH q AS (" WAITING_FOR_WORKER "),"
+        " d AS (SELECT q.id, q.task_id, CASE WHEN q.since IS NULL"
+        " THEN format('Waiting for a worker of site %s: no worker of site %s has ever connected',"
+        " q.name, q.name) ELSE format('Waiting for a worker of site %s (offline since %s)',"
+        " q.name, to_char(q.since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) END"
+        " AS detail FROM q),"
+        " ux AS (UPDATE executions x SET latest_detail = d.detail FROM d"
+        " WHERE x.id = d.id AND x.latest_detail IS DISTINCT FROM d.detail),"
+        " ut AS (UPDATE exchange_tasks t SET latest_detail = d.detail FROM d"
+        " WHERE t.id = d.task_id AND t.live_state = 'queued'"
+        " AND t.latest_detail IS DISTINCT FROM d.detail)"
+        " SELECT count(*) FROM d");
 /* Schema 025: leases do not run out while nothing could serve their workers. */
 DB_STMT(exec_leases_resume, 1, false, "SELECT mse_leases_resume($1::int)");
 DB_STMT(exec_due, 1, false,
@@ -340,6 +362,8 @@ DB_STMT(exec_metrics, 0, true,
         "w"
         " WHERE w.offline_at > now()"
         " UNION ALL SELECT 'mse_mailbox_locks', '', '', count(*) FROM mailbox_locks"
+        " UNION ALL SELECT 'mse_executions_waiting_for_worker', '', '', count(*)"
+        " FROM (" WAITING_FOR_WORKER ") q"
         " UNION ALL SELECT 'mse_tasks', 'enabled', t.enabled::text, count(*)"
         " FROM exchange_tasks t WHERE t.deleted_at IS NULL GROUP BY t.enabled");
 
@@ -699,6 +723,11 @@ enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[
 enum mse_rc db_exec_expire_leases(struct db *db, int64_t *count, struct db_error *err)
 {
     return db_int_query(db, &exec_expire, NULL, count, err);
+}
+
+enum mse_rc db_exec_waiting_for_worker(struct db *db, int64_t *count, struct db_error *err)
+{
+    return db_int_query(db, &exec_waiting_for_worker, NULL, count, err);
 }
 
 enum mse_rc db_exec_leases_resume(struct db *db, unsigned threshold_s, int64_t *count,

@@ -142,6 +142,12 @@ enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[
  */
 enum mse_rc db_exec_leases_resume(struct db *db, unsigned threshold_s, int64_t *count,
                                   struct db_error *err) MSE_WUR;
+/*
+ * Gives each queued execution whose site has no worker online (and its task) the detail
+ * "Waiting for a worker of site X (offline since T)", or "…: no worker of site X has ever
+ * connected"; *count how many executions wait so.
+ */
+enum mse_rc db_exec_waiting_for_worker(struct db *db, int64_t *count, struct db_error *err) MSE_WUR;
 /* Re-queues executions whose lease ran out; *count how many. */
 enum mse_rc db_exec_expire_leases(struct db *db, int64_t *count, struct db_error *err) MSE_WUR;
 

@@ -15,6 +15,7 @@
 #include "db_audit.h"
 #include "db_auth.h"
 #include "http.h"
+#include "metrics.h"
 #include "problem.h"
 #include "ratelimit.h"
 #include "routes.h"
@@ -95,6 +96,7 @@ static void failure_record(struct request *req, const char *client_id, const cha
 {
     char key[RATELIMIT_KEY_MAX], after[512];
     int64_t now = mse_time_mono_ms();
+    metrics_count(METRIC_AUTH_FAILURES, 1);
     if (client_id) {
         key_of(key, sizeof(key), 'a', req->remote_addr, NULL);
         ratelimit_fail(req->srv->auth_failures, key, now);

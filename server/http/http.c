@@ -6,6 +6,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -164,13 +165,21 @@ enum mse_rc http_reply_static(struct request *req, unsigned status, const char *
     return reply_queue(req, status, content_type, resp, len);
 }
 
+/*
+ * Every JSON answer is compact: documents PostgreSQL renders (json_build_object writes
+ * `"id" : "…"`) would otherwise read differently from those cJSON prints.
+ */
 enum mse_rc http_reply_json(struct request *req, unsigned status, const char *json)
 {
-    return http_reply(req, status, "application/json", json, strlen(json));
+    char *copy = strdup(json);
+    if (!copy)
+        return MSE_ERR_NOMEM;
+    return http_reply_json_take(req, status, copy);
 }
 
 enum mse_rc http_reply_json_take(struct request *req, unsigned status, char *json)
 {
+    cJSON_Minify(json);
     return http_reply_take(req, status, "application/json", json, strlen(json));
 }
 

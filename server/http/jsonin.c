@@ -53,9 +53,17 @@ static bool content_type_ok(struct request *req, unsigned flags)
         return true;
     if (flags & JSONIN_PATCH)
         http_add_header(req, "Accept-Patch", "application/json, application/merge-patch+json");
-    problem_send(req, 415, "the body must be application/json%s (got %s)",
+    /* The received type is named (capped: it is the client's text) so the fix is obvious;
+       one that is not printable ASCII is not echoed. */
+    bool printable = ct != NULL;
+    for (const char *p = ct; p && *p; p++)
+        printable = printable && *p >= 0x20 && *p < 0x7f;
+    problem_send(req, 415, "the body must be application/json%s (got %s%.100s%s)",
                  (flags & JSONIN_PATCH) ? " or application/merge-patch+json" : "",
-                 ct ? "another media type" : "no Content-Type");
+                 !ct         ? "no Content-Type"
+                 : printable ? "\""
+                             : "another media type",
+                 printable ? ct : "", printable ? "\"" : "");
     return false;
 }
 
@@ -70,6 +78,31 @@ static bool has_nul_escape(const char *s, size_t n)
         i++; /* skip the escaped character, so "\\u0000" text is not mistaken */
     }
     return false;
+}
+
+/*
+ * Whether cJSON stopped at byte `at` because of its nesting limit: the open arrays and objects
+ * there, outside strings, exceed CJSON_NESTING_LIMIT. cJSON reports only where it stopped.
+ */
+static bool json_too_deep(const char *s, size_t at)
+{
+    long depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < at; i++) {
+        if (in_string) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_string = false;
+        } else if (s[i] == '"') {
+            in_string = true;
+        } else if (s[i] == '[' || s[i] == '{') {
+            depth++;
+        } else if (s[i] == ']' || s[i] == '}') {
+            depth--;
+        }
+    }
+    return depth >= CJSON_NESTING_LIMIT;
 }
 
 bool jsonin_parse(struct request *req, unsigned flags, cJSON **out)
@@ -99,7 +132,11 @@ bool jsonin_parse(struct request *req, unsigned flags, cJSON **out)
     cJSON *doc = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
     if (!doc) {
         size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        problem_send(req, 400, "malformed JSON near byte %zu", at);
+        if (json_too_deep(text, at))
+            problem_send(req, 400, "JSON nested deeper than %d levels (at byte %zu)",
+                         CJSON_NESTING_LIMIT, at);
+        else
+            problem_send(req, 400, "malformed JSON near byte %zu", at);
         return false;
     }
     if (!cJSON_IsObject(doc)) {

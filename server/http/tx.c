@@ -5,6 +5,7 @@
  */
 #include "tx.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,8 @@ void tx_commit_reply(struct tx *tx, unsigned status, char *body, const char *loc
     if (version >= 0)
         etag_format(version, etag);
     enum mse_rc rc = MSE_OK;
+    if (body) /* compact, as every answer; a replay sends what is stored */
+        cJSON_Minify(body);
     /* Only successes are remembered: a failed request changed nothing and may be retried. */
     if (tx->idem && status < 300)
         rc = idem_store(tx, status, body, location, version >= 0 ? etag : NULL);

@@ -2,6 +2,7 @@
 """Conventions every admin resource follows: Idempotency-Key, ETag/If-Match, bad input that
 changes nothing, the audit log and its filters."""
 import json
+import re
 import threading
 import time
 import uuid
@@ -171,10 +172,12 @@ def test_bad_bodies_everywhere(api, database):
         problem(send(b""), 400)
         problem(send(b'{"name": "\\u0000"}'), 400)
         problem(send(b'{"name": "\xff\xfe"}'), 400)
-        problem(send(b"[" * 5000 + b"]" * 5000), 400)
+        deep = problem(send(b"[" * 5000 + b"]" * 5000), 400)
+        assert re.search(r"nested deeper than \d+ levels", deep["detail"]), deep
+        assert "nested" not in problem(send(b'{"name": "a"'), 400)["detail"]
         problem(send(b"[1, 2]"), 422)
         r = send(b'{"name": "a"}', "text/plain")
-        problem(r, 415)
+        assert '"text/plain"' in problem(r, 415)["detail"]  # names what it received
         if method == "PATCH":
             assert "application/merge-patch+json" in r.headers["Accept-Patch"]
         problem(send(b'{"name": "a"}', "application/json; charset=latin1"), 415)

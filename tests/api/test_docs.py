@@ -82,3 +82,13 @@ def test_unknown_doc_asset_is_404(public_server):
     assert r.status_code == 404
     assert r.headers["Content-Type"] == "application/problem+json"
     assert json.loads(r.text)["status"] == 404
+
+
+def test_spec_server_is_the_serving_server(public_server):
+    """"Try it out" in /docs sends requests to the spec's server: it must be this one, at
+    whatever address it listens, so the entry is relative, not a fixed host."""
+    spec = requests.get(public_server.url + "/api/v1/openapi.json").json()
+    assert [s["url"] for s in spec["servers"]] == ["/"]
+    base = requests.compat.urljoin(public_server.url + "/api/v1/openapi.json",
+                                   spec["servers"][0]["url"])
+    assert requests.get(requests.compat.urljoin(base, "healthz")).status_code == 200

@@ -113,8 +113,11 @@ def test_every_problem_in_one_answer_references_included(api, parts, database):
     # References alone: a definition of another type, schedules and sites that do not exist.
     r = api.post("/api/v1/exchange-tasks", json=task_body(
         parts, definition_id=cal["id"], schedule_id=str(uuid.uuid4())))
-    problem(r, 422)
+    doc = problem(r, 422)
     assert fields(r) == ["definition_id", "schedule_id"]
+    assert "does not exist" not in doc["detail"], doc  # one of them exists, of another type
+    assert {"field": "definition_id", "message": "is a calendar_replication definition; this "
+            "task needs mailbox_folder_replication"} in doc["errors"], doc
     assert snapshot(database) == before
 
 

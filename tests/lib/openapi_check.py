@@ -19,6 +19,8 @@ import uuid
 import yaml
 from jsonschema import Draft202012Validator, RefResolver
 
+# A JSON string literal, escapes included.
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Headers any HTTP response may carry; everything else must be in the spec.
@@ -194,6 +196,9 @@ class Spec:
                 instance = json.loads(body)
             except ValueError as e:
                 raise ContractError(f"{where}: body is not JSON ({e}): {body[:200]!r}")
+            # One format everywhere: compact, no whitespace outside strings (issue 22).
+            if re.search(r"\s", _JSON_STRING.sub('""', body)):
+                raise ContractError(f"{where}: JSON is not compact: {body[:200]!r}")
         else:
             instance = body  # text (YAML, HTML, scripts): validated as a string
         self.validate(schema, instance, f"{where}: body")

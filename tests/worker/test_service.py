@@ -343,3 +343,43 @@ def test_progress_says_which_folder_and_how_far(api, database, server, sim):
     finally:
         sim.control("DELETE", "/faults", expect=200)
         worker.assert_clean_exit(worker.stop(signal.SIGTERM, timeout=60))
+
+
+@pytest.mark.parametrize("type_,settings", [
+    ("mailbox_storage_management", {"action": "attachment_stub", "older_than_days": 90}),
+    ("managed_folders", {"policies": [{"folder": "default", "action": "exchange_delete",
+                                        "lifespan_days": 365}]}),
+])
+def test_a_type_this_worker_cannot_run_is_an_error_not_ok(api, server, sim, type_, settings):
+    """Nothing was done, so nothing may read ok: every mailbox says why, and so does the task."""
+    site = make_site(api)
+    mailboxes = sim.get("/mailboxes")["items"]
+    a, b = mailboxes[0]["address"], mailboxes[1]["address"]
+    definition = make_definition(api, type_=type_, settings=settings)
+    task = make_task(api, site=site, definition=definition,
+                     group={"kind": "mailbox_list", "value": f"{a}; {b}"})
+    empty = f"empty-{type_.replace('_', '-')}@contoso.example"
+    sim.control("POST", "/groups", expect=201, json={"address": empty, "members": []})
+    empty_task = make_task(api, site=site, definition=definition,
+                           group={"kind": "group_email", "value": empty})
+    worker = start_worker(server, sim, site)
+    try:
+        done = run_and_wait(api, task)
+        assert done["result"] == "failed", done
+        boxes = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/mailboxes"))["items"]
+        assert {x["address"] for x in boxes} == {a, b}
+        for x in boxes:
+            assert x["state"] == "error", x
+            assert x["reason_code"] == "unsupported_task_type", x
+            assert x["reason_text"].startswith(f"{type_} is not available on this worker version")
+            assert x["first_full_sync_at"] is None
+        t = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))
+        assert t["health"] == "failed", t
+
+        done = run_and_wait(api, empty_task)
+        assert done["result"] == "failed", done
+        t = ok(api.get(f"/api/v1/exchange-tasks/{empty_task['id']}"))
+        assert t["health"] == "failed", t
+    finally:
+        rc = worker.stop(signal.SIGTERM, timeout=60)
+    worker.assert_clean_exit(rc)
