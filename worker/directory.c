@@ -197,9 +197,11 @@ static enum mse_rc conn_fail(struct conn *c, int lrc, const char *what)
     if (c->ld)
         (void)ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
     const char *pre = c->group ? "group " : "";
+    /* libldap fills in a placeholder when the server said nothing: not worth showing. */
+    bool show = diag && *diag && strcmp(diag, "(unknown error code)") != 0;
     snprintf(c->err->msg, sizeof(c->err->msg), "%s%.200s%s%s: %s%s%.200s", pre,
              c->group ? c->group : "", c->group ? ": " : "", what, ldap_err2string(lrc),
-             diag && *diag ? " — " : "", diag ? diag : "");
+             show ? " — " : "", show ? diag : "");
     ldap_memfree(diag);
     switch (lrc) {
     case LDAP_INVALID_CREDENTIALS:
