@@ -16,7 +16,7 @@
     "json_build_object('site_id', d.site_id, 'urls', to_json(d.urls), 'bind_dn', d.bind_dn,"       \
     " 'password_set', true, 'base_dn', d.base_dn, 'tls_verify', d.tls_verify,"                     \
     " 'page_size', d.page_size, 'last_test', (SELECT " TEST_JSON " FROM directory_tests t"         \
-    " WHERE t.site_id = d.site_id ORDER BY t.requested_at DESC, t.id LIMIT 1),"                   \
+    " WHERE t.site_id = d.site_id ORDER BY t.requested_at DESC, t.id LIMIT 1),"                    \
     " 'groups_reported_at', (SELECT mse_ts(max(g.reported_at)) FROM directory_groups g"            \
     " WHERE g.site_id = d.site_id),"                                                               \
     " 'created_at', mse_ts(d.created_at), 'updated_at', mse_ts(d.updated_at),"                     \
@@ -30,16 +30,20 @@ DB_STMT(directory_get_lock, 1, false,
 DB_STMT(directory_put, 8, false,
         "INSERT INTO site_directories (site_id, urls, bind_dn, password_sealed, base_dn,"
         " tls_verify, page_size, updated_by)"
-        " VALUES ($1, ARRAY(SELECT json_array_elements_text($2::json)), $3, $4::bytea, $5,"
+        " VALUES ($1, ARRAY(SELECT json_array_elements_text($2::json)), $3,"
+        /* The row proposed for the insert is checked NOT NULL before ON CONFLICT applies. */
+        " coalesce($4::bytea, (SELECT password_sealed FROM site_directories WHERE site_id = $1)),"
+        " $5,"
         " $6::boolean, $7::integer, $8)"
         " ON CONFLICT (site_id) DO UPDATE SET urls = EXCLUDED.urls, bind_dn = EXCLUDED.bind_dn,"
-        " password_sealed = coalesce($4::bytea, site_directories.password_sealed),"
+        " password_sealed = EXCLUDED.password_sealed,"
         " base_dn = EXCLUDED.base_dn, tls_verify = EXCLUDED.tls_verify,"
         " page_size = EXCLUDED.page_size, updated_by = EXCLUDED.updated_by");
 DB_STMT(directory_test_insert, 1, false,
         "INSERT INTO directory_tests AS t (site_id) VALUES ($1) RETURNING " TEST_JSON "::text");
 DB_STMT(directory_test_get, 2, true,
-        "SELECT " TEST_JSON "::text, 0::bigint FROM directory_tests t"
+        "SELECT " TEST_JSON "::text, CASE WHEN t.state = 'pending' THEN 1 ELSE 2 END::bigint"
+        " FROM directory_tests t"
         " WHERE t.site_id = $1 AND t.id = $2");
 DB_STMT(directory_test_finish, 6, false,
         "UPDATE directory_tests SET state = CASE WHEN $3::boolean THEN 'succeeded' ELSE 'failed'"
@@ -89,8 +93,10 @@ enum mse_rc db_directory_put(struct db *db, const char *site_id, const struct db
 {
     char page[16];
     snprintf(page, sizeof(page), "%u", in->page_size);
-    const char *params[] = { site_id,     in->urls_json, in->bind_dn, in->password_sealed,
-                             in->base_dn, in->tls_verify ? "true" : "false", page, actor };
+    const char *params[] = { site_id,     in->urls_json,
+                             in->bind_dn, in->password_sealed,
+                             in->base_dn, in->tls_verify ? "true" : "false",
+                             page,        actor };
     return db_run(db, &directory_put, params, err);
 }
 

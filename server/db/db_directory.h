@@ -41,8 +41,8 @@ enum mse_rc db_directory_test_finish(struct db *db, const char *site_id, const c
 struct db_directory_worker {
     char *json; /* {urls, bind_dn, base_dn, tls_verify, page_size, version} or NULL: none */
     char *password_sealed;
-    char *tests;      /* JSON array [{id}] of pending tests */
-    char *refreshes;  /* JSON array [{seq, kind, value}] after refresh_after */
+    char *tests;     /* JSON array [{id}] of pending tests */
+    char *refreshes; /* JSON array [{seq, kind, value}] after refresh_after */
     int64_t refresh_seq;
 };
 

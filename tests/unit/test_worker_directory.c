@@ -33,8 +33,8 @@ static void test_range_names(void **state)
     assert_int_equal(low, 1500);
     assert_int_equal(high, -1);
     /* Other attributes, and ranges that are not two ordered numbers, are not member values. */
-    const char *bad[] = { "memberOf",       "members",           "member;range=",
-                          "member;range=5", "member;range=9-3",  "member;range=-1-5",
+    const char *bad[] = { "memberOf",         "members",           "member;range=",
+                          "member;range=5",   "member;range=9-3",  "member;range=-1-5",
                           "member;range=a-*", "member;range=0-1x", "member;binary" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_false(directory_range_parse(bad[i], "member", &ranged, &low, &high));
@@ -92,7 +92,8 @@ static void test_ad_group_cache_refresh(void **state)
 {
     (void)state;
     const char *dn = "CN=Sales,OU=Groups,DC=contoso,DC=example";
-    struct fake_dir d = { 0, { "a@contoso.example", "b@contoso.example", "A@contoso.example" },
+    struct fake_dir d = { 0,
+                          { "a@contoso.example", "b@contoso.example", "A@contoso.example" },
                           MSE_OK };
     struct group_expander x = { .directory = fake_resolve, .dctx = &d };
     struct group_cache *c = group_cache_new(3600 * 1000);

@@ -38,8 +38,10 @@ static void groups_json(cJSON *out, const struct directory_groups *g)
 int main(int argc, char **argv)
 {
     if (argc < 8 || (strcmp(argv[7], "resolve") == 0 && argc < 9)) {
-        fprintf(stderr, "usage: %s URLS BIND_DN PASSWORD BASE_DN TLS_VERIFY PAGE_SIZE "
-                        "resolve DN | catalogue | check\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s URLS BIND_DN PASSWORD BASE_DN TLS_VERIFY PAGE_SIZE "
+                "resolve DN | catalogue | check\n",
+                argv[0]);
         return 2;
     }
     struct directory_config cfg = { .tls_verify = strcmp(argv[5], "1") == 0,
