@@ -236,8 +236,8 @@ static void conn_close(struct conn *c)
 static enum mse_rc conn_open(struct conn *c)
 {
     const struct directory_config *cfg = c->cfg;
-    int version = LDAP_VERSION3, require = cfg->tls_verify ? LDAP_OPT_X_TLS_DEMAND
-                                                           : LDAP_OPT_X_TLS_NEVER;
+    int version = LDAP_VERSION3,
+        require = cfg->tls_verify ? LDAP_OPT_X_TLS_DEMAND : LDAP_OPT_X_TLS_NEVER;
     int newctx = 0;
     struct timeval tv = { DIR_TIMEOUT_S, 0 };
     int lrc = ldap_initialize(&c->ld, cfg->urls);
@@ -289,9 +289,10 @@ static void entry_cleanup(struct entry *e)
     memset(e, 0, sizeof(*e));
 }
 
-static char *attrs_entry[] = { "objectClass", "mail", "proxyAddresses", "userAccountControl",
-                               "groupType",   "cn",   "ou",             "member",
-                               NULL };
+static char *attrs_entry[] = {
+    "objectClass", "mail", "proxyAddresses", "userAccountControl", "groupType", "cn", "ou",
+    "member",      NULL
+};
 
 static enum entry_kind kind_of(struct berval **oc)
 {
@@ -395,8 +396,8 @@ static enum mse_rc members_rest(struct conn *c, const char *dn, struct entry *e)
             return rc;
         if (e->members.n > MSE_GROUP_MAX_MEMBERS) {
             *c->reason = "group_too_large";
-            snprintf(c->err->msg, sizeof(c->err->msg), "group %.300s has more than %u members",
-                     dn, MSE_GROUP_MAX_MEMBERS);
+            snprintf(c->err->msg, sizeof(c->err->msg), "group %.300s has more than %u members", dn,
+                     MSE_GROUP_MAX_MEMBERS);
             return MSE_ERR_TOO_LARGE;
         }
     }
@@ -409,16 +410,17 @@ static enum mse_rc entry_read(struct conn *c, const char *dn, struct entry *e)
     struct timeval tv = { DIR_TIMEOUT_S, 0 };
     LDAPMessage *res = NULL;
     memset(e, 0, sizeof(*e));
-    int lrc = ldap_search_ext_s(c->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs_entry, 0,
-                                NULL, NULL, &tv, 0, &res);
+    int lrc = ldap_search_ext_s(c->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs_entry, 0, NULL,
+                                NULL, &tv, 0, &res);
     LDAPMessage *m = lrc == LDAP_SUCCESS ? ldap_first_entry(c->ld, res) : NULL;
     enum mse_rc rc;
     if (!m) {
-        rc = conn_fail(c, lrc == LDAP_SUCCESS ? LDAP_NO_SUCH_OBJECT : lrc,
-                       "the DN cannot be read");
+        rc = conn_fail(c, lrc == LDAP_SUCCESS ? LDAP_NO_SUCH_OBJECT : lrc, "the DN cannot be read");
         if (rc == MSE_ERR_NOT_FOUND)
-            snprintf(c->err->msg, sizeof(c->err->msg), "group %.300s does not exist in the "
-                     "directory", dn);
+            snprintf(c->err->msg, sizeof(c->err->msg),
+                     "group %.300s does not exist in the "
+                     "directory",
+                     dn);
     } else {
         rc = entry_parse(c->ld, m, e);
     }
@@ -432,8 +434,8 @@ static enum mse_rc entry_read(struct conn *c, const char *dn, struct entry *e)
 
 struct resolve {
     struct conn *c;
-    struct dnset groups; /* normalised DNs of the groups expanded */
-    struct dnset users;  /* normalised DNs of the users taken (diamonds read each once) */
+    struct dnset groups;           /* normalised DNs of the groups expanded */
+    struct dnset users;            /* normalised DNs of the users taken (diamonds read each once) */
     struct directory_list pending; /* member DNs still to read */
     struct directory_members *out;
 };
@@ -485,8 +487,8 @@ static enum mse_rc group_take(struct resolve *r, const char *dn, struct entry *e
         return rc; /* expanded already: a cycle or a diamond */
     if (r->groups.n > MSE_GROUP_MAX_GROUPS) {
         *r->c->reason = "group_too_large";
-        snprintf(r->c->err->msg, sizeof(r->c->err->msg),
-                 "group %.300s nests more than %u groups", r->c->group, MSE_GROUP_MAX_GROUPS);
+        snprintf(r->c->err->msg, sizeof(r->c->err->msg), "group %.300s nests more than %u groups",
+                 r->c->group, MSE_GROUP_MAX_GROUPS);
         return MSE_ERR_TOO_LARGE;
     }
     rc = members_rest(r->c, dn, e);
@@ -582,8 +584,8 @@ static enum mse_rc pending_drain(struct resolve *r)
 /* One page-by-page subtree search; cb sees each entry. */
 typedef enum mse_rc (*entry_cb)(void *ctx, LDAP *ld, LDAPMessage *m);
 
-static enum mse_rc paged_search(struct conn *c, const char *base, const char *filter,
-                                char **attrs, entry_cb cb, void *ctx)
+static enum mse_rc paged_search(struct conn *c, const char *base, const char *filter, char **attrs,
+                                entry_cb cb, void *ctx)
 {
     struct timeval tv = { DIR_TIMEOUT_S, 0 };
     struct berval *cookie = NULL;
@@ -598,15 +600,15 @@ static enum mse_rc paged_search(struct conn *c, const char *base, const char *fi
         if (lrc != LDAP_SUCCESS)
             return conn_fail(c, lrc, "paged search");
         sctrl[0] = pc;
-        lrc = ldap_search_ext_s(c->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, sctrl, NULL,
-                                &tv, 0, &res);
+        lrc = ldap_search_ext_s(c->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, sctrl, NULL, &tv,
+                                0, &res);
         ldap_control_free(pc);
         for (LDAPMessage *m = res ? ldap_first_entry(c->ld, res) : NULL; m && rc == MSE_OK;
              m = ldap_next_entry(c->ld, m))
             rc = cb(ctx, c->ld, m);
         int err = lrc;
-        if (res && ldap_parse_result(c->ld, res, &err, NULL, NULL, NULL, &rctrls, 0) !=
-                           LDAP_SUCCESS)
+        if (res &&
+            ldap_parse_result(c->ld, res, &err, NULL, NULL, NULL, &rctrls, 0) != LDAP_SUCCESS)
             err = lrc;
         if (rc == MSE_OK && err != LDAP_SUCCESS)
             rc = conn_fail(c, err, "searching the directory");
@@ -757,8 +759,9 @@ enum mse_rc directory_catalogue(const struct directory_config *cfg, size_t max,
     memset(out, 0, sizeof(*out));
     enum mse_rc rc = conn_open(&c);
     if (rc == MSE_OK)
-        rc = paged_search(&c, cfg->base_dn, "(|(objectClass=group)(objectClass=organizationalUnit))",
-                          attrs_entry, catalogue_entry, &k);
+        rc = paged_search(&c, cfg->base_dn,
+                          "(|(objectClass=group)(objectClass=organizationalUnit))", attrs_entry,
+                          catalogue_entry, &k);
     conn_close(&c);
     if (rc != MSE_OK)
         directory_groups_cleanup(out);
