@@ -691,7 +691,7 @@ static enum mse_rc agent_init(struct agent *a, const struct worker_config *cfg,
     pthread_mutex_init(&a->lock, NULL);
     a->nslots = cfg->slots > 0 ? (unsigned)cfg->slots : 1;
     a->groups = group_cache_new(cfg->group_cache_ttl_s * 1000);
-    a->dir = directory_sync_new(a->groups, cfg->group_cache_ttl_s * 1000);
+    a->dir = directory_sync_new(a->groups, cfg->group_cache_ttl_s * 1000, &a->srv_cfg, stop);
     a->slots = calloc(a->nslots, sizeof(*a->slots));
     return a->groups && a->dir && a->slots ? MSE_OK : MSE_ERR_NOMEM;
 }

@@ -15,6 +15,8 @@
 
 /* Groups and OUs one catalogue carries (the server refuses more). */
 #define DIRECTORY_CATALOGUE_MAX 20000
+/* Tests one job runs; more wait for the next poll (the server lists them until answered). */
+#define DIRECTORY_JOB_TESTS 16
 
 struct directory_sync {
     pthread_mutex_t lock;
@@ -22,13 +24,24 @@ struct directory_sync {
     struct directory_config cfg; /* under lock */
     int64_t version;             /* of the server's directory row; 0 = none seen */
     bool refresh_known;
-    int64_t refresh_seq; /* the last refresh request applied */
-    int64_t catalogue_due_ms;
+    int64_t refresh_seq;      /* the last refresh request applied */
+    int64_t catalogue_due_ms; /* under lock */
     int64_t catalogue_ms;
     struct group_cache *cache;
+    /* The directory thread: one job at a time, started by a poll, on its own client. */
+    const struct srv_config *srv_cfg;
+    const atomic_bool *stop;
+    struct srv_client *job_srv;
+    pthread_t job;
+    bool job_started;
+    atomic_bool job_running;
+    char job_tests[DIRECTORY_JOB_TESTS][40];
+    size_t job_ntests;
+    bool job_catalogue;
 };
 
-struct directory_sync *directory_sync_new(struct group_cache *cache, int64_t catalogue_ms)
+struct directory_sync *directory_sync_new(struct group_cache *cache, int64_t catalogue_ms,
+                                          const struct srv_config *srv, const atomic_bool *stop)
 {
     struct directory_sync *d = calloc(1, sizeof(*d));
     if (!d)
@@ -39,6 +52,8 @@ struct directory_sync *directory_sync_new(struct group_cache *cache, int64_t cat
     }
     d->cache = cache;
     d->catalogue_ms = catalogue_ms > 0 ? catalogue_ms : 3600 * 1000;
+    d->srv_cfg = srv;
+    d->stop = stop;
     return d;
 }
 
@@ -46,6 +61,9 @@ void directory_sync_free(struct directory_sync *d)
 {
     if (!d)
         return;
+    if (d->job_started)
+        pthread_join(d->job, NULL);
+    srv_client_free(d->job_srv);
     explicit_bzero(&d->cfg, sizeof(d->cfg));
     pthread_mutex_destroy(&d->lock);
     free(d);
@@ -224,6 +242,63 @@ static void refreshes_apply(struct directory_sync *d, const cJSON *reply)
     }
 }
 
+/* The directory thread's one job: the tests it was given, then the catalogue when due. */
+static void *job_main(void *arg)
+{
+    struct directory_sync *d = arg;
+    struct mse_err err = { { 0 } };
+    enum mse_rc rc = MSE_OK;
+    if (!d->job_srv) {
+        rc = srv_client_new(d->srv_cfg, &d->job_srv, &err);
+        if (rc == MSE_OK)
+            srv_client_set_stop(d->job_srv, d->stop);
+    }
+    for (size_t i = 0; rc == MSE_OK && i < d->job_ntests; i++)
+        rc = test_run(d, d->job_srv, d->job_tests[i], &err);
+    if (rc == MSE_OK && d->job_catalogue) {
+        int64_t now = mse_time_mono_ms();
+        rc = catalogue_send(d, d->job_srv, &err);
+        /* A failed catalogue is tried again at the next poll, not after a whole period. */
+        pthread_mutex_lock(&d->lock);
+        d->catalogue_due_ms = rc == MSE_OK ? now + d->catalogue_ms : 0;
+        pthread_mutex_unlock(&d->lock);
+    }
+    if (rc != MSE_OK)
+        LOG_WARN(NULL, "directory: %s", err.msg);
+    atomic_store(&d->job_running, false);
+    return NULL;
+}
+
+/* Hands the listed tests and a due catalogue to the directory thread, unless it is busy. */
+static void job_start(struct directory_sync *d, const cJSON *tests)
+{
+    const cJSON *t;
+    if (atomic_load(&d->job_running))
+        return; /* the tests stay pending on the server: the next poll lists them again */
+    if (d->job_started)
+        pthread_join(d->job, NULL);
+    d->job_started = false;
+    d->job_ntests = 0;
+    cJSON_ArrayForEach(t, tests)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
+        if (cJSON_IsString(id) && d->job_ntests < DIRECTORY_JOB_TESTS)
+            snprintf(d->job_tests[d->job_ntests++], sizeof(d->job_tests[0]), "%s", id->valuestring);
+    }
+    pthread_mutex_lock(&d->lock);
+    d->job_catalogue = d->configured && mse_time_mono_ms() >= d->catalogue_due_ms;
+    pthread_mutex_unlock(&d->lock);
+    if (!d->job_ntests && !d->job_catalogue)
+        return;
+    atomic_store(&d->job_running, true);
+    if (pthread_create(&d->job, NULL, job_main, d) != 0) {
+        atomic_store(&d->job_running, false);
+        LOG_WARN(NULL, "directory: cannot start the directory thread");
+        return;
+    }
+    d->job_started = true;
+}
+
 enum mse_rc directory_sync_poll(struct directory_sync *d, struct srv_client *srv,
                                 struct mse_err *err)
 {
@@ -246,29 +321,14 @@ enum mse_rc directory_sync_poll(struct directory_sync *d, struct srv_client *srv
     if (config_apply(d, cJSON_GetObjectItemCaseSensitive(r.body, "directory"))) {
         /* Another directory may hold other members: nothing resolved before stays valid. */
         group_cache_clear(d->cache);
+        pthread_mutex_lock(&d->lock);
         d->catalogue_due_ms = 0;
+        pthread_mutex_unlock(&d->lock);
     }
     refreshes_apply(d, r.body);
-    const cJSON *t;
-    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r.body, "tests"))
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
-        if (cJSON_IsString(id) && rc == MSE_OK)
-            rc = test_run(d, srv, id->valuestring, err);
-    }
+    job_start(d, cJSON_GetObjectItemCaseSensitive(r.body, "tests"));
     srv_reply_cleanup(&r);
-    int64_t now = mse_time_mono_ms();
-    if (rc == MSE_OK && now >= d->catalogue_due_ms) {
-        pthread_mutex_lock(&d->lock);
-        bool configured = d->configured;
-        pthread_mutex_unlock(&d->lock);
-        if (configured) {
-            /* A failed catalogue is tried again at the next poll, not after a whole period. */
-            rc = catalogue_send(d, srv, err);
-            d->catalogue_due_ms = rc == MSE_OK ? now + d->catalogue_ms : 0;
-        }
-    }
-    return rc;
+    return MSE_OK;
 }
 
 /* The group_expander hook: the configuration of the moment, one connection per resolution. */
