@@ -146,7 +146,8 @@ static enum mse_rc test_run(struct directory_sync *d, struct srv_client *srv, co
     struct srv_reply r;
     rc = srv_call(srv, "POST", path, body, &r, err);
     cJSON_Delete(body);
-    if (rc == MSE_OK && r.status != 204) {
+    /* 404: another worker of the site answered the test first. */
+    if (rc == MSE_OK && r.status != 204 && r.status != 404) {
         snprintf(err->msg, sizeof(err->msg), "directory test result: HTTP %ld %s", r.status,
                  r.detail);
         rc = MSE_ERR_UNAVAILABLE;
