@@ -3,9 +3,11 @@
 """Seeds the demo configuration of `make run` through the API, once: a site (whose worker
 credentials go to a 0600 file for the demo worker), a schedule every five minutes, a
 definition of each type, a Mailbox Folder Replication task and a Calendar Replication task
-on the demo organisation's groups — and starts both tasks at once.
+on the demo organisation's groups — and starts both tasks at once. With LDAP_URL, the site
+also gets the demo Active Directory (scripts/demo_directory.py) and a Mailbox Folder
+Replication task on one of its groups (ad_group).
 
-usage: demo_seed.py BASE_URL CLIENT_ID CLIENT_SECRET STATE_FILE
+usage: demo_seed.py BASE_URL CLIENT_ID CLIENT_SECRET STATE_FILE [LDAP_URL]
 STATE_FILE keeps the demo site's id and credentials; when it names a site that still exists,
 nothing is created again.
 """
@@ -15,9 +17,12 @@ import sys
 
 import requests
 
+from demo_directory import ROOT_DN, ROOT_PW, SUFFIX
+
 SITE = "demo-site"
 MFR_GROUP = "all@contoso.example"          # nested: includes engineering@ and sales@
 CALENDAR_GROUP = "management@contoso.example"
+AD_GROUP = f"cn=Engineering,ou=Groups,{SUFFIX}"
 
 
 def main():
@@ -34,11 +39,12 @@ def main():
         if s.get(f"{base}/api/v1/sites/{state['site_id']}", timeout=30).status_code == 200:
             print(f"demo: configuration already seeded (site {SITE})")
             return
-    state = seed(s, base)
+    state = seed(s, base, sys.argv[5] if len(sys.argv) > 5 else None)
     write_private(state_file, json.dumps(state))
     # The worker reads its secret from a file, so it never appears in a process listing.
     write_private(state_file + ".secret", state["client_secret"])
-    print(f"demo: seeded site {SITE}, a schedule, four definitions and two running tasks")
+    print(f"demo: seeded site {SITE}, a schedule, four definitions and "
+          f"{len(state['tasks'])} running tasks")
 
 
 def write_private(path, text):
@@ -54,7 +60,7 @@ def post(s, base, path, body):
     return r.json()
 
 
-def seed(s, base):
+def seed(s, base, ldap_url):
     site = post(s, base, "/api/v1/sites",
                 {"name": SITE, "description": "The demo engine of make run"})
     schedule = post(s, base, "/api/v1/schedules",
@@ -78,13 +84,22 @@ def seed(s, base):
           "settings": {"policies": [{"folder": "deleteditems", "action": "exchange_delete",
                                      "lifespan_days": 30}]}})
     tasks = []
-    for name, definition, group in (
-            ("Demo: mailbox folder replication (all staff)", mfr, MFR_GROUP),
-            ("Demo: calendar replication (management)", cal, CALENDAR_GROUP)):
+    groups = [("Demo: mailbox folder replication (all staff)", mfr, "group_email", MFR_GROUP),
+              ("Demo: calendar replication (management)", cal, "group_email", CALENDAR_GROUP)]
+    if ldap_url:
+        # The demo directory's certificate is self-signed.
+        r = s.put(f"{base}/api/v1/sites/{site['id']}/directory", timeout=30,
+                  json={"urls": [ldap_url], "bind_dn": ROOT_DN, "password": ROOT_PW,
+                        "base_dn": SUFFIX, "tls_verify": False})
+        if r.status_code != 200:
+            sys.exit(f"demo: PUT directory failed: {r.status_code} {r.text}")
+        groups.append(("Demo: mailbox folder replication (AD group Engineering)", mfr,
+                       "ad_group", AD_GROUP))
+    for name, definition, kind, group in groups:
         task = post(s, base, "/api/v1/exchange-tasks",
                     {"name": name, "site_id": site["id"], "type": definition["type"],
                      "definition_id": definition["id"], "schedule_id": schedule["id"],
-                     "group": {"kind": "group_email", "value": group}})
+                     "group": {"kind": kind, "value": group}})
         post(s, base, f"/api/v1/exchange-tasks/{task['id']}/run", None)
         tasks.append(task["id"])
     return {"site_id": site["id"], "client_id": site["credentials"]["client_id"],

@@ -12,7 +12,9 @@ packages=(
   libxml2-dev libxml2-utils libcmocka-dev
   libglib2.0-dev                     # GTimeZone/GDateTime: schedule times across DST changes
   libgmime-3.0-dev                   # MIME parsing of journaled messages, ews-sim CreateItem
-  libldap-dev                        # ldap_str2dn: RFC 4514 checks of AD group DNs
+  libldap-dev                        # RFC 4514 DN checks; the worker's Active Directory client
+  slapd ldap-utils                   # the tests' private directory (slapadd, ldapmodify, ldapsearch)
+  openssl                            # the tests' directory's TLS certificate
   postfix                            # the journal end-to-end test's MTA (a private instance)
   postgresql postgresql-contrib      # embedded cluster, pgbench
   clang clang-format                 # format check; libFuzzer targets

@@ -63,6 +63,18 @@ for _ in $(seq 1 300); do
 done
 # --- end ews-sim ---
 
+# --- slapd: the demo organisation's Active Directory (docs/directory.md) ---
+ldap_listen=${MSE_DEMO_LDAP_LISTEN:-127.0.0.1:8389}
+/usr/bin/python3 scripts/demo_directory.py "$var/ldap" "ldap://$ldap_listen" \
+  >>"$var/log/slapd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  if ldapsearch -x -H "ldap://$ldap_listen" -b dc=contoso,dc=example -s base 1.1 \
+    >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+# --- end slapd ---
+
 "$bin"/server/mse-server >>"$var/log/server.log" 2>&1 &
 pids+=($!)
 server_pid=$!
@@ -94,7 +106,8 @@ fi
 demo_state=$MSE_DATA_DIR/demo-site.json
 worker_line="  mse-worker   (no demo: MSE_DEMO=0, or the admin credentials are unknown)"
 if [ "${MSE_DEMO:-1}" != 0 ] && [ -n "$client_id" ]; then
-  /usr/bin/python3 scripts/demo_seed.py "$base" "$client_id" "$client_secret" "$demo_state"
+  /usr/bin/python3 scripts/demo_seed.py "$base" "$client_id" "$client_secret" "$demo_state" \
+    "ldap://$ldap_listen"
   MSE_WORKER_SERVER_URL=$base \
   MSE_WORKER_SITE_CLIENT_ID=$(sed -E 's/.*"client_id": "([^"]*)".*/\1/' "$demo_state") \
   MSE_WORKER_SITE_CLIENT_SECRET_FILE=$demo_state.secret \
@@ -113,6 +126,7 @@ MSE is running (Ctrl-C stops everything):
   PostgreSQL   ${MSE_DATABASE_URL}
   ews-sim      http://$sim_listen/EWS/Exchange.asmx   log: $var/log/ews-sim.log
                service account ${sim_account%%:*} (password: ${sim_account#*:})
+  slapd        ldap://$ldap_listen (Active Directory of the demo)   log: $var/log/slapd.log
 $worker_line
 
 Admin API client (from $creds_from):

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config_worker.h"
+#include "directory_sync.h"
 #include "ews.h"
 #include "groups.h"
 #include "log.h"
@@ -55,6 +56,7 @@ struct agent {
     char worker_id[192];
     char host[128];
     struct group_cache *groups;
+    struct directory_sync *dir;
     pthread_mutex_t lock;
     struct slot *slots;
     unsigned nslots;
@@ -394,6 +396,7 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
     const char *reason = "invalid_group";
     struct mse_err why = { { 0 } };
     struct group_expander ex = group_expander_ews(ews);
+    directory_sync_expander(s->agent->dir, &ex);
     enum mse_rc rc = group_kind_parse(x->group_kind, &kind);
     if (rc == MSE_OK)
         rc = groups_resolve(s->agent->groups, kind, x->group_value, &ex, &members, NULL, &reason,
@@ -684,6 +687,14 @@ static void heartbeat_apply(struct agent *a, const cJSON *reply)
     }
 }
 
+/* The site's directory after each heartbeat: its failures are logged, never fatal. */
+static void directory_poll(struct agent *a, struct srv_client *srv)
+{
+    struct mse_err err = { { 0 } };
+    if (directory_sync_poll(a->dir, srv, &err) != MSE_OK)
+        LOG_WARN(NULL, "directory: %s", err.msg);
+}
+
 /* One heartbeat; MSE_ERR_IO when the credentials are refused. */
 static enum mse_rc heartbeat_once(struct agent *a, struct srv_client *srv, struct mse_err *err)
 {
@@ -693,9 +704,10 @@ static enum mse_rc heartbeat_once(struct agent *a, struct srv_client *srv, struc
     struct srv_reply r;
     enum mse_rc rc = srv_call(srv, "POST", "/api/v1/worker/heartbeat", body, &r, err);
     cJSON_Delete(body);
-    if (rc == MSE_OK && r.status == 200)
+    if (rc == MSE_OK && r.status == 200) {
         heartbeat_apply(a, r.body);
-    else if (rc == MSE_OK) {
+        directory_poll(a, srv);
+    } else if (rc == MSE_OK) {
         snprintf(err->msg, sizeof(err->msg), "heartbeat: HTTP %ld %s", r.status, r.detail);
         rc = r.status == 401 || r.status == 403 ? MSE_ERR_IO : MSE_ERR_UNAVAILABLE;
     }
@@ -725,8 +737,9 @@ static enum mse_rc agent_init(struct agent *a, const struct worker_config *cfg,
     pthread_mutex_init(&a->lock, NULL);
     a->nslots = cfg->slots > 0 ? (unsigned)cfg->slots : 1;
     a->groups = group_cache_new(cfg->group_cache_ttl_s * 1000);
+    a->dir = directory_sync_new(a->groups, cfg->group_cache_ttl_s * 1000, &a->srv_cfg, stop);
     a->slots = calloc(a->nslots, sizeof(*a->slots));
-    return a->groups && a->slots ? MSE_OK : MSE_ERR_NOMEM;
+    return a->groups && a->dir && a->slots ? MSE_OK : MSE_ERR_NOMEM;
 }
 
 static void agent_cleanup(struct agent *a)
@@ -737,6 +750,7 @@ static void agent_cleanup(struct agent *a)
         srv_client_free(a->slots[i].srv);
     }
     free(a->slots);
+    directory_sync_free(a->dir);
     group_cache_free(a->groups);
     pthread_mutex_destroy(&a->lock);
 }

@@ -369,6 +369,26 @@ static void cache_put(struct group_cache *c, const char *key, const struct group
     pthread_mutex_unlock(&c->lock);
 }
 
+/* ad_group entries are keyed apart from addresses: a DN and an address never collide. */
+static void cache_key(enum group_kind kind, const char *value, char *key, size_t size)
+{
+    snprintf(key, size, "%s%s", kind == GROUP_AD ? "ad:" : "", value);
+}
+
+void group_cache_drop(struct group_cache *c, enum group_kind kind, const char *value)
+{
+    char key[2048];
+    if (!c)
+        return;
+    cache_key(kind, value, key, sizeof(key));
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < GROUP_CACHE_ENTRIES; i++) {
+        if (c->e[i].key && strcasecmp(c->e[i].key, key) == 0)
+            entry_clear(&c->e[i]);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
 /* Resolution ----------------------------------------------------------------------------- */
 
 static enum mse_rc resolve_email(struct group_cache *cache, struct resolve *r, const char *value,
@@ -392,6 +412,33 @@ static enum mse_rc resolve_email(struct group_cache *cache, struct resolve *r, c
     enum mse_rc rc = group_expand(r, value, 0);
     if (rc == MSE_OK)
         cache_put(cache, value, r->out);
+    return rc;
+}
+
+static enum mse_rc resolve_ad(struct group_cache *cache, struct resolve *r, const char *value,
+                              bool *cached)
+{
+    char key[2048];
+    if (!r->x || !r->x->directory) {
+        snprintf(r->err->msg, sizeof(r->err->msg), "no directory configured for this site");
+        *r->reason = "no_directory";
+        return MSE_ERR_UNAVAILABLE;
+    }
+    cache_key(GROUP_AD, value, key, sizeof(key));
+    if (cache_get(cache, key, r->out)) {
+        *cached = true;
+        return MSE_OK;
+    }
+    char **v = NULL;
+    size_t n = 0;
+    enum mse_rc rc = r->x->directory(r->x->dctx, value, &v, &n, r->reason, r->err);
+    for (size_t i = 0; rc == MSE_OK && i < n; i++)
+        rc = member_add(r, v[i], strlen(v[i]));
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    if (rc == MSE_OK)
+        cache_put(cache, key, r->out);
     return rc;
 }
 
@@ -422,9 +469,7 @@ enum mse_rc groups_resolve(struct group_cache *cache, enum group_kind kind, cons
         rc = resolve_email(cache, &r, value, &hit);
         break;
     case GROUP_AD:
-        snprintf(err->msg, sizeof(err->msg), "no directory configured for this site");
-        *reason = "no_directory";
-        rc = MSE_ERR_UNAVAILABLE;
+        rc = resolve_ad(cache, &r, value, &hit);
         break;
     }
     strset_cleanup(&r.seen_members);
@@ -463,5 +508,5 @@ static enum mse_rc ews_expand(void *ctx, const char *address, struct ews_people 
 
 struct group_expander group_expander_ews(struct ews_session *s)
 {
-    return (struct group_expander){ ews_expand, s };
+    return (struct group_expander){ .expand = ews_expand, .ctx = s };
 }

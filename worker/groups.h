@@ -39,6 +39,13 @@ struct group_expander {
     enum mse_rc (*expand)(void *ctx, const char *address, struct ews_people *members,
                           const char **reason, struct mse_err *err);
     void *ctx;
+    /*
+     * Resolves an ad_group DN through the site's directory to mailbox addresses (maybe
+     * repeated); NULL when the site has no directory. Errors as groups_resolve's.
+     */
+    enum mse_rc (*directory)(void *dctx, const char *dn, char ***addresses, size_t *n,
+                             const char **reason, struct mse_err *err);
+    void *dctx;
 };
 
 /* An expander over an EWS session (ExpandDL, a protocol-level call). */
@@ -52,13 +59,16 @@ struct group_cache *group_cache_new(int64_t ttl_ms);
 void group_cache_free(struct group_cache *c);
 /* Drops every entry (e.g. when the site's configuration changes). */
 void group_cache_clear(struct group_cache *c);
+/* Drops the entry of one group ("group_email" or "ad_group" and its value): a refresh. */
+void group_cache_drop(struct group_cache *c, enum group_kind kind, const char *value);
 
 /*
  * Resolves a group. group_email is expanded recursively: nested groups (MailboxType
  * PublicDL) are expanded in turn, each at most once, so cycles end; contacts, public folders
  * and private lists are skipped; duplicates are removed. Its result is served from cache (may
- * be NULL) while younger than the TTL. ad_group fails with reason "no_directory" and the text
- * "no directory configured for this site". Errors: MSE_ERR_INVALID (malformed value,
+ * be NULL) while younger than the TTL. ad_group goes through x->directory, cached the same way;
+ * without one it fails with reason "no_directory" and the text "no directory configured for
+ * this site". Errors: MSE_ERR_INVALID (malformed value,
  * "invalid_group"), MSE_ERR_TOO_LARGE (caps in mse/limits.h, "group_too_large"),
  * MSE_ERR_UNAVAILABLE (expansion failed or no directory), MSE_ERR_NOMEM. *cached tells whether
  * the cache answered (may be NULL). out is empty on failure.

@@ -96,4 +96,15 @@ void api_archive_attachment(struct request *req);
 /* api_metrics.c */
 void api_metrics(struct request *req);
 
+/* api_directory.c: a site's Active Directory (admin writes, reads) and its worker side. */
+void api_directory_get(struct request *req);
+void api_directory_put(struct request *req);
+void api_directory_test(struct request *req);
+void api_directory_test_get(struct request *req);
+void api_directory_groups(struct request *req);
+void api_tasks_membership_refresh(struct request *req);
+void api_worker_directory(struct request *req);
+void api_worker_directory_test(struct request *req);
+void api_worker_directory_groups(struct request *req);
+
 #endif

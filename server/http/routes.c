@@ -76,6 +76,18 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/worker/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
     { "PUT", "/api/v1/worker/attachments/{sha256}", api_worker_blob_put, ROLE_SITE,
       MSE_MAX_ATTACHMENT_BODY },
+    /* A site's Active Directory (docs/directory.md): admins configure, the site's workers ask. */
+    { "GET", "/api/v1/sites/{id}/directory", api_directory_get, ROLE_READ, 0 },
+    { "PUT", "/api/v1/sites/{id}/directory", api_directory_put, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/sites/{id}/directory/test", api_directory_test, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/sites/{id}/directory/tests/{test_id}", api_directory_test_get, ROLE_READ, 0 },
+    { "GET", "/api/v1/sites/{id}/directory/groups", api_directory_groups, ROLE_READ, 0 },
+    { "POST", "/api/v1/exchange-tasks/{id}/membership/refresh", api_tasks_membership_refresh,
+      ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/worker/directory", api_worker_directory, ROLE_SITE, 0 },
+    { "POST", "/api/v1/worker/directory/tests/{id}", api_worker_directory_test, ROLE_SITE, 0 },
+    { "PUT", "/api/v1/worker/directory/groups", api_worker_directory_groups, ROLE_SITE,
+      MSE_MAX_MEMBERSHIP_BODY },
     { "GET", "/metrics", api_metrics, ROLE_METRICS, 0 },
     /* Static documentation holds no data; browsers must load it without a token. */
     { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_DOCS, 0 },

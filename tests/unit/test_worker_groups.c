@@ -70,7 +70,7 @@ static const char *resolve(struct group_cache *c, struct dir *d, enum group_kind
                            const char *value, enum mse_rc *rc, bool *cached)
 {
     static char out[1024];
-    struct group_expander x = { dir_expand, d };
+    struct group_expander x = { .expand = dir_expand, .ctx = d };
     struct group_members m;
     const char *reason;
     struct mse_err err;

@@ -83,7 +83,8 @@ def start_make_run(var):
     env.update(harness.sanitizer_env())
     env.update(MSE_RUN_BIN=harness.BUILD_DIR, MSE_RUN_VAR=var,
                MSE_LISTEN=f"127.0.0.1:{free_port()}",
-               EWS_SIM_LISTEN=f"127.0.0.1:{free_port()}")
+               EWS_SIM_LISTEN=f"127.0.0.1:{free_port()}",
+               MSE_DEMO_LDAP_LISTEN=f"127.0.0.1:{free_port()}")
     return subprocess.Popen(["make", "--no-print-directory", "-C", harness.SOURCE_DIR, "run"],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
