@@ -219,3 +219,43 @@ def test_a_batch_may_reference_only_content_its_site_uploaded(api, anon, databas
     ok(w.put_content(sha, data), 201)
     batch["batch_id"] = str(uuid.uuid4())
     ok(w.submit(batch))
+
+
+def test_no_execution_route_serves_another_sites_execution(api, anon, database):
+    """Site B holding site A's execution id and fencing token still reaches nothing: every
+    execution route of the worker protocol answers 404 and changes nothing."""
+    address = "route-a@example.com"
+    site_a = make_site(api)
+    task_a = task_for(api, site_a, "mailbox", address)
+    a = start(api, anon, site_a, task_a, [address])
+    ok(a.lock(address))
+    ok(a.submit(folder_batch(address, "F1", None, "S1", [message("R1", "F1")])))
+    before = database.query(
+        "SELECT e.state, e.fencing_token, e.submissions, t.sequence, t.command,"
+        " t.latest_detail FROM executions e JOIN exchange_tasks t ON t.id = e.task_id"
+        " WHERE e.id = %s", a.execution["id"])
+    rows = rows_of_task(database, task_a["id"])
+    intruder = ScriptedWorker(anon, make_site(api)["credentials"])
+    intruder.execution, intruder.token = a.execution, a.token
+    attempts = {
+        "membership": intruder.membership([address]),
+        "progress": intruder.progress("x", "y"),
+        "lock": intruder.lock(address),
+        "submissions": intruder.submit(folder_batch(address, "F1", "S1", "S2",
+                                                    [message("EVIL", "F1")], reset=True)),
+        "finish": intruder.finish(address),
+        "complete": intruder.complete(),
+        "release": intruder.release(),
+    }
+    for route, r in attempts.items():
+        assert r.status_code == 404, (route, r.status_code, r.text)
+    # Its heartbeat cannot renew the other site's lease either.
+    beat = ok(intruder.heartbeat())
+    assert [e["lease"] for e in beat["executions"]] == ["lost"], beat
+    assert database.query(
+        "SELECT e.state, e.fencing_token, e.submissions, t.sequence, t.command,"
+        " t.latest_detail FROM executions e JOIN exchange_tasks t ON t.id = e.task_id"
+        " WHERE e.id = %s", a.execution["id"]) == before
+    assert rows_of_task(database, task_a["id"]) == rows
+    ok(a.finish(address), 204)
+    ok(a.complete())
