@@ -173,10 +173,12 @@ void api_worker_heartbeat(struct request *req)
             rc = db_exec_heartbeat(db, req->principal.site_id, worker, host, version, ids.data,
                                    tokens.data, cfg->lease_seconds, cfg->heartbeat_seconds, &json,
                                    &err);
-        if (rc == MSE_OK && json)
+        if (rc == MSE_OK && json) {
+            req->quiet = true;
             (void)http_reply_json_take(req, 200, json);
-        else
+        } else {
             problem_send_rc(req, rc == MSE_OK ? MSE_ERR_INTERNAL : rc, NULL);
+        }
     }
     mse_buf_cleanup(&ids);
     mse_buf_cleanup(&tokens);
@@ -208,6 +210,7 @@ void api_worker_claim(struct request *req)
         if (rc != MSE_OK) {
             problem_send_rc(req, rc, NULL);
         } else if (!json) {
+            req->quiet = true;
             (void)http_reply_empty(req, 204);
         } else {
             metrics_count(METRIC_CLAIMS, 1);

@@ -552,7 +552,10 @@ static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
         rc = log_field(&b, "cause", req->cause);
     /* A server-side failure is an error line, so that MSE_LOG_LEVEL=error still shows it. */
     if (rc == MSE_OK)
-        mse_log_fields(req->status >= 500 ? MSE_LOG_ERROR : MSE_LOG_INFO, b.data);
+        mse_log_fields(req->status >= 500                ? MSE_LOG_ERROR
+                       : req->quiet && req->status < 300 ? MSE_LOG_DEBUG
+                                                         : MSE_LOG_INFO,
+                       b.data);
     mse_buf_cleanup(&b);
 }
 

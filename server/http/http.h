@@ -65,6 +65,9 @@ struct request {
     char cause[256];  /* why the server could not do its part (database unreachable …) */
     size_t response_bytes;
     bool responded;
+    /* A routine answer a worker asks for every few seconds (an idle claim poll, a heartbeat):
+     * its access-log line is debug, so that idle sites do not flood the log. */
+    bool quiet;
     struct http_header extra[HTTP_MAX_EXTRA_HEADERS];
     unsigned nextra;
 };

@@ -4,6 +4,7 @@ leases and fencing tokens, lease expiry and rescue, mailbox locks across tasks, 
 exactly-once submissions (checkpoint conflicts, replays), deferred changes and deletion,
 stop, the scheduler (skips, two servers), attachments, metrics."""
 import hashlib
+import json
 import re
 import threading
 import time
@@ -185,6 +186,28 @@ def test_nothing_to_claim_and_site_scoping(api, anon, site):
     problem(w.lock("zed@example.com"), 422)
     w.finish("anna@example.com")
     ok(w.complete())
+
+
+def test_idle_polls_and_heartbeats_are_not_logged_at_info(api, anon, server):
+    """An idle site polls every few seconds: those lines would bury everything else."""
+    idle = make_site(api)
+    w = ScriptedWorker(anon, idle["credentials"])
+    client = idle["credentials"]["client_id"]
+    start = len(server.lines)
+    assert w.claim().status_code == 204
+    ok(w.heartbeat())
+    # A refused claim is not routine: it is logged, and marks the end of what was sent.
+    problem(w.api.post("/api/v1/worker/claims", json={}), 422)
+    server.wait_for(rf'"status":422.*"client":"{client}"', start=start)
+    mine = [line for line in server.lines[start:] if f'"client":"{client}"' in line]
+    assert [json.loads(line)["status"] for line in mine] == [422], mine
+    # Work to claim is an event worth a line.
+    task = new_task(api, idle)
+    run(api, task)
+    start = len(server.lines)
+    claim(anon, idle, task["id"])
+    server.wait_for(rf'"route":"/api/v1/worker/claims","status":200.*"client":"{client}"',
+                    start=start)
 
 
 def test_heartbeat_marks_the_site_online_and_renews_leases(api, anon):
