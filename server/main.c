@@ -129,9 +129,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (!migrate_only && blobstore_new(&srv.cfg.blobs, &srv.blobs, &err) != MSE_OK) {
+    enum mse_rc brc = migrate_only ? MSE_OK : blobstore_new(&srv.cfg.blobs, &srv.blobs, &err);
+    if (brc != MSE_OK) {
         LOG_ERROR(NULL, "blob store: %s", err.msg);
-        return 1;
+        return brc == MSE_ERR_INVALID ? 2 : 1; /* 2, like every configuration error */
     }
     if (startup_migrate(&srv, migrate_only) != MSE_OK) {
         blobstore_free(srv.blobs);

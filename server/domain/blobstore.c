@@ -113,13 +113,13 @@ enum mse_rc blobstore_new(const struct blobstore_config *cfg, struct blobstore *
     bs->tmp = bs->root ? path_join(bs->root, "tmp") : NULL;
     if (!bs->tmp)
         goto out;
-    rc = dir_make(cfg->dir, err);
+    rc = cfg->backend == BLOBSTORE_S3 ? s3_settings(bs, cfg, err) : MSE_OK;
+    if (rc == MSE_OK)
+        rc = dir_make(cfg->dir, err);
     if (rc == MSE_OK)
         rc = dir_make(bs->root, err);
     if (rc == MSE_OK)
         rc = dir_make(bs->tmp, err);
-    if (rc == MSE_OK && cfg->backend == BLOBSTORE_S3)
-        rc = s3_settings(bs, cfg, err);
 out:
     if (rc != MSE_OK) {
         blobstore_free(bs);

@@ -28,11 +28,16 @@ def backend(request):
         s3.close()
 
 
+# s3rver checks the access key id but not the signature, so any secret will do: a unique one
+# lets the last test look for it in the server's output.
+S3_SECRET = f"s3-secret-{os.getpid()}-{time.time_ns()}"
+
+
 @pytest.fixture(scope="module")
 def server(database, backend):
     env = {**FAST, "MSE_BLOB_SWEEP_SECONDS": 1}
     if backend:
-        env.update(backend.env())
+        env.update(backend.env(), MSE_S3_SECRET_ACCESS_KEY=S3_SECRET)
     yield from admin_server(database, env)
 
 
@@ -166,7 +171,7 @@ def test_content_left_in_the_database_moves_into_the_store_at_start(api, anon, s
                    " VALUES (%s, %s, %s, now())", bad_sha, len(bad), bad)
     env = {}
     if backend:
-        env.update(backend.env())
+        env.update(backend.env(), MSE_S3_SECRET_ACCESS_KEY=S3_SECRET)
     second = harness.Server(database.conninfo, env=env)
     try:
         second.wait_for("1 blob\\(s\\) copied from the database, 1 left there")
@@ -181,3 +186,22 @@ def test_content_left_in_the_database_moves_into_the_store_at_start(api, anon, s
     finally:
         second.stop_clean()
         database.query("DELETE FROM blobs WHERE sha256 = %s", bad_sha)
+
+
+def test_the_s3_secret_is_never_logged(server, backend):
+    assert server.output()
+    assert S3_SECRET not in server.output()
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"MSE_BLOB_BACKEND": "nfs"}, "MSE_BLOB_BACKEND must be fs or s3"),
+    ({"MSE_BLOB_GRACE_SECONDS": "0"}, "MSE_BLOB_GRACE_SECONDS"),
+    ({"MSE_BLOB_BACKEND": "s3", "MSE_S3_BUCKET": "b"}, "MSE_S3_ENDPOINT must be set"),
+    ({"MSE_BLOB_BACKEND": "s3", "MSE_S3_ENDPOINT": "http://127.0.0.1:9", "MSE_S3_BUCKET": "b",
+      "MSE_S3_ACCESS_KEY_ID": "k"}, "MSE_S3_SECRET_ACCESS_KEY must be set"),
+])
+def test_bad_blob_store_configuration_stops_the_server(database, tmp_path, env, needle):
+    p = harness.Process([harness.binary("mse-server")],
+                        {"MSE_DATABASE_URL": database.conninfo, "MSE_DATA_DIR": str(tmp_path),
+                         **env}, None, "mse-server")
+    assert p.wait(30) == 2 and needle in p.output()
