@@ -209,3 +209,20 @@ void api_delete_unreferenced(struct request *req, const struct api_referenced *r
     }
     db_doc_cleanup(&before);
 }
+
+void api_blob_problem(struct request *req, enum mse_rc rc, const struct mse_err *err,
+                      const char *not_found)
+{
+    snprintf(req->cause, sizeof(req->cause), "blob store: %.240s", err->msg);
+    if (rc == MSE_ERR_NOT_FOUND) {
+        problem_send(req, 404, "%s", not_found);
+    } else if (rc == MSE_ERR_UNAVAILABLE) {
+        http_add_header(req, "Retry-After", "5");
+        problem_send(req, 503, "the content store is unavailable; retry shortly");
+    } else if (rc == MSE_ERR_CRYPTO) {
+        problem_send(req, 500, "the stored content does not match its SHA-256 (request id %s)",
+                     req->request_id);
+    } else {
+        problem_send_rc(req, rc, NULL);
+    }
+}

@@ -89,4 +89,12 @@ bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenc
  */
 void api_delete_unreferenced(struct request *req, const struct api_referenced *r);
 
+/*
+ * Answers a blob store failure: 404 with not_found, 503 (Retry-After) when the store is
+ * unreachable, 500 otherwise (corrupt content included). The store's message goes into the
+ * access log as the cause, never to the client.
+ */
+void api_blob_problem(struct request *req, enum mse_rc rc, const struct mse_err *err,
+                      const char *not_found);
+
 #endif

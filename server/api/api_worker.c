@@ -13,8 +13,10 @@
 #include "api.h"
 #include "api_util.h"
 #include "api_worker.h"
+#include "blobstore.h"
 #include "config.h"
 #include "crypto.h"
+#include "db_blob.h"
 #include "db_exec.h"
 #include "db_submit.h"
 #include "http.h"
@@ -512,11 +514,23 @@ void api_worker_blob_get(struct request *req)
         return;
     struct db *db;
     struct db_error err;
+    struct mse_err serr = { { 0 } };
     bool exists = false;
     int64_t size = 0;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
         rc = db_blob_exists(db, req->principal.site_id, sha, &exists, &size, &err);
+    /*
+     * The store is asked too: content the table lists but the store lost (a collector that
+     * could not commit) is reported absent, so the worker uploads it again.
+     */
+    if (rc == MSE_OK && exists) {
+        rc = blobstore_stat(req->srv->blobs, sha, &exists, &size, &serr);
+        if (rc != MSE_OK) {
+            api_blob_problem(req, rc, &serr, NULL);
+            return;
+        }
+    }
     if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
     } else if (!exists) {
@@ -528,6 +542,34 @@ void api_worker_blob_get(struct request *req)
         http_add_header(req, "ETag", etag);
         (void)http_reply_json(req, 200, json);
     }
+}
+
+/*
+ * Content first, row second, then the store again: a collector that removed this content
+ * while the row was being recorded (it deletes with the row locked, and the upsert waited for
+ * it) has taken the object with it, so it is written once more.
+ */
+static enum mse_rc blob_store_and_record(struct request *req, struct db *db, const char *sha,
+                                         bool *created, bool *held_before, struct mse_err *serr,
+                                         struct db_error *err)
+{
+    struct blobstore *bs = req->srv->blobs;
+    char got[BLOBSTORE_SHA_HEX];
+    bool present = false;
+    int64_t size = 0;
+    enum mse_rc rc = blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+    if (rc != MSE_OK)
+        return rc;
+    rc = db_blob_record(db, req->principal.site_id, sha, (int64_t)req->body.len,
+                        blobstore_backend_name(bs), created, held_before, err);
+    if (rc != MSE_OK) {
+        serr->msg[0] = '\0'; /* a database failure, not the store's */
+        return rc;
+    }
+    rc = blobstore_stat(bs, sha, &present, &size, serr);
+    if (rc == MSE_OK && !present)
+        rc = blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+    return rc;
 }
 
 void api_worker_blob_put(struct request *req)
@@ -548,21 +590,25 @@ void api_worker_blob_put(struct request *req)
     }
     struct db *db;
     struct db_error err;
-    bool stored = false, held_before = false;
+    struct mse_err serr = { { 0 } };
+    bool created = false, held_before = false;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
-        rc = db_blob_put(db, req->principal.site_id, sha, req->body.data, req->body.len, &stored,
-                         &held_before, &err);
+        rc = blob_store_and_record(req, db, sha, &created, &held_before, &serr, &err);
+    if (rc != MSE_OK && serr.msg[0]) {
+        api_blob_problem(req, rc, &serr, "the content could not be stored");
+        return;
+    }
     if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
         return;
     }
-    if (stored)
+    if (created)
         metrics_count(METRIC_ATTACHMENT_BYTES_STORED, req->body.len);
     /* 201 whenever this site did not hold it: whether another site did is not revealed. */
-    bool created = !held_before;
+    bool new_here = !held_before;
     char json[128];
     snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%zu,\"created\":%s}", sha,
-             req->body.len, created ? "true" : "false");
-    (void)http_reply_json(req, created ? 201 : 200, json);
+             req->body.len, new_here ? "true" : "false");
+    (void)http_reply_json(req, new_here ? 201 : 200, json);
 }

@@ -59,14 +59,4 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
                             struct batch_result *result, bool *lease_lost, bool *not_locked,
                             struct db_error *err) MSE_WUR;
 
-/*
- * Attachment content, addressed by its SHA-256 and stored once. A site sees only content it
- * uploaded itself: exists answers for site_id alone; put stores the content when it is new
- * (*stored) and records site_id as holding it (*held_before when it already did). Idempotent.
- */
-enum mse_rc db_blob_exists(struct db *db, const char *site_id, const char *sha256, bool *exists,
-                           int64_t *size, struct db_error *err) MSE_WUR;
-enum mse_rc db_blob_put(struct db *db, const char *site_id, const char *sha256, const void *data,
-                        size_t len, bool *stored, bool *held_before, struct db_error *err) MSE_WUR;
-
 #endif

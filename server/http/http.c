@@ -157,6 +157,16 @@ enum mse_rc http_reply_take(struct request *req, unsigned status, const char *co
     return reply_queue(req, status, content_type, resp, len);
 }
 
+enum mse_rc http_reply_fd(struct request *req, unsigned status, const char *content_type, int fd,
+                          int64_t offset, int64_t len)
+{
+    struct MHD_Response *resp =
+            MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)offset);
+    if (!resp)
+        close(fd);
+    return reply_queue(req, status, content_type, resp, (size_t)len);
+}
+
 enum mse_rc http_reply_static(struct request *req, unsigned status, const char *content_type,
                               const char *body, size_t len)
 {
