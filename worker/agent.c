@@ -414,6 +414,16 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
         cJSON *list = cJSON_AddArrayToObject(body, "mailboxes");
         for (size_t i = 0; list && i < members.n; i++)
             cJSON_AddItemToArray(list, cJSON_CreateString(members.v[i]));
+        if (members.skipped_total) {
+            cJSON *sk = cJSON_AddArrayToObject(body, "skipped");
+            for (size_t i = 0; sk && i < members.nskipped; i++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "address", members.skipped[i].address);
+                cJSON_AddStringToObject(e, "reason", members.skipped[i].reason);
+                cJSON_AddItemToArray(sk, e);
+            }
+            cJSON_AddNumberToObject(body, "skipped_total", (double)members.skipped_total);
+        }
     } else {
         cJSON *e = cJSON_AddObjectToObject(body, "error");
         cJSON_AddStringToObject(e, "reason_code", reason);

@@ -248,9 +248,62 @@ static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr 
     return ok && mse_buf_puts(arr, "}") == MSE_OK;
 }
 
+/* Members a worker reports as skipped, at most this many listed (the worker's cap too). */
+#define MEMBERSHIP_MAX_SKIPPED 100
+
+/*
+ * Reads the skipped members ([{address, reason}]) into a JSON array text for the database;
+ * *out NULL when there are none.
+ */
+static bool skipped_read(const cJSON *list, int64_t total, struct verr *v, char **out)
+{
+    static const char *const allowed[] = { "address", "reason", NULL };
+    *out = NULL;
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    const cJSON *e;
+    unsigned i = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        char prefix[32], addr[MSE_MAX_ADDRESS + 1];
+        const char *address = NULL, *reason = NULL;
+        snprintf(prefix, sizeof(prefix), "skipped[%u]", i++);
+        if (!cJSON_IsObject(e)) {
+            verr_add(v, prefix, "must be an object");
+            continue;
+        }
+        jsonin_members(e, prefix, allowed, NULL, v);
+        if (jsonin_str(e, prefix, "address", MSE_MAX_ADDRESS, JF_REQUIRED, v, &address) == JF_OK &&
+            !api_worker_address(address, addr, sizeof(addr))) {
+            char path[48];
+            jsonin_path(path, sizeof(path), prefix, "address");
+            verr_add(v, path, "must be an e-mail address");
+        }
+        if (jsonin_str(e, prefix, "reason", 32, JF_REQUIRED, v, &reason) == JF_OK &&
+            (!*reason || strspn(reason, "abcdefghijklmnopqrstuvwxyz_") != strlen(reason))) {
+            char path[48];
+            jsonin_path(path, sizeof(path), prefix, "reason");
+            verr_add(v, path, "must be a reason code (lower-case letters and _)");
+        }
+        if (ok && address && reason && !verr_any(v)) {
+            cJSON *o = cJSON_CreateObject();
+            ok = o && cJSON_AddStringToObject(o, "address", addr) &&
+                 cJSON_AddStringToObject(o, "reason", reason);
+            if (o)
+                cJSON_AddItemToArray(arr, o);
+        }
+    }
+    if (total < (int64_t)i)
+        verr_add(v, "skipped_total", "is less than the number of skipped members listed");
+    if (ok && (i || total))
+        ok = (*out = cJSON_PrintUnformatted(arr)) != NULL;
+    cJSON_Delete(arr);
+    return ok;
+}
+
 void api_worker_membership(struct request *req)
 {
-    static const char *const allowed[] = { "mailboxes", "error", NULL };
+    static const char *const allowed[] = { "mailboxes", "error", "skipped", "skipped_total", NULL };
     static const char *const error_allowed[] = { "reason_code", "reason_text", NULL };
     struct fence f;
     char id[37], token[24];
@@ -273,7 +326,18 @@ void api_worker_membership(struct request *req)
     }
     if ((lf == JF_OK) == (ef == JF_OK) && !verr_any(&v))
         verr_add(&v, "mailboxes", "give either mailboxes or error");
-    bool ok = membership_read(list, &arr, &v);
+    const cJSON *skipped = NULL;
+    int64_t skipped_total = 0;
+    enum jf sf = jsonin_array(body, "", "skipped", MEMBERSHIP_MAX_SKIPPED, 0, &v, &skipped);
+    enum jf tf = jsonin_int(body, "", "skipped_total", 0, MSE_MAX_MEMBERS * (int64_t)64, 0, &v,
+                            &skipped_total);
+    if ((sf == JF_OK || tf == JF_OK) && lf != JF_OK)
+        verr_add(&v, sf == JF_OK ? "skipped" : "skipped_total", "goes with mailboxes");
+    if (sf == JF_OK && tf != JF_OK && cJSON_GetArraySize(skipped) > 0)
+        verr_add(&v, "skipped_total", "is required with skipped");
+    char *skipped_json = NULL;
+    bool ok = membership_read(list, &arr, &v) &&
+              skipped_read(skipped, skipped_total, &v, &skipped_json);
     struct db *db;
     if (verr_any(&v)) {
         problem_send_fields(req, 422, "the membership report is not valid", &v);
@@ -284,6 +348,8 @@ void api_worker_membership(struct request *req)
         char *json = NULL, outside[MSE_MAX_ADDRESS + 1];
         enum mse_rc rc = db_exec_membership(db, &f, code ? "{}" : arr.data, code, text, outside,
                                             &json, &err);
+        if (rc == MSE_OK && skipped_json)
+            rc = db_exec_membership_skipped(db, &f, skipped_json, skipped_total, &err);
         if (rc == MSE_OK) {
             worker_commit_reply(req, db, 200, json);
         } else if (rc == MSE_ERR_INVALID) {
@@ -297,6 +363,7 @@ void api_worker_membership(struct request *req)
             worker_fail(req, rc, "membership");
         }
     }
+    free(skipped_json);
     mse_buf_cleanup(&arr);
     verr_cleanup(&v);
     cJSON_Delete(body);

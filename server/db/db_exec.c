@@ -157,6 +157,10 @@ DB_STMT(exec_membership_doc, 1, false,
         " 'address', m.address, 'state', m.state) ORDER BY m.position), '[]'::json))::text"
         " FROM execution_mailboxes m WHERE m.execution_id = $1::uuid");
 
+DB_STMT(exec_membership_skipped, 5, false,
+        "UPDATE executions e SET skipped_members = $4::jsonb, skipped_members_total = $5::int"
+        " WHERE " FENCE " AND e.skipped_members IS NULL");
+
 DB_STMT(exec_lock_check, 4, false,
         "SELECT e.task_id, m.state FROM executions e JOIN execution_mailboxes m"
         " ON m.execution_id = e.id AND m.address = $4 WHERE " FENCE " FOR UPDATE OF e");
@@ -560,6 +564,22 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
         return fence_or(db, f, err);
     if (rc == MSE_OK)
         rc = text_query(db, &exec_membership_doc, params, json, err);
+    return rc;
+}
+
+enum mse_rc db_exec_membership_skipped(struct db *db, const struct fence *f, const char *skipped,
+                                       int64_t skipped_total, struct db_error *err)
+{
+    const char *params[5];
+    char total[24];
+    snprintf(total, sizeof(total), "%lld", (long long)skipped_total);
+    fence_params(f, params);
+    params[3] = skipped;
+    params[4] = total;
+    struct db_res res;
+    enum mse_rc rc = db_query(db, &exec_membership_skipped, params, &res, err);
+    if (rc == MSE_OK)
+        db_res_clear(&res);
     return rc;
 }
 

@@ -81,6 +81,12 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
                                char outside[MSE_MAX_ADDRESS + 1], char **json,
                                struct db_error *err) MSE_WUR;
 /*
+ * Records the group members the worker skipped (a JSON array of {address, reason}, the first
+ * of skipped_total) with the membership, in its transaction; a second report keeps the first.
+ */
+enum mse_rc db_exec_membership_skipped(struct db *db, const struct fence *f, const char *skipped,
+                                       int64_t skipped_total, struct db_error *err) MSE_WUR;
+/*
  * Takes the mailbox lock for the execution. MSE_OK: *json = {"checkpoints": …}.
  * MSE_ERR_CONFLICT when another live execution holds it: *json = {task_id, task_name} of the
  * holder and the execution now shows `waiting`. MSE_ERR_NOT_FOUND when the mailbox is not

@@ -210,6 +210,43 @@ def test_idle_polls_and_heartbeats_are_not_logged_at_info(api, anon, server):
                     start=start)
 
 
+def test_skipped_group_members_are_recorded_once_and_checked(api, anon, site):
+    definition = make_definition(api)
+    task = make_task(api, site=site, definition=definition,
+                     group={"kind": "group_email", "value": "staff@example.com"})
+    run(api, task)
+    w = claim(anon, site, task["id"])
+    path = "/membership"
+    bad = [
+        ({"skipped": [], "skipped_total": 0}, "skipped"),
+        ({"mailboxes": ["anna@example.com"], "skipped": [{"address": "x@y.example"}],
+          "skipped_total": 1}, "skipped[0].reason"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "not an address", "reason": "external"}],
+          "skipped_total": 1}, "skipped[0].address"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "x@y.example", "reason": "External!"}],
+          "skipped_total": 1}, "skipped[0].reason"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "x@y.example", "reason": "external"}],
+          "skipped_total": 0}, "skipped_total"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "x@y.example", "reason": "external"}]}, "skipped_total"),
+    ]
+    for body, field in bad:
+        problem(w._post(path, body), 422, field)
+    x = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{w.execution['id']}"))
+    assert x["skipped_members"] == {"total": 0, "listed": []}
+    listed = [{"address": "guest@partner.example", "reason": "external"},
+              {"address": "shared@example.com", "reason": "public_folder"}]
+    ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": listed,
+                      "skipped_total": 7}))
+    # A second report (a resumed worker) keeps the first.
+    ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": [], "skipped_total": 0}))
+    x = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{w.execution['id']}"))
+    assert x["skipped_members"] == {"total": 7, "listed": listed}
+
+
 def test_heartbeat_marks_the_site_online_and_renews_leases(api, anon):
     site = make_site(api)
     assert ok(api.get(f"/api/v1/sites/{site['id']}"))["status"] == "offline"
