@@ -373,13 +373,14 @@ DB_STMT(exec_metrics, 0, true,
         " UNION ALL SELECT 'mse_tasks', 'enabled', t.enabled::text, count(*)"
         " FROM exchange_tasks t WHERE t.deleted_at IS NULL GROUP BY t.enabled");
 
-enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, struct db_error *err)
+enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, enum exec_outcome *out,
+                                  struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { f->execution_id, f->site_id };
     enum mse_rc rc = db_query(db, &exec_fence_why, params, &res, err);
     if (rc == MSE_OK)
-        rc = db_res_rows(&res) == 1 ? MSE_ERR_CONFLICT : MSE_ERR_NOT_FOUND;
+        *out = db_res_rows(&res) == 1 ? EXO_LEASE_LOST : EXO_NO_EXECUTION;
     db_res_clear(&res);
     return rc;
 }
@@ -409,10 +410,11 @@ static const char *fence_params(const struct fence *f, const char **p)
 }
 
 /*
- * A statement naming a mailbox came back empty: MSE_ERR_INVALID when the claim holds (the
+ * A statement naming a mailbox came back empty: EXO_NOT_MEMBER when the claim holds (the
  * mailbox is not one of the execution's), else why the claim does not hold.
  */
-static enum mse_rc not_member(struct db *db, const struct fence *f, struct db_error *err)
+static enum mse_rc not_member(struct db *db, const struct fence *f, enum exec_outcome *out,
+                              struct db_error *err)
 {
     const char *params[3];
     int64_t n = 0;
@@ -420,59 +422,56 @@ static enum mse_rc not_member(struct db *db, const struct fence *f, struct db_er
     enum mse_rc rc = db_int_query(db, &exec_fence_ok, params, &n, err);
     if (rc != MSE_OK)
         return rc;
-    if (n == 1)
-        return MSE_ERR_INVALID;
-    rc = db_exec_fence_failure(db, f, err);
-    return rc == MSE_OK ? MSE_ERR_INTERNAL : rc;
-}
-
-/* A fenced statement that came back empty: find out why. */
-static enum mse_rc fence_or(struct db *db, const struct fence *f, struct db_error *err)
-{
-    enum mse_rc rc = db_exec_fence_failure(db, f, err);
-    return rc == MSE_OK ? MSE_ERR_INTERNAL : rc;
+    if (n == 1) {
+        *out = EXO_NOT_MEMBER;
+        return MSE_OK;
+    }
+    return db_exec_fence_failure(db, f, out, err);
 }
 
 enum mse_rc db_exec_run_now(struct db *db, const char *task_id, char **json, char active_id[37],
-                            struct db_error *err)
+                            enum exec_outcome *out, struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { task_id };
     *json = NULL;
     active_id[0] = '\0';
+    *out = EXO_DONE;
     enum mse_rc rc = db_query(db, &exec_task_state, params, &res, err);
     if (rc == MSE_OK && db_res_rows(&res) != 1)
-        rc = MSE_ERR_NOT_FOUND;
-    if (rc == MSE_OK && db_res_get(&res, 0, 1)) {
+        *out = EXO_NO_TASK;
+    else if (rc == MSE_OK && db_res_get(&res, 0, 1)) {
         snprintf(active_id, 37, "%s", db_res_get(&res, 0, 1));
-        rc = MSE_ERR_CONFLICT;
+        *out = EXO_TASK_ACTIVE;
     } else if (rc == MSE_OK && db_res_get(&res, 0, 0)[0] != 't') {
-        rc = MSE_ERR_INVALID;
+        *out = EXO_TASK_DISABLED;
     }
     db_res_clear(&res);
-    if (rc == MSE_OK)
+    if (rc == MSE_OK && *out == EXO_DONE)
         rc = text_query(db, &exec_queue_manual, params, json, err);
     return rc;
 }
 
-enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json, struct db_error *err)
+enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json, enum exec_outcome *out,
+                         struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { task_id };
     char id[37];
     enum exec_state state = EXEC_NONE;
     *json = NULL;
+    *out = EXO_DONE;
     enum mse_rc rc = db_query(db, &exec_active, params, &res, err);
     if (rc == MSE_OK && db_res_rows(&res) != 1)
-        rc = MSE_ERR_NOT_FOUND;
-    if (rc == MSE_OK) {
+        *out = EXO_NOT_ACTIVE;
+    if (rc == MSE_OK && *out == EXO_DONE) {
         snprintf(id, sizeof(id), "%s", db_res_get(&res, 0, 0));
         /* The schema's CHECK allows no other spelling: anything else is a bug, not input. */
         if (exec_state_parse(db_res_get(&res, 0, 1), &state) != MSE_OK)
             rc = MSE_ERR_INTERNAL;
     }
     db_res_clear(&res);
-    if (rc != MSE_OK)
+    if (rc != MSE_OK || *out != EXO_DONE)
         return rc;
     const char *p[] = { id };
     /* Not claimed yet: nothing runs, so it ends now. Running: after the current mailbox. */
@@ -533,23 +532,28 @@ enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *wo
 }
 
 enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker_id,
-                          unsigned lease_s, char **json, struct db_error *err)
+                          unsigned lease_s, char **json, enum exec_outcome *out,
+                          struct db_error *err)
 {
     char lease[16];
     snprintf(lease, sizeof(lease), "%u", lease_s);
     const char *params[] = { site_id, worker_id, lease };
-    return text_query(db, &exec_claim, params, json, err);
+    enum mse_rc rc = text_query(db, &exec_claim, params, json, err);
+    *out = rc == MSE_OK && !*json ? EXO_NOTHING_QUEUED : EXO_DONE;
+    return rc;
 }
 
 enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
                                const char *error_code, const char *error_text,
-                               char outside[MSE_MAX_ADDRESS + 1], char **json, struct db_error *err)
+                               char outside[MSE_MAX_ADDRESS + 1], char **json,
+                               enum exec_outcome *out, struct db_error *err)
 {
     const char *params[6];
     struct db_res res;
     int64_t n = 0;
     *json = NULL;
     outside[0] = '\0';
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = addresses;
     params[4] = error_code;
@@ -559,26 +563,28 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
         rc = db_query(db, &exec_membership_outside, params, &res, err);
         if (rc == MSE_OK && db_res_rows(&res) == 1) {
             snprintf(outside, MSE_MAX_ADDRESS + 1, "%s", db_res_get(&res, 0, 0));
-            rc = MSE_ERR_INVALID;
+            *out = EXO_OUTSIDE_GROUP;
         }
         db_res_clear(&res);
     }
-    if (rc == MSE_OK)
-        rc = db_int_query(db, &exec_membership, params, &n, err);
+    if (rc != MSE_OK || *out != EXO_DONE)
+        return rc;
+    rc = db_int_query(db, &exec_membership, params, &n, err);
     if (rc == MSE_OK && n == 0)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     if (rc == MSE_OK)
         rc = text_query(db, &exec_membership_doc, params, json, err);
     return rc;
 }
 
 enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailbox, char **json,
-                         struct db_error *err)
+                         enum exec_outcome *out, struct db_error *err)
 {
     const char *params[4];
     struct db_res res;
     char task[37];
     *json = NULL;
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = mailbox;
     enum mse_rc rc = db_query(db, &exec_lock_check, params, &res, err);
@@ -589,7 +595,7 @@ enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailb
     if (rc != MSE_OK)
         return rc;
     if (!found)
-        return not_member(db, f, err);
+        return not_member(db, f, out, err);
     const char *busy_p[] = { mailbox, f->execution_id };
     int64_t busy = 0;
     rc = db_int_query(db, &exec_lock_holder_busy, busy_p, &busy, err);
@@ -610,11 +616,14 @@ enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailb
     }
     const char *p[] = { f->execution_id, mailbox, task, f->site_id };
     rc = text_query(db, &exec_lock_denied, p, json, err);
-    return rc == MSE_OK ? MSE_ERR_CONFLICT : rc;
+    if (rc == MSE_OK)
+        *out = EXO_MAILBOX_LOCKED;
+    return rc;
 }
 
 enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *command,
-                             const char *detail, bool *cancel, struct db_error *err)
+                             const char *detail, bool *cancel, enum exec_outcome *out,
+                             struct db_error *err)
 {
     const char *params[5];
     struct db_res res;
@@ -622,21 +631,25 @@ enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *c
     params[3] = command;
     params[4] = detail;
     *cancel = false;
+    *out = EXO_DONE;
     enum mse_rc rc = db_query(db, &exec_progress, params, &res, err);
     bool done = rc == MSE_OK && db_res_rows(&res) == 1;
     if (done)
         *cancel = db_res_get(&res, 0, 0)[0] == 't';
     db_res_clear(&res);
     if (rc == MSE_OK && !done)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
 enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const char *mailbox,
-                                   const struct mailbox_result *r, struct db_error *err)
+                                   const struct mailbox_result *r, enum exec_outcome *out,
+                                   struct db_error *err)
 {
     const char *params[10];
     struct db_res res;
+    bool fenced = false;
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = mailbox;
     params[4] = r->state;
@@ -647,13 +660,13 @@ enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const c
     params[9] = r->duration_ms;
     enum mse_rc rc = db_query(db, &exec_finish_mailbox, params, &res, err);
     if (rc == MSE_OK) {
-        bool fenced = strcmp(db_res_get(&res, 0, 0), "1") == 0;
+        fenced = strcmp(db_res_get(&res, 0, 0), "1") == 0;
         bool member = strcmp(db_res_get(&res, 0, 1), "1") == 0;
-        rc = !fenced ? MSE_ERR_CONFLICT : member ? MSE_OK : MSE_ERR_INVALID;
+        *out = member ? EXO_DONE : EXO_NOT_MEMBER;
     }
     db_res_clear(&res);
-    if (rc == MSE_ERR_CONFLICT)
-        return fence_or(db, f, err);
+    if (rc == MSE_OK && !fenced)
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
@@ -663,14 +676,15 @@ void exec_end_cleanup(struct exec_end *e)
     e->doc = NULL;
 }
 
-/* Reads the row of mse_execution_complete into *end; MSE_ERR_CONFLICT when fenced. */
-static enum mse_rc complete_read(struct db_res *res, struct exec_end *end)
+/* Reads the row of mse_execution_complete into *end; *fenced when the claim did not hold. */
+static enum mse_rc complete_read(struct db_res *res, struct exec_end *end, bool *fenced)
 {
     if (db_res_rows(res) != 1 || !db_res_get(res, 0, 0))
         return MSE_ERR_INTERNAL;
     const char *outcome = db_res_get(res, 0, 0);
-    if (strcmp(outcome, "fenced") == 0)
-        return MSE_ERR_CONFLICT;
+    *fenced = strcmp(outcome, "fenced") == 0;
+    if (*fenced)
+        return MSE_OK;
     snprintf(end->task_id, sizeof(end->task_id), "%s", db_res_get(res, 0, 1));
     end->deferred = strcmp(outcome, "deferred") == 0;
     if (end->deferred)
@@ -683,38 +697,43 @@ static enum mse_rc complete_read(struct db_res *res, struct exec_end *end)
 }
 
 enum mse_rc db_exec_complete(struct db *db, const struct fence *f, bool deferred,
-                             struct exec_end *end, struct db_error *err)
+                             struct exec_end *end, enum exec_outcome *out, struct db_error *err)
 {
     const char *params[4];
     struct db_res res;
+    bool fenced = false;
     memset(end, 0, sizeof(*end));
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = deferred ? "true" : "false";
     enum mse_rc rc = db_query(db, &exec_complete, params, &res, err);
     if (rc == MSE_OK)
-        rc = complete_read(&res, end);
+        rc = complete_read(&res, end, &fenced);
     db_res_clear(&res);
-    if (rc == MSE_ERR_CONFLICT)
-        return fence_or(db, f, err);
+    if (rc == MSE_OK && fenced)
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
-enum mse_rc db_exec_release(struct db *db, const struct fence *f, struct db_error *err)
+enum mse_rc db_exec_release(struct db *db, const struct fence *f, enum exec_outcome *out,
+                            struct db_error *err)
 {
     const char *params[3];
     int64_t n = 0;
+    *out = EXO_DONE;
     fence_params(f, params);
     enum mse_rc rc = db_int_query(db, &exec_release, params, &n, err);
     if (rc == MSE_OK && n == 0)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
 enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[37], char type[40],
-                             struct db_error *err)
+                             enum exec_outcome *out, struct db_error *err)
 {
     const char *params[3];
     struct db_res res;
+    *out = EXO_DONE;
     fence_params(f, params);
     enum mse_rc rc = db_query(db, &exec_lock_row, params, &res, err);
     bool found = rc == MSE_OK && db_res_rows(&res) == 1;
@@ -725,7 +744,7 @@ enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[
     }
     db_res_clear(&res);
     if (rc == MSE_OK && !found)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 

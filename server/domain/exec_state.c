@@ -297,3 +297,24 @@ enum mse_rc exec_state_mailbox_command(int64_t position, int64_t total, const ch
                      (long long)total, address);
     return n < 0 || (size_t)n >= cap ? MSE_ERR_TOO_LARGE : MSE_OK;
 }
+
+const char *exec_state_outcome_name(enum exec_outcome o)
+{
+    static const char *const names[EXEC_OUTCOME_COUNT] = {
+        [EXO_DONE] = "done",
+        [EXO_NOTHING_QUEUED] = "nothing_queued",
+        [EXO_NO_EXECUTION] = "no_execution",
+        [EXO_LEASE_LOST] = "lease_lost",
+        [EXO_NOT_MEMBER] = "not_member",
+        [EXO_OUTSIDE_GROUP] = "outside_group",
+        [EXO_MAILBOX_LOCKED] = "mailbox_locked",
+        [EXO_NOT_LOCKED] = "not_locked",
+        [EXO_CHECKPOINT_CONFLICT] = "checkpoint_conflict",
+        [EXO_MISSING_CONTENT] = "missing_content",
+        [EXO_NO_TASK] = "no_task",
+        [EXO_TASK_ACTIVE] = "task_active",
+        [EXO_TASK_DISABLED] = "task_disabled",
+        [EXO_NOT_ACTIVE] = "not_active",
+    };
+    return NAME_OF(names, o);
+}

@@ -36,7 +36,7 @@
 #define RES_CANCELLED "cancelled"
 #define RES_SKIPPED   "skipped"
 
-/* The same as SQL literals, and the sets the statements test; exec_state_test checks both. */
+/* The same as SQL literals, and the sets the statements test (unit.test_server_exec_state). */
 #define SQL_EXS_QUEUED           "'" EXS_QUEUED "'"
 #define SQL_EXS_RUNNING          "'" EXS_RUNNING "'"
 #define SQL_EXS_WAITING          "'" EXS_WAITING "'"
@@ -194,6 +194,31 @@ enum mse_rc exec_state_parse(const char *name, enum exec_state *out) MSE_WUR;
 enum mse_rc exec_state_mbox_parse(const char *name, enum mbox_state *out) MSE_WUR;
 /* NULL is LIVE_IDLE. */
 enum mse_rc exec_state_live_parse(const char *name, enum task_live *out) MSE_WUR;
+
+/*
+ * How a lifecycle operation ended when the database did answer; enum mse_rc stays for the
+ * failures of the machinery itself (connection, memory, a bug). One handler-side table maps
+ * each to an HTTP status and problem type (api_outcome.c).
+ */
+enum exec_outcome {
+    EXO_DONE,
+    EXO_NOTHING_QUEUED,      /* claim: no queued execution for the site */
+    EXO_NO_EXECUTION,        /* no execution with this id for this site */
+    EXO_LEASE_LOST,          /* the claim no longer holds (lease lost, re-claimed, ended) */
+    EXO_NOT_MEMBER,          /* the mailbox is not one of the execution's */
+    EXO_OUTSIDE_GROUP,       /* membership: an address outside the task's known group */
+    EXO_MAILBOX_LOCKED,      /* lock: another live execution holds the mailbox */
+    EXO_NOT_LOCKED,          /* submit: this execution does not hold the mailbox's lock */
+    EXO_CHECKPOINT_CONFLICT, /* submit: the stored checkpoint is not the batch's base */
+    EXO_MISSING_CONTENT,     /* submit: attachment content the batch names was not uploaded */
+    EXO_NO_TASK,             /* run, stop: no live task with this id */
+    EXO_TASK_ACTIVE,         /* run: an execution of the task is still active */
+    EXO_TASK_DISABLED,       /* run: the task is disabled */
+    EXO_NOT_ACTIVE,          /* stop: the task has no active execution */
+    EXEC_OUTCOME_COUNT
+};
+/* Short stable name, for logs and tests. */
+const char *exec_state_outcome_name(enum exec_outcome o);
 
 /* A task's status: its live state while an execution is active, else enabled or not. */
 enum task_status exec_state_task_status(enum task_live live, bool enabled);
