@@ -20,7 +20,7 @@ DB_STMT(retry_task_state, 1, false,
 /* The latest execution that ran its mailboxes to an end, and those of them that failed. */
 DB_STMT(retry_failed, 1, false,
         "SELECT e.id, coalesce((SELECT array_agg(m.address ORDER BY m.position)"
-        " FROM execution_mailboxes m WHERE m.execution_id = e.id AND m.state = 'error'),"
+        " FROM execution_mailboxes m WHERE m.execution_id = e.id AND m.state = " SQL_MBS_ERROR "),"
         " '{}')::text FROM executions e WHERE e.task_id = $1::uuid"
         " AND e.state IN (" SQL_EXS_COMPLETED ", " SQL_EXS_CANCELLED ") AND e.membership_known"
         " ORDER BY e.seq DESC LIMIT 1");

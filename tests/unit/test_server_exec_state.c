@@ -277,9 +277,10 @@ static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
-    static char buf[1 << 16];
+    static char buf[1 << 18];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
+    assert_true(n < sizeof(buf) - 1); /* all of it */
     buf[n] = '\0';
     return strdup(buf);
 }
@@ -324,6 +325,30 @@ static void test_schema_spellings(void **state)
         assert_non_null(strstr(list, q));
     }
     free(schema);
+}
+
+/* The statements spell states through exec_state.h only: no quoted state in their sources. */
+static void test_no_state_literals(void **state)
+{
+    (void)state;
+    static const char *const files[] = { "/server/db/db_exec.c", "/server/db/db_retry.c",
+                                         "/server/db/db_task.c" };
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s%s", MSE_SOURCE_DIR, files[f]);
+        char *text = slurp(path);
+        for (int i = 0; i < EXEC_STATE_COUNT + MBOX_STATE_COUNT; i++) {
+            const char *name =
+                    i < EXEC_STATE_COUNT ? exec_name_i(i) : mbox_name_i(i - EXEC_STATE_COUNT);
+            char quoted[64];
+            if (!name)
+                continue;
+            snprintf(quoted, sizeof(quoted), "'%s'", name);
+            if (strstr(text, quoted))
+                fail_msg("%s spells %s as a literal; use exec_state.h", files[f], quoted);
+        }
+        free(text);
+    }
 }
 
 static void test_names_round_trip(void **state)
@@ -431,11 +456,11 @@ static void test_health_and_end(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_pair),       cmocka_unit_test(test_final_states_take_nothing),
-        cmocka_unit_test(test_reachability),     cmocka_unit_test(test_mailbox_pairs),
-        cmocka_unit_test(test_sql_sets),         cmocka_unit_test(test_schema_spellings),
-        cmocka_unit_test(test_names_round_trip), cmocka_unit_test(test_task_status),
-        cmocka_unit_test(test_health_and_end),
+        cmocka_unit_test(test_every_pair),        cmocka_unit_test(test_final_states_take_nothing),
+        cmocka_unit_test(test_reachability),      cmocka_unit_test(test_mailbox_pairs),
+        cmocka_unit_test(test_sql_sets),          cmocka_unit_test(test_schema_spellings),
+        cmocka_unit_test(test_no_state_literals), cmocka_unit_test(test_names_round_trip),
+        cmocka_unit_test(test_task_status),       cmocka_unit_test(test_health_and_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
