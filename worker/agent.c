@@ -88,6 +88,15 @@ struct mailbox_ctx {
     char command[384];
 };
 
+/* What the worker reports fits the server's caps (mse/protocol.h): never a 422 for length. */
+#define FITS(type, member, cap) _Static_assert(sizeof(((type *)0)->member) <= (cap) + 1, #member)
+FITS(struct agent, worker_id, MSE_PROTO_MAX_WORKER_ID);
+FITS(struct agent, host, MSE_PROTO_MAX_HOST);
+FITS(struct mailbox_ctx, command, MSE_PROTO_MAX_COMMAND);
+FITS(struct sync_outcome, reason, MSE_PROTO_MAX_REASON_CODE);
+FITS(struct sync_outcome, text, MSE_PROTO_MAX_REASON_TEXT);
+#undef FITS
+
 static const char *json_str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
