@@ -224,10 +224,10 @@ static enum mse_rc records_run(struct db *db, struct db_stmt *st, const char *co
     return db_run(db, st, params, err);
 }
 
-/* Checks lock, replay, base checkpoint and uploads; MSE_OK with *proceed when all hold. */
+/* Checks lock, replay, base checkpoint and uploads; EXO_DONE in *out when all hold. */
 static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, const struct batch *b,
                                        const char *task, const char *scope, struct batch_result *r,
-                                       bool *not_locked, bool *have_epoch, int64_t *epoch,
+                                       enum exec_outcome *out, bool *have_epoch, int64_t *epoch,
                                        struct db_error *err)
 {
     struct db_res res;
@@ -244,8 +244,8 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
     const char *p2[] = { b->mailbox, f->execution_id };
     rc = db_int_query(db, &submit_locked, p2, &held, err);
     if (rc == MSE_OK && held != 1) {
-        *not_locked = true;
-        return MSE_ERR_INVALID;
+        *out = EXO_NOT_LOCKED;
+        return MSE_OK;
     }
     const char *p3[] = { f->site_id, task, b->mailbox, scope };
     if (rc == MSE_OK)
@@ -262,8 +262,10 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
     if (*have_epoch)
         rc = mse_parse_int(stored_epoch, 0, INT64_MAX, epoch);
     db_res_clear(&res);
+    if (rc == MSE_OK && !same)
+        *out = EXO_CHECKPOINT_CONFLICT;
     if (rc != MSE_OK || !same)
-        return rc == MSE_OK ? MSE_ERR_CONFLICT : rc;
+        return rc;
     const char *p4[] = { f->site_id, b->shas };
     if (b->shas) {
         rc = db_run(db, &submit_reference_blobs, p4 + 1, err);
@@ -272,7 +274,7 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
         rc = db_query(db, &submit_missing_blob, p4, &res, err);
         if (rc == MSE_OK && db_res_rows(&res) == 1) {
             snprintf(r->missing, sizeof(r->missing), "%s", db_res_get(&res, 0, 0));
-            rc = MSE_ERR_INVALID;
+            *out = EXO_MISSING_CONTENT;
         }
         db_res_clear(&res);
     }
@@ -329,21 +331,17 @@ static enum mse_rc apply_folder(struct db *db, const char *partition, const stru
 }
 
 enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct batch *b,
-                            struct batch_result *r, bool *lease_lost, bool *not_locked,
-                            struct db_error *err)
+                            struct batch_result *r, enum exec_outcome *out, struct db_error *err)
 {
     char task[37], type[40], epoch_s[24] = "", partition[24] = "";
     const char *scope = b->hierarchy ? "#hierarchy" : b->folder_id;
     bool have_epoch = false;
     int64_t epoch = 0;
     memset(r, 0, sizeof(*r));
-    *lease_lost = *not_locked = false;
-    enum mse_rc rc = db_exec_lock_row(db, f, task, type, err);
-    if (rc == MSE_ERR_CONFLICT)
-        *lease_lost = true;
-    if (rc == MSE_OK)
-        rc = batch_preconditions(db, f, b, task, scope, r, not_locked, &have_epoch, &epoch, err);
-    if (rc != MSE_OK || r->replayed)
+    enum mse_rc rc = db_exec_lock_row(db, f, task, type, out, err);
+    if (rc == MSE_OK && *out == EXO_DONE)
+        rc = batch_preconditions(db, f, b, task, scope, r, out, &have_epoch, &epoch, err);
+    if (rc != MSE_OK || *out != EXO_DONE || r->replayed)
         return rc;
     bool calendar = strcmp(type, "calendar_replication") == 0;
     /* A folder read from the start (first pass, or a reset) opens a new full pass. */

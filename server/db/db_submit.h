@@ -49,14 +49,14 @@ struct batch_result {
 };
 
 /*
- * Applies the batch for the fenced execution, inside the caller's transaction.
- * MSE_ERR_CONFLICT: checkpoint_conflict (stored checkpoint differs; result->stored says how);
- * MSE_ERR_NOT_FOUND / fence failures as db_exec_fence_failure (lease lost → CONFLICT with
- * *lease_lost); MSE_ERR_INVALID when the mailbox lock is not held by this execution
- * (*not_locked) or an attachment hash is unknown (result->missing).
+ * Applies the batch for the fenced execution, inside the caller's transaction; outcomes as
+ * in db_exec.h: the fence failures, EXO_NOT_LOCKED (the mailbox lock is not held by this
+ * execution), EXO_CHECKPOINT_CONFLICT (the stored checkpoint differs; result->stored says how),
+ * EXO_MISSING_CONTENT (an attachment hash nobody uploaded: result->missing). Nothing applied
+ * unless EXO_DONE.
  */
 enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct batch *b,
-                            struct batch_result *result, bool *lease_lost, bool *not_locked,
+                            struct batch_result *result, enum exec_outcome *out,
                             struct db_error *err) MSE_WUR;
 
 #endif
