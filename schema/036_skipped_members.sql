@@ -1,13 +1,17 @@
 -- SPDX-License-Identifier: Apache-2.0
--- Group members that are not mailboxes of the organisation (outside addresses, contacts,
--- public folders, private lists), as the worker reported them with the membership
--- (issue 22, item 12): listed on the execution, and so on its task, instead of dropped
--- without a word. NULL until a membership with skipped members is reported.
+-- What the worker said about the membership it reported, shown on the execution and so on
+-- its task: the group members that are not mailboxes of the organisation (outside
+-- addresses, contacts, public folders, private lists — issue 22, item 12), instead of
+-- dropping them without a word; when the group was resolved and whether the worker's
+-- membership cache answered (issue 14: "the task shows when its membership was resolved").
+-- All NULL until a membership is reported.
 ALTER TABLE executions
     ADD COLUMN skipped_members jsonb
         CHECK (skipped_members IS NULL OR jsonb_typeof(skipped_members) = 'array'),
     ADD COLUMN skipped_members_total integer NOT NULL DEFAULT 0
-        CHECK (skipped_members_total >= 0);
+        CHECK (skipped_members_total >= 0),
+    ADD COLUMN membership_resolved_at timestamptz,
+    ADD COLUMN membership_from_cache boolean;
 
 CREATE OR REPLACE FUNCTION mse_execution_json(e executions) RETURNS json
 LANGUAGE plpgsql STABLE AS $$
@@ -36,6 +40,8 @@ BEGIN
         'progress_percent', (SELECT CASE WHEN count(*) > 0 THEN (100 * count(*) FILTER (
                 WHERE m.state IN ('healthy', 'warning', 'error', 'skipped')) / count(*))::int END
             FROM execution_mailboxes m WHERE m.execution_id = e.id),
+        'membership_resolved_at', mse_ts(e.membership_resolved_at),
+        'membership_from_cache', e.membership_from_cache,
         'skipped_members', json_build_object(
                 'total', e.skipped_members_total,
                 'listed', coalesce(e.skipped_members, '[]'::jsonb)),

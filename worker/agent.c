@@ -402,13 +402,14 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
 {
     enum group_kind kind;
     struct group_members members = { 0 };
+    bool cached = false;
     const char *reason = "invalid_group";
     struct mse_err why = { { 0 } };
     struct group_expander ex = group_expander_ews(ews);
     directory_sync_expander(s->agent->dir, &ex);
     enum mse_rc rc = group_kind_parse(x->group_kind, &kind);
     if (rc == MSE_OK)
-        rc = groups_resolve(s->agent->groups, kind, x->group_value, &ex, &members, NULL, &reason,
+        rc = groups_resolve(s->agent->groups, kind, x->group_value, &ex, &members, &cached, &reason,
                             &why);
     cJSON *body = cJSON_CreateObject();
     if (!body) {
@@ -423,6 +424,10 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
         cJSON *list = cJSON_AddArrayToObject(body, "mailboxes");
         for (size_t i = 0; list && i < members.n; i++)
             cJSON_AddItemToArray(list, cJSON_CreateString(members.v[i]));
+        char when[32];
+        mse_time_format(members.resolved_at, when, sizeof(when));
+        cJSON_AddStringToObject(body, "resolved_at", when);
+        cJSON_AddBoolToObject(body, "from_cache", cached);
         if (members.skipped_total) {
             cJSON *sk = cJSON_AddArrayToObject(body, "skipped");
             for (size_t i = 0; sk && i < members.nskipped; i++) {

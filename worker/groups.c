@@ -372,6 +372,7 @@ static enum mse_rc members_copy(const struct group_members *src, struct group_me
         dst->n++;
     }
     dst->skipped_total = src->skipped_total;
+    dst->resolved_at = src->resolved_at;
     if (src->nskipped) {
         dst->skipped = calloc(src->nskipped, sizeof(*dst->skipped));
         if (!dst->skipped) {
@@ -519,7 +520,7 @@ enum mse_rc groups_resolve(struct group_cache *cache, enum group_kind kind, cons
     bool hit = false;
     struct resolve r = { .x = x, .out = out, .reason = reason, .err = err };
     enum mse_rc rc = MSE_ERR_INVALID;
-    *out = (struct group_members){ 0 };
+    *out = (struct group_members){ .resolved_at = time(NULL) };
     *reason = "";
     err->msg[0] = '\0';
     switch (kind) {

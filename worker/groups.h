@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ews_item.h"
 #include "mse/rc.h"
@@ -42,6 +43,7 @@ struct group_members {
     struct group_skipped *skipped; /* the first GROUP_MAX_SKIPPED_LISTED, de-duplicated */
     size_t nskipped;
     size_t skipped_total; /* distinct skipped members, listed or not */
+    time_t resolved_at;   /* when Exchange or the directory answered (earlier, if cached) */
 };
 
 void group_members_cleanup(struct group_members *m);

@@ -28,6 +28,7 @@
 #include "mse/protocol.h"
 #include "problem.h"
 #include "server.h"
+#include "timefmt.h"
 
 /*
  * Answers a lifecycle statement that did not do what was asked: the machinery's failure (rc),
@@ -316,7 +317,8 @@ static bool skipped_read(const cJSON *list, int64_t total, struct verr *v, char 
 
 void api_worker_membership(struct request *req)
 {
-    static const char *const allowed[] = { "mailboxes", "error", "skipped", "skipped_total", NULL };
+    static const char *const allowed[] = { "mailboxes",   "error",      "skipped", "skipped_total",
+                                           "resolved_at", "from_cache", NULL };
     static const char *const error_allowed[] = { "reason_code", "reason_text", NULL };
     struct fence f;
     char id[37], token[24];
@@ -346,8 +348,20 @@ void api_worker_membership(struct request *req)
     enum jf sf = jsonin_array(body, "", "skipped", MEMBERSHIP_MAX_SKIPPED, 0, &v, &skipped);
     enum jf tf = jsonin_int(body, "", "skipped_total", 0, MSE_MAX_MEMBERS * (int64_t)64, 0, &v,
                             &skipped_total);
-    if ((sf == JF_OK || tf == JF_OK) && lf != JF_OK)
-        verr_add(&v, sf == JF_OK ? "skipped" : "skipped_total", "goes with mailboxes");
+    const char *resolved_at = NULL;
+    bool from_cache = false;
+    time_t resolved_t;
+    enum jf rf = jsonin_str(body, "", "resolved_at", 40, 0, &v, &resolved_at);
+    enum jf cf = jsonin_bool(body, "", "from_cache", 0, &v, &from_cache);
+    if (rf == JF_OK && mse_time_parse(resolved_at, &resolved_t) != MSE_OK)
+        verr_add(&v, "resolved_at", "must be an RFC 3339 time");
+    if ((sf == JF_OK || tf == JF_OK || rf == JF_OK || cf == JF_OK) && lf != JF_OK)
+        verr_add(&v,
+                 sf == JF_OK   ? "skipped"
+                 : tf == JF_OK ? "skipped_total"
+                 : rf == JF_OK ? "resolved_at"
+                               : "from_cache",
+                 "goes with mailboxes");
     if (sf == JF_OK && tf != JF_OK && cJSON_GetArraySize(skipped) > 0)
         verr_add(&v, "skipped_total", "is required with skipped");
     char *skipped_json = NULL;
@@ -364,8 +378,10 @@ void api_worker_membership(struct request *req)
         enum exec_outcome o = EXO_DONE;
         enum mse_rc rc = db_exec_membership(db, &f, code ? "{}" : arr.data, code, text, outside,
                                             &json, &o, &err);
-        if (rc == MSE_OK && o == EXO_DONE && skipped_json)
-            rc = db_exec_membership_skipped(db, &f, skipped_json, skipped_total, &err);
+        if (rc == MSE_OK && o == EXO_DONE && !code)
+            rc = db_exec_membership_details(
+                    db, &f, skipped_json, skipped_total, rf == JF_OK ? resolved_at : NULL,
+                    cf == JF_OK ? (from_cache ? "true" : "false") : NULL, &err);
         if (rc == MSE_OK && o == EXO_DONE) {
             worker_commit_reply(req, db, 200, json);
         } else if (rc == MSE_OK && o == EXO_OUTSIDE_GROUP) {

@@ -160,9 +160,12 @@ DB_STMT(exec_membership_doc, 1, false,
         " 'address', m.address, 'state', m.state) ORDER BY m.position), '[]'::json))::text"
         " FROM execution_mailboxes m WHERE m.execution_id = $1::uuid");
 
-DB_STMT(exec_membership_skipped, 5, false,
-        "UPDATE executions e SET skipped_members = $4::jsonb, skipped_members_total = $5::int"
-        " WHERE " FENCE " AND e.skipped_members IS NULL");
+DB_STMT(exec_membership_details, 7, false,
+        "UPDATE executions e SET skipped_members = coalesce($4::jsonb, '[]'),"
+        " skipped_members_total = $5::int,"
+        " membership_resolved_at = least(coalesce($6::timestamptz, now()), now()),"
+        " membership_from_cache = $7::boolean"
+        " WHERE " FENCE " AND e.membership_resolved_at IS NULL");
 
 DB_STMT(exec_lock_check, 4, false,
         "SELECT e.task_id, m.state FROM executions e JOIN execution_mailboxes m"
@@ -581,17 +584,20 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
     return rc;
 }
 
-enum mse_rc db_exec_membership_skipped(struct db *db, const struct fence *f, const char *skipped,
-                                       int64_t skipped_total, struct db_error *err)
+enum mse_rc db_exec_membership_details(struct db *db, const struct fence *f, const char *skipped,
+                                       int64_t skipped_total, const char *resolved_at,
+                                       const char *from_cache, struct db_error *err)
 {
-    const char *params[5];
+    const char *params[7];
     char total[24];
     snprintf(total, sizeof(total), "%lld", (long long)skipped_total);
     fence_params(f, params);
     params[3] = skipped;
     params[4] = total;
+    params[5] = resolved_at;
+    params[6] = from_cache;
     struct db_res res;
-    enum mse_rc rc = db_query(db, &exec_membership_skipped, params, &res, err);
+    enum mse_rc rc = db_query(db, &exec_membership_details, params, &res, err);
     if (rc == MSE_OK)
         db_res_clear(&res);
     return rc;

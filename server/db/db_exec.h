@@ -88,11 +88,14 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
                                char outside[MSE_MAX_ADDRESS + 1], char **json,
                                enum exec_outcome *out, struct db_error *err) MSE_WUR;
 /*
- * Records the group members the worker skipped (a JSON array of {address, reason}, the first
- * of skipped_total) with the membership, in its transaction; a second report keeps the first.
+ * Records, with the membership and in its transaction, the group members the worker skipped
+ * (a JSON array of {address, reason}, the first of skipped_total; NULL: none), when the group
+ * was resolved (RFC 3339, never later than now; NULL: now) and whether the worker's cache
+ * answered ("true", "false" or NULL: not said). A second report keeps the first.
  */
-enum mse_rc db_exec_membership_skipped(struct db *db, const struct fence *f, const char *skipped,
-                                       int64_t skipped_total, struct db_error *err) MSE_WUR;
+enum mse_rc db_exec_membership_details(struct db *db, const struct fence *f, const char *skipped,
+                                       int64_t skipped_total, const char *resolved_at,
+                                       const char *from_cache, struct db_error *err) MSE_WUR;
 /*
  * Takes the mailbox lock for the execution. EXO_DONE: *json = {"checkpoints": …}.
  * EXO_MAILBOX_LOCKED when another live execution holds it: *json = {task_id, task_name,

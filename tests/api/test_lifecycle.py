@@ -199,7 +199,9 @@ def test_idle_polls_and_heartbeats_are_not_logged_at_info(api, anon, server):
     # A refused claim is not routine: it is logged, and marks the end of what was sent.
     problem(w.api.post("/api/v1/worker/claims", json={}), 422)
     server.wait_for(rf'"status":422.*"client":"{client}"', start=start)
-    mine = [line for line in server.lines[start:] if f'"client":"{client}"' in line]
+    # (Its token request is a line of its own, not a poll.)
+    mine = [line for line in server.lines[start:]
+            if f'"client":"{client}"' in line and '"route":"/api/v1/worker/' in line]
     assert [json.loads(line)["status"] for line in mine] == [422], mine
     # Work to claim is an event worth a line.
     task = new_task(api, idle)
@@ -237,14 +239,31 @@ def test_skipped_group_members_are_recorded_once_and_checked(api, anon, site):
         problem(w._post(path, body), 422, field)
     x = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{w.execution['id']}"))
     assert x["skipped_members"] == {"total": 0, "listed": []}
+    assert x["membership_resolved_at"] is None and x["membership_from_cache"] is None
+    problem(w._post(path, {"mailboxes": ["anna@example.com"], "resolved_at": "yesterday"}),
+            422, "resolved_at")
+    problem(w._post(path, {"error": {"reason_code": "x", "reason_text": "y"},
+                           "from_cache": True}), 422, "from_cache")
     listed = [{"address": "guest@partner.example", "reason": "external"},
               {"address": "shared@example.com", "reason": "public_folder"}]
     ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": listed,
-                      "skipped_total": 7}))
+                      "skipped_total": 7, "resolved_at": "2026-01-02T03:04:05Z",
+                      "from_cache": True}))
     # A second report (a resumed worker) keeps the first.
-    ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": [], "skipped_total": 0}))
+    ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": [], "skipped_total": 0,
+                      "resolved_at": "2026-02-02T03:04:05Z", "from_cache": False}))
     x = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{w.execution['id']}"))
     assert x["skipped_members"] == {"total": 7, "listed": listed}
+    assert x["membership_resolved_at"] == "2026-01-02T03:04:05Z"
+    assert x["membership_from_cache"] is True
+    # A worker's clock ahead of the server's does not put the resolution in the future.
+    run_task = make_task(api, site=site, definition=definition,
+                         group={"kind": "group_email", "value": "staff@example.com"})
+    run(api, run_task)
+    w2 = claim(anon, site, run_task["id"])
+    ok(w2._post(path, {"mailboxes": ["anna@example.com"], "resolved_at": "2999-01-01T00:00:00Z"}))
+    x = ok(api.get(f"/api/v1/exchange-tasks/{run_task['id']}/executions/{w2.execution['id']}"))
+    assert x["membership_resolved_at"] < "2999" and x["membership_from_cache"] is None
 
 
 def test_heartbeat_marks_the_site_online_and_renews_leases(api, anon):

@@ -404,7 +404,15 @@ def test_group_members_that_are_not_mailboxes_are_listed_as_skipped(api, server,
             {"address": "guest@partner.example", "reason": "external"},
             {"address": "auditor@outside.example", "reason": "external"}]}
         assert done["skipped_members"] == expected
+        assert done["membership_from_cache"] is False
+        assert done["membership_resolved_at"] is not None
         shown = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["last_execution"]
         assert shown["skipped_members"] == expected
+        # The next run within the cache time is answered from the cache: it says so, and
+        # when the group was really resolved.
+        again = run_and_wait(api, task)
+        assert again["result"] == "ok" and again["membership_from_cache"] is True, again
+        assert again["membership_resolved_at"] == done["membership_resolved_at"]
+        assert again["skipped_members"] == expected
     finally:
         worker.assert_clean_exit(worker.stop(signal.SIGTERM, timeout=60))
