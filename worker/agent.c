@@ -432,7 +432,10 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
             cJSON *sk = cJSON_AddArrayToObject(body, "skipped");
             for (size_t i = 0; sk && i < members.nskipped; i++) {
                 cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "address", members.skipped[i].address);
+                if (members.skipped[i].address)
+                    cJSON_AddStringToObject(e, "address", members.skipped[i].address);
+                if (members.skipped[i].dn)
+                    cJSON_AddStringToObject(e, "dn", members.skipped[i].dn);
                 cJSON_AddStringToObject(e, "reason", members.skipped[i].reason);
                 cJSON_AddItemToArray(sk, e);
             }

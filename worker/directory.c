@@ -55,6 +55,8 @@ void directory_members_cleanup(struct directory_members *m)
         return;
     directory_list_cleanup(&m->addresses);
     directory_list_cleanup(&m->excluded);
+    directory_list_cleanup(&m->excluded_dn);
+    directory_list_cleanup(&m->excluded_reason);
 }
 
 void directory_groups_cleanup(struct directory_groups *g)
@@ -457,7 +459,13 @@ static enum mse_rc excluded_add(struct resolve *r, const char *dn, const char *w
 {
     char line[1200];
     int n = snprintf(line, sizeof(line), "%.1100s (%s)", dn, why);
-    return list_add(&r->out->excluded, line, (size_t)n);
+    const char *code = strcmp(why, "disabled") == 0 ? "disabled" : "no_mailbox";
+    enum mse_rc rc = list_add(&r->out->excluded, line, (size_t)n);
+    if (rc == MSE_OK)
+        rc = list_add(&r->out->excluded_dn, dn, strnlen(dn, 1100));
+    if (rc == MSE_OK)
+        rc = list_add(&r->out->excluded_reason, code, strlen(code));
+    return rc;
 }
 
 /* Takes a user: its address, or a line in excluded saying why not. */

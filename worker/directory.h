@@ -28,8 +28,10 @@ void directory_list_cleanup(struct directory_list *l);
 
 /* What one group or OU resolved to. */
 struct directory_members {
-    struct directory_list addresses; /* mailbox addresses, in discovery order, maybe repeated */
-    struct directory_list excluded;  /* "DN (disabled)", "DN (no mailbox)": left out, listed */
+    struct directory_list addresses;   /* mailbox addresses, in discovery order, maybe repeated */
+    struct directory_list excluded;    /* "DN (disabled)", "DN (no mailbox)": left out, listed */
+    struct directory_list excluded_dn; /* the same entries' DNs, in the same order */
+    struct directory_list excluded_reason; /* and why: "disabled", "no_mailbox" */
 };
 
 void directory_members_cleanup(struct directory_members *m);

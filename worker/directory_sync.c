@@ -335,6 +335,7 @@ enum mse_rc directory_sync_poll(struct directory_sync *d, struct srv_client *srv
 
 /* The group_expander hook: the configuration of the moment, one connection per resolution. */
 static enum mse_rc sync_resolve(void *dctx, const char *dn, char ***addresses, size_t *n,
+                                struct group_skipped **excluded, size_t *nexcluded,
                                 const char **reason, struct mse_err *err)
 {
     struct directory_sync *d = dctx;
@@ -342,6 +343,8 @@ static enum mse_rc sync_resolve(void *dctx, const char *dn, char ***addresses, s
     struct directory_members m;
     *addresses = NULL;
     *n = 0;
+    *excluded = NULL;
+    *nexcluded = 0;
     if (!config_get(d, &cfg)) {
         snprintf(err->msg, sizeof(err->msg), "no directory configured for this site");
         *reason = "no_directory";
@@ -356,6 +359,18 @@ static enum mse_rc sync_resolve(void *dctx, const char *dn, char ***addresses, s
              m.addresses.n, (long long)(mse_time_mono_ms() - t0), m.excluded.n);
     for (size_t i = 0; i < m.excluded.n; i++)
         LOG_INFO(NULL, "group %s: left out %s", dn, m.excluded.v[i]);
+    if (m.excluded_dn.n && !(*excluded = calloc(m.excluded_dn.n, sizeof(**excluded)))) {
+        directory_members_cleanup(&m);
+        return MSE_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < m.excluded_dn.n; i++) {
+        /* The DN moves; the reason becomes the static spelling groups.c expects. */
+        (*excluded)[i].dn = m.excluded_dn.v[i];
+        m.excluded_dn.v[i] = NULL;
+        (*excluded)[i].reason =
+                strcmp(m.excluded_reason.v[i], "disabled") == 0 ? "disabled" : "no_mailbox";
+    }
+    *nexcluded = m.excluded_dn.n;
     *addresses = m.addresses.v;
     *n = m.addresses.n;
     m.addresses.v = NULL; /* ownership moves to the caller */

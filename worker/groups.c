@@ -37,6 +37,15 @@ enum mse_rc group_kind_parse(const char *s, enum group_kind *out)
     return MSE_ERR_INVALID;
 }
 
+void group_skipped_free(struct group_skipped *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].address);
+        free(v[i].dn);
+    }
+    free(v);
+}
+
 void group_members_cleanup(struct group_members *m)
 {
     if (!m)
@@ -46,9 +55,7 @@ void group_members_cleanup(struct group_members *m)
     free(m->v);
     m->v = NULL;
     m->n = 0;
-    for (size_t i = 0; i < m->nskipped; i++)
-        free(m->skipped[i].address);
-    free(m->skipped);
+    group_skipped_free(m->skipped, m->nskipped);
     m->skipped = NULL;
     m->nskipped = 0;
     m->skipped_total = 0;
@@ -233,32 +240,40 @@ static const char *skip_reason(const char *t)
     return "not_a_mailbox";
 }
 
-static enum mse_rc skipped_add(struct resolve *r, const char *address, const char *type)
+/* A skipped member, by address (EWS) or directory entry (dn); reason is static. */
+static enum mse_rc skipped_add(struct resolve *r, const char *address, const char *dn,
+                               const char *reason)
 {
     bool added;
-    if (strset_add(&r->seen_skipped, address, &added) != MSE_OK)
+    if (address && (strlen(address) > MSE_MAX_ADDRESS || !address_ok(address, strlen(address))))
+        address = NULL; /* listed only when it reads as one: administrators see the list */
+    if (strset_add(&r->seen_skipped, dn ? dn : address ? address : "", &added) != MSE_OK)
         return MSE_ERR_NOMEM;
     if (!added)
         return MSE_OK;
     struct group_members *m = r->out;
     m->skipped_total++;
-    /* Listed only when it reads as an address: the list is shown to administrators. */
-    if (m->nskipped >= GROUP_MAX_SKIPPED_LISTED || strlen(address) > MSE_MAX_ADDRESS ||
-        !address_ok(address, strlen(address)))
+    if (m->nskipped >= GROUP_MAX_SKIPPED_LISTED || (!address && !dn))
         return MSE_OK;
     if (!m->skipped) {
         m->skipped = calloc(GROUP_MAX_SKIPPED_LISTED, sizeof(*m->skipped));
         if (!m->skipped)
             return MSE_ERR_NOMEM;
     }
-    size_t n = strnlen(address, GROUP_MAX_ADDRESS);
-    char *copy = malloc(n + 1);
-    if (!copy)
+    struct group_skipped e = { NULL, NULL, reason };
+    if (address) {
+        size_t n = strlen(address);
+        if (!(e.address = malloc(n + 1)))
+            return MSE_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            e.address[i] = (char)tolower((unsigned char)address[i]);
+        e.address[n] = '\0';
+    }
+    if (dn && !(e.dn = strdup(dn))) {
+        free(e.address);
         return MSE_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        copy[i] = (char)tolower((unsigned char)address[i]);
-    copy[n] = '\0';
-    m->skipped[m->nskipped++] = (struct group_skipped){ copy, skip_reason(type) };
+    }
+    m->skipped[m->nskipped++] = e;
     return MSE_OK;
 }
 
@@ -276,7 +291,7 @@ static enum mse_rc members_walk(struct resolve *r, const struct ews_people *pp, 
         else if (is_mailbox_type(p->mailbox_type))
             rc = member_add(r, p->email, strlen(p->email));
         else
-            rc = skipped_add(r, p->email, p->mailbox_type);
+            rc = skipped_add(r, p->email, NULL, skip_reason(p->mailbox_type));
         if (rc != MSE_OK)
             return rc;
     }
@@ -381,13 +396,15 @@ static enum mse_rc members_copy(const struct group_members *src, struct group_me
         }
     }
     for (size_t i = 0; i < src->nskipped; i++) {
-        dst->skipped[i].reason = src->skipped[i].reason;
-        dst->skipped[i].address = strdup(src->skipped[i].address);
-        if (!dst->skipped[i].address) {
+        const struct group_skipped *e = &src->skipped[i];
+        dst->skipped[i].reason = e->reason;
+        dst->skipped[i].address = e->address ? strdup(e->address) : NULL;
+        dst->skipped[i].dn = e->dn ? strdup(e->dn) : NULL;
+        dst->nskipped++; /* before the check: cleanup frees what was copied */
+        if ((e->address && !dst->skipped[i].address) || (e->dn && !dst->skipped[i].dn)) {
             group_members_cleanup(dst);
             return MSE_ERR_NOMEM;
         }
-        dst->nskipped++;
     }
     return MSE_OK;
 }
@@ -501,13 +518,17 @@ static enum mse_rc resolve_ad(struct group_cache *cache, struct resolve *r, cons
         return MSE_OK;
     }
     char **v = NULL;
-    size_t n = 0;
-    enum mse_rc rc = r->x->directory(r->x->dctx, value, &v, &n, r->reason, r->err);
+    size_t n = 0, nx = 0;
+    struct group_skipped *xs = NULL;
+    enum mse_rc rc = r->x->directory(r->x->dctx, value, &v, &n, &xs, &nx, r->reason, r->err);
     for (size_t i = 0; rc == MSE_OK && i < n; i++)
         rc = member_add(r, v[i], strlen(v[i]));
+    for (size_t i = 0; rc == MSE_OK && i < nx; i++)
+        rc = skipped_add(r, xs[i].address, xs[i].dn, xs[i].reason);
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+    group_skipped_free(xs, nx);
     if (rc == MSE_OK)
         cache_put(cache, key, r->out);
     return rc;

@@ -32,9 +32,12 @@ enum mse_rc group_kind_parse(const char *s, enum group_kind *out) MSE_WUR;
  * rather than finding a recipient silently missing from the archive.
  */
 struct group_skipped {
-    char *address;
-    const char *reason; /* static: "external", "contact", "public_folder", "private_dl", … */
+    char *address;      /* lower-cased; NULL for a directory entry without a mailbox */
+    char *dn;           /* the directory entry (ad_group), else NULL */
+    const char *reason; /* static: "external", "contact", …, "disabled", "no_mailbox" */
 };
+
+void group_skipped_free(struct group_skipped *v, size_t n);
 
 /* The mailboxes a group resolved to, de-duplicated (case-insensitively), in discovery order. */
 struct group_members {
@@ -59,9 +62,11 @@ struct group_expander {
     void *ctx;
     /*
      * Resolves an ad_group DN through the site's directory to mailbox addresses (maybe
-     * repeated); NULL when the site has no directory. Errors as groups_resolve's.
+     * repeated) and the users it left out (disabled, no mailbox: *excluded, owned by the
+     * caller); NULL when the site has no directory. Errors as groups_resolve's.
      */
     enum mse_rc (*directory)(void *dctx, const char *dn, char ***addresses, size_t *n,
+                             struct group_skipped **excluded, size_t *nexcluded,
                              const char **reason, struct mse_err *err);
     void *dctx;
 };

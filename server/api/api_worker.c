@@ -264,6 +264,8 @@ static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr 
 
 /* Members a worker reports as skipped, at most this many listed (the worker's cap too). */
 #define MEMBERSHIP_MAX_SKIPPED 100
+/* A directory entry's DN as the worker lists it (its reports cut longer ones). */
+#define MEMBERSHIP_MAX_SKIPPED_DN 1100
 
 /*
  * Reads the skipped members ([{address, reason}]) into a JSON array text for the database;
@@ -271,7 +273,7 @@ static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr 
  */
 static bool skipped_read(const cJSON *list, int64_t total, struct verr *v, char **out)
 {
-    static const char *const allowed[] = { "address", "reason", NULL };
+    static const char *const allowed[] = { "address", "dn", "reason", NULL };
     *out = NULL;
     cJSON *arr = cJSON_CreateArray();
     bool ok = arr != NULL;
@@ -280,18 +282,24 @@ static bool skipped_read(const cJSON *list, int64_t total, struct verr *v, char 
     cJSON_ArrayForEach(e, list)
     {
         char prefix[32], addr[MSE_MAX_ADDRESS + 1];
-        const char *address = NULL, *reason = NULL;
+        const char *address = NULL, *dn = NULL, *reason = NULL;
         snprintf(prefix, sizeof(prefix), "skipped[%u]", i++);
         if (!cJSON_IsObject(e)) {
             verr_add(v, prefix, "must be an object");
             continue;
         }
         jsonin_members(e, prefix, allowed, NULL, v);
-        if (jsonin_str(e, prefix, "address", MSE_MAX_ADDRESS, JF_REQUIRED, v, &address) == JF_OK &&
-            !api_worker_address(address, addr, sizeof(addr))) {
+        enum jf af = jsonin_str(e, prefix, "address", MSE_MAX_ADDRESS, 0, v, &address);
+        enum jf df = jsonin_str(e, prefix, "dn", MEMBERSHIP_MAX_SKIPPED_DN, 0, v, &dn);
+        if (af == JF_OK && !api_worker_address(address, addr, sizeof(addr))) {
             char path[48];
             jsonin_path(path, sizeof(path), prefix, "address");
             verr_add(v, path, "must be an e-mail address");
+        }
+        if (af == JF_ABSENT && df == JF_ABSENT) {
+            char path[48];
+            jsonin_path(path, sizeof(path), prefix, "address");
+            verr_add(v, path, "is required unless dn names the directory entry");
         }
         if (jsonin_str(e, prefix, "reason", 32, JF_REQUIRED, v, &reason) == JF_OK &&
             (!*reason || strspn(reason, "abcdefghijklmnopqrstuvwxyz_") != strlen(reason))) {
@@ -299,9 +307,10 @@ static bool skipped_read(const cJSON *list, int64_t total, struct verr *v, char 
             jsonin_path(path, sizeof(path), prefix, "reason");
             verr_add(v, path, "must be a reason code (lower-case letters and _)");
         }
-        if (ok && address && reason && !verr_any(v)) {
+        if (ok && (address || dn) && reason && !verr_any(v)) {
             cJSON *o = cJSON_CreateObject();
-            ok = o && cJSON_AddStringToObject(o, "address", addr) &&
+            ok = o && (!address || cJSON_AddStringToObject(o, "address", addr)) &&
+                 (!dn || cJSON_AddStringToObject(o, "dn", dn)) &&
                  cJSON_AddStringToObject(o, "reason", reason);
             if (o)
                 cJSON_AddItemToArray(arr, o);

@@ -244,8 +244,11 @@ def test_skipped_group_members_are_recorded_once_and_checked(api, anon, site):
             422, "resolved_at")
     problem(w._post(path, {"error": {"reason_code": "x", "reason_text": "y"},
                            "from_cache": True}), 422, "from_cache")
+    problem(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": [{"reason": "x"}],
+                           "skipped_total": 1}), 422, "skipped[0].address")
     listed = [{"address": "guest@partner.example", "reason": "external"},
-              {"address": "shared@example.com", "reason": "public_folder"}]
+              {"address": "shared@example.com", "reason": "public_folder"},
+              {"dn": "cn=Kira Sato,ou=Staff,dc=contoso,dc=example", "reason": "disabled"}]
     ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": listed,
                       "skipped_total": 7, "resolved_at": "2026-01-02T03:04:05Z",
                       "from_cache": True}))

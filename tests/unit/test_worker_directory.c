@@ -72,10 +72,13 @@ struct fake_dir {
 };
 
 static enum mse_rc fake_resolve(void *dctx, const char *dn, char ***addresses, size_t *n,
+                                struct group_skipped **excluded, size_t *nexcluded,
                                 const char **reason, struct mse_err *err)
 {
     struct fake_dir *d = dctx;
     d->calls++;
+    *excluded = NULL;
+    *nexcluded = 0;
     if (d->rc != MSE_OK) {
         *reason = "group_not_found";
         snprintf(err->msg, sizeof(err->msg), "group %s does not exist in the directory", dn);
@@ -85,6 +88,12 @@ static enum mse_rc fake_resolve(void *dctx, const char *dn, char ***addresses, s
     *addresses = calloc(4, sizeof(char *));
     for (size_t i = 0; i < 4 && d->members[i]; i++)
         (*addresses)[(*n)++] = strdup(d->members[i]);
+    /* One disabled user, reported twice (two groups name it): listed once. */
+    *excluded = calloc(2, sizeof(**excluded));
+    for (size_t i = 0; i < 2; i++)
+        (*excluded)[i] =
+                (struct group_skipped){ NULL, strdup("CN=Kira,OU=Staff,DC=contoso"), "disabled" };
+    *nexcluded = 2;
     return MSE_OK;
 }
 
@@ -104,6 +113,11 @@ static void test_ad_group_cache_refresh(void **state)
     assert_int_equal(groups_resolve(c, GROUP_AD, dn, &x, &m, &cached, &reason, &err), MSE_OK);
     assert_false(cached);
     assert_int_equal(m.n, 2); /* the repeated address counts once */
+    assert_int_equal(m.skipped_total, 1);
+    assert_int_equal(m.nskipped, 1);
+    assert_null(m.skipped[0].address);
+    assert_string_equal(m.skipped[0].dn, "CN=Kira,OU=Staff,DC=contoso");
+    assert_string_equal(m.skipped[0].reason, "disabled");
     group_members_cleanup(&m);
     /* A second run within the hour is answered from the cache, a refresh asks again. */
     assert_int_equal(groups_resolve(c, GROUP_AD, dn, &x, &m, &cached, &reason, &err), MSE_OK);

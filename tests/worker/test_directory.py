@@ -153,6 +153,8 @@ def test_ad_group_tasks_through_server_worker_and_directory(api, database, serve
         done = run_and_wait(api, eng)
         assert done["result"] == "ok", done
         assert execution_mailboxes(database, done) == slapd.EXPECTED["eng"]
+        assert done["membership_from_cache"] is False
+        assert done["skipped_members"] == {"total": 0, "listed": []}
 
         # A member added in the directory: the cached membership holds until a refresh.
         ines = f"cn=Ines Costa,ou=Other,{slapd.SUFFIX}"
@@ -160,11 +162,23 @@ def test_ad_group_tasks_through_server_worker_and_directory(api, database, serve
                          f"member: {ines}\n")
         again = run_and_wait(api, eng)
         assert execution_mailboxes(database, again) == slapd.EXPECTED["eng"]
+        assert again["membership_from_cache"] is True
+        assert again["membership_resolved_at"] == done["membership_resolved_at"]
         ok(api.post(f"/api/v1/exchange-tasks/{eng['id']}/membership/refresh"), 202)
         wait_for(lambda: "refresh requested" in worker.output(), "refresh at the worker")
         fresh = run_and_wait(api, eng)
         assert execution_mailboxes(database, fresh) == sorted(
             slapd.EXPECTED["eng"] + ["ines.costa@contoso.example"])
+
+        # Whoever the directory left out is listed on the execution, with why.
+        sales = make_task(api, site=site, definition=make_definition(api),
+                          group={"kind": "ad_group", "value": slapd.GROUPS["sales"]})
+        done = run_and_wait(api, sales)
+        left_out = resolve(directory, "sales")["excluded"]
+        listed = [f"{x['dn']} ({x['reason'].replace('_', ' ')})"
+                  for x in done["skipped_members"]["listed"]]
+        assert left_out and sorted(listed) == sorted(left_out), done["skipped_members"]
+        assert done["skipped_members"]["total"] == len(left_out)
 
         failed = run_and_wait(api, missing)
         assert failed["result"] == "failed"
