@@ -7,7 +7,7 @@
 #include "crypto.h"
 #include "ews_attach.h"
 #include "mse/limits.h"
-#include "sync_internal.h"
+#include "sync_batch.h"
 #include "sync_json.h"
 
 static const char *const cal_sync_fields[] = {

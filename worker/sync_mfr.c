@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sync_internal.h"
+#include "sync_ctx.h"
 #include "sync_json.h"
 
 /* What SyncFolderItems returns for messages (EWS leaves recipient lists out of it). */
