@@ -94,6 +94,9 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/openapi.json", api_docs_spec, ROLE_DOCS, 0 },
     { "GET", "/docs", api_docs_page, ROLE_DOCS, 0 },
     { "GET", "/docs/{asset}", api_docs_page, ROLE_DOCS, 0 },
+    /* The console's files hold no data (every datum comes from the API, with a token). */
+    { "GET", "/console", api_console_page, ROLE_PUBLIC, 0 },
+    { "GET", "/console/{asset}", api_console_page, ROLE_PUBLIC, 0 },
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
