@@ -12,12 +12,23 @@ function Title({ children }) {
   return html`<h1 tabindex="-1">${children}</h1>`;
 }
 
-// The newest execution of each task that is queued, running or waiting.
+// The newest execution of each task that is queued, running or waiting, with the mailbox it is
+// syncing now (the execution's mailboxes filtered by state: one small page per running task).
 async function activeExecutions(tasks) {
   const active = tasks.filter((t) => ACTIVE.includes(t.status));
   const pages = await Promise.all(active.map((t) =>
     api.get(`/exchange-tasks/${t.id}/executions`, { limit: 1 })));
-  return pages.map((p, i) => ({ task: active[i], exec: p.items[0] })).filter((x) => x.exec);
+  const running = pages.map((p, i) => ({ task: active[i], exec: p.items[0] })).filter((x) => x.exec);
+  const syncing = await Promise.all(running.map(({ task, exec }) => (exec.state === 'running'
+    ? api.get(`/exchange-tasks/${task.id}/executions/${exec.id}/mailboxes`, { state: 'syncing', limit: 1 })
+    : Promise.resolve({ items: [] }))));
+  return running.map((r, i) => ({ ...r, current: syncing[i].items[0]?.address }));
+}
+
+// Records per second since the execution started (or over its whole run once it has ended).
+export function rate(x) {
+  const ms = x.duration_ms ?? (x.started_at ? Date.now() - new Date(x.started_at).getTime() : 0);
+  return ms > 0 ? (x.items / (ms / 1000)).toFixed(1) : '—';
 }
 
 export function Dashboard() {
@@ -44,12 +55,14 @@ export function Dashboard() {
     <section aria-labelledby="h-running"><h2 id="h-running">Running executions</h2>
       ${data.running.length === 0 ? html`<p>None.</p>` : html`<table><thead><tr>
         <th scope="col">Task</th><th scope="col">State</th><th scope="col">Mailboxes</th>
-        <th scope="col">Items</th><th scope="col">Latest detail</th></tr></thead><tbody>
-        ${data.running.map(({ task, exec }) => html`<tr class="running-exec">
+        <th scope="col">Current mailbox</th><th scope="col">Items</th><th scope="col">Items/s</th>
+        <th scope="col">Latest detail</th></tr></thead><tbody>
+        ${data.running.map(({ task, exec, current }) => html`<tr class="running-exec" data-task=${task.id}>
           <td><a href=${`#/tasks/${task.id}`}>${task.name}</a></td><td><${Badge} value=${exec.state} /></td>
           <td><${Progress} done=${doneOf(exec.mailboxes)} total=${exec.mailboxes.total}
             label=${`Mailboxes done for ${task.name}`} /></td>
-          <td>${exec.items}</td><td>${exec.latest_detail || '—'}</td></tr>`)}</tbody></table>`}
+          <td>${current || '—'}</td><td>${exec.items}</td><td>${rate(exec)}</td>
+          <td>${task.latest_detail || exec.latest_detail || '—'}</td></tr>`)}</tbody></table>`}
     </section>
     <section aria-labelledby="h-fail"><h2 id="h-fail">Recent failures</h2>
       ${failures.length === 0 ? html`<p>None.</p>` : html`<ul>${failures.map((t) =>
@@ -160,7 +173,7 @@ export function TaskDetail({ id }) {
       ${data.execs.map((x) => html`<tr data-state=${x.state}><td>${when(x.queued_at)}</td><td>${x.trigger}</td>
         <td><${Badge} value=${x.state} /></td><td>${x.result || '—'}</td>
         <td><${Progress} done=${doneOf(x.mailboxes)} total=${x.mailboxes.total} label="Mailboxes done" /></td>
-        <td>${x.items}</td><td>${x.duration_ms ? (x.items / (x.duration_ms / 1000)).toFixed(1) : '—'}</td></tr>`)}</tbody></table>
+        <td>${x.items}</td><td>${rate(x)}</td></tr>`)}</tbody></table>
     </section>
     <section aria-labelledby="h-mbx"><h2 id="h-mbx">Mailboxes</h2>
       <table class="mailboxes"><thead><tr><th scope="col">Address</th><th scope="col">State</th><th scope="col">Items</th>

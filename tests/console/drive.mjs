@@ -115,6 +115,8 @@ async function admin(page) {
   await page.waitForFunction(() => Number(document.querySelector('[data-info="Sequence"]').textContent) > 0,
     { timeout: 15000 });
   out.sequence = Number(await text(page, '[data-info="Sequence"]'));
+  // The execution's progress bar, as the browser shows it: every mailbox done.
+  out.progress = await page.$eval('.executions tr[data-state="completed"] progress', (e) => [e.value, e.max]);
   out.mailbox_state = await text(page, '.mailboxes tbody tr td:nth-child(2)');
   await visit(page, 'task-detail');
 

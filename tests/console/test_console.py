@@ -88,6 +88,7 @@ def test_wizard_creates_the_task_and_the_run_completes(api, admin_run):
     assert task["group"] == {"kind": "mailbox", "value": mailbox}
     assert out["sequence"] == task["sequence"] and task["sequence"] > 0
     assert out["mailbox_state"] == "healthy"
+    assert out["progress"] == [1, 1]  # one mailbox in the group, done
     assert out["archive_rows"] > 0
     assert out["signed_out"]
 
