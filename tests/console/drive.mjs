@@ -60,6 +60,19 @@ async function fieldError(page, name) {
   return page.$eval(`[data-field="${name}"] .field-error`, (e) => e.textContent).catch(() => null);
 }
 
+// A call to the API from outside the browser, as another administrator would make it.
+async function apiCall(method, urlPath, body) {
+  const t = await fetch(`${BASE}/api/v1/oauth/token`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: env('ADMIN_ID'),
+      client_secret: env('ADMIN_SECRET') }).toString() }).then((r) => r.json());
+  const r = await fetch(`${BASE}/api/v1${urlPath}`, {
+    method, headers: { Authorization: `Bearer ${t.access_token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body) });
+  if (!r.ok) throw new Error(`${method} ${urlPath}: HTTP ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
 // Sign in as admin; a schedule, a definition and a task through the wizard; run it to the end;
 // the archive; every page checked by axe-core.
 async function admin(page) {
@@ -135,6 +148,17 @@ async function admin(page) {
     await go(page, hash, sel);
     await visit(page, name);
   }
+  // Live: the dashboard follows a change made elsewhere (here, the API) without a reload.
+  await go(page, '#/dashboard', '#h-sites');
+  const disabled = () => page.$eval('[data-status="disabled"]', (e) => Number(e.textContent));
+  out.disabled_before = await disabled();
+  await page.evaluate(() => { globalThis.notReloaded = true; });
+  await apiCall('PATCH', `/exchange-tasks/${out.task_url.split('/').pop()}`, { enabled: false });
+  await page.waitForFunction((n) => Number(document.querySelector('[data-status="disabled"]').textContent) > n,
+    { timeout: 15000 }, out.disabled_before);
+  out.disabled_after = await disabled();
+  out.live_without_reload = await page.evaluate(() => globalThis.notReloaded === true);
+
   await page.setViewport({ width: 390, height: 844 });
   await go(page, '#/dashboard', '#h-sites');
   await visit(page, 'dashboard-phone');

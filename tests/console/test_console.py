@@ -93,6 +93,12 @@ def test_wizard_creates_the_task_and_the_run_completes(api, admin_run):
     assert out["signed_out"]
 
 
+def test_dashboard_follows_changes_without_a_reload(admin_run):
+    out, _, _ = admin_run
+    assert out["disabled_after"] == out["disabled_before"] + 1
+    assert out["live_without_reload"]
+
+
 def test_validation_error_shows_at_its_field(admin_run):
     out, _, _ = admin_run
     assert out["start_time_error"], "no error at start_time"
