@@ -83,7 +83,13 @@ export async function request(method, path, { params, body } = {}) {
   if (r.status === 304 && cached) return cached.body;
   const text = await r.text();
   const data = text ? JSON.parse(text) : null;
-  if (r.status === 401) onUnauthorized();
+  if (r.status === 401) {
+    // Expired or revoked: forget it, as sign-out would, and go back to the sign-in form.
+    token = null;
+    client = null;
+    etags.clear();
+    onUnauthorized();
+  }
   if (!r.ok) throw new ApiError(r.status, data);
   const etag = r.headers.get('ETag');
   if (method === 'GET' && etag) etags.set(url, { etag, body: data });
