@@ -36,6 +36,7 @@ void api_schedules_create(struct request *req);
 void api_schedules_get(struct request *req);
 void api_schedules_patch(struct request *req);
 void api_schedules_delete(struct request *req);
+void api_schedules_preview(struct request *req);
 
 /* api_definitions.c */
 void api_definitions_list(struct request *req);

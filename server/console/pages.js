@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The console's list and detail pages: dashboard, tasks, schedules, definitions, sites, audit.
-import { html, useState } from './preact-htm.js';
+import { html, useEffect, useState } from './preact-htm.js';
 import * as api from './api.js';
 import { Badge, FormError, Loading, Progress, SelectField, TextField, TYPES, typeName,
   usePoll, useSession, when } from './ui.js';
@@ -184,29 +184,71 @@ export function TaskDetail({ id }) {
     </section>`;
 }
 
+// An instant in the schedule's own time zone (the browser's when that zone is unknown to it).
+function inZone(t, timeZone) {
+  try {
+    return new Date(t).toLocaleString(undefined, { timeZone, dateStyle: 'medium', timeStyle: 'short' });
+  } catch {
+    return when(t);
+  }
+}
+
+// The next runs of the schedule being typed, from the server (POST /schedules/preview), a
+// moment after the last keystroke; the reason there are none when the fields do not add up.
+function NextRuns({ body }) {
+  const [runs, setRuns] = useState(null);
+  const key = JSON.stringify(body);
+  useEffect(() => {
+    let alive = true;
+    const timer = setTimeout(async () => {
+      const { name, ...rest } = body;
+      try {
+        const r = await api.post('/schedules/preview', scheduleBody({ ...rest, name: name || undefined }));
+        if (alive) setRuns({ list: r.next_runs });
+      } catch (e) {
+        if (alive) setRuns({ error: Object.values(e.fields)[0] || e.message });
+      }
+    }, 300);
+    return () => { alive = false; clearTimeout(timer); };
+  }, [key]);
+  return html`<div class="next-runs" aria-live="polite"><h3>Next runs (${body.timezone})</h3>
+    ${!runs ? html`<p>…</p>` : runs.error ? html`<p>None: ${runs.error}</p>`
+      : runs.list.length === 0 ? html`<p>None.</p>`
+      : html`<ol>${runs.list.map((t) => html`<li><time datetime=${t}>${inZone(t, body.timezone)}</time></li>`)}</ol>`}
+  </div>`;
+}
+
 // A create form over fields [name, label, kind, options]; errors land at their field.
-export function CreateForm({ title, fields, initial, submit, onDone }) {
+export function CreateForm({ title, fields, initial, submit, onDone, preview }) {
   const [body, setBody] = useState(initial);
   const [error, setError] = useState(null);
-  const errs = error ? error.fields : {};
+  // The API's message for each field, until that field is edited.
+  const [errs, setErrs] = useState({});
+  const change = (k, v) => {
+    setBody({ ...body, [k]: v });
+    if (errs[k]) { const { [k]: _, ...rest } = errs; setErrs(rest); }
+  };
   const go = async (e) => {
     e.preventDefault();
     setError(null);
-    try { onDone(await submit(body)); setBody(initial); } catch (err) { setError(err); }
+    setErrs({});
+    try { onDone(await submit(body)); setBody(initial); } catch (err) { setError(err); setErrs(err.fields); }
   };
   return html`<form class="panel" aria-label=${title} onSubmit=${go}><h2>${title}</h2>
     ${fields.map(([k, label, kind, options]) => kind === 'select'
       ? html`<${SelectField} label=${label} name=${k} value=${body[k]} error=${errs[k]} options=${options}
-          onChange=${(v) => setBody({ ...body, [k]: v })} />`
+          onChange=${(v) => change(k, v)} />`
       : html`<${TextField} label=${label} name=${k} value=${body[k]} error=${errs[k]} type=${kind || 'text'}
-          onInput=${(v) => setBody({ ...body, [k]: v })} />`)}
-    <${FormError} error=${error && Object.keys(errs).length === 0 ? error : null} />
+          onInput=${(v) => change(k, v)} />`)}
+    ${preview && html`<${NextRuns} body=${body} />`}
+    <${FormError} error=${error && Object.keys(error.fields).length === 0 ? error : null} />
     <button type="submit">Create</button></form>`;
 }
 
 // Schedule fields as the API takes them: empty inputs left out.
 export function scheduleBody(b) {
-  const out = { name: b.name, timezone: b.timezone, type: b.type };
+  const out = { timezone: b.timezone, type: b.type };
+  if (b.name !== undefined) out.name = b.name;
   if (b.type === 'one_off') out.run_at = b.run_at ? new Date(b.run_at).toISOString() : null;
   else {
     out.mode = b.mode;
@@ -236,7 +278,7 @@ export function Schedules() {
   const [created, setCreated] = useState(null);
   const [data, error, reload] = usePoll(() => api.all('/schedules'), [], 0);
   return html`<${Title}>Schedules<//>
-    ${admin && html`<${CreateForm} title="New schedule" fields=${SCHEDULE_FIELDS} initial=${SCHEDULE_INITIAL}
+    ${admin && html`<${CreateForm} title="New schedule" fields=${SCHEDULE_FIELDS} initial=${SCHEDULE_INITIAL} preview
       submit=${(b) => api.post('/schedules', scheduleBody(b))} onDone=${(s) => { setCreated(s); reload(); }} />`}
     ${created && html`<p role="status">Created ${created.name}; next runs: ${created.next_runs.slice(0, 3).map(when).join(', ')}</p>`}
     ${!data ? html`<${Loading} error=${error} />` : html`<table><thead><tr><th scope="col">Name</th><th scope="col">Type</th>

@@ -50,7 +50,7 @@ export function Wizard() {
       error=${errs.site_id} options=${data.sites.map((s) => [s.id, `${s.name} (${s.status})`])} />`,
     () => html`<${SelectField} label="Schedule" name="schedule_id" value=${cur.schedule_id} onChange=${set('schedule_id')}
       error=${errs.schedule_id} options=${data.schedules.map((s) => [s.id, s.name])} />
-      ${creating ? html`<${CreateForm} title="Create New schedule" fields=${SCHEDULE_FIELDS} initial=${SCHEDULE_INITIAL}
+      ${creating ? html`<${CreateForm} title="Create New schedule" fields=${SCHEDULE_FIELDS} initial=${SCHEDULE_INITIAL} preview
         submit=${(b) => api.post('/schedules', scheduleBody(b))} onDone=${created('schedule_id')} />`
         : html`<button type="button" onClick=${() => setCreating(true)}>Create New schedule</button>`}`,
     () => html`<${SelectField} label="Task type" name="type" value=${cur.type} onChange=${set('type')}

@@ -30,6 +30,7 @@ const struct route routes_table[] = {
     { "POST", "/api/v1/sites/{id}/credentials", api_sites_rotate, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/schedules", api_schedules_list, ROLE_READ, 0 },
     { "POST", "/api/v1/schedules", api_schedules_create, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/schedules/preview", api_schedules_preview, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/schedules/{id}", api_schedules_get, ROLE_READ, 0 },
     { "PATCH", "/api/v1/schedules/{id}", api_schedules_patch, ROLE_ADMIN, 0 },
     { "DELETE", "/api/v1/schedules/{id}", api_schedules_delete, ROLE_ADMIN, 0 },

@@ -99,6 +99,12 @@ async function admin(page) {
   await shot(page, 'validation-error');
   await st.click({ clickCount: 3 });
   await st.type('03:00');
+  out.start_time_error_after_edit = await fieldError(page, 'start_time');
+  // The next runs follow the typing, before anything is saved: five runs at 03:00 local time.
+  await page.waitForFunction(() => document.querySelectorAll('.next-runs li').length === 5, { timeout: 10000 });
+  out.preview = await page.$$eval('.next-runs time', (l) => l.map((t) => t.getAttribute('datetime')));
+  out.preview_zone = await page.$eval('form[aria-label="Create New schedule"] [name=timezone]', (e) => e.value);
+  await shot(page, 'schedule-preview');
   await page.click('form[aria-label="Create New schedule"] button[type=submit]');
   await page.waitForSelector('form[aria-label="Create New schedule"]', { hidden: true });
   await page.waitForFunction((n) => { const e = document.querySelector('[name=schedule_id]');

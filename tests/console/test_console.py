@@ -5,11 +5,13 @@ against mse-worker + ews-sim and sees it complete, opens the archive; a read-onl
 no write control and the server refuses its writes; axe-core finds no serious or critical
 violation on any page. Screenshots and axe reports land in the build tree (console-artefacts).
 """
+import datetime
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zoneinfo
 
 import pytest
 
@@ -99,10 +101,26 @@ def test_dashboard_follows_changes_without_a_reload(admin_run):
     assert out["live_without_reload"]
 
 
+def test_schedule_form_previews_the_next_runs(api, admin_run):
+    out, names, _ = admin_run
+    # What the form previewed is what the saved schedule has: five runs at 03:00 in its zone.
+    schedules = ok(api.get("/api/v1/schedules", params={"limit": 500}))["items"]
+    saved = next(s for s in schedules if s["name"] == names["schedule"])
+    assert saved["timezone"] == out["preview_zone"]
+    assert len(out["preview"]) == 5
+    zone = zoneinfo.ZoneInfo(out["preview_zone"])
+    for t in out["preview"]:
+        local = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(zone)
+        assert (local.hour, local.minute) == (3, 0), t
+    assert set(out["preview"]) & set(saved["next_runs"])
+
+
 def test_validation_error_shows_at_its_field(admin_run):
     out, _, _ = admin_run
     assert out["start_time_error"], "no error at start_time"
     assert out["start_time_invalid"] == "true"
+    # Editing the field clears its message: it was about the value that is no longer there.
+    assert out["start_time_error_after_edit"] is None
 
 
 def test_admin_pages_have_no_serious_accessibility_violation(admin_run):
