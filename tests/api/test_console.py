@@ -7,7 +7,7 @@ import hashlib
 import re
 import urllib.request
 
-from admin_helpers import problem
+from admin_helpers import make_site, make_task, ok, problem
 
 CSP = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
@@ -76,3 +76,21 @@ def test_revalidation_answers_304(anon):
 
 def test_unknown_file_is_404(anon):
     problem(anon.get("/console/nope.js"), 404)
+
+
+def test_the_lists_the_dashboard_polls_answer_304_until_they_change(api):
+    task = make_task(api)
+    for path, change in [
+            ("/api/v1/sites", lambda: make_site(api)),
+            ("/api/v1/exchange-tasks", lambda: make_task(api)),
+            (f"/api/v1/exchange-tasks/{task['id']}/executions",
+             lambda: ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202))]:
+        r = api.get(path, params={"limit": 500})
+        first, etag = ok(r), r.headers["ETag"]
+        again = api.get(path, params={"limit": 500}, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"", path
+        assert again.headers["ETag"] == etag
+        change()
+        moved = api.get(path, params={"limit": 500}, headers={"If-None-Match": etag})
+        assert moved.status_code == 200 and moved.headers["ETag"] != etag, path
+        assert moved.json() != first
