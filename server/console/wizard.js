@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The New Exchange Task wizard in seed 001's order: site, schedule, type, definition, group, save.
-import { html, useState } from './preact-htm.js';
+import { html, useEffect, useState } from './preact-htm.js';
 import * as api from './api.js';
 import { CreateForm, DEF_FIELDS, SCHEDULE_FIELDS, SCHEDULE_INITIAL, scheduleBody } from './pages.js';
 import { FormError, Loading, SelectField, TextField, TYPES, typeName, usePoll, useSession } from './ui.js';
@@ -11,6 +11,36 @@ const GROUPS = [['ad_group', 'Active Directory group (DN)'], ['group_email', 'Gr
 // Which step shows a field the API names in errors[].
 const STEP_OF = { site_id: 0, schedule_id: 1, type: 2, definition_id: 3, group: 4, 'group.kind': 4,
   'group.value': 4, name: 5 };
+
+// Seed 001's "look up" of an AD group: the groups and OUs the site's workers last reported
+// (GET /sites/{id}/directory/groups?q=), searched as the administrator types; picking one
+// fills in its DN.
+function GroupLookup({ siteId, onPick }) {
+  const [q, setQ] = useState('');
+  const [found, setFound] = useState(null);
+  useEffect(() => {
+    if (!q.trim()) { setFound(null); return undefined; }
+    let alive = true;
+    const timer = setTimeout(async () => {
+      try {
+        const r = await api.get(`/sites/${siteId}/directory/groups`, { q: q.trim(), limit: 20 });
+        if (alive) setFound({ items: r.items });
+      } catch (e) {
+        if (alive) setFound({ error: e.message });
+      }
+    }, 250);
+    return () => { alive = false; clearTimeout(timer); };
+  }, [q, siteId]);
+  return html`<div class="lookup">
+    <${TextField} label="Look up in Active Directory (name, mail or DN)" name="lookup" value=${q} onInput=${setQ}
+      type="search" />
+    <div aria-live="polite">${found && (found.error ? html`<p class="form-error">${found.error}</p>`
+      : found.items.length === 0 ? html`<p>No group or OU of this site's directory matches.</p>`
+      : html`<ul class="lookup-results">${found.items.map((g) => html`<li><button type="button"
+          onClick=${() => { onPick(g.dn); setQ(''); }}>${g.name || g.dn}</button>
+          <small>${g.kind.replace('_', ' ')}${g.mail ? `, ${g.mail}` : ''}${g.member_count != null ? `, ${g.member_count} members` : ''} — ${g.dn}</small></li>`)}</ul>`)}</div>
+  </div>`;
+}
 
 export function Wizard() {
   const { admin } = useSession();
@@ -62,8 +92,9 @@ export function Wizard() {
         : html`<button type="button" onClick=${() => setCreating(true)}>Create New definition</button>`}`,
     () => html`<${SelectField} label="Group kind" name="group.kind" value=${cur.kind} onChange=${set('kind')}
       error=${errs['group.kind']} options=${GROUPS} />
-      <${TextField} label="Group" name="group.value" value=${cur.value} onInput=${set('value')}
-        error=${errs['group.value'] || errs.group} />`,
+      ${cur.kind === 'ad_group' && html`<${GroupLookup} siteId=${cur.site_id} onPick=${set('value')} />`}
+      <${TextField} label=${cur.kind === 'ad_group' ? 'Group DN' : 'Group'} name="group.value" value=${cur.value}
+        onInput=${set('value')} error=${errs['group.value'] || errs.group} />`,
     () => html`<${TextField} label="Task name" name="name" value=${cur.name} onInput=${set('name')} error=${errs.name} />`,
   ];
   const go = (n) => { setCreating(false); setT(cur); setStep(n); };

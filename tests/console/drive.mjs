@@ -121,8 +121,18 @@ async function admin(page) {
     return e.selectedIndex >= 0 && e.options[e.selectedIndex].text === n; }, { timeout: 10000 }, env('DEFINITION'));
   out.definition_selected = await page.$eval('[name=definition_id]', (e) => e.options[e.selectedIndex].text);
   await clickText(page, 'button', 'Next');
+  // Look up an AD group: picking a result fills in its DN.
+  await page.select('[name="group.kind"]', 'ad_group');
+  await page.type('[name=lookup]', 'engin');
+  await clickText(page, 'button', 'Engineering');
+  out.picked_dn = await page.$eval('[name="group.value"]', (e) => e.value);
+  await visit(page, 'wizard-group-lookup');
+  // The task itself replicates one mailbox.
   await page.select('[name="group.kind"]', 'mailbox');
-  await page.type('[name="group.value"]', env('MAILBOX'));
+  const gv = await page.$('[name="group.value"]');
+  await gv.click({ clickCount: 3 });
+  await page.keyboard.press('Backspace');
+  await gv.type(env('MAILBOX'));
   await clickText(page, 'button', 'Next');
   await page.type('[name=name]', env('TASK'));
   await clickText(page, 'button', 'Save and Exit');
@@ -204,6 +214,8 @@ try {
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error') out.console_errors.push(m.text()); });
   page.on('pageerror', (e) => out.console_errors.push(String(e)));
+  out.not_modified = 0; // API answers of 304: polling revalidates instead of downloading
+  page.on('response', (r) => { if (r.status() === 304 && r.url().includes('/api/v1/')) out.not_modified++; });
   await ({ admin, readonly })[process.argv[2]](page);
 } catch (e) {
   out.error = String(e.stack || e);

@@ -71,9 +71,22 @@ def assert_accessible(out):
     assert all("403" in e or "422" in e for e in out["console_errors"]), out["console_errors"]
 
 
+ENGINEERING = "CN=Engineering,OU=Groups,DC=contoso,DC=example"
+
+
 @pytest.fixture(scope="module")
-def admin_run(api, server, sim, site):
+def admin_run(api, anon, server, sim, site):
     mailbox = sim.get("/mailboxes")["items"][0]["address"]
+    # The site's directory catalogue, as a worker with a directory reports it (the worker of
+    # this test has none), for the wizard's group lookup.
+    creds = site["credentials"]
+    as_site = anon.as_client(creds["client_id"], creds["client_secret"])
+    r = as_site.put("/api/v1/worker/directory/groups", json={"groups": [
+        {"dn": ENGINEERING, "name": "Engineering", "mail": None, "kind": "security_group",
+         "member_count": 3},
+        {"dn": "OU=Staff,DC=contoso,DC=example", "name": "Staff", "mail": None, "kind": "ou",
+         "member_count": None}]})
+    assert r.status_code == 204, r.text
     names = {"schedule": unique("sched"), "definition": unique("def"), "task": unique("task")}
     out = drive("admin", server, admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
                 site_id=site["id"], mailbox=mailbox, **names)
@@ -91,6 +104,11 @@ def test_wizard_creates_the_task_and_the_run_completes(api, admin_run):
     assert out["sequence"] == task["sequence"] and task["sequence"] > 0
     assert out["mailbox_state"] == "healthy"
     assert out["progress"] == [1, 1]  # one mailbox in the group, done
+
+
+def test_wizard_looks_up_an_ad_group(admin_run):
+    out, _, _ = admin_run
+    assert out["picked_dn"] == ENGINEERING
     assert out["archive_rows"] > 0
     assert out["signed_out"]
 
@@ -99,6 +117,8 @@ def test_dashboard_follows_changes_without_a_reload(admin_run):
     out, _, _ = admin_run
     assert out["disabled_after"] == out["disabled_before"] + 1
     assert out["live_without_reload"]
+    # Polling revalidates with the lists' ETags: what did not change came back as 304.
+    assert out["not_modified"] > 0
 
 
 def test_schedule_form_previews_the_next_runs(api, admin_run):
@@ -125,7 +145,7 @@ def test_validation_error_shows_at_its_field(admin_run):
 
 def test_admin_pages_have_no_serious_accessibility_violation(admin_run):
     out, _, _ = admin_run
-    assert {"signin", "dashboard", "wizard", "task-detail", "archive", "tasks", "schedules",
+    assert {"signin", "dashboard", "wizard", "wizard-group-lookup", "task-detail", "archive", "tasks", "schedules",
             "definitions", "sites", "clients", "audit", "dashboard-phone"} <= set(out["pages"])
     assert_accessible(out)
 
