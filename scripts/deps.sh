@@ -25,6 +25,7 @@ packages=(
   time                               # GNU time: peak RSS of the processes make bench runs
   jq                                 # the README's API session (run by the tests)
   nodejs npm                         # OpenAPI lint and docs bundle (see package.json)
+  chromium                           # the console's browser tests (headless, puppeteer-core)
 )
 
 missing=()

@@ -143,6 +143,7 @@ Try:
   curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/exchange-tasks
   curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/mailboxes
   curl -s http://$sim_listen/_sim/mailboxes
+Console:       $base/console/  (sign in with the admin API client above)
 API reference: $base/docs
 TXT
 

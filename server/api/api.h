@@ -36,6 +36,7 @@ void api_schedules_create(struct request *req);
 void api_schedules_get(struct request *req);
 void api_schedules_patch(struct request *req);
 void api_schedules_delete(struct request *req);
+void api_schedules_preview(struct request *req);
 
 /* api_definitions.c */
 void api_definitions_list(struct request *req);
@@ -63,6 +64,8 @@ void api_audit_list(struct request *req);
 /* api_docs.c: the OpenAPI spec and the bundled Swagger UI (static, compiled in). */
 void api_docs_spec(struct request *req);
 void api_docs_page(struct request *req);
+/* GET /console and /console/{asset}: the administration console's embedded files. */
+void api_console_page(struct request *req);
 
 /* api_exec.c: a task's executions and mailboxes. */
 void api_exec_run(struct request *req);

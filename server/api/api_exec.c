@@ -239,7 +239,7 @@ void api_exec_list(struct request *req)
     bool more = false;
     enum mse_rc rc = db_exec_list(db, id, page.has_after, page.after, page.limit, &items, &last,
                                   &more, &err);
-    api_reply_list(req, rc, items, more, last, EXEC_CURSOR);
+    api_reply_list_polled(req, rc, items, more, last, EXEC_CURSOR);
 }
 
 void api_exec_get(struct request *req)

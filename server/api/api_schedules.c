@@ -122,25 +122,30 @@ static void spec_read(const cJSON *body, struct schedule_spec *spec, struct verr
 
 /* ---- rendering ---- */
 
-/* Adds "next_runs" (count instants after `after`) to a rendered schedule. */
-static char *with_next_runs(const struct db_schedule *s, time_t after, unsigned count)
+/* Writes "next_runs":[…] (count instants after `after`) into b. */
+static enum mse_rc next_runs_put(struct mse_buf *b, const struct schedule *rules, time_t after,
+                                 unsigned count)
 {
     time_t runs[MSE_MAX_NEXT_RUNS];
     unsigned n = 0;
-    struct mse_buf b;
-    char *out = NULL;
-    if (schedule_next_runs(&s->rules, after, runs, count, &n) != MSE_OK)
+    if (schedule_next_runs(rules, after, runs, count, &n) != MSE_OK)
         n = 0; /* a zone that vanished from the tz database: no runs to show */
-    mse_buf_init(&b, 64 + (size_t)MSE_MAX_NEXT_RUNS * 32);
-    enum mse_rc rc = mse_buf_puts(&b, "\"next_runs\":[");
+    enum mse_rc rc = mse_buf_puts(b, "\"next_runs\":[");
     for (unsigned i = 0; rc == MSE_OK && i < n; i++) {
         char t[32];
         mse_time_format(runs[i], t, sizeof(t));
-        rc = mse_buf_printf(&b, "%s\"%s\"", i ? "," : "", t);
+        rc = mse_buf_printf(b, "%s\"%s\"", i ? "," : "", t);
     }
-    if (rc == MSE_OK)
-        rc = mse_buf_puts(&b, "]");
-    if (rc == MSE_OK)
+    return rc == MSE_OK ? mse_buf_puts(b, "]") : rc;
+}
+
+/* Adds "next_runs" (count instants after `after`) to a rendered schedule. */
+static char *with_next_runs(const struct db_schedule *s, time_t after, unsigned count)
+{
+    struct mse_buf b;
+    char *out = NULL;
+    mse_buf_init(&b, 64 + (size_t)MSE_MAX_NEXT_RUNS * 32);
+    if (next_runs_put(&b, &s->rules, after, count) == MSE_OK)
         out = api_splice(s->doc.json, b.data);
     mse_buf_cleanup(&b);
     return out;
@@ -309,6 +314,60 @@ void api_schedules_create(struct request *req)
     snprintf(location, sizeof(location), "/api/v1/schedules/%s", id);
     reply_changed(&tx, id, 201, location, NULL);
 out:
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+}
+
+/* A preview's body: a schedule's fields, and from/count as GET …/schedules/{id} takes them. */
+static const char *const preview_fields[] = {
+    "name",     "timezone",         "type",         "run_at", "mode",  "start_time",
+    "end_time", "interval_minutes", "days_of_week", "from",   "count", NULL
+};
+
+/*
+ * The next runs of a schedule that is not stored: the console previews them as an
+ * administrator types. The fields are checked as a creation's are (name optional), so the
+ * same errors appear at the same fields before anything is saved.
+ */
+void api_schedules_preview(struct request *req)
+{
+    cJSON *body;
+    if (!jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    struct schedule_spec spec;
+    struct schedule rules;
+    const char *str;
+    int64_t n = NEXT_RUNS_DEFAULT;
+    time_t from = time(NULL);
+    verr_init(&v);
+    jsonin_members(body, "", preview_fields, NULL, &v);
+    (void)jsonin_str(body, "", "name", MSE_MAX_NAME, 0, &v, &str);
+    spec_read(body, &spec, &v);
+    if (jsonin_str(body, "", "from", 64, 0, &v, &str) == JF_OK &&
+        mse_time_parse(str, &from) != MSE_OK)
+        verr_add(&v, "from", "must be an RFC 3339 date-time such as 2026-12-24T18:00:00+01:00");
+    (void)jsonin_int(body, "", "count", 1, MSE_MAX_NEXT_RUNS, 0, &v, &n);
+    bool ok = !verr_any(&v);
+    if (!schedule_check(&spec, from, true, &v, &rules) || !ok) {
+        problem_send_fields(req, 422, "the schedule is not valid", &v);
+    } else {
+        struct mse_buf b;
+        char *out = NULL;
+        mse_buf_init(&b, 64 + (size_t)MSE_MAX_NEXT_RUNS * 32);
+        enum mse_rc rc = mse_buf_puts(&b, "{");
+        if (rc == MSE_OK)
+            rc = next_runs_put(&b, &rules, from, (unsigned)n);
+        if (rc == MSE_OK)
+            rc = mse_buf_puts(&b, "}");
+        if (rc == MSE_OK)
+            rc = mse_buf_take(&b, &out, NULL);
+        mse_buf_cleanup(&b);
+        if (rc == MSE_OK)
+            (void)http_reply_json_take(req, 200, out);
+        else
+            problem_send_rc(req, rc, NULL);
+    }
     verr_cleanup(&v);
     cJSON_Delete(body);
 }

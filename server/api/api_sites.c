@@ -93,7 +93,7 @@ void api_sites_list(struct request *req)
     if (rc == MSE_OK)
         rc = db_site_list(db, enabled, page.has_after, page.after, page.limit, &items, &last, &more,
                           &err);
-    api_reply_list(req, rc, items, more, last, SITE_CURSOR);
+    api_reply_list_polled(req, rc, items, more, last, SITE_CURSOR);
 }
 
 void api_sites_get(struct request *req)

@@ -198,7 +198,7 @@ void api_tasks_list(struct request *req)
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
         rc = db_task_list(db, &f, &items, &last, &more, &err);
-    api_reply_list(req, rc, items, more, last, TASK_CURSOR);
+    api_reply_list_polled(req, rc, items, more, last, TASK_CURSOR);
 }
 
 /* The task's rendered document for the generic GET (read without a lock). */

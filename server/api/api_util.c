@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "crypto.h"
 #include "cursor.h"
 #include "db_util.h"
 #include "etag.h"
@@ -53,7 +54,30 @@ void api_reply_doc(struct request *req, struct db_doc *doc)
     doc->json = NULL;
 }
 
-void api_reply_page(struct request *req, char *items, bool more, int64_t last_seq, char kind)
+/*
+ * A page polled for changes (the console's dashboard): its ETag is a hash of the bytes, so an
+ * unchanged page costs the client a 304 and no parsing. The query still runs; what is saved
+ * is the transfer, and the page's redrawing in the browser.
+ */
+static void page_send(struct request *req, char *json, bool etag)
+{
+    if (etag) {
+        char hex[65], tag[36];
+        mse_crypto_sha256_hex(json, strlen(json), hex);
+        snprintf(tag, sizeof(tag), "\"%.32s\"", hex);
+        http_add_header(req, "ETag", tag);
+        const char *inm = http_header(req, "If-None-Match");
+        if (inm && strstr(inm, tag)) {
+            free(json);
+            (void)http_reply_not_modified(req);
+            return;
+        }
+    }
+    (void)http_reply_json_take(req, 200, json);
+}
+
+static void page_reply(struct request *req, char *items, bool more, int64_t last_seq, char kind,
+                       bool etag)
 {
     char cursor[CURSOR_MAX];
     struct mse_buf b;
@@ -76,7 +100,12 @@ void api_reply_page(struct request *req, char *items, bool more, int64_t last_se
         problem_send_rc(req, rc, NULL);
         return;
     }
-    (void)http_reply_json_take(req, 200, out);
+    page_send(req, out, etag);
+}
+
+void api_reply_page(struct request *req, char *items, bool more, int64_t last_seq, char kind)
+{
+    page_reply(req, items, more, last_seq, kind, false);
 }
 
 void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more, int64_t last_seq,
@@ -88,6 +117,17 @@ void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more,
         return;
     }
     api_reply_page(req, items, more, last_seq, kind);
+}
+
+void api_reply_list_polled(struct request *req, enum mse_rc rc, char *items, bool more,
+                           int64_t last_seq, char kind)
+{
+    if (rc != MSE_OK) {
+        free(items);
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    page_reply(req, items, more, last_seq, kind, true);
 }
 
 void api_list_by_enum(struct request *req, char kind, const char *name, const char *const *values,

@@ -40,6 +40,9 @@ char *api_splice(const char *object, const char *fragment);
 /* Answers a list request: the page as api_reply_page does, or the problem for rc. Takes items. */
 void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more, int64_t last_seq,
                     char kind);
+/* As api_reply_list, with an ETag of the page and 304 when If-None-Match holds it. */
+void api_reply_list_polled(struct request *req, enum mse_rc rc, char *items, bool more,
+                           int64_t last_seq, char kind);
 
 /* A collection's list statement with one optional filter value (NULL = all). */
 typedef enum mse_rc (*api_list_fn)(struct db *db, const char *filter, bool has_after, int64_t after,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Static files compiled into mse-server: the OpenAPI spec and the bundled API docs. */
+/* Static files compiled into mse-server: the OpenAPI spec, the API docs and the console. */
 #ifndef MSE_ASSETS_H
 #define MSE_ASSETS_H
 
@@ -11,6 +11,9 @@ struct asset {
     const char *data; /* NUL-terminated for convenience; len excludes the NUL */
     size_t len;
     const char *etag; /* strong ETag: the quoted SHA-256 of the content */
+    const char *gz;   /* the same content gzip-compressed at build time, or NULL */
+    size_t gz_len;
+    const char *gz_etag; /* the quoted SHA-256 of the compressed bytes (another representation) */
 };
 
 extern const struct asset assets[];

@@ -31,6 +31,7 @@ const struct route routes_table[] = {
     { "POST", "/api/v1/sites/{id}/credentials", api_sites_rotate, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/schedules", api_schedules_list, ROLE_READ, 0 },
     { "POST", "/api/v1/schedules", api_schedules_create, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/schedules/preview", api_schedules_preview, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/schedules/{id}", api_schedules_get, ROLE_READ, 0 },
     { "PATCH", "/api/v1/schedules/{id}", api_schedules_patch, ROLE_ADMIN, 0 },
     { "DELETE", "/api/v1/schedules/{id}", api_schedules_delete, ROLE_ADMIN, 0 },
@@ -95,6 +96,9 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/openapi.json", api_docs_spec, ROLE_DOCS, 0 },
     { "GET", "/docs", api_docs_page, ROLE_DOCS, 0 },
     { "GET", "/docs/{asset}", api_docs_page, ROLE_DOCS, 0 },
+    /* The console's files hold no data (every datum comes from the API, with a token). */
+    { "GET", "/console", api_console_page, ROLE_PUBLIC, 0 },
+    { "GET", "/console/{asset}", api_console_page, ROLE_PUBLIC, 0 },
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 

@@ -202,3 +202,35 @@ def test_read_parameters_are_checked(api):
     assert len(page["items"]) == 1 and page["next_cursor"]
     problem(api.get("/api/v1/schedules", params={"cursor": page["next_cursor"][::-1]}), 400,
             "cursor")
+
+
+def test_preview_shows_the_runs_a_schedule_would_have_and_stores_nothing(api, database):
+    before = snapshot(database)
+    body = {"timezone": "Europe/Berlin", "type": "daily", "mode": "once", "start_time": "02:30"}
+    r = api.post("/api/v1/schedules/preview", json={**body, "from": SPRING, "count": 3})
+    # The same runs as a stored schedule's, across the spring gap, in the schedule's zone.
+    assert ok(r) == {"next_runs": [utc("2026-03-28T02:30", "Europe/Berlin"),
+                                   "2026-03-29T01:30:00Z",
+                                   utc("2026-03-30T02:30", "Europe/Berlin")]}
+    assert snapshot(database) == before
+    stored = make_schedule(api, **body)
+    before = snapshot(database)
+    preview = api.post("/api/v1/schedules/preview",
+                       json={**body, "name": "unsaved", "from": SPRING, "count": 3})
+    assert ok(preview)["next_runs"] == runs(api, stored, SPRING, 3)
+    assert snapshot(database) == before
+
+
+def test_preview_reports_what_a_creation_would(api):
+    r = api.post("/api/v1/schedules/preview", json={"timezone": "UTC", "type": "daily",
+                                                    "mode": "many", "start_time": "25:00"})
+    problem(r, 422)
+    assert fields(r) == ["end_time", "interval_minutes", "start_time"]
+    problem(api.post("/api/v1/schedules/preview", json={"type": "daily", "timezone": "Mars/Olympus",
+                                                        "mode": "once", "start_time": "01:00"}),
+            422, "timezone")
+    r = api.post("/api/v1/schedules/preview", json={"type": "daily", "timezone": "UTC",
+                                                    "mode": "once", "start_time": "01:00",
+                                                    "count": 0, "from": "soon", "id": "x"})
+    problem(r, 422)
+    assert fields(r) == ["count", "from", "id"]
