@@ -107,4 +107,15 @@ void api_worker_directory(struct request *req);
 void api_worker_directory_test(struct request *req);
 void api_worker_directory_groups(struct request *req);
 
+/* api_sync.c: Sync & Recover server connections, their tests, and the worker side of tests. */
+void api_sync_conn_list(struct request *req);
+void api_sync_conn_create(struct request *req);
+void api_sync_conn_get(struct request *req);
+void api_sync_conn_patch(struct request *req);
+void api_sync_conn_delete(struct request *req);
+void api_sync_conn_test(struct request *req);
+void api_sync_conn_test_get(struct request *req);
+void api_worker_sync_tests(struct request *req);
+void api_worker_sync_test_finish(struct request *req);
+
 #endif

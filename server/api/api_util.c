@@ -185,7 +185,8 @@ bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenc
         return false;
     }
     if (tasks > 0) {
-        tx_fail(tx, 409, "%lld exchange task(s) %s", (long long)tasks, r->in_use);
+        tx_fail(tx, 409, "%lld %s %s", (long long)tasks,
+                r->referrers ? r->referrers : "exchange task(s)", r->in_use);
         return false;
     }
     return true;

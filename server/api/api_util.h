@@ -68,9 +68,10 @@ void api_get_doc(struct request *req, const char *what, const char *missing, api
 
 /* A resource exchange tasks may refer to, as deleting it sees it. */
 struct api_referenced {
-    const char *kind;    /* "definition": the path's noun, the audit's resource type */
-    const char *missing; /* 404 detail */
-    const char *in_use;  /* 409 detail, after "N exchange task(s) " */
+    const char *kind;      /* "definition": the path's noun, the audit's resource type */
+    const char *missing;   /* 404 detail */
+    const char *in_use;    /* 409 detail, after "N exchange task(s) " */
+    const char *referrers; /* what refers to it, "sync task(s)"; NULL = "exchange task(s)" */
     api_doc_get_fn get;
     enum mse_rc (*tasks)(struct db *db, const char *id, int64_t *n, struct db_error *err);
     enum mse_rc (*remove)(struct db *db, const char *id, struct db_error *err);

@@ -88,6 +88,18 @@ const struct route routes_table[] = {
     { "POST", "/api/v1/worker/directory/tests/{id}", api_worker_directory_test, ROLE_SITE, 0 },
     { "PUT", "/api/v1/worker/directory/groups", api_worker_directory_groups, ROLE_SITE,
       MSE_MAX_MEMBERSHIP_BODY },
+    /* Sync & Recover (docs/sync-recover.md): Exchange servers, their tests, sync tasks. */
+    { "GET", "/api/v1/server-connections", api_sync_conn_list, ROLE_READ, 0 },
+    { "POST", "/api/v1/server-connections", api_sync_conn_create, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/server-connections/{id}", api_sync_conn_get, ROLE_READ, 0 },
+    { "PATCH", "/api/v1/server-connections/{id}", api_sync_conn_patch, ROLE_ADMIN, 0 },
+    { "DELETE", "/api/v1/server-connections/{id}", api_sync_conn_delete, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/server-connections/{id}/test", api_sync_conn_test, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/server-connections/{id}/tests/{test_id}", api_sync_conn_test_get, ROLE_READ,
+      0 },
+    { "GET", "/api/v1/worker/server-connection-tests", api_worker_sync_tests, ROLE_SITE, 0 },
+    { "POST", "/api/v1/worker/server-connection-tests/{id}", api_worker_sync_test_finish, ROLE_SITE,
+      0 },
     { "GET", "/metrics", api_metrics, ROLE_METRICS, 0 },
     /* Static documentation holds no data; browsers must load it without a token. */
     { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_DOCS, 0 },
