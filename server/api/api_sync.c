@@ -22,7 +22,7 @@
 #include "server.h"
 #include "tx.h"
 
-#define CONN_CURSOR  'x'
+#define CONN_CURSOR  'k'
 #define CONN_MAX_URL 2000
 /* A service account: a UPN or DOMAIN\user, at most an address's length. */
 #define CONN_MAX_ACCOUNT 320

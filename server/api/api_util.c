@@ -7,12 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "buf.h"
 #include "cursor.h"
 #include "db_util.h"
 #include "etag.h"
+#include "group.h"
 #include "http.h"
 #include "ids.h"
+#include "jsonin.h"
 #include "mse/limits.h"
 #include "problem.h"
 #include "query.h"
@@ -209,4 +213,24 @@ void api_delete_unreferenced(struct request *req, const struct api_referenced *r
             tx_commit_reply(&tx, 204, NULL, NULL, -1);
     }
     db_doc_cleanup(&before);
+}
+
+void api_group_read(const cJSON *body, int *kind, char **value, struct verr *v)
+{
+    static const char *const allowed[] = { "kind", "value", NULL };
+    const cJSON *g;
+    const char *text;
+    *kind = -1;
+    *value = NULL;
+    if (jsonin_object(body, "", "group", JF_REQUIRED, v, &g) != JF_OK)
+        return;
+    jsonin_members(g, "group", allowed, NULL, v);
+    enum jf k = jsonin_enum(g, "group", "kind", group_kind_names, JF_REQUIRED, v, kind);
+    enum jf val = jsonin_str(g, "group", "value", MSE_MAX_LIST_VALUE, JF_PADDED, v, &text);
+    if (k != JF_OK)
+        *kind = -1;
+    if (k == JF_OK && val == JF_ABSENT)
+        verr_add(v, "group.value", "is required");
+    if (k == JF_OK && val == JF_OK)
+        (void)group_normalize((enum group_kind) * kind, text, "group.value", value, v);
 }

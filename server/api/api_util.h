@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "mse/rc.h"
+#include "verr.h"
 
 struct request;
 struct db;
@@ -89,5 +90,13 @@ bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenc
  * audit event "<kind>.delete" and 204, all in one transaction.
  */
 void api_delete_unreferenced(struct request *req, const struct api_referenced *r);
+
+/*
+ * A task's required "group" member {kind, value} as exchange and sync tasks take it: *kind the
+ * index in group_kind_names (-1 when absent or invalid), *value the normalised value
+ * (malloc'd, NULL when invalid). Errors name group, group.kind, group.value.
+ */
+struct cJSON;
+void api_group_read(const struct cJSON *body, int *kind, char **value, struct verr *v);
 
 #endif

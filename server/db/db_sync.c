@@ -80,13 +80,15 @@ DB_STMT(sync_test_finish, 8, false,
     " FROM sync_tasks t JOIN server_connections c ON c.id = t.connection_id,"                      \
     " LATERAL mse_sync_task_summary(t.id, t.enabled) s"
 
-DB_STMT(sync_task_insert, 13, false,
-        "INSERT INTO sync_tasks (name, connection_id, group_kind, group_value, mail, calendars,"
-        " message_classes, include_sensitive, exclusions_active, exclusions, interval_minutes,"
-        " enabled, updated_by)"
-        " VALUES ($1, $2, $3, $4, $5::boolean, $6::boolean,"
-        " ARRAY(SELECT json_array_elements_text($7::json)), $8::boolean, $9::boolean, $10::jsonb,"
-        " coalesce($11::integer, 15), $12::boolean, $13) RETURNING id");
+DB_STMT(sync_task_insert, 14, false,
+        "INSERT INTO sync_tasks (id, name, connection_id, group_kind, group_value, mail,"
+        " calendars, message_classes, include_sensitive, exclusions_active, exclusions,"
+        " interval_minutes, enabled, updated_by)"
+        " VALUES ($1, $2, $3, $4, $5, coalesce($6::boolean, true), coalesce($7::boolean, true),"
+        " ARRAY(SELECT json_array_elements_text(coalesce($8::json, '[]'))),"
+        " coalesce($9::boolean, false), coalesce($10::boolean, false),"
+        " coalesce($11::jsonb, '[]'), coalesce($12::integer, 15), coalesce($13::boolean, true),"
+        " $14)");
 DB_STMT(sync_task_get, 1, true, "SELECT " TASK_JSON ", t.version" TASK_FROM " WHERE t.id = $1");
 DB_STMT(sync_task_get_lock, 1, false,
         "SELECT " TASK_JSON ", t.version" TASK_FROM " WHERE t.id = $1 FOR UPDATE OF t");
@@ -232,30 +234,35 @@ enum mse_rc db_sync_test_finish(struct db *db, const char *site_id, const char *
     return rc;
 }
 
-enum mse_rc db_sync_task_insert(struct db *db, const struct db_sync_task_in *in, const char *actor,
-                                char id[37], struct db_error *err)
+/* The parameters of the insert and the update: $1 id … $14 actor; interval holds $12. */
+static void task_params(const char *id, const struct db_sync_task_in *in, const char *actor,
+                        char interval[24], const char *params[14])
 {
-    struct db_res res;
+    snprintf(interval, 24, "%lld", (long long)in->interval_minutes);
+    const char *p[] = { id,
+                        in->name,
+                        in->connection_id,
+                        in->group_kind,
+                        in->group_value,
+                        tristate(in->mail),
+                        tristate(in->calendars),
+                        in->message_classes_json,
+                        tristate(in->include_sensitive),
+                        tristate(in->exclusions_active),
+                        in->exclusions_json,
+                        in->interval_minutes > 0 ? interval : NULL,
+                        tristate(in->enabled),
+                        actor };
+    memcpy(params, p, sizeof(p));
+}
+
+enum mse_rc db_sync_task_insert(struct db *db, const char *id, const struct db_sync_task_in *in,
+                                const char *actor, struct db_error *err)
+{
     char interval[24];
-    snprintf(interval, sizeof(interval), "%lld", (long long)in->interval_minutes);
-    const char *params[] = { in->name,
-                             in->connection_id,
-                             in->group_kind,
-                             in->group_value,
-                             tristate(in->mail),
-                             tristate(in->calendars),
-                             in->message_classes_json,
-                             tristate(in->include_sensitive),
-                             tristate(in->exclusions_active),
-                             in->exclusions_json,
-                             in->interval_minutes > 0 ? interval : NULL,
-                             tristate(in->enabled),
-                             actor };
-    enum mse_rc rc = db_query(db, &sync_task_insert, params, &res, err);
-    if (rc == MSE_OK)
-        snprintf(id, 37, "%s", db_res_get(&res, 0, 0));
-    db_res_clear(&res);
-    return rc;
+    const char *params[14];
+    task_params(id, in, actor, interval, params);
+    return db_run(db, &sync_task_insert, params, err);
 }
 
 enum mse_rc db_sync_task_get(struct db *db, const char *id, bool lock, struct db_doc *doc,
@@ -269,21 +276,8 @@ enum mse_rc db_sync_task_update(struct db *db, const char *id, const struct db_s
                                 const char *actor, struct db_error *err)
 {
     char interval[24];
-    snprintf(interval, sizeof(interval), "%lld", (long long)in->interval_minutes);
-    const char *params[] = { id,
-                             in->name,
-                             in->connection_id,
-                             in->group_kind,
-                             in->group_value,
-                             tristate(in->mail),
-                             tristate(in->calendars),
-                             in->message_classes_json,
-                             tristate(in->include_sensitive),
-                             tristate(in->exclusions_active),
-                             in->exclusions_json,
-                             in->interval_minutes > 0 ? interval : NULL,
-                             tristate(in->enabled),
-                             actor };
+    const char *params[14];
+    task_params(id, in, actor, interval, params);
     return db_run(db, &sync_task_update, params, err);
 }
 

@@ -68,15 +68,15 @@ struct db_sync_task_in {
     const char *name;
     const char *connection_id;
     const char *group_kind, *group_value;
-    int mail, calendars, include_sensitive, exclusions_active, enabled;
-    const char *message_classes_json; /* JSON array of strings */
-    const char *exclusions_json;      /* JSON array of normalised exclusions */
-    int64_t interval_minutes;         /* 0 = keep (or the default on insert) */
+    int mail, calendars, include_sensitive, exclusions_active, enabled; /* -1 = keep */
+    const char *message_classes_json;                                   /* JSON array of strings */
+    const char *exclusions_json; /* JSON array of normalised exclusions */
+    int64_t interval_minutes;    /* 0 = keep (or the default on insert) */
 };
 
-/* Inserts a task; *id receives its id. CONFLICT: the name is taken. */
-enum mse_rc db_sync_task_insert(struct db *db, const struct db_sync_task_in *in, const char *actor,
-                                char id[37], struct db_error *err) MSE_WUR;
+/* Inserts a task with the given id. CONFLICT: the name is taken. */
+enum mse_rc db_sync_task_insert(struct db *db, const char *id, const struct db_sync_task_in *in,
+                                const char *actor, struct db_error *err) MSE_WUR;
 /* The rendered task with its status and detail; lock takes FOR UPDATE. NOT_FOUND. */
 enum mse_rc db_sync_task_get(struct db *db, const char *id, bool lock, struct db_doc *doc,
                              struct db_error *err) MSE_WUR;
