@@ -494,21 +494,10 @@ void api_sync_tasks_delete(struct request *req)
 
 void api_sync_tasks_mailboxes(struct request *req)
 {
-    static const char *const allowed[] = { "limit", "cursor", NULL };
     char id[37];
-    struct verr v;
     struct page page;
-    if (!api_path_uuid(req, 0, "sync task", id))
+    if (!api_path_uuid(req, 0, "sync task", id) || !api_page_only(req, SYNC_MAILBOX_CURSOR, &page))
         return;
-    verr_init(&v);
-    query_check(req, allowed, &v);
-    query_page(req, SYNC_MAILBOX_CURSOR, &page, &v);
-    if (verr_any(&v)) {
-        query_fail(req, &v);
-        verr_cleanup(&v);
-        return;
-    }
-    verr_cleanup(&v);
     struct db *db;
     struct db_error err;
     struct db_doc doc = { 0 };

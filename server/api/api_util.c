@@ -234,3 +234,17 @@ void api_group_read(const cJSON *body, int *kind, char **value, struct verr *v)
     if (k == JF_OK && val == JF_OK)
         (void)group_normalize((enum group_kind) * kind, text, "group.value", value, v);
 }
+
+bool api_page_only(struct request *req, char kind, struct page *page)
+{
+    static const char *const allowed[] = { "limit", "cursor", NULL };
+    struct verr v;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, kind, page, &v);
+    bool ok = !verr_any(&v);
+    if (!ok)
+        query_fail(req, &v);
+    verr_cleanup(&v);
+    return ok;
+}

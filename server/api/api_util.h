@@ -99,4 +99,11 @@ void api_delete_unreferenced(struct request *req, const struct api_referenced *r
 struct cJSON;
 void api_group_read(const struct cJSON *body, int *kind, char **value, struct verr *v);
 
+/*
+ * The query of a list with no filter: only limit and cursor (of list kind) into *page. False
+ * after answering 400/422 naming the parameter.
+ */
+struct page;
+bool api_page_only(struct request *req, char kind, struct page *page);
+
 #endif

@@ -139,7 +139,10 @@ def test_delete(api):
     site = make_site(api)
     c = ok(api.post(BASE, json=body(site)), 201)
     problem(api.delete(f"{BASE}/{c['id']}", headers={"If-Match": '"7"'}), 412)
+    # The site's workers reach this Exchange: the site stays while the connection does.
+    problem(api.delete(f"/api/v1/sites/{site['id']}"), 409)
     assert api.delete(f"{BASE}/{c['id']}").status_code == 204
     problem(api.get(f"{BASE}/{c['id']}"), 404)
     assert "server_connection.delete" in [e["action"]
                                           for e in audit_events(api, resource_id=c["id"])]
+    assert api.delete(f"/api/v1/sites/{site['id']}").status_code == 204
