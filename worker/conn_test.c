@@ -3,6 +3,8 @@
 #include "conn_test.h"
 
 #include <cjson/cJSON.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,14 +58,80 @@ static bool config_of(const cJSON *t, const struct ews_config *base, struct ews_
     return true;
 }
 
+/* GetFolder's answer and the version the server stated in its SOAP header. */
+struct inbox_reply {
+    struct ews_get_folders res;
+    char version[200];
+};
+
+static const char *attr_or(xmlNode *n, const char *name, char *buf, size_t size)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    snprintf(buf, size, "%s", v ? (const char *)v : "?");
+    xmlFree(v);
+    return buf;
+}
+
+/* ServerVersionInfo of soap:Header, as "15.1.2507.6 (Exchange2016)"; "" when absent. */
+static void version_read(const char *xml, size_t len, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (len > INT32_MAX)
+        return;
+    xmlDoc *doc = xmlReadMemory(xml, (int)len, NULL, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    for (xmlNode *h = root ? root->children : NULL; h; h = h->next) {
+        if (h->type != XML_ELEMENT_NODE || xmlStrcmp(h->name, (const xmlChar *)"Header"))
+            continue;
+        for (xmlNode *v = h->children; v; v = v->next) {
+            char a[16], b[16], c[16], d[16], name[64];
+            if (v->type != XML_ELEMENT_NODE ||
+                xmlStrcmp(v->name, (const xmlChar *)"ServerVersionInfo"))
+                continue;
+            snprintf(out, size, "%s.%s.%s.%s (%s)", attr_or(v, "MajorVersion", a, sizeof(a)),
+                     attr_or(v, "MinorVersion", b, sizeof(b)),
+                     attr_or(v, "MajorBuildNumber", c, sizeof(c)),
+                     attr_or(v, "MinorBuildNumber", d, sizeof(d)),
+                     attr_or(v, "Version", name, sizeof(name)));
+        }
+    }
+    xmlFreeDoc(doc);
+}
+
+static enum mse_rc inbox_parse(const char *xml, size_t len, void *out, struct ews_reply *reply,
+                               struct mse_err *err)
+{
+    struct inbox_reply *r = out;
+    version_read(xml, len, r->version, sizeof(r->version));
+    return ews_get_folders_parse(xml, len, &r->res, reply, err);
+}
+
+static void inbox_reset(void *out)
+{
+    struct inbox_reply *r = out;
+    ews_get_folders_cleanup(&r->res);
+    r->version[0] = '\0';
+}
+
+/* GetFolder as ews_folder.c runs it, keeping the server's version too. */
+static const struct ews_op op_inbox = {
+    .name = "GetFolder",
+    .mailbox = true,
+    .build = ews_get_folders_build,
+    .parse = inbox_parse,
+    .reset = inbox_reset,
+};
+
 /* Opens the mailbox's inbox; *reason and why say what failed. */
 static enum mse_rc inbox_open(const struct ews_config *cfg, const char *mailbox,
-                              const atomic_bool *stop, const char **reason, struct mse_err *why)
+                              const atomic_bool *stop, char *version, size_t vsize,
+                              const char **reason, struct mse_err *why)
 {
     static const char *const inbox[] = { "inbox" };
     static const char *const fields[] = { "folder:DisplayName" };
     struct ews_session *s = NULL;
-    struct ews_get_folders res = { 0 };
+    struct inbox_reply r = { 0 };
     struct ews_reply reply;
     struct ews_get_folders_args args = { inbox, 1, fields, 1 };
     *reason = "invalid_configuration";
@@ -75,17 +143,18 @@ static enum mse_rc inbox_open(const struct ews_config *cfg, const char *mailbox,
         *reason = "invalid_mailbox";
     }
     if (rc == MSE_OK) {
-        rc = ews_get_folders(s, &args, &res, &reply, why);
+        rc = ews_call(s, &op_inbox, &args, &r, &reply, why);
         *reason = reply.policy.reason ? reply.policy.reason : "ews_error";
+        snprintf(version, vsize, "%s", r.version);
     }
-    if (rc == MSE_OK && (res.n != 1 || !res.v[0].folder.id)) {
-        const struct ews_status *st = res.n == 1 ? &res.v[0].status : &reply.status;
+    if (rc == MSE_OK && (r.res.n != 1 || !r.res.v[0].folder.id)) {
+        const struct ews_status *st = r.res.n == 1 ? &r.res.v[0].status : &reply.status;
         snprintf(why->msg, sizeof(why->msg), "GetFolder inbox of %s: %s: %s", mailbox, st->code,
                  st->text);
         *reason = "mailbox_not_found";
         rc = MSE_ERR_UNAVAILABLE;
     }
-    ews_get_folders_cleanup(&res);
+    ews_get_folders_cleanup(&r.res);
     ews_session_free(s);
     return rc;
 }
@@ -96,12 +165,14 @@ static cJSON *test_run(const cJSON *t, const struct ews_config *base, const char
 {
     struct ews_config cfg;
     struct mse_err why = { { 0 } };
+    char version[200] = "";
     const char *reason = "invalid_configuration";
     const char *mailbox = str_of(t, "mailbox");
     enum mse_rc rc = MSE_ERR_INVALID;
     int64_t t0 = mse_time_mono_ms();
     if (config_of(t, base, &cfg))
-        rc = inbox_open(&cfg, mailbox ? mailbox : cfg.username, stop, &reason, &why);
+        rc = inbox_open(&cfg, mailbox ? mailbox : cfg.username, stop, version, sizeof(version),
+                        &reason, &why);
     else
         snprintf(why.msg, sizeof(why.msg), "the connection's settings are incomplete");
     int64_t latency = mse_time_mono_ms() - t0;
@@ -110,6 +181,8 @@ static cJSON *test_run(const cJSON *t, const struct ews_config *base, const char
         return NULL;
     cJSON_AddBoolToObject(body, "ok", rc == MSE_OK);
     cJSON_AddNumberToObject(body, "latency_ms", (double)(latency > 0 ? latency : 0));
+    if (version[0])
+        cJSON_AddStringToObject(body, "server_version", version);
     if (rc != MSE_OK) {
         cJSON_AddStringToObject(body, "reason_code", reason);
         cJSON_AddStringToObject(body, "detail", why.msg);

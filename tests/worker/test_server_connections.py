@@ -51,6 +51,7 @@ def test_the_sites_worker_reaches_ews_sim_and_reports_exactly(api, server, sim):
         good = outcome(api, conn, mailbox="anna.schmidt@contoso.example")
         assert good["state"] == "succeeded", good
         assert good["latency_ms"] >= 0 and good["detail"] is None and good["worker_id"]
+        assert good["server_version"] == "15.1.2507.6 (Exchange2016)", good
         missing = outcome(api, conn, mailbox="nobody@contoso.example")
         assert missing["state"] == "failed" and missing["reason_code"]
         assert missing["detail"], missing
