@@ -117,6 +117,36 @@ out:
     return rc;
 }
 
+enum mse_rc mse_crypto_b64url_decode(const char *text, size_t max, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    size_t n = strlen(text);
+    if (n == 0 || n >= max)
+        return MSE_ERR_INVALID;
+    /* Back to the standard alphabet with padding, which the OpenSSL decoder wants. */
+    char *std = malloc(n + 4);
+    if (!std)
+        return MSE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char c = text[i];
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+            free(std);
+            return MSE_ERR_INVALID;
+        }
+        std[i] = c;
+    }
+    while (n % 4)
+        std[n++] = '=';
+    std[n] = '\0';
+    enum mse_rc rc = mse_crypto_b64_decode(std, n, out, out_len);
+    free(std);
+    return rc;
+}
+
 bool mse_crypto_equal(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;

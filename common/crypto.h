@@ -26,6 +26,13 @@ void mse_crypto_sha256_hex(const void *data, size_t n, char *out);
 void mse_crypto_sha256(const void *data, size_t n, uint8_t out[MSE_SHA256_LEN]);
 /* Base64url without padding; out size >= 4 * ceil(n / 3) + 1. */
 void mse_crypto_b64url(const void *data, size_t n, char *out, size_t out_size);
+/*
+ * Base64url decoding of text without padding, shorter than max characters (the cap of what
+ * the caller ever encodes). MSE_ERR_INVALID for an empty or longer text, a character outside
+ * the alphabet or a bad length; *out is malloc'd (caller frees).
+ */
+enum mse_rc mse_crypto_b64url_decode(const char *text, size_t max, uint8_t **out,
+                                     size_t *out_len) MSE_WUR;
 /* Standard base64 decoding (RFC 4648, padding optional). *out is malloc'd; caller frees. */
 enum mse_rc mse_crypto_b64_decode(const char *in, size_t len, uint8_t **out,
                                   size_t *out_len) MSE_WUR;

@@ -43,30 +43,12 @@ void ewsid_format(const struct ewsid *id, char out[EWSID_MAX])
     mse_crypto_b64url(raw, id_length(id->kind), out, EWSID_MAX);
 }
 
-/* base64url → standard alphabet with padding, then OpenSSL decodes it. */
+/* The id's bytes, at most 24 of them. */
 static enum mse_rc b64url_decode(const char *text, uint8_t *out, size_t *n)
 {
-    size_t len = strlen(text);
-    if (len == 0 || len > EWSID_MAX - 1)
-        return MSE_ERR_INVALID;
-    char std[EWSID_MAX + 4];
-    size_t i;
-    for (i = 0; i < len; i++) {
-        char c = text[i];
-        if (c == '-')
-            c = '+';
-        else if (c == '_')
-            c = '/';
-        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            return MSE_ERR_INVALID;
-        std[i] = c;
-    }
-    while (i % 4)
-        std[i++] = '=';
-    std[i] = '\0';
     uint8_t *dec = NULL;
     size_t dlen = 0;
-    if (mse_crypto_b64_decode(std, i, &dec, &dlen) != MSE_OK)
+    if (mse_crypto_b64url_decode(text, EWSID_MAX, &dec, &dlen) != MSE_OK)
         return MSE_ERR_INVALID;
     enum mse_rc rc = MSE_ERR_INVALID;
     if (dlen <= 24) {

@@ -36,6 +36,33 @@ static enum mse_rc bootstrap_check(const struct server_config *cfg, struct mse_e
     return MSE_OK;
 }
 
+/* The content store; the s3 settings are checked when the store is opened. */
+static enum mse_rc blobs_load(struct server_config *cfg, struct mse_err *err)
+{
+    struct blobstore_config *b = &cfg->blobs;
+    const char *backend = mse_env_str("MSE_BLOB_BACKEND", "fs");
+    if (strcmp(backend, "fs") != 0 && strcmp(backend, "s3") != 0) {
+        snprintf(err->msg, sizeof(err->msg), "MSE_BLOB_BACKEND must be fs or s3, got \"%s\"",
+                 backend);
+        return MSE_ERR_INVALID;
+    }
+    b->backend = strcmp(backend, "s3") == 0 ? BLOBSTORE_S3 : BLOBSTORE_FS;
+    b->dir = cfg->data_dir;
+    b->s3_endpoint = mse_env_str("MSE_S3_ENDPOINT", NULL);
+    b->s3_bucket = mse_env_str("MSE_S3_BUCKET", NULL);
+    b->s3_region = mse_env_str("MSE_S3_REGION", "us-east-1");
+    b->s3_access_key = mse_env_str("MSE_S3_ACCESS_KEY_ID", NULL);
+    b->s3_secret_key = mse_env_str("MSE_S3_SECRET_ACCESS_KEY", NULL);
+    int64_t v;
+    if (mse_env_int("MSE_BLOB_GRACE_SECONDS", 86400, 1, 365 * 86400, &v, err) != MSE_OK)
+        return MSE_ERR_INVALID;
+    cfg->blob_grace_seconds = (unsigned)v;
+    if (mse_env_int("MSE_BLOB_SWEEP_SECONDS", 300, 1, 86400, &v, err) != MSE_OK)
+        return MSE_ERR_INVALID;
+    cfg->blob_sweep_seconds = (unsigned)v;
+    return MSE_OK;
+}
+
 enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
 {
     int64_t v;
@@ -97,5 +124,5 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
                  "MSE_BOOTSTRAP_CLIENT_ID and MSE_BOOTSTRAP_CLIENT_SECRET must be set together");
         return MSE_ERR_INVALID;
     }
-    return bootstrap_check(cfg, err);
+    return blobs_load(cfg, err) == MSE_OK ? bootstrap_check(cfg, err) : MSE_ERR_INVALID;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blobstore.h"
 #include "log.h"
 #include "mse/rc.h"
 
@@ -39,6 +40,9 @@ struct server_config {
     unsigned auth_addr_fail_limit; /* free failures per address (secrets; tokens apart) */
     unsigned auth_backoff_max;     /* seconds: the doubling back-off stops here */
     unsigned auth_fail_window;     /* seconds without a failure after which a key starts over */
+    struct blobstore_config blobs; /* the content store (dir = data_dir) */
+    unsigned blob_grace_seconds;   /* an upload nothing references is collected after this */
+    unsigned blob_sweep_seconds;   /* how often the collector looks */
 };
 
 /* Reads every MSE_* variable; on error err names the variable and what it accepts. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mse-server start-up: configuration, migrations, HTTP, and orderly shutdown on signals. */
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "blobs.h"
+#include "blobstore.h"
 #include "bootstrap.h"
 #include "metrics.h"
 #include "routes.h"
@@ -43,11 +46,13 @@ static void routes_print(void)
 }
 
 /*
- * Connects, applies migrations and creates the first admin client if there is none, retrying
- * while the database is unreachable.
+ * Connects, applies migrations, creates the first admin client if there is none and copies
+ * into the blob store what schema 033 left in the database, retrying while the database is
+ * unreachable.
  */
-static enum mse_rc startup_migrate(const struct server_config *cfg, bool migrate_only)
+static enum mse_rc startup_migrate(struct server_ctx *srv, bool migrate_only)
 {
+    const struct server_config *cfg = &srv->cfg;
     struct db *db = NULL;
     struct db_error dberr;
     struct mse_err err = { { 0 } };
@@ -72,6 +77,11 @@ static enum mse_rc startup_migrate(const struct server_config *cfg, bool migrate
         rc = bootstrap_run(db, cfg, &err);
         if (rc != MSE_OK)
             LOG_ERROR(NULL, "%s", err.msg);
+    }
+    if (rc == MSE_OK && !migrate_only) {
+        rc = blobs_move_from_database(srv, db, &dberr);
+        if (rc != MSE_OK)
+            LOG_ERROR(NULL, "copying content into the blob store: %s", dberr.message);
     }
     db_close(db);
     return rc;
@@ -118,12 +128,21 @@ int main(int argc, char **argv)
     mse_log_repeat_window(srv.cfg.log_repeat_seconds * 1000u);
     signal(SIGPIPE, SIG_IGN);
 
-    if (startup_migrate(&srv.cfg, migrate_only) != MSE_OK)
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    enum mse_rc brc = migrate_only ? MSE_OK : blobstore_new(&srv.cfg.blobs, &srv.blobs, &err);
+    if (brc != MSE_OK) {
+        LOG_ERROR(NULL, "blob store: %s", err.msg);
+        return brc == MSE_ERR_INVALID ? 2 : 1; /* 2, like every configuration error */
+    }
+    if (startup_migrate(&srv, migrate_only) != MSE_OK) {
+        blobstore_free(srv.blobs);
         return 1;
+    }
     if (migrate_only)
         return 0;
     if (secrets_load(srv.cfg.master_key_file, srv.cfg.data_dir, &srv.secrets, &err) != MSE_OK) {
         LOG_ERROR(NULL, "%s", err.msg);
+        blobstore_free(srv.blobs);
         return 1;
     }
 
@@ -167,5 +186,7 @@ out:
     metrics_cleanup();
     auth_teardown(&srv);
     memset(&srv.secrets, 0, sizeof(srv.secrets));
+    blobstore_free(srv.blobs);
+    curl_global_cleanup();
     return exit_code;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "blobs.h"
 #include "db.h"
 #include "db_exec.h"
 #include "db_schedule.h"
@@ -35,6 +36,7 @@ struct scheduler {
     bool stop;
     struct db *db;
     int64_t housekeeping_at;
+    int64_t blob_sweep_at; /* when the collector of unreferenced uploads runs next */
 };
 
 /* The next run strictly after the later of now and the run just due. */
@@ -121,6 +123,13 @@ static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
     if (rc == MSE_OK && mse_time_mono_ms() >= s->housekeeping_at) {
         rc = db_exec_housekeeping(s->db, err);
         s->housekeeping_at = mse_time_mono_ms() + HOUSEKEEPING_MS;
+    }
+    unsigned collected = 0;
+    if (rc == MSE_OK && mse_time_mono_ms() >= s->blob_sweep_at) {
+        rc = blobs_sweep(s->srv, s->db, &collected, err);
+        /* A full batch means more are waiting: look again at the next tick. */
+        if (collected < BLOBS_SWEEP_BATCH)
+            s->blob_sweep_at = mse_time_mono_ms() + s->srv->cfg.blob_sweep_seconds * 1000LL;
     }
     return rc;
 }

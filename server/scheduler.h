@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The server's background duties: executions for due tasks (skipped when one is still
- * active), re-queueing executions whose lease ran out, and expired records. Every server
+ * active), re-queueing executions whose lease ran out, expired records, and unreferenced
+ * uploads past their grace period. Every server
  * runs one; row locks (SKIP LOCKED) keep several servers on one database from doing a thing
  * twice.
  */

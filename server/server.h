@@ -14,6 +14,7 @@ struct db_pool;
 struct MHD_Daemon;
 struct token_cache;
 struct ratelimit;
+struct blobstore;
 
 struct server_ctx {
     struct server_config cfg;
@@ -26,6 +27,7 @@ struct server_ctx {
     struct secrets secrets;          /* master key for data sealed at rest */
     struct token_cache *tokens;      /* bearer tokens validated recently */
     struct ratelimit *auth_failures; /* failure back-off per address and (client id, address) */
+    struct blobstore *blobs;         /* all content: attachments (fs or s3) */
 };
 
 #endif

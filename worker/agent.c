@@ -16,6 +16,7 @@
 #include "ews.h"
 #include "groups.h"
 #include "log.h"
+#include "mse/protocol.h"
 #include "server_client.h"
 #include "sync.h"
 #include "timefmt.h"
@@ -88,6 +89,15 @@ struct mailbox_ctx {
     char command[384];
 };
 
+/* What the worker reports fits the server's caps (mse/protocol.h): never a 422 for length. */
+#define FITS(type, member, cap) _Static_assert(sizeof(((type *)0)->member) <= (cap) + 1, #member)
+FITS(struct agent, worker_id, MSE_PROTO_MAX_WORKER_ID);
+FITS(struct agent, host, MSE_PROTO_MAX_HOST);
+FITS(struct mailbox_ctx, command, MSE_PROTO_MAX_COMMAND);
+FITS(struct sync_outcome, reason, MSE_PROTO_MAX_REASON_CODE);
+FITS(struct sync_outcome, text, MSE_PROTO_MAX_REASON_TEXT);
+#undef FITS
+
 static const char *json_str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -122,7 +132,7 @@ static enum mse_rc reply_judge(struct slot *s, enum mse_rc rc, const struct srv_
         return rc;
     if (r->status >= 200 && r->status < 300)
         return MSE_OK;
-    if (srv_reply_is(r, 409, "lease-lost")) {
+    if (srv_reply_is(r, 409, MSE_PROBLEM_LEASE_LOST)) {
         atomic_store(&s->lease_lost, true);
         atomic_store(&s->halt, true);
         snprintf(err->msg, sizeof(err->msg), "%s: the lease on this execution was lost", what);
@@ -138,12 +148,11 @@ static void exec_path(struct slot *s, const struct execution *x, const char *mai
 {
     (void)s;
     if (!mailbox) {
-        snprintf(out, size, "/api/v1/worker/executions/%s%s", x->id, suffix);
+        snprintf(out, size, MSE_WORKER_EXECUTIONS "/%s%s", x->id, suffix);
         return;
     }
     char *esc = curl_escape(mailbox, 0);
-    snprintf(out, size, "/api/v1/worker/executions/%s/mailboxes/%s%s", x->id, esc ? esc : "",
-             suffix);
+    snprintf(out, size, MSE_WORKER_EXECUTIONS "/%s/mailboxes/%s%s", x->id, esc ? esc : "", suffix);
     curl_free(esc);
 }
 
@@ -176,7 +185,7 @@ static enum mse_rc sink_submit(void *ctx, const cJSON *batch, struct mse_err *er
     struct mailbox_ctx *m = ctx;
     struct srv_reply r;
     enum mse_rc rc = exec_post(m->slot, m->x, NULL, "/submissions", batch, NULL, &r, err);
-    if (rc == MSE_ERR_CONFLICT && srv_reply_is(&r, 409, "checkpoint-conflict"))
+    if (rc == MSE_ERR_CONFLICT && srv_reply_is(&r, 409, MSE_PROBLEM_CHECKPOINT_CONFLICT))
         snprintf(err->msg, sizeof(err->msg), "the server holds another checkpoint: %s", r.detail);
     srv_reply_cleanup(&r);
     return rc;
@@ -189,7 +198,7 @@ static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *c
     struct mailbox_ctx *m = ctx;
     char path[160];
     struct srv_reply r;
-    snprintf(path, sizeof(path), "/api/v1/worker/attachments/%s", sha256);
+    snprintf(path, sizeof(path), MSE_WORKER_ATTACHMENTS "/%s", sha256);
     /* HEAD first: most attachments of an incremental pass are already stored. */
     enum mse_rc rc = srv_call(m->slot->srv, "HEAD", path, NULL, &r, err);
     bool present = rc == MSE_OK && r.status == 200;
@@ -250,7 +259,7 @@ static enum mse_rc mailbox_lock(struct mailbox_ctx *m, cJSON **checkpoints, bool
             srv_reply_cleanup(&r);
             return MSE_OK;
         }
-        bool locked = srv_reply_is(&r, 409, "mailbox-locked");
+        bool locked = srv_reply_is(&r, 409, MSE_PROBLEM_MAILBOX_LOCKED);
         srv_reply_cleanup(&r);
         if (!locked)
             return rc;
@@ -415,6 +424,16 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
         cJSON *list = cJSON_AddArrayToObject(body, "mailboxes");
         for (size_t i = 0; list && i < members.n; i++)
             cJSON_AddItemToArray(list, cJSON_CreateString(members.v[i]));
+        if (members.skipped_total) {
+            cJSON *sk = cJSON_AddArrayToObject(body, "skipped");
+            for (size_t i = 0; sk && i < members.nskipped; i++) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "address", members.skipped[i].address);
+                cJSON_AddStringToObject(e, "reason", members.skipped[i].reason);
+                cJSON_AddItemToArray(sk, e);
+            }
+            cJSON_AddNumberToObject(body, "skipped_total", (double)members.skipped_total);
+        }
     } else {
         cJSON *e = cJSON_AddObjectToObject(body, "error");
         cJSON_AddStringToObject(e, "reason_code", reason);
@@ -608,7 +627,7 @@ static void *slot_main(void *arg)
     while (!atomic_load(a->stop)) {
         struct srv_reply r;
         struct mse_err err = { { 0 } };
-        enum mse_rc rc = srv_call(s->srv, "POST", "/api/v1/worker/claims", body, &r, &err);
+        enum mse_rc rc = srv_call(s->srv, "POST", MSE_WORKER_CLAIMS, body, &r, &err);
         if (rc == MSE_OK && r.status == 200 && r.body) {
             cJSON *doc = r.body;
             r.body = NULL;
@@ -705,7 +724,7 @@ static enum mse_rc heartbeat_once(struct agent *a, struct srv_client *srv, struc
     if (!body)
         return MSE_ERR_NOMEM;
     struct srv_reply r;
-    enum mse_rc rc = srv_call(srv, "POST", "/api/v1/worker/heartbeat", body, &r, err);
+    enum mse_rc rc = srv_call(srv, "POST", MSE_WORKER_HEARTBEAT, body, &r, err);
     cJSON_Delete(body);
     if (rc == MSE_OK && r.status == 200) {
         heartbeat_apply(a, r.body);

@@ -10,6 +10,7 @@
 
 #include "directory.h"
 #include "log.h"
+#include "mse/protocol.h"
 #include "server_client.h"
 #include "timefmt.h"
 
@@ -142,7 +143,7 @@ static enum mse_rc test_run(struct directory_sync *d, struct srv_client *srv, co
     }
     LOG_INFO(NULL, "directory test %s: %s", id, rc == MSE_OK ? "ok" : why.msg);
     char path[128];
-    snprintf(path, sizeof(path), "/api/v1/worker/directory/tests/%s", id);
+    snprintf(path, sizeof(path), MSE_WORKER_PREFIX "/directory/tests/%s", id);
     struct srv_reply r;
     rc = srv_call(srv, "POST", path, body, &r, err);
     cJSON_Delete(body);
@@ -208,7 +209,7 @@ static enum mse_rc catalogue_send(struct directory_sync *d, struct srv_client *s
     if (!body)
         return MSE_ERR_NOMEM;
     struct srv_reply r;
-    rc = srv_call(srv, "PUT", "/api/v1/worker/directory/groups", body, &r, err);
+    rc = srv_call(srv, "PUT", MSE_WORKER_PREFIX "/directory/groups", body, &r, err);
     cJSON_Delete(body);
     if (rc == MSE_OK && r.status != 204) {
         snprintf(err->msg, sizeof(err->msg), "directory catalogue: HTTP %ld %s", r.status,
@@ -306,10 +307,10 @@ enum mse_rc directory_sync_poll(struct directory_sync *d, struct srv_client *srv
     char path[128];
     struct srv_reply r;
     if (d->refresh_known)
-        snprintf(path, sizeof(path), "/api/v1/worker/directory?refresh_after=%lld",
+        snprintf(path, sizeof(path), MSE_WORKER_PREFIX "/directory?refresh_after=%lld",
                  (long long)d->refresh_seq);
     else
-        snprintf(path, sizeof(path), "/api/v1/worker/directory");
+        snprintf(path, sizeof(path), MSE_WORKER_PREFIX "/directory");
     enum mse_rc rc = srv_call(srv, "GET", path, NULL, &r, err);
     if (rc == MSE_OK && r.status != 200) {
         snprintf(err->msg, sizeof(err->msg), "directory: HTTP %ld %s", r.status, r.detail);

@@ -46,6 +46,12 @@ void group_members_cleanup(struct group_members *m)
     free(m->v);
     m->v = NULL;
     m->n = 0;
+    for (size_t i = 0; i < m->nskipped; i++)
+        free(m->skipped[i].address);
+    free(m->skipped);
+    m->skipped = NULL;
+    m->nskipped = 0;
+    m->skipped_total = 0;
 }
 
 /* A set of lower-cased strings (open addressing), for de-duplication and cycle checks. */
@@ -133,6 +139,7 @@ struct resolve {
     const struct group_expander *x;
     struct strset seen_members;
     struct strset seen_groups;
+    struct strset seen_skipped;
     struct group_members *out;
     size_t cap;
     const char **reason;
@@ -210,6 +217,51 @@ static bool is_mailbox_type(const char *t)
     return !t || !*t || strcmp(t, "Mailbox") == 0;
 }
 
+/* Why a member with an address is not synchronised, from its EWS MailboxType. */
+static const char *skip_reason(const char *t)
+{
+    static const struct {
+        const char *type, *reason;
+    } reasons[] = { { "OneOff", "external" },
+                    { "Contact", "contact" },
+                    { "PublicFolder", "public_folder" },
+                    { "PrivateDL", "private_dl" },
+                    { "GroupMailbox", "group_mailbox" } };
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (strcmp(t, reasons[i].type) == 0)
+            return reasons[i].reason;
+    return "not_a_mailbox";
+}
+
+static enum mse_rc skipped_add(struct resolve *r, const char *address, const char *type)
+{
+    bool added;
+    if (strset_add(&r->seen_skipped, address, &added) != MSE_OK)
+        return MSE_ERR_NOMEM;
+    if (!added)
+        return MSE_OK;
+    struct group_members *m = r->out;
+    m->skipped_total++;
+    /* Listed only when it reads as an address: the list is shown to administrators. */
+    if (m->nskipped >= GROUP_MAX_SKIPPED_LISTED || strlen(address) > MSE_MAX_ADDRESS ||
+        !address_ok(address, strlen(address)))
+        return MSE_OK;
+    if (!m->skipped) {
+        m->skipped = calloc(GROUP_MAX_SKIPPED_LISTED, sizeof(*m->skipped));
+        if (!m->skipped)
+            return MSE_ERR_NOMEM;
+    }
+    size_t n = strnlen(address, GROUP_MAX_ADDRESS);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return MSE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        copy[i] = (char)tolower((unsigned char)address[i]);
+    copy[n] = '\0';
+    m->skipped[m->nskipped++] = (struct group_skipped){ copy, skip_reason(type) };
+    return MSE_OK;
+}
+
 static enum mse_rc group_expand(struct resolve *r, const char *address, unsigned depth);
 
 static enum mse_rc members_walk(struct resolve *r, const struct ews_people *pp, unsigned depth)
@@ -219,11 +271,12 @@ static enum mse_rc members_walk(struct resolve *r, const struct ews_people *pp, 
         enum mse_rc rc = MSE_OK;
         if (!p->email || !*p->email)
             continue; /* private lists and contacts without an address */
-        if (is_group_type(p->mailbox_type))
-            rc = strcmp(p->mailbox_type, "PublicDL") == 0 ? group_expand(r, p->email, depth + 1)
-                                                          : MSE_OK;
+        if (is_group_type(p->mailbox_type) && strcmp(p->mailbox_type, "PublicDL") == 0)
+            rc = group_expand(r, p->email, depth + 1);
         else if (is_mailbox_type(p->mailbox_type))
             rc = member_add(r, p->email, strlen(p->email));
+        else
+            rc = skipped_add(r, p->email, p->mailbox_type);
         if (rc != MSE_OK)
             return rc;
     }
@@ -306,7 +359,7 @@ void group_cache_free(struct group_cache *c)
 
 static enum mse_rc members_copy(const struct group_members *src, struct group_members *dst)
 {
-    dst->n = 0;
+    *dst = (struct group_members){ 0 };
     dst->v = src->n ? calloc(src->n, sizeof(char *)) : NULL;
     if (src->n && !dst->v)
         return MSE_ERR_NOMEM;
@@ -317,6 +370,23 @@ static enum mse_rc members_copy(const struct group_members *src, struct group_me
             return MSE_ERR_NOMEM;
         }
         dst->n++;
+    }
+    dst->skipped_total = src->skipped_total;
+    if (src->nskipped) {
+        dst->skipped = calloc(src->nskipped, sizeof(*dst->skipped));
+        if (!dst->skipped) {
+            group_members_cleanup(dst);
+            return MSE_ERR_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < src->nskipped; i++) {
+        dst->skipped[i].reason = src->skipped[i].reason;
+        dst->skipped[i].address = strdup(src->skipped[i].address);
+        if (!dst->skipped[i].address) {
+            group_members_cleanup(dst);
+            return MSE_ERR_NOMEM;
+        }
+        dst->nskipped++;
     }
     return MSE_OK;
 }
@@ -449,8 +519,7 @@ enum mse_rc groups_resolve(struct group_cache *cache, enum group_kind kind, cons
     bool hit = false;
     struct resolve r = { .x = x, .out = out, .reason = reason, .err = err };
     enum mse_rc rc = MSE_ERR_INVALID;
-    out->v = NULL;
-    out->n = 0;
+    *out = (struct group_members){ 0 };
     *reason = "";
     err->msg[0] = '\0';
     switch (kind) {
@@ -474,6 +543,7 @@ enum mse_rc groups_resolve(struct group_cache *cache, enum group_kind kind, cons
     }
     strset_cleanup(&r.seen_members);
     strset_cleanup(&r.seen_groups);
+    strset_cleanup(&r.seen_skipped);
     if (rc == MSE_ERR_NOMEM) {
         snprintf(err->msg, sizeof(err->msg), "out of memory resolving the group");
         *reason = "internal";

@@ -22,10 +22,26 @@ enum group_kind {
 /* "mailbox", "mailbox_list", "group_email", "ad_group". MSE_ERR_INVALID otherwise. */
 enum mse_rc group_kind_parse(const char *s, enum group_kind *out) MSE_WUR;
 
+/* How many skipped members a resolution lists by address (all are counted). */
+#define GROUP_MAX_SKIPPED_LISTED 100
+
+/*
+ * A member that is not a mailbox of this Exchange, so nothing to synchronise: an outside
+ * address (OneOff), a contact, a public folder or a private list. Administrators are told,
+ * rather than finding a recipient silently missing from the archive.
+ */
+struct group_skipped {
+    char *address;
+    const char *reason; /* static: "external", "contact", "public_folder", "private_dl", … */
+};
+
 /* The mailboxes a group resolved to, de-duplicated (case-insensitively), in discovery order. */
 struct group_members {
     char **v;
     size_t n;
+    struct group_skipped *skipped; /* the first GROUP_MAX_SKIPPED_LISTED, de-duplicated */
+    size_t nskipped;
+    size_t skipped_total; /* distinct skipped members, listed or not */
 };
 
 void group_members_cleanup(struct group_members *m);
@@ -65,13 +81,13 @@ void group_cache_drop(struct group_cache *c, enum group_kind kind, const char *v
 /*
  * Resolves a group. group_email is expanded recursively: nested groups (MailboxType
  * PublicDL) are expanded in turn, each at most once, so cycles end; contacts, public folders
- * and private lists are skipped; duplicates are removed. Its result is served from cache (may
- * be NULL) while younger than the TTL. ad_group goes through x->directory, cached the same way;
- * without one it fails with reason "no_directory" and the text "no directory configured for
- * this site". Errors: MSE_ERR_INVALID (malformed value,
- * "invalid_group"), MSE_ERR_TOO_LARGE (caps in mse/limits.h, "group_too_large"),
- * MSE_ERR_UNAVAILABLE (expansion failed or no directory), MSE_ERR_NOMEM. *cached tells whether
- * the cache answered (may be NULL). out is empty on failure.
+ * and private lists are skipped (listed in out->skipped); duplicates are removed. Its result is
+ * served from cache (may be NULL) while younger than the TTL. ad_group goes through x->directory,
+ * cached the same way; without one it fails with reason "no_directory" and the text "no directory
+ * configured for this site". Errors: MSE_ERR_INVALID (malformed value, "invalid_group"),
+ * MSE_ERR_TOO_LARGE (caps in mse/limits.h, "group_too_large"), MSE_ERR_UNAVAILABLE (expansion
+ * failed or no directory), MSE_ERR_NOMEM. *cached tells whether the cache answered (may be NULL).
+ * out is empty on failure.
  */
 enum mse_rc groups_resolve(struct group_cache *cache, enum group_kind kind, const char *value,
                            const struct group_expander *x, struct group_members *out, bool *cached,

@@ -99,10 +99,9 @@ void srv_reply_cleanup(struct srv_reply *r)
     memset(r, 0, sizeof(*r));
 }
 
-bool srv_reply_is(const struct srv_reply *r, long status, const char *suffix)
+bool srv_reply_is(const struct srv_reply *r, long status, const char *type)
 {
-    size_t n = strlen(r->problem_type), m = strlen(suffix);
-    return r->status == status && n >= m && strcmp(r->problem_type + n - m, suffix) == 0;
+    return r->status == status && strcmp(r->problem_type, type) == 0;
 }
 
 /* Sleeps in short steps so a stop request ends the wait; false when stopped. */

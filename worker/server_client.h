@@ -65,7 +65,7 @@ enum mse_rc srv_call_bytes(struct srv_client *c, const char *method, const char 
                            struct mse_err *err) MSE_WUR;
 void srv_reply_cleanup(struct srv_reply *r);
 
-/* True when reply is an error answer whose problem type ends with suffix ("lease-lost"). */
-bool srv_reply_is(const struct srv_reply *r, long status, const char *suffix);
+/* True when reply is an error answer of this status and problem type (mse/protocol.h). */
+bool srv_reply_is(const struct srv_reply *r, long status, const char *type);
 
 #endif

@@ -9,15 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "api_util.h"
 #include "api_worker.h"
+#include "blobstore.h"
 #include "crypto.h"
 #include "db_archive.h"
 #include "download.h"
 #include "http.h"
 #include "problem.h"
+#include "server.h"
 #include "query.h"
 
 #define MAILBOX_LIST_CURSOR 'M'
@@ -225,26 +228,55 @@ static bool path_sha256(struct request *req, char out[65])
     return true;
 }
 
-/* Sends the content with the headers of a download (the validators were added already). */
-static void content_send(struct request *req, struct db *db, const char *sha,
+/* Answers 416 for a range the content's size cannot satisfy (fd is closed). */
+static void range_refuse(struct request *req, int fd, int64_t size)
+{
+    char cr[48];
+    close(fd);
+    snprintf(cr, sizeof(cr), "bytes */%lld", (long long)size);
+    http_add_header(req, "Content-Range", cr);
+    problem_send(req, 416, "the range starts at or beyond the end of the %lld bytes of content",
+                 (long long)size);
+}
+
+/*
+ * Sends the content, verified against its address, with the headers of a download (the
+ * validators were added already): whole, or the one byte range asked (206).
+ */
+static void content_send(struct request *req, const char *sha, const char *etag,
                          const struct archive_attachment *a)
 {
-    struct db_error err;
-    char *data = NULL;
-    size_t len = 0;
-    enum mse_rc rc = db_archive_blob_read(db, sha, &data, &len, &err);
+    struct mse_err serr = { { 0 } };
+    int fd = -1;
+    int64_t size = 0, first = 0, last = 0;
+    enum mse_rc rc = blobstore_open_verified(req->srv->blobs, sha, &fd, &size, &serr);
     if (rc != MSE_OK) {
-        problem_send_rc(req, rc, "the attachment's content is not stored");
+        api_blob_problem(req, rc, &serr, "the attachment's content is not stored");
         return;
     }
-    char disposition[DOWNLOAD_DISPOSITION_MAX];
+    char disposition[DOWNLOAD_DISPOSITION_MAX], cr[80];
     download_disposition(a->name, disposition);
     http_add_header(req, "Content-Disposition", disposition);
     /* Stored content is the mailbox's, not ours: a browser must never run it as a page. */
     http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
+    http_add_header(req, "Accept-Ranges", "bytes");
     const char *type =
             download_media_type_ok(a->content_type) ? a->content_type : "application/octet-stream";
-    (void)http_reply_take(req, 200, type, data, len);
+    switch (download_range(http_header(req, "Range"), http_header(req, "If-Range"), etag, size,
+                           &first, &last)) {
+    case DOWNLOAD_RANGE_UNSATISFIABLE:
+        range_refuse(req, fd, size);
+        break;
+    case DOWNLOAD_RANGE_PARTIAL:
+        snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)first, (long long)last,
+                 (long long)size);
+        http_add_header(req, "Content-Range", cr);
+        (void)http_reply_fd(req, 206, type, fd, first, last - first + 1);
+        break;
+    case DOWNLOAD_RANGE_FULL:
+        (void)http_reply_fd(req, 200, type, fd, 0, size);
+        break;
+    }
 }
 
 void api_archive_attachment(struct request *req)
@@ -279,6 +311,6 @@ void api_archive_attachment(struct request *req)
     if (download_none_match(http_header(req, "If-None-Match"), etag))
         (void)http_reply_not_modified(req);
     else
-        content_send(req, db, sha, &a);
+        content_send(req, sha, etag, &a);
     archive_attachment_cleanup(&a);
 }

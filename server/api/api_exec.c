@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_outcome.h"
 #include "api_util.h"
 #include "crypto.h"
 #include "api_worker.h"
@@ -133,6 +134,7 @@ void api_exec_run(struct request *req)
     }
     struct db_error err;
     char *json = NULL;
+    enum exec_outcome o = EXO_DONE;
     enum mse_rc rc;
     if (retry) {
         struct retry_result r;
@@ -145,17 +147,17 @@ void api_exec_run(struct request *req)
         }
     } else {
         mse_buf_cleanup(&arr);
-        rc = db_exec_run_now(tx.db, id, &json, active, &err);
+        rc = db_exec_run_now(tx.db, id, &json, active, &o, &err);
     }
-    if (rc == MSE_ERR_NOT_FOUND) {
-        tx_fail(&tx, 404, "no exchange task with this id");
-    } else if (rc == MSE_ERR_CONFLICT) {
-        tx_fail(&tx, 409, "execution %s of this task is still active; stop it or wait for it",
-                active);
-    } else if (rc == MSE_ERR_INVALID) {
-        tx_fail(&tx, 409, "the task is disabled; enable it before running it");
-    } else if (rc != MSE_OK) {
+    if (rc != MSE_OK) {
         tx_fail_rc(&tx, rc, NULL);
+    } else if (o == EXO_TASK_ACTIVE) {
+        char detail[128];
+        snprintf(detail, sizeof(detail),
+                 "execution %s of this task is still active; stop it or wait for it", active);
+        api_outcome_fail(&tx, o, detail);
+    } else if (o != EXO_DONE) {
+        api_outcome_fail(&tx, o, NULL);
     } else if (tx_audit(&tx, "exchange_task.run", "exchange_task", id, NULL, json)) {
         char eid[37] = "";
         json_field(json, "id", eid, sizeof(eid));
@@ -175,17 +177,16 @@ void api_exec_stop(struct request *req)
     struct db_error err;
     char *json = NULL;
     bool exists = false;
+    enum exec_outcome o = EXO_DONE;
     enum mse_rc rc = db_exec_task_exists(tx.db, id, &exists, &err);
     if (rc == MSE_OK && !exists)
-        rc = MSE_ERR_INVALID;
-    if (rc == MSE_OK)
-        rc = db_exec_stop(tx.db, id, &json, &err);
-    if (rc == MSE_ERR_INVALID)
-        tx_fail(&tx, 404, "no exchange task with this id");
-    else if (rc == MSE_ERR_NOT_FOUND)
-        tx_fail(&tx, 409, "the task has no active execution to stop");
-    else if (rc != MSE_OK)
+        o = EXO_NO_TASK;
+    else if (rc == MSE_OK)
+        rc = db_exec_stop(tx.db, id, &json, &o, &err);
+    if (rc != MSE_OK)
         tx_fail_rc(&tx, rc, NULL);
+    else if (o != EXO_DONE)
+        api_outcome_fail(&tx, o, NULL);
     else if (tx_audit(&tx, "exchange_task.stop", "exchange_task", id, NULL, json)) {
         /* Queued: cancelled now (200); running: stops after its current mailbox (202). */
         char state[16] = "";

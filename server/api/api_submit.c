@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_outcome.h"
 #include "api.h"
 #include "api_util.h"
 #include "api_worker.h"
@@ -19,10 +20,6 @@
 #include "metrics.h"
 #include "problem.h"
 #include "timefmt.h"
-
-#define PROBLEM_LEASE_LOST          "urn:mse:problem:lease-lost"
-#define PROBLEM_CHECKPOINT_CONFLICT "urn:mse:problem:checkpoint-conflict"
-#define PROBLEM_NOT_LOCKED          "urn:mse:problem:mailbox-not-locked"
 
 /* What a record field must be. */
 enum ftype {
@@ -365,31 +362,39 @@ static void submit_reply(struct request *req, struct db *db, const struct batch_
     (void)http_reply_json(req, 200, json);
 }
 
-static void submit_fail(struct request *req, enum mse_rc rc, const struct batch_result *r,
-                        bool lease_lost, bool not_locked, const struct batch *b)
+/* Answers a batch that was not applied: the machinery's failure (rc) or the outcome. */
+static void submit_fail(struct request *req, enum mse_rc rc, enum exec_outcome o,
+                        const struct batch_result *r, const struct batch *b)
 {
-    if (lease_lost) {
-        metrics_count(METRIC_FENCING_REJECTIONS, 1);
-        problem_send_typed(req, 409, PROBLEM_LEASE_LOST,
-                           "the claim on this execution no longer holds; abandon it");
-    } else if (rc == MSE_ERR_CONFLICT) {
-        metrics_count(METRIC_SUBMISSIONS_CONFLICTS, 1);
-        problem_send_typed(req, 409, PROBLEM_CHECKPOINT_CONFLICT,
-                           "the base checkpoint is not the stored one (stored: %s); nothing was "
-                           "applied",
-                           r->stored[0] ? r->stored : "another");
-    } else if (not_locked) {
-        problem_send_typed(req, 409, PROBLEM_NOT_LOCKED,
-                           "this execution does not hold the lock of %s; take it first",
-                           b->mailbox);
-    } else if (rc == MSE_ERR_INVALID && r->missing[0]) {
-        problem_send(req, 422, "attachment content %s was not uploaded before the batch",
-                     r->missing);
-    } else if (rc == MSE_ERR_NOT_FOUND) {
-        problem_send(req, 404, "no execution with this id for this site");
-    } else {
+    char detail[MSE_MAX_ADDRESS + 128];
+    if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
+        return;
     }
+    switch (o) {
+    case EXO_LEASE_LOST:
+        metrics_count(METRIC_FENCING_REJECTIONS, 1);
+        api_outcome_send(req, o, NULL);
+        return;
+    case EXO_CHECKPOINT_CONFLICT:
+        metrics_count(METRIC_SUBMISSIONS_CONFLICTS, 1);
+        snprintf(detail, sizeof(detail),
+                 "the base checkpoint is not the stored one (stored: %s); nothing was applied",
+                 r->stored[0] ? r->stored : "another");
+        break;
+    case EXO_NOT_LOCKED:
+        snprintf(detail, sizeof(detail),
+                 "this execution does not hold the lock of %s; take it first", b->mailbox);
+        break;
+    case EXO_MISSING_CONTENT:
+        snprintf(detail, sizeof(detail), "attachment content %s was not uploaded before the batch",
+                 r->missing);
+        break;
+    default:
+        api_outcome_send(req, o, NULL);
+        return;
+    }
+    api_outcome_send(req, o, detail);
 }
 
 void api_worker_submit(struct request *req)
@@ -425,12 +430,12 @@ void api_worker_submit(struct request *req)
     } else if (api_worker_begin(req, &db)) {
         struct batch_result r;
         struct db_error err;
-        bool lease_lost, not_locked;
-        enum mse_rc rc = db_submit_apply(db, &f, &b, &r, &lease_lost, &not_locked, &err);
-        if (rc == MSE_OK)
+        enum exec_outcome o = EXO_DONE;
+        enum mse_rc rc = db_submit_apply(db, &f, &b, &r, &o, &err);
+        if (rc == MSE_OK && o == EXO_DONE)
             submit_reply(req, db, &r, body);
         else
-            submit_fail(req, rc, &r, lease_lost, not_locked, &b);
+            submit_fail(req, rc, o, &r, &b);
     }
     free(folders);
     free(items);

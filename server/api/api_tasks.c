@@ -351,8 +351,11 @@ static bool patch_allowed(struct tx *tx, const struct db_task *t, const struct t
     return ok;
 }
 
-/* Applies the change now, recomputing next_run_at when schedule or enabled change. */
-static enum mse_rc patch_apply(struct tx *tx, const char *id, const struct db_task *t,
+/*
+ * Applies the change now on db (inside the caller's transaction), recomputing next_run_at when
+ * schedule or enabled change. A PATCH and an execution's end share it.
+ */
+static enum mse_rc patch_apply(struct db *db, const char *id, const struct db_task *t,
                                const struct task_input *in, struct schedule *rules, bool has_rules,
                                const char *actor)
 {
@@ -362,7 +365,7 @@ static enum mse_rc patch_apply(struct tx *tx, const char *id, const struct db_ta
     time_t next = 0;
     if (set_next && !has_rules) {
         struct db_schedule s;
-        rc = db_schedule_get(tx->db, t->schedule_id, false, true, &s, &err);
+        rc = db_schedule_get(db, t->schedule_id, false, true, &s, &err);
         if (rc == MSE_OK)
             *rules = s.rules;
         db_schedule_cleanup(&s);
@@ -370,7 +373,7 @@ static enum mse_rc patch_apply(struct tx *tx, const char *id, const struct db_ta
     if (rc == MSE_OK && set_next)
         next_run(rules, in->enabled >= 0 ? in->enabled != 0 : t->enabled, &has_next, &next);
     if (rc == MSE_OK)
-        rc = db_task_update(tx->db, id, in->name, in->schedule_id[0] ? in->schedule_id : NULL,
+        rc = db_task_update(db, id, in->name, in->schedule_id[0] ? in->schedule_id : NULL,
                             in->definition_id[0] ? in->definition_id : NULL, in->enabled, set_next,
                             has_next, next, actor, &err);
     return rc;
@@ -386,7 +389,7 @@ static void patch_commit(struct tx *tx, const char *id, const struct db_task *t,
     struct db_error err;
     enum mse_rc rc;
     if (!t->running) {
-        rc = patch_apply(tx, id, t, in, rules, has_rules, api_actor(tx->req));
+        rc = patch_apply(tx->db, id, t, in, rules, has_rules, api_actor(tx->req));
         if (rc != MSE_OK)
             tx_fail_rc(tx, rc, NULL);
         else
@@ -519,7 +522,6 @@ enum mse_rc api_tasks_apply_deferred(struct request *req, struct db *db, const c
     bool has_rules = false;
     cJSON *doc = NULL;
     struct verr v;
-    struct tx tx = { .req = req, .db = db, .open = true };
     verr_init(&v);
     enum mse_rc rc = db_task_get(db, task_id, true, &t, &err);
     if (rc == MSE_OK)
@@ -536,7 +538,7 @@ enum mse_rc api_tasks_apply_deferred(struct request *req, struct db *db, const c
     const cJSON *by = cJSON_GetObjectItemCaseSensitive(doc, "updated_by");
     const char *actor = cJSON_IsString(by) ? by->valuestring : NULL;
     if (rc == MSE_OK && changes)
-        rc = patch_apply(&tx, task_id, &t, &in, &rules, has_rules, actor);
+        rc = patch_apply(db, task_id, &t, &in, &rules, has_rules, actor);
     if (rc == MSE_OK && changes)
         rc = db_task_clear_pending(db, task_id, &err);
     if (rc == MSE_OK && changes)

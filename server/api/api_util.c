@@ -215,6 +215,12 @@ void api_delete_unreferenced(struct request *req, const struct api_referenced *r
     db_doc_cleanup(&before);
 }
 
+/* The enum of an index into group_kind_names. */
+static enum group_kind group_kind_of(int index)
+{
+    return (enum group_kind)index;
+}
+
 void api_group_read(const cJSON *body, int *kind, char **value, struct verr *v)
 {
     static const char *const allowed[] = { "kind", "value", NULL };
@@ -232,7 +238,7 @@ void api_group_read(const cJSON *body, int *kind, char **value, struct verr *v)
     if (k == JF_OK && val == JF_ABSENT)
         verr_add(v, "group.value", "is required");
     if (k == JF_OK && val == JF_OK)
-        (void)group_normalize((enum group_kind) * kind, text, "group.value", value, v);
+        (void)group_normalize(group_kind_of(*kind), text, "group.value", value, v);
 }
 
 bool api_page_only(struct request *req, char kind, struct page *page)
@@ -247,4 +253,21 @@ bool api_page_only(struct request *req, char kind, struct page *page)
         query_fail(req, &v);
     verr_cleanup(&v);
     return ok;
+}
+
+void api_blob_problem(struct request *req, enum mse_rc rc, const struct mse_err *err,
+                      const char *not_found)
+{
+    snprintf(req->cause, sizeof(req->cause), "blob store: %.240s", err->msg);
+    if (rc == MSE_ERR_NOT_FOUND) {
+        problem_send(req, 404, "%s", not_found);
+    } else if (rc == MSE_ERR_UNAVAILABLE) {
+        http_add_header(req, "Retry-After", "5");
+        problem_send(req, 503, "the content store is unavailable; retry shortly");
+    } else if (rc == MSE_ERR_CRYPTO) {
+        problem_send(req, 500, "the stored content does not match its SHA-256 (request id %s)",
+                     req->request_id);
+    } else {
+        problem_send_rc(req, rc, NULL);
+    }
 }

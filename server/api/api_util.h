@@ -106,4 +106,12 @@ void api_group_read(const struct cJSON *body, int *kind, char **value, struct ve
 struct page;
 bool api_page_only(struct request *req, char kind, struct page *page);
 
+/*
+ * Answers a blob store failure: 404 with not_found, 503 (Retry-After) when the store is
+ * unreachable, 500 otherwise (corrupt content included). The store's message goes into the
+ * access log as the cause, never to the client.
+ */
+void api_blob_problem(struct request *req, enum mse_rc rc, const struct mse_err *err,
+                      const char *not_found);
+
 #endif

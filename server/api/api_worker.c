@@ -11,10 +11,13 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_outcome.h"
 #include "api_util.h"
 #include "api_worker.h"
+#include "blobstore.h"
 #include "config.h"
 #include "crypto.h"
+#include "db_blob.h"
 #include "db_exec.h"
 #include "db_submit.h"
 #include "http.h"
@@ -22,33 +25,44 @@
 #include "jsonin.h"
 #include "log.h"
 #include "metrics.h"
+#include "mse/protocol.h"
 #include "problem.h"
 #include "server.h"
 
-#define PROBLEM_LEASE_LOST          "urn:mse:problem:lease-lost"
-#define PROBLEM_MAILBOX_LOCKED      "urn:mse:problem:mailbox-locked"
-#define PROBLEM_CHECKPOINT_CONFLICT "urn:mse:problem:checkpoint-conflict"
-#define PROBLEM_NOT_LOCKED          "urn:mse:problem:mailbox-not-locked"
-
-/* The executions a heartbeat may list: a worker runs a handful of slots. */
-#define HEARTBEAT_MAX_EXECUTIONS 64
-
-/* Answers a failed lifecycle statement: 404, 409 lease lost, or the generic mapping. */
-static void worker_fail(struct request *req, enum mse_rc rc, const char *what)
+/*
+ * Answers a lifecycle statement that did not do what was asked: the machinery's failure (rc),
+ * or its outcome; a lost lease names what was refused.
+ */
+static void worker_fail(struct request *req, enum mse_rc rc, enum exec_outcome o, const char *what)
 {
-    if (rc == MSE_ERR_CONFLICT) {
+    char detail[160];
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    if (o == EXO_LEASE_LOST) {
         metrics_count(METRIC_FENCING_REJECTIONS, 1);
-        problem_send_typed(req, 409, PROBLEM_LEASE_LOST,
-                           "%s refused: this worker's claim on the execution no longer holds "
-                           "(lease lost or execution re-claimed); abandon it",
-                           what);
+        snprintf(detail, sizeof(detail),
+                 "%s refused: this worker's claim on the execution no longer holds "
+                 "(lease lost or execution re-claimed); abandon it",
+                 what);
+        api_outcome_send(req, o, detail);
         return;
     }
-    if (rc == MSE_ERR_NOT_FOUND) {
-        problem_send(req, 404, "no execution with this id for this site");
+    api_outcome_send(req, o, NULL);
+}
+
+/* The same for an outcome about the mailbox addr. */
+static void mailbox_fail(struct request *req, enum mse_rc rc, enum exec_outcome o, const char *addr,
+                         const char *what)
+{
+    char detail[MSE_MAX_ADDRESS + 64];
+    if (rc == MSE_OK && o == EXO_NOT_MEMBER) {
+        snprintf(detail, sizeof(detail), "%s is not one of this execution's mailboxes", addr);
+        api_outcome_send(req, o, detail);
         return;
     }
-    problem_send_rc(req, rc, NULL);
+    worker_fail(req, rc, o, what);
 }
 
 bool api_worker_fence(struct request *req, struct fence *f, char id[37], char token[24])
@@ -153,11 +167,11 @@ void api_worker_heartbeat(struct request *req)
     mse_buf_init(&ids, 64 * 1024);
     mse_buf_init(&tokens, 64 * 1024);
     jsonin_members(body, "", allowed, NULL, &v);
-    (void)jsonin_str(body, "", "worker_id", 200, JF_REQUIRED, &v, &worker);
-    (void)jsonin_str(body, "", "version", 64, 0, &v, &version);
-    (void)jsonin_str(body, "", "host", 255, 0, &v, &host);
+    (void)jsonin_str(body, "", "worker_id", MSE_PROTO_MAX_WORKER_ID, JF_REQUIRED, &v, &worker);
+    (void)jsonin_str(body, "", "version", MSE_PROTO_MAX_VERSION, 0, &v, &version);
+    (void)jsonin_str(body, "", "host", MSE_PROTO_MAX_HOST, 0, &v, &host);
     (void)jsonin_int(body, "", "slots", 1, 1024, 0, &v, &slots);
-    (void)jsonin_array(body, "", "executions", HEARTBEAT_MAX_EXECUTIONS, 0, &v, &list);
+    (void)jsonin_array(body, "", "executions", MSE_PROTO_MAX_HB_EXECUTIONS, 0, &v, &list);
     bool ok = heartbeat_arrays(list, &ids, &tokens, &v);
     if (verr_any(&v)) {
         problem_send_fields(req, 422, "the heartbeat is not valid", &v);
@@ -173,10 +187,12 @@ void api_worker_heartbeat(struct request *req)
             rc = db_exec_heartbeat(db, req->principal.site_id, worker, host, version, ids.data,
                                    tokens.data, cfg->lease_seconds, cfg->heartbeat_seconds, &json,
                                    &err);
-        if (rc == MSE_OK && json)
+        if (rc == MSE_OK && json) {
+            req->quiet = true;
             (void)http_reply_json_take(req, 200, json);
-        else
+        } else {
             problem_send_rc(req, rc == MSE_OK ? MSE_ERR_INTERNAL : rc, NULL);
+        }
     }
     mse_buf_cleanup(&ids);
     mse_buf_cleanup(&tokens);
@@ -194,21 +210,23 @@ void api_worker_claim(struct request *req)
     const char *worker = NULL;
     verr_init(&v);
     jsonin_members(body, "", allowed, NULL, &v);
-    (void)jsonin_str(body, "", "worker_id", 200, JF_REQUIRED, &v, &worker);
+    (void)jsonin_str(body, "", "worker_id", MSE_PROTO_MAX_WORKER_ID, JF_REQUIRED, &v, &worker);
     if (verr_any(&v)) {
         problem_send_fields(req, 422, "the claim is not valid", &v);
     } else {
         struct db *db;
         struct db_error err;
         char *json = NULL;
+        enum exec_outcome o = EXO_DONE;
         enum mse_rc rc = http_db(req, &db);
         if (rc == MSE_OK)
             rc = db_exec_claim(db, req->principal.site_id, worker, req->srv->cfg.lease_seconds,
-                               &json, &err);
+                               &json, &o, &err);
         if (rc != MSE_OK) {
             problem_send_rc(req, rc, NULL);
-        } else if (!json) {
-            (void)http_reply_empty(req, 204);
+        } else if (o == EXO_NOTHING_QUEUED) {
+            req->quiet = true;
+            (void)http_reply_empty(req, api_outcome_of(o)->status);
         } else {
             metrics_count(METRIC_CLAIMS, 1);
             (void)http_reply_json_take(req, 200, json);
@@ -243,9 +261,62 @@ static bool membership_read(const cJSON *list, struct mse_buf *arr, struct verr 
     return ok && mse_buf_puts(arr, "}") == MSE_OK;
 }
 
+/* Members a worker reports as skipped, at most this many listed (the worker's cap too). */
+#define MEMBERSHIP_MAX_SKIPPED 100
+
+/*
+ * Reads the skipped members ([{address, reason}]) into a JSON array text for the database;
+ * *out NULL when there are none.
+ */
+static bool skipped_read(const cJSON *list, int64_t total, struct verr *v, char **out)
+{
+    static const char *const allowed[] = { "address", "reason", NULL };
+    *out = NULL;
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    const cJSON *e;
+    unsigned i = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        char prefix[32], addr[MSE_MAX_ADDRESS + 1];
+        const char *address = NULL, *reason = NULL;
+        snprintf(prefix, sizeof(prefix), "skipped[%u]", i++);
+        if (!cJSON_IsObject(e)) {
+            verr_add(v, prefix, "must be an object");
+            continue;
+        }
+        jsonin_members(e, prefix, allowed, NULL, v);
+        if (jsonin_str(e, prefix, "address", MSE_MAX_ADDRESS, JF_REQUIRED, v, &address) == JF_OK &&
+            !api_worker_address(address, addr, sizeof(addr))) {
+            char path[48];
+            jsonin_path(path, sizeof(path), prefix, "address");
+            verr_add(v, path, "must be an e-mail address");
+        }
+        if (jsonin_str(e, prefix, "reason", 32, JF_REQUIRED, v, &reason) == JF_OK &&
+            (!*reason || strspn(reason, "abcdefghijklmnopqrstuvwxyz_") != strlen(reason))) {
+            char path[48];
+            jsonin_path(path, sizeof(path), prefix, "reason");
+            verr_add(v, path, "must be a reason code (lower-case letters and _)");
+        }
+        if (ok && address && reason && !verr_any(v)) {
+            cJSON *o = cJSON_CreateObject();
+            ok = o && cJSON_AddStringToObject(o, "address", addr) &&
+                 cJSON_AddStringToObject(o, "reason", reason);
+            if (o)
+                cJSON_AddItemToArray(arr, o);
+        }
+    }
+    if (total < (int64_t)i)
+        verr_add(v, "skipped_total", "is less than the number of skipped members listed");
+    if (ok && (i || total))
+        ok = (*out = cJSON_PrintUnformatted(arr)) != NULL;
+    cJSON_Delete(arr);
+    return ok;
+}
+
 void api_worker_membership(struct request *req)
 {
-    static const char *const allowed[] = { "mailboxes", "error", NULL };
+    static const char *const allowed[] = { "mailboxes", "error", "skipped", "skipped_total", NULL };
     static const char *const error_allowed[] = { "reason_code", "reason_text", NULL };
     struct fence f;
     char id[37], token[24];
@@ -263,12 +334,25 @@ void api_worker_membership(struct request *req)
     enum jf ef = jsonin_object(body, "", "error", 0, &v, &error);
     if (ef == JF_OK) {
         jsonin_members(error, "error", error_allowed, NULL, &v);
-        (void)jsonin_str(error, "error", "reason_code", 64, JF_REQUIRED, &v, &code);
-        (void)jsonin_str(error, "error", "reason_text", 1000, JF_REQUIRED, &v, &text);
+        (void)jsonin_str(error, "error", "reason_code", MSE_PROTO_MAX_REASON_CODE, JF_REQUIRED, &v,
+                         &code);
+        (void)jsonin_str(error, "error", "reason_text", MSE_PROTO_MAX_REASON_TEXT, JF_REQUIRED, &v,
+                         &text);
     }
     if ((lf == JF_OK) == (ef == JF_OK) && !verr_any(&v))
         verr_add(&v, "mailboxes", "give either mailboxes or error");
-    bool ok = membership_read(list, &arr, &v);
+    const cJSON *skipped = NULL;
+    int64_t skipped_total = 0;
+    enum jf sf = jsonin_array(body, "", "skipped", MEMBERSHIP_MAX_SKIPPED, 0, &v, &skipped);
+    enum jf tf = jsonin_int(body, "", "skipped_total", 0, MSE_MAX_MEMBERS * (int64_t)64, 0, &v,
+                            &skipped_total);
+    if ((sf == JF_OK || tf == JF_OK) && lf != JF_OK)
+        verr_add(&v, sf == JF_OK ? "skipped" : "skipped_total", "goes with mailboxes");
+    if (sf == JF_OK && tf != JF_OK && cJSON_GetArraySize(skipped) > 0)
+        verr_add(&v, "skipped_total", "is required with skipped");
+    char *skipped_json = NULL;
+    bool ok = membership_read(list, &arr, &v) &&
+              skipped_read(skipped, skipped_total, &v, &skipped_json);
     struct db *db;
     if (verr_any(&v)) {
         problem_send_fields(req, 422, "the membership report is not valid", &v);
@@ -277,21 +361,25 @@ void api_worker_membership(struct request *req)
     } else if (api_worker_begin(req, &db)) {
         struct db_error err;
         char *json = NULL, outside[MSE_MAX_ADDRESS + 1];
+        enum exec_outcome o = EXO_DONE;
         enum mse_rc rc = db_exec_membership(db, &f, code ? "{}" : arr.data, code, text, outside,
-                                            &json, &err);
-        if (rc == MSE_OK) {
+                                            &json, &o, &err);
+        if (rc == MSE_OK && o == EXO_DONE && skipped_json)
+            rc = db_exec_membership_skipped(db, &f, skipped_json, skipped_total, &err);
+        if (rc == MSE_OK && o == EXO_DONE) {
             worker_commit_reply(req, db, 200, json);
-        } else if (rc == MSE_ERR_INVALID) {
+        } else if (rc == MSE_OK && o == EXO_OUTSIDE_GROUP) {
             /* Worth an operator's attention: a bug, or a site's credentials misused. */
             LOG_WARN(&req->log, "site %s reported %s, outside its task's group",
                      req->principal.site_id, outside);
             verr_add(&v, "mailboxes", "lists %s, which is not a member of the task's group",
                      outside);
-            problem_send_fields(req, 422, "the membership report is not valid", &v);
+            problem_send_fields(req, api_outcome_of(o)->status, api_outcome_of(o)->detail, &v);
         } else {
-            worker_fail(req, rc, "membership");
+            worker_fail(req, rc, o, "membership");
         }
     }
+    free(skipped_json);
     mse_buf_cleanup(&arr);
     verr_cleanup(&v);
     cJSON_Delete(body);
@@ -317,20 +405,19 @@ void api_worker_lock(struct request *req)
         return;
     struct db_error err;
     char *json = NULL;
-    enum mse_rc rc = db_exec_lock(db, &f, addr, &json, &err);
-    if (rc == MSE_OK) {
+    enum exec_outcome o = EXO_DONE;
+    enum mse_rc rc = db_exec_lock(db, &f, addr, &json, &o, &err);
+    if (rc == MSE_OK && o == EXO_DONE) {
         worker_commit_reply(req, db, 200, json);
         return;
     }
-    if (rc == MSE_ERR_CONFLICT && json) {
+    if (rc == MSE_OK && o == EXO_MAILBOX_LOCKED && json) {
         /* Denied: the waiting state is recorded, so commit before answering. */
         metrics_count(METRIC_LOCK_WAITS, 1);
         cJSON *holder = cJSON_Parse(json);
         const cJSON *detail = cJSON_GetObjectItemCaseSensitive(holder, "detail");
         if (db_commit(db, &err) == MSE_OK)
-            problem_send_typed(req, 409, PROBLEM_MAILBOX_LOCKED, "%s",
-                               cJSON_IsString(detail) ? detail->valuestring
-                                                      : "the mailbox is locked by another task");
+            api_outcome_send(req, o, cJSON_IsString(detail) ? detail->valuestring : NULL);
         else
             problem_send_rc(req, MSE_ERR_UNAVAILABLE, NULL);
         cJSON_Delete(holder);
@@ -338,10 +425,7 @@ void api_worker_lock(struct request *req)
         return;
     }
     free(json);
-    if (rc == MSE_ERR_INVALID)
-        problem_send(req, 422, "%s is not one of this execution's mailboxes", addr);
-    else
-        worker_fail(req, rc, "lock");
+    mailbox_fail(req, rc, o, addr, "lock");
 }
 
 void api_worker_progress(struct request *req)
@@ -356,23 +440,26 @@ void api_worker_progress(struct request *req)
     const char *command = NULL, *detail = NULL;
     verr_init(&v);
     jsonin_members(body, "", allowed, NULL, &v);
-    (void)jsonin_str(body, "", "command", 500, JF_EMPTY | JF_NULLABLE, &v, &command);
-    (void)jsonin_str(body, "", "latest_detail", 1000, JF_EMPTY | JF_NULLABLE, &v, &detail);
+    (void)jsonin_str(body, "", "command", MSE_PROTO_MAX_COMMAND, JF_EMPTY | JF_NULLABLE, &v,
+                     &command);
+    (void)jsonin_str(body, "", "latest_detail", MSE_PROTO_MAX_DETAIL, JF_EMPTY | JF_NULLABLE, &v,
+                     &detail);
     if (verr_any(&v)) {
         problem_send_fields(req, 422, "the progress report is not valid", &v);
     } else {
         struct db *db;
         struct db_error err;
         bool cancel = false;
+        enum exec_outcome o = EXO_DONE;
         enum mse_rc rc = http_db(req, &db);
         if (rc == MSE_OK)
-            rc = db_exec_progress(db, &f, command, detail, &cancel, &err);
-        if (rc == MSE_OK)
+            rc = db_exec_progress(db, &f, command, detail, &cancel, &o, &err);
+        if (rc == MSE_OK && o == EXO_DONE)
             (void)http_reply_json(req, 200,
                                   cancel ? "{\"cancel_requested\":true}"
                                          : "{\"cancel_requested\":false}");
         else
-            worker_fail(req, rc, "progress");
+            worker_fail(req, rc, o, "progress");
     }
     verr_cleanup(&v);
     cJSON_Delete(body);
@@ -397,8 +484,10 @@ void api_worker_finish(struct request *req)
     verr_init(&v);
     jsonin_members(body, "", allowed, NULL, &v);
     (void)jsonin_enum(body, "", "state", states, JF_REQUIRED, &v, &state);
-    (void)jsonin_str(body, "", "reason_code", 64, JF_NULLABLE, &v, &r.reason_code);
-    (void)jsonin_str(body, "", "reason_text", 1000, JF_NULLABLE | JF_MULTILINE, &v, &r.reason_text);
+    (void)jsonin_str(body, "", "reason_code", MSE_PROTO_MAX_REASON_CODE, JF_NULLABLE, &v,
+                     &r.reason_code);
+    (void)jsonin_str(body, "", "reason_text", MSE_PROTO_MAX_REASON_TEXT, JF_NULLABLE | JF_MULTILINE,
+                     &v, &r.reason_text);
     (void)jsonin_int(body, "", "items", 0, INT64_MAX / 2, 0, &v, &items);
     (void)jsonin_int(body, "", "duration_ms", 0, INT64_MAX / 2, 0, &v, &duration);
     (void)jsonin_bool(body, "", "full_sync", 0, &v, &r.full_sync);
@@ -412,13 +501,12 @@ void api_worker_finish(struct request *req)
         r.state = states[state];
         r.items = items_s;
         r.duration_ms = duration_s;
-        enum mse_rc rc = db_exec_finish_mailbox(db, &f, addr, &r, &err);
-        if (rc == MSE_OK)
+        enum exec_outcome o = EXO_DONE;
+        enum mse_rc rc = db_exec_finish_mailbox(db, &f, addr, &r, &o, &err);
+        if (rc == MSE_OK && o == EXO_DONE)
             worker_commit_reply(req, db, 204, NULL);
-        else if (rc == MSE_ERR_INVALID)
-            problem_send(req, 422, "%s is not one of this execution's mailboxes", addr);
         else
-            worker_fail(req, rc, "finish");
+            mailbox_fail(req, rc, o, addr, "finish");
     }
     verr_cleanup(&v);
     cJSON_Delete(body);
@@ -435,11 +523,12 @@ static void complete_deferred(struct request *req, const struct fence *f, struct
     if (!api_worker_begin(req, &db))
         return;
     exec_end_cleanup(end);
-    enum mse_rc rc = db_exec_complete(db, f, true, end, &err);
-    if (rc == MSE_OK && end->pending)
+    enum exec_outcome o = EXO_DONE;
+    enum mse_rc rc = db_exec_complete(db, f, true, end, &o, &err);
+    if (rc == MSE_OK && o == EXO_DONE && end->pending)
         rc = api_tasks_apply_deferred(req, db, end->task_id);
-    if (rc != MSE_OK) {
-        worker_fail(req, rc, "complete");
+    if (rc != MSE_OK || o != EXO_DONE) {
+        worker_fail(req, rc, o, "complete");
         return;
     }
     worker_commit_reply(req, db, 200, end->doc);
@@ -453,14 +542,15 @@ void api_worker_complete(struct request *req)
     struct db *db;
     struct db_error err;
     struct exec_end end = { 0 };
+    enum exec_outcome o = EXO_DONE;
     if (!api_worker_fence(req, &f, id, token))
         return;
     /* One autocommitted statement, unless the task has changes waiting. */
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
-        rc = db_exec_complete(db, &f, false, &end, &err);
-    if (rc != MSE_OK) {
-        worker_fail(req, rc, "complete");
+        rc = db_exec_complete(db, &f, false, &end, &o, &err);
+    if (rc != MSE_OK || o != EXO_DONE) {
+        worker_fail(req, rc, o, "complete");
     } else if (end.deferred) {
         complete_deferred(req, &f, &end);
     } else {
@@ -478,11 +568,12 @@ void api_worker_release(struct request *req)
     if (!api_worker_fence(req, &f, id, token) || !api_worker_begin(req, &db))
         return;
     struct db_error err;
-    enum mse_rc rc = db_exec_release(db, &f, &err);
-    if (rc == MSE_OK)
+    enum exec_outcome o = EXO_DONE;
+    enum mse_rc rc = db_exec_release(db, &f, &o, &err);
+    if (rc == MSE_OK && o == EXO_DONE)
         worker_commit_reply(req, db, 204, NULL);
     else
-        worker_fail(req, rc, "release");
+        worker_fail(req, rc, o, "release");
 }
 
 /* ---- attachments ---- */
@@ -509,11 +600,23 @@ void api_worker_blob_get(struct request *req)
         return;
     struct db *db;
     struct db_error err;
+    struct mse_err serr = { { 0 } };
     bool exists = false;
     int64_t size = 0;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
         rc = db_blob_exists(db, req->principal.site_id, sha, &exists, &size, &err);
+    /*
+     * The store is asked too: content the table lists but the store lost (a collector that
+     * could not commit) is reported absent, so the worker uploads it again.
+     */
+    if (rc == MSE_OK && exists) {
+        rc = blobstore_stat(req->srv->blobs, sha, &exists, &size, &serr);
+        if (rc != MSE_OK) {
+            api_blob_problem(req, rc, &serr, NULL);
+            return;
+        }
+    }
     if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
     } else if (!exists) {
@@ -525,6 +628,34 @@ void api_worker_blob_get(struct request *req)
         http_add_header(req, "ETag", etag);
         (void)http_reply_json(req, 200, json);
     }
+}
+
+/*
+ * Content first, row second, then the store again: a collector that removed this content
+ * while the row was being recorded (it deletes with the row locked, and the upsert waited for
+ * it) has taken the object with it, so it is written once more.
+ */
+static enum mse_rc blob_store_and_record(struct request *req, struct db *db, const char *sha,
+                                         bool *created, bool *held_before, struct mse_err *serr,
+                                         struct db_error *err)
+{
+    struct blobstore *bs = req->srv->blobs;
+    char got[BLOBSTORE_SHA_HEX];
+    bool present = false;
+    int64_t size = 0;
+    enum mse_rc rc = blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+    if (rc != MSE_OK)
+        return rc;
+    rc = db_blob_record(db, req->principal.site_id, sha, (int64_t)req->body.len,
+                        blobstore_backend_name(bs), created, held_before, err);
+    if (rc != MSE_OK) {
+        serr->msg[0] = '\0'; /* a database failure, not the store's */
+        return rc;
+    }
+    rc = blobstore_stat(bs, sha, &present, &size, serr);
+    if (rc == MSE_OK && !present)
+        rc = blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+    return rc;
 }
 
 void api_worker_blob_put(struct request *req)
@@ -545,21 +676,25 @@ void api_worker_blob_put(struct request *req)
     }
     struct db *db;
     struct db_error err;
-    bool stored = false, held_before = false;
+    struct mse_err serr = { { 0 } };
+    bool created = false, held_before = false;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
-        rc = db_blob_put(db, req->principal.site_id, sha, req->body.data, req->body.len, &stored,
-                         &held_before, &err);
+        rc = blob_store_and_record(req, db, sha, &created, &held_before, &serr, &err);
+    if (rc != MSE_OK && serr.msg[0]) {
+        api_blob_problem(req, rc, &serr, "the content could not be stored");
+        return;
+    }
     if (rc != MSE_OK) {
         problem_send_rc(req, rc, NULL);
         return;
     }
-    if (stored)
+    if (created)
         metrics_count(METRIC_ATTACHMENT_BYTES_STORED, req->body.len);
     /* 201 whenever this site did not hold it: whether another site did is not revealed. */
-    bool created = !held_before;
+    bool new_here = !held_before;
     char json[128];
     snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%zu,\"created\":%s}", sha,
-             req->body.len, created ? "true" : "false");
-    (void)http_reply_json(req, created ? 201 : 200, json);
+             req->body.len, new_here ? "true" : "false");
+    (void)http_reply_json(req, new_here ? 201 : 200, json);
 }

@@ -199,7 +199,6 @@ DB_STMT(archive_attachment_find, 3, true,
         "'sha256', $2::text)) AND t.x ->> 'sha256' = $2"
         " AND ($3::text IS NULL OR t.x ->> 'attachment_id' = $3) ORDER "
         "BY a.seq, t.n LIMIT 1");
-DB_STMT(archive_blob_read, 1, true, "SELECT content FROM blobs WHERE sha256 = $1");
 
 /* Formats a page's keyset parameters: after (empty when none) and limit + 1 rows. */
 static void page_params(bool has_after, int64_t after, unsigned limit, char after_s[24],
@@ -320,31 +319,5 @@ enum mse_rc db_archive_attachment_find(struct db *db, const char *address, const
     db_res_clear(&res);
     if (rc != MSE_OK)
         archive_attachment_cleanup(out);
-    return rc;
-}
-
-enum mse_rc db_archive_blob_read(struct db *db, const char *sha256, char **data, size_t *len,
-                                 struct db_error *err)
-{
-    struct db_res res;
-    const char *params[] = { sha256 };
-    *data = NULL;
-    *len = 0;
-    enum mse_rc rc = db_query_raw(db, &archive_blob_read, params, &res, err);
-    if (rc != MSE_OK)
-        return rc;
-    rc = MSE_ERR_NOT_FOUND;
-    const char *v = db_res_rows(&res) == 1 ? db_res_get(&res, 0, 0) : NULL;
-    if (v) {
-        size_t n = db_res_len(&res, 0, 0);
-        *data = malloc(n + 1);
-        rc = *data ? MSE_OK : MSE_ERR_NOMEM;
-        if (rc == MSE_OK) {
-            memcpy(*data, v, n);
-            (*data)[n] = '\0';
-            *len = n;
-        }
-    }
-    db_res_clear(&res);
     return rc;
 }

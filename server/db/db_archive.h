@@ -72,11 +72,4 @@ void archive_attachment_cleanup(struct archive_attachment *a);
 enum mse_rc db_archive_attachment_find(struct db *db, const char *address, const char *sha256,
                                        const char *attachment_id, struct archive_attachment *out,
                                        struct db_error *err) MSE_WUR;
-/*
- * The stored content with this SHA-256: *data is malloc'd (len + 1 bytes, NUL-terminated for
- * convenience), *len its length. MSE_ERR_NOT_FOUND when not stored.
- */
-enum mse_rc db_archive_blob_read(struct db *db, const char *sha256, char **data, size_t *len,
-                                 struct db_error *err) MSE_WUR;
-
 #endif

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db_util.h"
+#include "exec_state.h"
 
 /*
  * A worker's write counts only while its claim does: same execution, same site, the token of
@@ -20,7 +21,7 @@
  */
 #define FENCE                                                                                      \
     "e.id = $1::uuid AND e.site_id = $2::uuid AND e.fencing_token = $3::bigint"                    \
-    " AND e.state IN ('running', 'waiting') AND e.lease_expires_at > now()"
+    " AND e.state IN " EXS_SQL_LEASED " AND e.lease_expires_at > now()"
 
 /* The checkpoints of (site, task, mailbox) as the worker's engine reads them. */
 #define CHECKPOINTS_JSON(site, task, mailbox)                                                      \
@@ -36,20 +37,22 @@ DB_STMT(exec_fence_why, 2, true,
 
 DB_STMT(exec_task_state, 1, false,
         "SELECT t.enabled, (SELECT e.id FROM executions e WHERE e.task_id = t.id"
-        " AND e.state IN ('queued', 'running', 'waiting'))"
+        " AND e.state IN " EXS_SQL_ACTIVE ")"
         " FROM exchange_tasks t WHERE t.id = $1::uuid AND t.deleted_at IS NULL FOR UPDATE");
 DB_STMT(exec_queue_manual, 1, false,
         "WITH x AS (INSERT INTO executions (task_id, site_id, trigger, state)"
-        " SELECT t.id, t.site_id, 'manual', 'queued' FROM exchange_tasks t WHERE t.id = $1::uuid"
+        " SELECT t.id, t.site_id, 'manual', " SQL_EXS_QUEUED
+        " FROM exchange_tasks t WHERE t.id = $1::uuid"
         " RETURNING *),"
-        " t AS (UPDATE exchange_tasks t SET live_state = coalesce(t.live_state, 'queued')"
+        " t AS (UPDATE exchange_tasks t SET live_state = coalesce(t.live_state, " SQL_EXS_QUEUED ")"
         " FROM x WHERE t.id = x.task_id)"
         " SELECT mse_execution_json(x)::text FROM x");
 DB_STMT(exec_active, 1, false,
         "SELECT e.id, e.state FROM executions e WHERE e.task_id = $1::uuid"
-        " AND e.state IN ('queued', 'running', 'waiting') FOR UPDATE");
+        " AND e.state IN " EXS_SQL_ACTIVE " FOR UPDATE");
 DB_STMT(exec_cancel_queued, 1, false,
-        "WITH x AS (UPDATE executions SET state = 'cancelled', result = 'cancelled',"
+        "WITH x AS (UPDATE executions SET state = " SQL_EXS_CANCELLED
+        ", result = " SQL_RES_CANCELLED ","
         " cancel_requested = true, finished_at = now() WHERE id = $1::uuid RETURNING *),"
         " t AS (UPDATE exchange_tasks t SET live_state = NULL FROM x WHERE t.id = x.task_id)"
         " SELECT mse_execution_json(x)::text FROM x");
@@ -86,7 +89,7 @@ DB_STMT(exec_heartbeat, 8, false,
         " r AS (UPDATE executions e SET lease_expires_at = now() + make_interval(secs => $7::int)"
         " FROM unnest($5::uuid[], $6::bigint[]) AS h (id, token) WHERE e.id = h.id"
         " AND e.fencing_token = h.token AND e.site_id = $1::uuid"
-        " AND e.state IN ('running', 'waiting') AND e.lease_expires_at > now()"
+        " AND e.state IN " EXS_SQL_LEASED " AND e.lease_expires_at > now()"
         " RETURNING e.id, e.fencing_token, e.cancel_requested)"
         " SELECT json_build_object('heartbeat_seconds', $8::int, 'lease_seconds', $7::int,"
         " 'site_enabled', (SELECT s.enabled FROM sites s WHERE s.id = $1::uuid),"
@@ -100,16 +103,16 @@ DB_STMT(exec_claim, 3, false,
         "WITH c AS (SELECT e.id FROM executions e"
         " JOIN exchange_tasks t ON t.id = e.task_id AND t.deleted_at IS NULL"
         " JOIN sites s ON s.id = e.site_id AND s.enabled"
-        " WHERE e.site_id = $1::uuid AND e.state = 'queued' ORDER BY e.seq"
+        " WHERE e.site_id = $1::uuid AND e.state = " SQL_EXS_QUEUED " ORDER BY e.seq"
         " LIMIT 1 FOR UPDATE OF e SKIP LOCKED),"
-        " u AS (UPDATE executions e SET state = 'running', worker_id = $2,"
+        " u AS (UPDATE executions e SET state = " SQL_EXS_RUNNING ", worker_id = $2,"
         " fencing_token = e.fencing_token + 1,"
         " lease_expires_at = now() + make_interval(secs => $3::int), claims = e.claims + 1,"
         " started_at = coalesce(e.started_at, now()),"
         " snapshot = coalesce(e.snapshot, mse_execution_snapshot(e.task_id))"
         " FROM c WHERE e.id = c.id RETURNING e.*),"
-        " t AS (UPDATE exchange_tasks t SET active_execution_id = u.id, live_state = 'running'"
-        " FROM u WHERE t.id = u.task_id)"
+        " t AS (UPDATE exchange_tasks t SET active_execution_id = u.id, live_state "
+        "= " SQL_EXS_RUNNING " FROM u WHERE t.id = u.task_id)"
         " SELECT (u.snapshot || jsonb_build_object('id', u.id, 'fencing_token', u.fencing_token,"
         " 'lease_seconds', $3::int, 'lease_expires_at', mse_ts(u.lease_expires_at),"
         " 'trigger', u.trigger, 'membership_known', u.membership_known,"
@@ -157,6 +160,10 @@ DB_STMT(exec_membership_doc, 1, false,
         " 'address', m.address, 'state', m.state) ORDER BY m.position), '[]'::json))::text"
         " FROM execution_mailboxes m WHERE m.execution_id = $1::uuid");
 
+DB_STMT(exec_membership_skipped, 5, false,
+        "UPDATE executions e SET skipped_members = $4::jsonb, skipped_members_total = $5::int"
+        " WHERE " FENCE " AND e.skipped_members IS NULL");
+
 DB_STMT(exec_lock_check, 4, false,
         "SELECT e.task_id, m.state FROM executions e JOIN execution_mailboxes m"
         " ON m.execution_id = e.id AND m.address = $4 WHERE " FENCE " FOR UPDATE OF e");
@@ -178,7 +185,7 @@ DB_STMT(exec_lock_take, 3, false,
         " SET execution_id = EXCLUDED.execution_id, task_id = EXCLUDED.task_id,"
         " acquired_at = now() WHERE l.execution_id = EXCLUDED.execution_id OR NOT EXISTS"
         " (SELECT 1 FROM executions h WHERE h.id = l.execution_id"
-        " AND h.state IN ('running', 'waiting') AND h.lease_expires_at > now())"
+        " AND h.state IN " EXS_SQL_LEASED " AND h.lease_expires_at > now())"
         " RETURNING l.execution_id");
 /*
  * Each grant opens an attempt (schema 026); one still open did not finish (its worker died or
@@ -198,14 +205,14 @@ DB_STMT(exec_lock_take, 3, false,
     " m.address) FROM execution_mailboxes m JOIN executions e ON e.id = m.execution_id"            \
     " WHERE m.execution_id = $1::uuid AND m.address = " address ")"
 DB_STMT(exec_lock_granted, 4, false,
-        "WITH x AS (UPDATE executions SET state = 'running' WHERE id = $1::uuid"
-        " AND state = 'waiting'),"
-        " m AS (UPDATE execution_mailboxes SET state = 'syncing',"
+        "WITH x AS (UPDATE executions SET state = " SQL_EXS_RUNNING " WHERE id = $1::uuid"
+        " AND state = " SQL_EXS_WAITING "),"
+        " m AS (UPDATE execution_mailboxes SET state = " SQL_MBS_SYNCING ","
         " started_at = coalesce(started_at, now()), " ATTEMPT_OPEN
         " WHERE execution_id = $1::uuid AND address = $3),"
-        " tm AS (UPDATE task_mailboxes SET state = 'syncing', updated_at = now()"
+        " tm AS (UPDATE task_mailboxes SET state = " SQL_MBS_SYNCING ", updated_at = now()"
         " WHERE task_id = $4::uuid AND address = $3),"
-        " t AS (UPDATE exchange_tasks SET live_state = 'running',"
+        " t AS (UPDATE exchange_tasks SET live_state = " SQL_EXS_RUNNING ","
         " command = " MAILBOX_COMMAND(
                 "$3") ", latest_detail = 'Starting' WHERE id = $4::uuid)"
                       " SELECT json_build_object('checkpoints', " CHECKPOINTS_JSON("$2::uuid",
@@ -216,12 +223,12 @@ DB_STMT(exec_lock_denied, 4, false,
         " ON t.id = l.task_id WHERE l.address = $2),"
         " d AS (SELECT format('Waiting for mailbox %s: locked by task \"%s\"', $2::text,"
         " coalesce((SELECT name FROM h), 'unknown')) AS text),"
-        " x AS (UPDATE executions SET state = 'waiting' WHERE id = $1::uuid),"
-        " m AS (UPDATE execution_mailboxes SET state = 'waiting_for_lock'"
+        " x AS (UPDATE executions SET state = " SQL_EXS_WAITING " WHERE id = $1::uuid),"
+        " m AS (UPDATE execution_mailboxes SET state = " SQL_MBS_WAITING_FOR_LOCK
         " WHERE execution_id = $1::uuid AND address = $2),"
-        " tm AS (UPDATE task_mailboxes SET state = 'waiting_for_lock', updated_at = now()"
+        " tm AS (UPDATE task_mailboxes SET state = " SQL_MBS_WAITING_FOR_LOCK ", updated_at = now()"
         " WHERE task_id = $3::uuid AND address = $2),"
-        " t AS (UPDATE exchange_tasks SET live_state = 'waiting', latest_detail = d.text,"
+        " t AS (UPDATE exchange_tasks SET live_state = " SQL_EXS_WAITING ", latest_detail = d.text,"
         " command = " MAILBOX_COMMAND(
                 "$2") " FROM d WHERE id = $3::uuid)"
                       " SELECT json_build_object('task_id', h.id, 'task_name', h.name, 'detail', "
@@ -245,7 +252,7 @@ DB_STMT(exec_progress, 5, false,
  * one to complete while none is set, with what every attempt of the first pass did; a pass
  * that fails adds its items and time to the first pass still to complete.
  */
-#define PASS_DONE   "$5 IN ('healthy', 'warning')"
+#define PASS_DONE   "$5 IN " MBS_SQL_PASSED
 #define NO_BASELINE "t.first_full_sync_at IS NULL"
 DB_STMT(exec_finish_mailbox, 10, false,
         "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
@@ -255,8 +262,7 @@ DB_STMT(exec_finish_mailbox, 10, false,
         " items_reported = $8::bigint, full_sync = $9::boolean, finished_at = now(),"
         " duration_ms = m.earlier_attempts_ms + $10::bigint, attempt_started_at = NULL"
         " FROM e WHERE m.execution_id = e.id AND m.address = $4"
-        " AND m.state IN ('pending', 'syncing', 'waiting_for_lock')"
-        " RETURNING m.address, m.duration_ms),"
+        " AND m.state IN " MBS_SQL_UNFINISHED " RETURNING m.address, m.duration_ms),"
         " tm AS (UPDATE task_mailboxes t SET state = $5, reason_code = $6, reason_text = $7,"
         " last_sync_at = now(), last_sync_ms = m.duration_ms,"
         " first_full_sync_at = CASE WHEN " NO_BASELINE " AND " PASS_DONE
@@ -279,32 +285,34 @@ DB_STMT(exec_complete, 4, false,
         " FROM mse_execution_complete($1::uuid, $2::uuid, $3::bigint, $4::boolean)");
 DB_STMT(exec_release, 3, false,
         "WITH e AS (SELECT e.id, e.task_id FROM executions e WHERE " FENCE " FOR UPDATE),"
-        " x AS (UPDATE executions x SET state = 'queued', lease_expires_at = NULL,"
+        " x AS (UPDATE executions x SET state = " SQL_EXS_QUEUED ", lease_expires_at = NULL,"
         " worker_id = NULL FROM e WHERE x.id = e.id),"
-        " m AS (UPDATE execution_mailboxes m SET state = 'pending' FROM e"
-        " WHERE m.execution_id = e.id AND m.state IN ('syncing', 'waiting_for_lock')"
-        " RETURNING m.address),"
-        " tm AS (UPDATE task_mailboxes t SET state = 'pending', updated_at = now() FROM e, m"
+        " m AS (UPDATE execution_mailboxes m SET state = " SQL_MBS_PENDING " FROM e"
+        " WHERE m.execution_id = e.id AND m.state IN " MBS_SQL_ATTEMPTED " RETURNING m.address),"
+        " tm AS (UPDATE task_mailboxes t SET state = " SQL_MBS_PENDING
+        ", updated_at = now() FROM e, m"
         " WHERE t.task_id = e.task_id AND t.address = m.address),"
         " l AS (DELETE FROM mailbox_locks l USING e WHERE l.execution_id = e.id),"
-        " t AS (UPDATE exchange_tasks t SET live_state = 'queued' FROM e WHERE t.id = e.task_id)"
+        " t AS (UPDATE exchange_tasks t SET live_state = " SQL_EXS_QUEUED
+        " FROM e WHERE t.id = e.task_id)"
         " SELECT count(*) FROM e");
 DB_STMT(exec_lock_row, 3, false,
         "SELECT e.task_id, (e.snapshot->'task'->>'type') FROM executions e WHERE " FENCE
         " FOR UPDATE");
 
 DB_STMT(exec_expire, 0, false,
-        "WITH x AS (UPDATE executions SET state = 'queued', lease_expires_at = NULL,"
+        "WITH x AS (UPDATE executions SET state = " SQL_EXS_QUEUED ", lease_expires_at = NULL,"
         " worker_id = NULL, lease_expiries = lease_expiries + 1"
-        " WHERE state IN ('running', 'waiting') AND lease_expires_at < now()"
+        " WHERE state IN " EXS_SQL_LEASED " AND lease_expires_at < now()"
         " RETURNING id, task_id),"
-        " m AS (UPDATE execution_mailboxes m SET state = 'pending' FROM x"
-        " WHERE m.execution_id = x.id AND m.state IN ('syncing', 'waiting_for_lock')"
+        " m AS (UPDATE execution_mailboxes m SET state = " SQL_MBS_PENDING " FROM x"
+        " WHERE m.execution_id = x.id AND m.state IN " MBS_SQL_ATTEMPTED
         " RETURNING x.task_id, m.address),"
-        " tm AS (UPDATE task_mailboxes t SET state = 'pending', updated_at = now() FROM m"
+        " tm AS (UPDATE task_mailboxes t SET state = " SQL_MBS_PENDING ", updated_at = now() FROM m"
         " WHERE t.task_id = m.task_id AND t.address = m.address),"
         " l AS (DELETE FROM mailbox_locks l USING x WHERE l.execution_id = x.id),"
-        " t AS (UPDATE exchange_tasks t SET live_state = 'queued' FROM x WHERE t.id = x.task_id)"
+        " t AS (UPDATE exchange_tasks t SET live_state = " SQL_EXS_QUEUED
+        " FROM x WHERE t.id = x.task_id)"
         " SELECT count(*) FROM x");
 /*
  * A queued execution whose site has no worker online says so, on the execution and its task:
@@ -313,7 +321,7 @@ DB_STMT(exec_expire, 0, false,
 #define WAITING_FOR_WORKER                                                                         \
     "SELECT x.id, x.task_id, s.name, (SELECT max(w.offline_at) FROM site_workers w"                \
     " WHERE w.site_id = x.site_id) AS since FROM executions x JOIN sites s ON s.id = x.site_id"    \
-    " WHERE x.state = 'queued' AND NOT EXISTS (SELECT 1 FROM site_workers w"                       \
+    " WHERE x.state = " SQL_EXS_QUEUED " AND NOT EXISTS (SELECT 1 FROM site_workers w"             \
     " WHERE w.site_id = x.site_id AND w.offline_at > now())"
 DB_STMT(exec_waiting_for_worker, 0, false,
         "WITH q AS (" WAITING_FOR_WORKER "),"
@@ -325,7 +333,7 @@ DB_STMT(exec_waiting_for_worker, 0, false,
         " ux AS (UPDATE executions x SET latest_detail = d.detail FROM d"
         " WHERE x.id = d.id AND x.latest_detail IS DISTINCT FROM d.detail),"
         " ut AS (UPDATE exchange_tasks t SET latest_detail = d.detail FROM d"
-        " WHERE t.id = d.task_id AND t.live_state = 'queued'"
+        " WHERE t.id = d.task_id AND t.live_state = " SQL_EXS_QUEUED
         " AND t.latest_detail IS DISTINCT FROM d.detail)"
         " SELECT count(*) FROM d");
 /* Schema 025: leases do not run out while nothing could serve their workers. */
@@ -336,27 +344,29 @@ DB_STMT(exec_due, 1, false,
         " AND t.enabled ORDER BY t.next_run_at LIMIT $1 FOR UPDATE SKIP LOCKED");
 DB_STMT(exec_schedule, 3, false,
         "WITH ins AS (INSERT INTO executions (task_id, site_id, trigger, state)"
-        " SELECT t.id, t.site_id, 'schedule', 'queued' FROM exchange_tasks t"
+        " SELECT t.id, t.site_id, 'schedule', " SQL_EXS_QUEUED " FROM exchange_tasks t"
         " WHERE t.id = $1::uuid ON CONFLICT (task_id)"
-        " WHERE state IN ('queued', 'running', 'waiting') DO NOTHING RETURNING id),"
+        " WHERE state IN " EXS_SQL_ACTIVE " DO NOTHING RETURNING id),"
         " skip AS (INSERT INTO executions (task_id, site_id, trigger, state, result, started_at,"
-        " finished_at) SELECT t.id, t.site_id, 'schedule', 'skipped', 'skipped', now(), now()"
+        " finished_at) SELECT t.id, t.site_id, 'schedule', " SQL_EXS_SKIPPED ", " SQL_RES_SKIPPED
+        ", now(), now()"
         " FROM exchange_tasks t WHERE t.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM ins)),"
         " upd AS (UPDATE exchange_tasks t SET next_run_at = CASE WHEN $2::boolean"
         " THEN to_timestamp($3::bigint) END, live_state = CASE WHEN EXISTS (SELECT 1 FROM ins)"
-        " THEN coalesce(t.live_state, 'queued') ELSE t.live_state END WHERE t.id = $1::uuid)"
+        " THEN coalesce(t.live_state, " SQL_EXS_QUEUED
+        ") ELSE t.live_state END WHERE t.id = $1::uuid)"
         " SELECT EXISTS (SELECT 1 FROM ins)");
 DB_STMT(exec_housekeeping, 0, false,
         "WITH i AS (DELETE FROM idempotency_keys WHERE created_at < now() - interval '25 hours'),"
         " a AS (DELETE FROM access_tokens WHERE expires_at < now() - interval '1 day')"
         " SELECT 1");
 DB_STMT(exec_metrics, 0, true,
-        "SELECT 'mse_executions', 'state', s.state, count(e.id) FROM unnest(ARRAY['queued',"
-        " 'running', 'waiting', 'completed', 'cancelled', 'skipped']) AS s (state)"
+        "SELECT 'mse_executions', 'state', s.state, count(e.id)"
+        " FROM unnest(ARRAY[" EXS_SQL_LIST_ALL "]) AS s (state)"
         " LEFT JOIN executions e ON e.state = s.state GROUP BY s.state"
         " UNION ALL SELECT 'mse_task_mailboxes', 'state', s.state, count(m.address)"
-        " FROM unnest(ARRAY['pending', 'syncing', 'waiting_for_lock', 'healthy', 'warning',"
-        " 'error', 'skipped']) AS s (state) LEFT JOIN task_mailboxes m ON m.state = s.state"
+        " FROM unnest(ARRAY[" MBS_SQL_LIST_ALL
+        "]) AS s (state) LEFT JOIN task_mailboxes m ON m.state = s.state"
         " GROUP BY s.state"
         " UNION ALL SELECT 'mse_sites_online', '', '', count(DISTINCT w.site_id) FROM site_workers "
         "w"
@@ -367,13 +377,14 @@ DB_STMT(exec_metrics, 0, true,
         " UNION ALL SELECT 'mse_tasks', 'enabled', t.enabled::text, count(*)"
         " FROM exchange_tasks t WHERE t.deleted_at IS NULL GROUP BY t.enabled");
 
-enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, struct db_error *err)
+enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, enum exec_outcome *out,
+                                  struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { f->execution_id, f->site_id };
     enum mse_rc rc = db_query(db, &exec_fence_why, params, &res, err);
     if (rc == MSE_OK)
-        rc = db_res_rows(&res) == 1 ? MSE_ERR_CONFLICT : MSE_ERR_NOT_FOUND;
+        *out = db_res_rows(&res) == 1 ? EXO_LEASE_LOST : EXO_NO_EXECUTION;
     db_res_clear(&res);
     return rc;
 }
@@ -403,10 +414,11 @@ static const char *fence_params(const struct fence *f, const char **p)
 }
 
 /*
- * A statement naming a mailbox came back empty: MSE_ERR_INVALID when the claim holds (the
+ * A statement naming a mailbox came back empty: EXO_NOT_MEMBER when the claim holds (the
  * mailbox is not one of the execution's), else why the claim does not hold.
  */
-static enum mse_rc not_member(struct db *db, const struct fence *f, struct db_error *err)
+static enum mse_rc not_member(struct db *db, const struct fence *f, enum exec_outcome *out,
+                              struct db_error *err)
 {
     const char *params[3];
     int64_t n = 0;
@@ -414,61 +426,61 @@ static enum mse_rc not_member(struct db *db, const struct fence *f, struct db_er
     enum mse_rc rc = db_int_query(db, &exec_fence_ok, params, &n, err);
     if (rc != MSE_OK)
         return rc;
-    if (n == 1)
-        return MSE_ERR_INVALID;
-    rc = db_exec_fence_failure(db, f, err);
-    return rc == MSE_OK ? MSE_ERR_INTERNAL : rc;
-}
-
-/* A fenced statement that came back empty: find out why. */
-static enum mse_rc fence_or(struct db *db, const struct fence *f, struct db_error *err)
-{
-    enum mse_rc rc = db_exec_fence_failure(db, f, err);
-    return rc == MSE_OK ? MSE_ERR_INTERNAL : rc;
+    if (n == 1) {
+        *out = EXO_NOT_MEMBER;
+        return MSE_OK;
+    }
+    return db_exec_fence_failure(db, f, out, err);
 }
 
 enum mse_rc db_exec_run_now(struct db *db, const char *task_id, char **json, char active_id[37],
-                            struct db_error *err)
+                            enum exec_outcome *out, struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { task_id };
     *json = NULL;
     active_id[0] = '\0';
+    *out = EXO_DONE;
     enum mse_rc rc = db_query(db, &exec_task_state, params, &res, err);
     if (rc == MSE_OK && db_res_rows(&res) != 1)
-        rc = MSE_ERR_NOT_FOUND;
-    if (rc == MSE_OK && db_res_get(&res, 0, 1)) {
+        *out = EXO_NO_TASK;
+    else if (rc == MSE_OK && db_res_get(&res, 0, 1)) {
         snprintf(active_id, 37, "%s", db_res_get(&res, 0, 1));
-        rc = MSE_ERR_CONFLICT;
+        *out = EXO_TASK_ACTIVE;
     } else if (rc == MSE_OK && db_res_get(&res, 0, 0)[0] != 't') {
-        rc = MSE_ERR_INVALID;
+        *out = EXO_TASK_DISABLED;
     }
     db_res_clear(&res);
-    if (rc == MSE_OK)
+    if (rc == MSE_OK && *out == EXO_DONE)
         rc = text_query(db, &exec_queue_manual, params, json, err);
     return rc;
 }
 
-enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json, struct db_error *err)
+enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json, enum exec_outcome *out,
+                         struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { task_id };
     char id[37];
-    bool queued;
+    enum exec_state state = EXEC_NONE;
     *json = NULL;
+    *out = EXO_DONE;
     enum mse_rc rc = db_query(db, &exec_active, params, &res, err);
     if (rc == MSE_OK && db_res_rows(&res) != 1)
-        rc = MSE_ERR_NOT_FOUND;
-    if (rc == MSE_OK) {
+        *out = EXO_NOT_ACTIVE;
+    if (rc == MSE_OK && *out == EXO_DONE) {
         snprintf(id, sizeof(id), "%s", db_res_get(&res, 0, 0));
-        queued = strcmp(db_res_get(&res, 0, 1), "queued") == 0;
+        /* The schema's CHECK allows no other spelling: anything else is a bug, not input. */
+        if (exec_state_parse(db_res_get(&res, 0, 1), &state) != MSE_OK)
+            rc = MSE_ERR_INTERNAL;
     }
     db_res_clear(&res);
-    if (rc != MSE_OK)
+    if (rc != MSE_OK || *out != EXO_DONE)
         return rc;
     const char *p[] = { id };
     /* Not claimed yet: nothing runs, so it ends now. Running: after the current mailbox. */
-    return text_query(db, queued ? &exec_cancel_queued : &exec_request_stop, p, json, err);
+    return text_query(db, state == EXEC_QUEUED ? &exec_cancel_queued : &exec_request_stop, p, json,
+                      err);
 }
 
 enum mse_rc db_exec_list(struct db *db, const char *task_id, bool has_before, int64_t before,
@@ -524,23 +536,28 @@ enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *wo
 }
 
 enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker_id,
-                          unsigned lease_s, char **json, struct db_error *err)
+                          unsigned lease_s, char **json, enum exec_outcome *out,
+                          struct db_error *err)
 {
     char lease[16];
     snprintf(lease, sizeof(lease), "%u", lease_s);
     const char *params[] = { site_id, worker_id, lease };
-    return text_query(db, &exec_claim, params, json, err);
+    enum mse_rc rc = text_query(db, &exec_claim, params, json, err);
+    *out = rc == MSE_OK && !*json ? EXO_NOTHING_QUEUED : EXO_DONE;
+    return rc;
 }
 
 enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
                                const char *error_code, const char *error_text,
-                               char outside[MSE_MAX_ADDRESS + 1], char **json, struct db_error *err)
+                               char outside[MSE_MAX_ADDRESS + 1], char **json,
+                               enum exec_outcome *out, struct db_error *err)
 {
     const char *params[6];
     struct db_res res;
     int64_t n = 0;
     *json = NULL;
     outside[0] = '\0';
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = addresses;
     params[4] = error_code;
@@ -550,26 +567,44 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
         rc = db_query(db, &exec_membership_outside, params, &res, err);
         if (rc == MSE_OK && db_res_rows(&res) == 1) {
             snprintf(outside, MSE_MAX_ADDRESS + 1, "%s", db_res_get(&res, 0, 0));
-            rc = MSE_ERR_INVALID;
+            *out = EXO_OUTSIDE_GROUP;
         }
         db_res_clear(&res);
     }
-    if (rc == MSE_OK)
-        rc = db_int_query(db, &exec_membership, params, &n, err);
+    if (rc != MSE_OK || *out != EXO_DONE)
+        return rc;
+    rc = db_int_query(db, &exec_membership, params, &n, err);
     if (rc == MSE_OK && n == 0)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     if (rc == MSE_OK)
         rc = text_query(db, &exec_membership_doc, params, json, err);
     return rc;
 }
 
+enum mse_rc db_exec_membership_skipped(struct db *db, const struct fence *f, const char *skipped,
+                                       int64_t skipped_total, struct db_error *err)
+{
+    const char *params[5];
+    char total[24];
+    snprintf(total, sizeof(total), "%lld", (long long)skipped_total);
+    fence_params(f, params);
+    params[3] = skipped;
+    params[4] = total;
+    struct db_res res;
+    enum mse_rc rc = db_query(db, &exec_membership_skipped, params, &res, err);
+    if (rc == MSE_OK)
+        db_res_clear(&res);
+    return rc;
+}
+
 enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailbox, char **json,
-                         struct db_error *err)
+                         enum exec_outcome *out, struct db_error *err)
 {
     const char *params[4];
     struct db_res res;
     char task[37];
     *json = NULL;
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = mailbox;
     enum mse_rc rc = db_query(db, &exec_lock_check, params, &res, err);
@@ -580,7 +615,7 @@ enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailb
     if (rc != MSE_OK)
         return rc;
     if (!found)
-        return not_member(db, f, err);
+        return not_member(db, f, out, err);
     const char *busy_p[] = { mailbox, f->execution_id };
     int64_t busy = 0;
     rc = db_int_query(db, &exec_lock_holder_busy, busy_p, &busy, err);
@@ -601,11 +636,14 @@ enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailb
     }
     const char *p[] = { f->execution_id, mailbox, task, f->site_id };
     rc = text_query(db, &exec_lock_denied, p, json, err);
-    return rc == MSE_OK ? MSE_ERR_CONFLICT : rc;
+    if (rc == MSE_OK)
+        *out = EXO_MAILBOX_LOCKED;
+    return rc;
 }
 
 enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *command,
-                             const char *detail, bool *cancel, struct db_error *err)
+                             const char *detail, bool *cancel, enum exec_outcome *out,
+                             struct db_error *err)
 {
     const char *params[5];
     struct db_res res;
@@ -613,21 +651,25 @@ enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *c
     params[3] = command;
     params[4] = detail;
     *cancel = false;
+    *out = EXO_DONE;
     enum mse_rc rc = db_query(db, &exec_progress, params, &res, err);
     bool done = rc == MSE_OK && db_res_rows(&res) == 1;
     if (done)
         *cancel = db_res_get(&res, 0, 0)[0] == 't';
     db_res_clear(&res);
     if (rc == MSE_OK && !done)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
 enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const char *mailbox,
-                                   const struct mailbox_result *r, struct db_error *err)
+                                   const struct mailbox_result *r, enum exec_outcome *out,
+                                   struct db_error *err)
 {
     const char *params[10];
     struct db_res res;
+    bool fenced = false;
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = mailbox;
     params[4] = r->state;
@@ -638,13 +680,13 @@ enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const c
     params[9] = r->duration_ms;
     enum mse_rc rc = db_query(db, &exec_finish_mailbox, params, &res, err);
     if (rc == MSE_OK) {
-        bool fenced = strcmp(db_res_get(&res, 0, 0), "1") == 0;
+        fenced = strcmp(db_res_get(&res, 0, 0), "1") == 0;
         bool member = strcmp(db_res_get(&res, 0, 1), "1") == 0;
-        rc = !fenced ? MSE_ERR_CONFLICT : member ? MSE_OK : MSE_ERR_INVALID;
+        *out = member ? EXO_DONE : EXO_NOT_MEMBER;
     }
     db_res_clear(&res);
-    if (rc == MSE_ERR_CONFLICT)
-        return fence_or(db, f, err);
+    if (rc == MSE_OK && !fenced)
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
@@ -654,14 +696,15 @@ void exec_end_cleanup(struct exec_end *e)
     e->doc = NULL;
 }
 
-/* Reads the row of mse_execution_complete into *end; MSE_ERR_CONFLICT when fenced. */
-static enum mse_rc complete_read(struct db_res *res, struct exec_end *end)
+/* Reads the row of mse_execution_complete into *end; *fenced when the claim did not hold. */
+static enum mse_rc complete_read(struct db_res *res, struct exec_end *end, bool *fenced)
 {
     if (db_res_rows(res) != 1 || !db_res_get(res, 0, 0))
         return MSE_ERR_INTERNAL;
     const char *outcome = db_res_get(res, 0, 0);
-    if (strcmp(outcome, "fenced") == 0)
-        return MSE_ERR_CONFLICT;
+    *fenced = strcmp(outcome, "fenced") == 0;
+    if (*fenced)
+        return MSE_OK;
     snprintf(end->task_id, sizeof(end->task_id), "%s", db_res_get(res, 0, 1));
     end->deferred = strcmp(outcome, "deferred") == 0;
     if (end->deferred)
@@ -674,38 +717,43 @@ static enum mse_rc complete_read(struct db_res *res, struct exec_end *end)
 }
 
 enum mse_rc db_exec_complete(struct db *db, const struct fence *f, bool deferred,
-                             struct exec_end *end, struct db_error *err)
+                             struct exec_end *end, enum exec_outcome *out, struct db_error *err)
 {
     const char *params[4];
     struct db_res res;
+    bool fenced = false;
     memset(end, 0, sizeof(*end));
+    *out = EXO_DONE;
     fence_params(f, params);
     params[3] = deferred ? "true" : "false";
     enum mse_rc rc = db_query(db, &exec_complete, params, &res, err);
     if (rc == MSE_OK)
-        rc = complete_read(&res, end);
+        rc = complete_read(&res, end, &fenced);
     db_res_clear(&res);
-    if (rc == MSE_ERR_CONFLICT)
-        return fence_or(db, f, err);
+    if (rc == MSE_OK && fenced)
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
-enum mse_rc db_exec_release(struct db *db, const struct fence *f, struct db_error *err)
+enum mse_rc db_exec_release(struct db *db, const struct fence *f, enum exec_outcome *out,
+                            struct db_error *err)
 {
     const char *params[3];
     int64_t n = 0;
+    *out = EXO_DONE;
     fence_params(f, params);
     enum mse_rc rc = db_int_query(db, &exec_release, params, &n, err);
     if (rc == MSE_OK && n == 0)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 
 enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[37], char type[40],
-                             struct db_error *err)
+                             enum exec_outcome *out, struct db_error *err)
 {
     const char *params[3];
     struct db_res res;
+    *out = EXO_DONE;
     fence_params(f, params);
     enum mse_rc rc = db_query(db, &exec_lock_row, params, &res, err);
     bool found = rc == MSE_OK && db_res_rows(&res) == 1;
@@ -716,7 +764,7 @@ enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[
     }
     db_res_clear(&res);
     if (rc == MSE_OK && !found)
-        return fence_or(db, f, err);
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "exec_state.h"
 #include "mse/limits.h"
 #include "mse/rc.h"
 
@@ -23,26 +24,30 @@ struct fence {
 };
 
 /*
- * Why a fenced statement touched no row: MSE_ERR_NOT_FOUND when the execution does not exist
- * for this site (the caller answers 404), MSE_ERR_CONFLICT when the claim is no longer valid
- * (lease lost, re-claimed, ended: 409).
+ * The outcomes: every function below that takes an `enum exec_outcome *out` returns MSE_OK
+ * when the database answered, and *out says how the operation went (EXO_DONE: as asked).
+ * Another result code is a failure of the machinery (connection, memory, a bug).
+ *
+ * Why a fenced statement touched no row: EXO_NO_EXECUTION when the execution does not exist
+ * for this site, EXO_LEASE_LOST when the claim is no longer valid (lease lost, re-claimed,
+ * ended). Every fenced function below can end so.
  */
-enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f,
+enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, enum exec_outcome *out,
                                   struct db_error *err) MSE_WUR;
 
 /* ---- admin side ---- */
 
 /*
- * Queues a manual execution of an enabled, live task. MSE_ERR_CONFLICT when one is active
- * (*active_id names it), MSE_ERR_INVALID when the task is disabled. *json is the execution.
+ * Queues a manual execution of an enabled, live task; *json is the execution. EXO_NO_TASK,
+ * EXO_TASK_ACTIVE (*active_id names the active one) or EXO_TASK_DISABLED and nothing queued.
  */
 enum mse_rc db_exec_run_now(struct db *db, const char *task_id, char **json, char active_id[37],
-                            struct db_error *err) MSE_WUR;
+                            enum exec_outcome *out, struct db_error *err) MSE_WUR;
 /*
  * Stops the task's active execution: a queued one is cancelled at once, a running one is
- * asked to stop after its current mailbox. MSE_ERR_NOT_FOUND when none is active.
+ * asked to stop after its current mailbox. EXO_NOT_ACTIVE when none is active.
  */
-enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json,
+enum mse_rc db_exec_stop(struct db *db, const char *task_id, char **json, enum exec_outcome *out,
                          struct db_error *err) MSE_WUR;
 /* A page of a task's executions (newest first), or of its mailboxes (group order). */
 enum mse_rc db_exec_list(struct db *db, const char *task_id, bool has_before, int64_t before,
@@ -68,29 +73,38 @@ enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *wo
                               const char *host, const char *version, const char *ids,
                               const char *tokens, unsigned lease_s, unsigned heartbeat_s,
                               char **json, struct db_error *err) MSE_WUR;
-/* Claims the oldest queued execution of the site; *json NULL when there is none. */
+/* Claims the oldest queued execution of the site; EXO_NOTHING_QUEUED (*json NULL) when none. */
 enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker_id,
-                          unsigned lease_s, char **json, struct db_error *err) MSE_WUR;
+                          unsigned lease_s, char **json, enum exec_outcome *out,
+                          struct db_error *err) MSE_WUR;
 /*
  * Stores the resolved mailboxes (a PostgreSQL text array literal of lower-case addresses) or,
  * with error_code set, why the group could not be resolved. A second report keeps the first.
- * *json = {"mailboxes": [{address, state}]}.
+ * *json = {"mailboxes": [{address, state}]}. EXO_OUTSIDE_GROUP when an address is not one of
+ * the task's known group (*outside names it) and nothing is stored.
  */
 enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char *addresses,
                                const char *error_code, const char *error_text,
                                char outside[MSE_MAX_ADDRESS + 1], char **json,
-                               struct db_error *err) MSE_WUR;
+                               enum exec_outcome *out, struct db_error *err) MSE_WUR;
 /*
- * Takes the mailbox lock for the execution. MSE_OK: *json = {"checkpoints": …}.
- * MSE_ERR_CONFLICT when another live execution holds it: *json = {task_id, task_name} of the
- * holder and the execution now shows `waiting`. MSE_ERR_NOT_FOUND when the mailbox is not
- * in the execution's membership (or the fence failed: see db_exec_fence_failure).
+ * Records the group members the worker skipped (a JSON array of {address, reason}, the first
+ * of skipped_total) with the membership, in its transaction; a second report keeps the first.
+ */
+enum mse_rc db_exec_membership_skipped(struct db *db, const struct fence *f, const char *skipped,
+                                       int64_t skipped_total, struct db_error *err) MSE_WUR;
+/*
+ * Takes the mailbox lock for the execution. EXO_DONE: *json = {"checkpoints": …}.
+ * EXO_MAILBOX_LOCKED when another live execution holds it: *json = {task_id, task_name,
+ * detail, site_id} of the holder and the execution now shows `waiting` (commit it).
+ * EXO_NOT_MEMBER when the mailbox is not in the execution's membership.
  */
 enum mse_rc db_exec_lock(struct db *db, const struct fence *f, const char *mailbox, char **json,
-                         struct db_error *err) MSE_WUR;
+                         enum exec_outcome *out, struct db_error *err) MSE_WUR;
 /* Sets the task's command and latest detail. *cancel tells whether a stop was asked for. */
 enum mse_rc db_exec_progress(struct db *db, const struct fence *f, const char *command,
-                             const char *detail, bool *cancel, struct db_error *err) MSE_WUR;
+                             const char *detail, bool *cancel, enum exec_outcome *out,
+                             struct db_error *err) MSE_WUR;
 
 /* How one mailbox ended, as the worker reports it. */
 struct mailbox_result {
@@ -102,10 +116,12 @@ struct mailbox_result {
 
 /*
  * Records a mailbox's end, updates the task's per-mailbox figures and frees the lock. A mailbox
- * that already ended in this execution is left as it is (MSE_OK: a repeated finish).
+ * that already ended in this execution is left as it is (EXO_DONE: a repeated finish).
+ * EXO_NOT_MEMBER when the mailbox is not one of the execution's.
  */
 enum mse_rc db_exec_finish_mailbox(struct db *db, const struct fence *f, const char *mailbox,
-                                   const struct mailbox_result *r, struct db_error *err) MSE_WUR;
+                                   const struct mailbox_result *r, enum exec_outcome *out,
+                                   struct db_error *err) MSE_WUR;
 
 /* What the end of an execution left to do on its task (run by the caller, same transaction). */
 struct exec_end {
@@ -122,16 +138,18 @@ void exec_end_cleanup(struct exec_end *e);
  * between check and end. When the task has changes or a deletion waiting and deferred is
  * false, nothing changes and end->deferred is set: call again with deferred inside a
  * transaction, and apply the changes (end->pending) in it before committing.
- * MSE_ERR_CONFLICT when the claim no longer holds, MSE_ERR_NOT_FOUND when there is no such
- * execution for the site. end is cleared first; release it with exec_end_cleanup.
+ * The fence failures as db_exec_fence_failure. end is cleared first; release it with
+ * exec_end_cleanup.
  */
 enum mse_rc db_exec_complete(struct db *db, const struct fence *f, bool deferred,
-                             struct exec_end *end, struct db_error *err) MSE_WUR;
+                             struct exec_end *end, enum exec_outcome *out,
+                             struct db_error *err) MSE_WUR;
 /* Hands the execution back to the queue (worker shutting down); its locks are freed. */
-enum mse_rc db_exec_release(struct db *db, const struct fence *f, struct db_error *err) MSE_WUR;
+enum mse_rc db_exec_release(struct db *db, const struct fence *f, enum exec_outcome *out,
+                            struct db_error *err) MSE_WUR;
 /* Locks the fenced execution's row for a submission; *task_id and *type of its task. */
 enum mse_rc db_exec_lock_row(struct db *db, const struct fence *f, char task_id[37], char type[40],
-                             struct db_error *err) MSE_WUR;
+                             enum exec_outcome *out, struct db_error *err) MSE_WUR;
 
 /* ---- scheduler ---- */
 

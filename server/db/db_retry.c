@@ -11,17 +11,18 @@
 
 #include "config.h"
 #include "db_util.h"
+#include "exec_state.h"
 
 DB_STMT(retry_task_state, 1, false,
         "SELECT t.enabled, (SELECT e.id FROM executions e WHERE e.task_id = t.id"
-        " AND e.state IN ('queued', 'running', 'waiting'))"
+        " AND e.state IN " EXS_SQL_ACTIVE ")"
         " FROM exchange_tasks t WHERE t.id = $1::uuid AND t.deleted_at IS NULL FOR UPDATE");
 /* The latest execution that ran its mailboxes to an end, and those of them that failed. */
 DB_STMT(retry_failed, 1, false,
         "SELECT e.id, coalesce((SELECT array_agg(m.address ORDER BY m.position)"
-        " FROM execution_mailboxes m WHERE m.execution_id = e.id AND m.state = 'error'),"
+        " FROM execution_mailboxes m WHERE m.execution_id = e.id AND m.state = " SQL_MBS_ERROR "),"
         " '{}')::text FROM executions e WHERE e.task_id = $1::uuid"
-        " AND e.state IN ('completed', 'cancelled') AND e.membership_known"
+        " AND e.state IN (" SQL_EXS_COMPLETED ", " SQL_EXS_CANCELLED ") AND e.membership_known"
         " ORDER BY e.seq DESC LIMIT 1");
 /* The first listed address that is not a mailbox of the task's group, with its index. */
 DB_STMT(retry_outside, 2, false,
@@ -33,11 +34,12 @@ DB_STMT(retry_queue, 3, false,
         " FROM unnest($2::text[]) WITH ORDINALITY AS u (addr, ord) GROUP BY u.addr),"
         " x AS (INSERT INTO executions (task_id, site_id, trigger, state, membership_known,"
         " mailboxes_total, mailboxes_requested, retry_of)"
-        " SELECT t.id, t.site_id, 'manual', 'queued', true, (SELECT count(*) FROM a), true,"
+        " SELECT t.id, t.site_id, 'manual', " SQL_EXS_QUEUED
+        ", true, (SELECT count(*) FROM a), true,"
         " $3::uuid FROM exchange_tasks t WHERE t.id = $1::uuid RETURNING id),"
         " m AS (INSERT INTO execution_mailboxes (execution_id, address, position)"
         " SELECT x.id, a.addr, a.pos FROM x, a),"
-        " t AS (UPDATE exchange_tasks t SET live_state = coalesce(t.live_state, 'queued')"
+        " t AS (UPDATE exchange_tasks t SET live_state = coalesce(t.live_state, " SQL_EXS_QUEUED ")"
         " WHERE t.id = $1::uuid)"
         " SELECT id FROM x");
 /* A separate statement: the rows the queueing statement inserted are visible only after it. */

@@ -33,6 +33,15 @@ DB_STMT(submit_checkpoint, 4, false,
 DB_STMT(submit_missing_blob, 2, false,
         "SELECT h FROM unnest($2::text[]) AS h WHERE NOT EXISTS"
         " (SELECT 1 FROM blob_holders b WHERE b.site_id = $1::uuid AND b.sha256 = h) LIMIT 1");
+/*
+ * Marks the content the batch references as referenced, so that the collector of unreferenced
+ * uploads leaves it alone from now on. Locks in address order (two batches naming the same new
+ * blobs must not deadlock); a row the collector holds is waited for, then found gone, and the
+ * missing check that follows names it.
+ */
+DB_STMT(submit_reference_blobs, 1, false,
+        "UPDATE blobs SET referenced_at = now() WHERE sha256 IN (SELECT sha256 FROM blobs"
+        " WHERE sha256 = ANY($1::text[]) AND referenced_at IS NULL ORDER BY sha256 FOR UPDATE)");
 DB_STMT(submit_epoch, 0, false, "SELECT nextval('mse_pass_epoch')");
 DB_STMT(submit_mailbox, 1, false,
         "INSERT INTO archive_mailboxes (address) VALUES ($1) ON CONFLICT (address)"
@@ -202,21 +211,6 @@ DB_STMT(submit_sequence, 7, false,
         " WHERE task_id = $2::uuid AND address = $4 AND $7::int > 0)"
         " SELECT sequence FROM t");
 
-/* Existence is answered per site (F7): content another site uploaded is not revealed. */
-DB_STMT(blob_exists, 2, true,
-        "SELECT b.size FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256"
-        " WHERE h.site_id = $1::uuid AND h.sha256 = $2");
-/*
- * Stores the content once for everyone and records the site as holding it; 1 in the first
- * column when the content was new to the store, in the second when this site held it already.
- */
-DB_STMT(blob_put, 4, false,
-        "WITH b AS (INSERT INTO blobs (sha256, size, content) VALUES ($2, $3::bigint, $4)"
-        " ON CONFLICT (sha256) DO NOTHING RETURNING 1),"
-        " h AS (INSERT INTO blob_holders (site_id, sha256) VALUES ($1::uuid, $2)"
-        " ON CONFLICT (site_id, sha256) DO NOTHING RETURNING 1)"
-        " SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM h)");
-
 /*
  * Runs a record statement when its array holds records of a kind it applies (`present` and
  * `kinds` share a bit). Skipping matters: such a statement joins the array to the archive,
@@ -230,10 +224,10 @@ static enum mse_rc records_run(struct db *db, struct db_stmt *st, const char *co
     return db_run(db, st, params, err);
 }
 
-/* Checks lock, replay, base checkpoint and uploads; MSE_OK with *proceed when all hold. */
+/* Checks lock, replay, base checkpoint and uploads; EXO_DONE in *out when all hold. */
 static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, const struct batch *b,
                                        const char *task, const char *scope, struct batch_result *r,
-                                       bool *not_locked, bool *have_epoch, int64_t *epoch,
+                                       enum exec_outcome *out, bool *have_epoch, int64_t *epoch,
                                        struct db_error *err)
 {
     struct db_res res;
@@ -250,8 +244,8 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
     const char *p2[] = { b->mailbox, f->execution_id };
     rc = db_int_query(db, &submit_locked, p2, &held, err);
     if (rc == MSE_OK && held != 1) {
-        *not_locked = true;
-        return MSE_ERR_INVALID;
+        *out = EXO_NOT_LOCKED;
+        return MSE_OK;
     }
     const char *p3[] = { f->site_id, task, b->mailbox, scope };
     if (rc == MSE_OK)
@@ -268,14 +262,19 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
     if (*have_epoch)
         rc = mse_parse_int(stored_epoch, 0, INT64_MAX, epoch);
     db_res_clear(&res);
+    if (rc == MSE_OK && !same)
+        *out = EXO_CHECKPOINT_CONFLICT;
     if (rc != MSE_OK || !same)
-        return rc == MSE_OK ? MSE_ERR_CONFLICT : rc;
+        return rc;
     const char *p4[] = { f->site_id, b->shas };
     if (b->shas) {
+        rc = db_run(db, &submit_reference_blobs, p4 + 1, err);
+        if (rc != MSE_OK)
+            return rc;
         rc = db_query(db, &submit_missing_blob, p4, &res, err);
         if (rc == MSE_OK && db_res_rows(&res) == 1) {
             snprintf(r->missing, sizeof(r->missing), "%s", db_res_get(&res, 0, 0));
-            rc = MSE_ERR_INVALID;
+            *out = EXO_MISSING_CONTENT;
         }
         db_res_clear(&res);
     }
@@ -332,21 +331,17 @@ static enum mse_rc apply_folder(struct db *db, const char *partition, const stru
 }
 
 enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct batch *b,
-                            struct batch_result *r, bool *lease_lost, bool *not_locked,
-                            struct db_error *err)
+                            struct batch_result *r, enum exec_outcome *out, struct db_error *err)
 {
     char task[37], type[40], epoch_s[24] = "", partition[24] = "";
     const char *scope = b->hierarchy ? "#hierarchy" : b->folder_id;
     bool have_epoch = false;
     int64_t epoch = 0;
     memset(r, 0, sizeof(*r));
-    *lease_lost = *not_locked = false;
-    enum mse_rc rc = db_exec_lock_row(db, f, task, type, err);
-    if (rc == MSE_ERR_CONFLICT)
-        *lease_lost = true;
-    if (rc == MSE_OK)
-        rc = batch_preconditions(db, f, b, task, scope, r, not_locked, &have_epoch, &epoch, err);
-    if (rc != MSE_OK || r->replayed)
+    enum mse_rc rc = db_exec_lock_row(db, f, task, type, out, err);
+    if (rc == MSE_OK && *out == EXO_DONE)
+        rc = batch_preconditions(db, f, b, task, scope, r, out, &have_epoch, &epoch, err);
+    if (rc != MSE_OK || *out != EXO_DONE || r->replayed)
         return rc;
     bool calendar = strcmp(type, "calendar_replication") == 0;
     /* A folder read from the start (first pass, or a reset) opens a new full pass. */
@@ -380,35 +375,5 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
     const char *sq[] = { b->batch_id, task, f->execution_id, b->mailbox, scope, records, upserts };
     if (rc == MSE_OK)
         rc = db_int_query(db, &submit_sequence, sq, &r->sequence, err);
-    return rc;
-}
-
-enum mse_rc db_blob_exists(struct db *db, const char *site_id, const char *sha256, bool *exists,
-                           int64_t *size, struct db_error *err)
-{
-    struct db_res res;
-    const char *params[] = { site_id, sha256 };
-    enum mse_rc rc = db_query(db, &blob_exists, params, &res, err);
-    *exists = rc == MSE_OK && db_res_rows(&res) == 1;
-    if (*exists)
-        rc = mse_parse_int(db_res_get(&res, 0, 0), 0, INT64_MAX, size);
-    db_res_clear(&res);
-    return rc;
-}
-
-enum mse_rc db_blob_put(struct db *db, const char *site_id, const char *sha256, const void *data,
-                        size_t len, bool *stored, bool *held_before, struct db_error *err)
-{
-    char size[24];
-    struct db_res res;
-    snprintf(size, sizeof(size), "%zu", len);
-    const char *params[] = { site_id, sha256, size, data ? data : "" };
-    const int lengths[] = { 0, 0, 0, (int)len };
-    const int formats[] = { 0, 0, 0, 1 };
-    enum mse_rc rc = db_query_bin(db, &blob_put, params, lengths, formats, &res, err);
-    bool row = rc == MSE_OK && db_res_rows(&res) == 1;
-    *stored = row && strcmp(db_res_get(&res, 0, 0), "1") == 0;
-    *held_before = row && strcmp(db_res_get(&res, 0, 1), "0") == 0;
-    db_res_clear(&res);
     return rc;
 }

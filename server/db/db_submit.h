@@ -49,24 +49,14 @@ struct batch_result {
 };
 
 /*
- * Applies the batch for the fenced execution, inside the caller's transaction.
- * MSE_ERR_CONFLICT: checkpoint_conflict (stored checkpoint differs; result->stored says how);
- * MSE_ERR_NOT_FOUND / fence failures as db_exec_fence_failure (lease lost → CONFLICT with
- * *lease_lost); MSE_ERR_INVALID when the mailbox lock is not held by this execution
- * (*not_locked) or an attachment hash is unknown (result->missing).
+ * Applies the batch for the fenced execution, inside the caller's transaction; outcomes as
+ * in db_exec.h: the fence failures, EXO_NOT_LOCKED (the mailbox lock is not held by this
+ * execution), EXO_CHECKPOINT_CONFLICT (the stored checkpoint differs; result->stored says how),
+ * EXO_MISSING_CONTENT (an attachment hash nobody uploaded: result->missing). Nothing applied
+ * unless EXO_DONE.
  */
 enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct batch *b,
-                            struct batch_result *result, bool *lease_lost, bool *not_locked,
+                            struct batch_result *result, enum exec_outcome *out,
                             struct db_error *err) MSE_WUR;
-
-/*
- * Attachment content, addressed by its SHA-256 and stored once. A site sees only content it
- * uploaded itself: exists answers for site_id alone; put stores the content when it is new
- * (*stored) and records site_id as holding it (*held_before when it already did). Idempotent.
- */
-enum mse_rc db_blob_exists(struct db *db, const char *site_id, const char *sha256, bool *exists,
-                           int64_t *size, struct db_error *err) MSE_WUR;
-enum mse_rc db_blob_put(struct db *db, const char *site_id, const char *sha256, const void *data,
-                        size_t len, bool *stored, bool *held_before, struct db_error *err) MSE_WUR;
 
 #endif

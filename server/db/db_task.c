@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "exec_state.h"
 
 /* Until the execution lifecycle (issue #5) keeps its own, status derives from these columns. */
 /* Live while an execution is queued, running or waiting; else what the task is set to do. */
@@ -68,8 +69,9 @@ DB_STMT(task_mark_deletion, 2, false,
         " WHERE id = $1 AND deleted_at IS NULL");
 /* A deleted task never runs again: an execution still waiting for a worker is cancelled. */
 DB_STMT(task_soft_delete, 2, false,
-        "WITH x AS (UPDATE executions SET state = 'cancelled', result = 'cancelled',"
-        " finished_at = now() WHERE task_id = $1::uuid AND state = 'queued')"
+        "WITH x AS (UPDATE executions SET state = " SQL_EXS_CANCELLED
+        ", result = " SQL_RES_CANCELLED ","
+        " finished_at = now() WHERE task_id = $1::uuid AND state = " SQL_EXS_QUEUED ")"
         " UPDATE exchange_tasks SET deleted_at = now(), next_run_at = NULL, live_state = NULL,"
         " active_execution_id = NULL, deletion_pending = false, pending_changes = NULL,"
         " updated_by = $2 WHERE id = $1 AND deleted_at IS NULL");

@@ -167,3 +167,55 @@ bool download_none_match(const char *header, const char *etag)
     }
     return seen && match;
 }
+
+/*
+ * Reads 1DIGIT+ at *p into *out, saturating at INT64_MAX (a position past any representation
+ * means the same as the largest one). False when there is no digit.
+ */
+static bool range_int(const char **p, int64_t *out)
+{
+    const char *q = *p;
+    int64_t v = 0;
+    for (; g_ascii_isdigit(*q); q++)
+        v = v > (INT64_MAX - 9) / 10 ? INT64_MAX : v * 10 + (*q - '0');
+    if (q == *p)
+        return false;
+    *p = q;
+    *out = v;
+    return true;
+}
+
+enum download_range download_range(const char *range, const char *if_range, const char *etag,
+                                   int64_t size, int64_t *first, int64_t *last)
+{
+    if (!range || g_ascii_strncasecmp(range, "bytes=", 6) != 0)
+        return DOWNLOAD_RANGE_FULL;
+    /* If-Range with anything but the current strong tag: the client's part is stale. */
+    if (if_range && strcmp(skip_ows(if_range), etag) != 0)
+        return DOWNLOAD_RANGE_FULL;
+    const char *p = skip_ows(range + 6);
+    int64_t a = -1, b = -1;
+    bool suffix = *p == '-';
+    if (suffix)
+        p++;
+    if (!range_int(&p, suffix ? &b : &a))
+        return DOWNLOAD_RANGE_FULL;
+    if (!suffix && *p++ != '-')
+        return DOWNLOAD_RANGE_FULL;
+    if (!suffix && g_ascii_isdigit(*p) && !range_int(&p, &b))
+        return DOWNLOAD_RANGE_FULL;
+    if (*skip_ows(p) != '\0' || (!suffix && b >= 0 && b < a))
+        return DOWNLOAD_RANGE_FULL; /* several ranges, or not a range at all */
+    if (suffix) {
+        if (b == 0 || size == 0)
+            return DOWNLOAD_RANGE_UNSATISFIABLE;
+        *first = b >= size ? 0 : size - b;
+        *last = size - 1;
+        return DOWNLOAD_RANGE_PARTIAL;
+    }
+    if (a >= size)
+        return DOWNLOAD_RANGE_UNSATISFIABLE;
+    *first = a;
+    *last = b < 0 || b >= size ? size - 1 : b;
+    return DOWNLOAD_RANGE_PARTIAL;
+}

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Headers of a stored file's download: a media type safe to send, Content-Disposition with
- * the file's name (RFC 6266 with an RFC 8187 UTF-8 form), and If-None-Match (RFC 9110).
+ * the file's name (RFC 6266 with an RFC 8187 UTF-8 form), If-None-Match and Range (RFC 9110).
  */
 #ifndef MSE_DOWNLOAD_H
 #define MSE_DOWNLOAD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mse/rc.h"
 
@@ -37,5 +38,22 @@ void download_disposition(const char *name, char out[DOWNLOAD_DISPOSITION_MAX]);
  * the request is then answered in full, as if the condition were absent.
  */
 bool download_none_match(const char *header, const char *etag);
+
+enum download_range {
+    DOWNLOAD_RANGE_FULL,          /* 200 with everything */
+    DOWNLOAD_RANGE_PARTIAL,       /* 206 with bytes first..last and Content-Range */
+    DOWNLOAD_RANGE_UNSATISFIABLE, /* 416 with Content-Range: bytes *\/size */
+};
+
+/*
+ * Evaluates Range (NULL = absent) for a representation of size bytes whose strong entity tag
+ * is etag (RFC 9110 §14.2, §13.1.5). One byte range is served: "bytes=a-b", "bytes=a-" or
+ * "bytes=-n" (the last n), a last position beyond the end being cut to it. FULL when the header
+ * is absent, malformed, of another unit or asks several ranges (a server may ignore Range),
+ * or when If-Range (NULL = absent) is not that strong tag. UNSATISFIABLE when the range starts
+ * at or past the end, or asks the last 0 bytes. *first and *last (inclusive) are set on PARTIAL.
+ */
+enum download_range download_range(const char *range, const char *if_range, const char *etag,
+                                   int64_t size, int64_t *first, int64_t *last);
 
 #endif

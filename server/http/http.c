@@ -157,6 +157,16 @@ enum mse_rc http_reply_take(struct request *req, unsigned status, const char *co
     return reply_queue(req, status, content_type, resp, len);
 }
 
+enum mse_rc http_reply_fd(struct request *req, unsigned status, const char *content_type, int fd,
+                          int64_t offset, int64_t len)
+{
+    struct MHD_Response *resp =
+            MHD_create_response_from_fd_at_offset64((uint64_t)len, fd, (uint64_t)offset);
+    if (!resp)
+        close(fd);
+    return reply_queue(req, status, content_type, resp, (size_t)len);
+}
+
 enum mse_rc http_reply_static(struct request *req, unsigned status, const char *content_type,
                               const char *body, size_t len)
 {
@@ -552,7 +562,10 @@ static void access_log(struct request *req, enum MHD_RequestTerminationCode toe)
         rc = log_field(&b, "cause", req->cause);
     /* A server-side failure is an error line, so that MSE_LOG_LEVEL=error still shows it. */
     if (rc == MSE_OK)
-        mse_log_fields(req->status >= 500 ? MSE_LOG_ERROR : MSE_LOG_INFO, b.data);
+        mse_log_fields(req->status >= 500                ? MSE_LOG_ERROR
+                       : req->quiet && req->status < 300 ? MSE_LOG_DEBUG
+                                                         : MSE_LOG_INFO,
+                       b.data);
     mse_buf_cleanup(&b);
 }
 

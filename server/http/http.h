@@ -65,6 +65,9 @@ struct request {
     char cause[256];  /* why the server could not do its part (database unreachable …) */
     size_t response_bytes;
     bool responded;
+    /* A routine answer a worker asks for every few seconds (an idle claim poll, a heartbeat):
+     * its access-log line is debug, so that idle sites do not flood the log. */
+    bool quiet;
     struct http_header extra[HTTP_MAX_EXTRA_HEADERS];
     unsigned nextra;
 };
@@ -94,6 +97,12 @@ enum mse_rc http_reply(struct request *req, unsigned status, const char *content
 enum mse_rc http_reply_take(struct request *req, unsigned status, const char *content_type,
                             char *body, size_t len);
 /* Same, for data that outlives the server (compiled-in assets): nothing is copied. */
+/*
+ * Sends len bytes of the file fd from offset (libmicrohttpd reads it as the client takes it).
+ * fd is taken: it is closed when the response is done, or now if it cannot be sent.
+ */
+enum mse_rc http_reply_fd(struct request *req, unsigned status, const char *content_type, int fd,
+                          int64_t offset, int64_t len);
 enum mse_rc http_reply_static(struct request *req, unsigned status, const char *content_type,
                               const char *body, size_t len);
 /* Sends `{...}` JSON text. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "mse/protocol.h"
 
 /*
  * Keep in step with api-spec/openapi.yaml; a test compares the two. The last column is the
@@ -60,21 +61,21 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/mailboxes/{address}/attachments/{sha256}", api_archive_attachment, ROLE_READ,
       0 },
     /* The worker protocol (docs/worker-protocol.md): a site's own credentials only. */
-    { "POST", "/api/v1/worker/heartbeat", api_worker_heartbeat, ROLE_SITE, 0 },
-    { "POST", "/api/v1/worker/claims", api_worker_claim, ROLE_SITE, 0 },
-    { "POST", "/api/v1/worker/executions/{id}/membership", api_worker_membership, ROLE_SITE,
+    { "POST", MSE_WORKER_PREFIX "/heartbeat", api_worker_heartbeat, ROLE_SITE, 0 },
+    { "POST", MSE_WORKER_PREFIX "/claims", api_worker_claim, ROLE_SITE, 0 },
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/membership", api_worker_membership, ROLE_SITE,
       MSE_MAX_MEMBERSHIP_BODY },
-    { "POST", "/api/v1/worker/executions/{id}/progress", api_worker_progress, ROLE_SITE, 0 },
-    { "POST", "/api/v1/worker/executions/{id}/mailboxes/{address}/lock", api_worker_lock, ROLE_SITE,
-      0 },
-    { "POST", "/api/v1/worker/executions/{id}/mailboxes/{address}/finish", api_worker_finish,
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/progress", api_worker_progress, ROLE_SITE, 0 },
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/mailboxes/{address}/lock", api_worker_lock,
       ROLE_SITE, 0 },
-    { "POST", "/api/v1/worker/executions/{id}/submissions", api_worker_submit, ROLE_SITE,
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/mailboxes/{address}/finish", api_worker_finish,
+      ROLE_SITE, 0 },
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/submissions", api_worker_submit, ROLE_SITE,
       MSE_MAX_SUBMISSION_BODY },
-    { "POST", "/api/v1/worker/executions/{id}/complete", api_worker_complete, ROLE_SITE, 0 },
-    { "POST", "/api/v1/worker/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
-    { "GET", "/api/v1/worker/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
-    { "PUT", "/api/v1/worker/attachments/{sha256}", api_worker_blob_put, ROLE_SITE,
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/complete", api_worker_complete, ROLE_SITE, 0 },
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
+    { "GET", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
+    { "PUT", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_put, ROLE_SITE,
       MSE_MAX_ATTACHMENT_BODY },
     /* A site's Active Directory (docs/directory.md): admins configure, the site's workers ask. */
     { "GET", "/api/v1/sites/{id}/directory", api_directory_get, ROLE_READ, 0 },
@@ -84,9 +85,9 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/sites/{id}/directory/groups", api_directory_groups, ROLE_READ, 0 },
     { "POST", "/api/v1/exchange-tasks/{id}/membership/refresh", api_tasks_membership_refresh,
       ROLE_ADMIN, 0 },
-    { "GET", "/api/v1/worker/directory", api_worker_directory, ROLE_SITE, 0 },
-    { "POST", "/api/v1/worker/directory/tests/{id}", api_worker_directory_test, ROLE_SITE, 0 },
-    { "PUT", "/api/v1/worker/directory/groups", api_worker_directory_groups, ROLE_SITE,
+    { "GET", MSE_WORKER_PREFIX "/directory", api_worker_directory, ROLE_SITE, 0 },
+    { "POST", MSE_WORKER_PREFIX "/directory/tests/{id}", api_worker_directory_test, ROLE_SITE, 0 },
+    { "PUT", MSE_WORKER_PREFIX "/directory/groups", api_worker_directory_groups, ROLE_SITE,
       MSE_MAX_MEMBERSHIP_BODY },
     /* Sync & Recover (docs/sync-recover.md): Exchange servers, their tests, sync tasks. */
     { "GET", "/api/v1/server-connections", api_sync_conn_list, ROLE_READ, 0 },

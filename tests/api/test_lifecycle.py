@@ -4,6 +4,7 @@ leases and fencing tokens, lease expiry and rescue, mailbox locks across tasks, 
 exactly-once submissions (checkpoint conflicts, replays), deferred changes and deletion,
 stop, the scheduler (skips, two servers), attachments, metrics."""
 import hashlib
+import json
 import re
 import threading
 import time
@@ -185,6 +186,65 @@ def test_nothing_to_claim_and_site_scoping(api, anon, site):
     problem(w.lock("zed@example.com"), 422)
     w.finish("anna@example.com")
     ok(w.complete())
+
+
+def test_idle_polls_and_heartbeats_are_not_logged_at_info(api, anon, server):
+    """An idle site polls every few seconds: those lines would bury everything else."""
+    idle = make_site(api)
+    w = ScriptedWorker(anon, idle["credentials"])
+    client = idle["credentials"]["client_id"]
+    start = len(server.lines)
+    assert w.claim().status_code == 204
+    ok(w.heartbeat())
+    # A refused claim is not routine: it is logged, and marks the end of what was sent.
+    problem(w.api.post("/api/v1/worker/claims", json={}), 422)
+    server.wait_for(rf'"status":422.*"client":"{client}"', start=start)
+    mine = [line for line in server.lines[start:] if f'"client":"{client}"' in line]
+    assert [json.loads(line)["status"] for line in mine] == [422], mine
+    # Work to claim is an event worth a line.
+    task = new_task(api, idle)
+    run(api, task)
+    start = len(server.lines)
+    claim(anon, idle, task["id"])
+    server.wait_for(rf'"route":"/api/v1/worker/claims","status":200.*"client":"{client}"',
+                    start=start)
+
+
+def test_skipped_group_members_are_recorded_once_and_checked(api, anon, site):
+    definition = make_definition(api)
+    task = make_task(api, site=site, definition=definition,
+                     group={"kind": "group_email", "value": "staff@example.com"})
+    run(api, task)
+    w = claim(anon, site, task["id"])
+    path = "/membership"
+    bad = [
+        ({"skipped": [], "skipped_total": 0}, "skipped"),
+        ({"mailboxes": ["anna@example.com"], "skipped": [{"address": "x@y.example"}],
+          "skipped_total": 1}, "skipped[0].reason"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "not an address", "reason": "external"}],
+          "skipped_total": 1}, "skipped[0].address"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "x@y.example", "reason": "External!"}],
+          "skipped_total": 1}, "skipped[0].reason"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "x@y.example", "reason": "external"}],
+          "skipped_total": 0}, "skipped_total"),
+        ({"mailboxes": ["anna@example.com"],
+          "skipped": [{"address": "x@y.example", "reason": "external"}]}, "skipped_total"),
+    ]
+    for body, field in bad:
+        problem(w._post(path, body), 422, field)
+    x = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{w.execution['id']}"))
+    assert x["skipped_members"] == {"total": 0, "listed": []}
+    listed = [{"address": "guest@partner.example", "reason": "external"},
+              {"address": "shared@example.com", "reason": "public_folder"}]
+    ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": listed,
+                      "skipped_total": 7}))
+    # A second report (a resumed worker) keeps the first.
+    ok(w._post(path, {"mailboxes": ["anna@example.com"], "skipped": [], "skipped_total": 0}))
+    x = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{w.execution['id']}"))
+    assert x["skipped_members"] == {"total": 7, "listed": listed}
 
 
 def test_heartbeat_marks_the_site_online_and_renews_leases(api, anon):

@@ -266,3 +266,30 @@ def list_routes():
     out = subprocess.run([binary("mse-server"), "--list-routes"], check=True,
                          capture_output=True, text=True, env={**os.environ, **sanitizer_env()})
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+class S3Server(Process):
+    """A real S3-protocol server (s3rver from npm, pinned in package-lock.json) with one bucket,
+    on a kernel-chosen port. It checks SigV4 signatures with its fixed credentials."""
+
+    ACCESS_KEY = "S3RVER"
+    SECRET_KEY = "S3RVER"
+    REGION = "us-east-1"
+
+    def __init__(self, bucket="mse-blobs"):
+        self.dir = tempfile.mkdtemp(prefix="mse-s3-")
+        self.bucket = bucket
+        argv = [os.path.join(SOURCE_DIR, "node_modules", ".bin", "s3rver"), "-d", self.dir,
+                "-a", "127.0.0.1", "-p", "0", "--configure-bucket", bucket]
+        super().__init__(argv, {}, r"S3rver listening on ([0-9.]+):(\d+)", "s3rver")
+        self.url = f"http://{self.match.group(1)}:{self.match.group(2)}"
+
+    def env(self):
+        """The mse-server (and blob-store suite) settings that point at this bucket."""
+        return {"MSE_BLOB_BACKEND": "s3", "MSE_S3_ENDPOINT": self.url,
+                "MSE_S3_BUCKET": self.bucket, "MSE_S3_REGION": self.REGION,
+                "MSE_S3_ACCESS_KEY_ID": self.ACCESS_KEY, "MSE_S3_SECRET_ACCESS_KEY": self.SECRET_KEY}
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -146,6 +146,18 @@ static void test_crypto_encodings(void **state)
     assert_memory_equal(raw, "hello", 5);
     free(raw);
     assert_int_equal(mse_crypto_b64_decode("a$b", 3, &raw, &n), MSE_ERR_INVALID);
+    /* base64url round trip, the cap, and what only the standard alphabet has. */
+    assert_int_equal(mse_crypto_b64url_decode("-_8", 16, &raw, &n), MSE_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(raw, "\xfb\xff", 2);
+    free(raw);
+    assert_int_equal(mse_crypto_b64url_decode("aGVsbG8", 8, &raw, &n), MSE_OK);
+    assert_memory_equal(raw, "hello", 5);
+    free(raw);
+    assert_int_equal(mse_crypto_b64url_decode("aGVsbG8", 7, &raw, &n), MSE_ERR_INVALID);
+    assert_int_equal(mse_crypto_b64url_decode("", 8, &raw, &n), MSE_ERR_INVALID);
+    assert_int_equal(mse_crypto_b64url_decode("+/8", 8, &raw, &n), MSE_ERR_INVALID);
+    assert_int_equal(mse_crypto_b64url_decode("aGVsbG8=", 16, &raw, &n), MSE_ERR_INVALID);
     uint8_t two[2];
     assert_int_equal(mse_crypto_unhex("0aFf", two, 2), MSE_OK);
     assert_int_equal(two[1], 0xff);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for download.c: media types, Content-Disposition file names, If-None-Match. */
+/* Unit tests for download.c: media types, Content-Disposition file names, If-None-Match, Range. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +123,59 @@ static void test_none_match(void **state)
     assert_false(download_none_match("\"2cf 24dba\"", tag));
 }
 
+/* A table: header, If-Range, size → result and the range it selects. */
+static void test_range(void **state)
+{
+    (void)state;
+    const char *tag = "\"abc\"";
+    static const struct {
+        const char *range, *if_range;
+        int64_t size;
+        enum download_range want;
+        int64_t first, last;
+    } cases[] = {
+        { NULL, NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=0-9", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 0, 9 },
+        { "bytes=10-", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 10, 99 },
+        { "bytes=-5", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 95, 99 },
+        { "bytes=-500", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 0, 99 },
+        { "bytes=90-1000", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 90, 99 },
+        { "bytes=99-99", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 99, 99 },
+        { "BYTES=1-2", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 1, 2 },
+        { "bytes=0-99999999999999999999999", NULL, 100, DOWNLOAD_RANGE_PARTIAL, 0, 99 },
+        { "bytes=100-", NULL, 100, DOWNLOAD_RANGE_UNSATISFIABLE, 0, 0 },
+        { "bytes=99999999999999999999-", NULL, 100, DOWNLOAD_RANGE_UNSATISFIABLE, 0, 0 },
+        { "bytes=-0", NULL, 100, DOWNLOAD_RANGE_UNSATISFIABLE, 0, 0 },
+        { "bytes=0-", NULL, 0, DOWNLOAD_RANGE_UNSATISFIABLE, 0, 0 },
+        { "bytes=-1", NULL, 0, DOWNLOAD_RANGE_UNSATISFIABLE, 0, 0 },
+        /* Ignored: served whole. */
+        { "bytes=9-1", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=0-1,5-6", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=a-b", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=1", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "items=0-1", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=--1", NULL, 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        /* If-Range: only the current strong tag keeps the range. */
+        { "bytes=0-1", "\"abc\"", 100, DOWNLOAD_RANGE_PARTIAL, 0, 1 },
+        { "bytes=0-1", "\"old\"", 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=0-1", "W/\"abc\"", 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+        { "bytes=0-1", "Thu, 01 Jan 2026 00:00:00 GMT", 100, DOWNLOAD_RANGE_FULL, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t first = -1, last = -1;
+        enum download_range got = download_range(cases[i].range, cases[i].if_range, tag,
+                                                 cases[i].size, &first, &last);
+        if (got != cases[i].want)
+            print_error("case %zu: %s\n", i, cases[i].range ? cases[i].range : "(none)");
+        assert_int_equal(got, cases[i].want);
+        if (got == DOWNLOAD_RANGE_PARTIAL) {
+            assert_int_equal(first, cases[i].first);
+            assert_int_equal(last, cases[i].last);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_disposition),
         cmocka_unit_test(test_disposition_long_names),
         cmocka_unit_test(test_none_match),
+        cmocka_unit_test(test_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

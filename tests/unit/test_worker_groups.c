@@ -26,8 +26,9 @@ struct dir_group {
 static const struct dir_group directory[] = {
     { "all@example.com",
       { "M:alice@example.com", "D:sales@example.com", "D:dev@example.com", "C:partner@other.org",
-        "M:Alice@Example.com" } },
-    { "sales@example.com", { "M:bob@example.com", "M:carol@example.com", "D:all@example.com" } },
+        "M:Alice@Example.com", "O:Guest@Partner.net" } },
+    { "sales@example.com",
+      { "M:bob@example.com", "M:carol@example.com", "D:all@example.com", "O:guest@partner.net" } },
     { "dev@example.com", { "M:dave@example.com", "D:sales@example.com", "D:ops@example.com" } },
     { "ops@example.com", { "M:erin@example.com", "D:ops@example.com" } },
     { "empty@example.com", { NULL } },
@@ -56,6 +57,7 @@ static enum mse_rc dir_expand(void *ctx, const char *address, struct ews_people 
             out->v[j].email = strdup(m + 2);
             out->v[j].mailbox_type = strdup(m[0] == 'M'   ? "Mailbox"
                                             : m[0] == 'D' ? "PublicDL"
+                                            : m[0] == 'O' ? "OneOff"
                                                           : "Contact");
         }
         return MSE_OK;
@@ -133,6 +135,42 @@ static void test_nested_cyclic_groups(void **state)
     assert_int_equal(rc, MSE_OK);
 }
 
+/* Members that are not mailboxes are listed with why, once each, from the cache too. */
+static void test_skipped_members(void **state)
+{
+    (void)state;
+    struct dir d = { 0 };
+    struct group_cache *c = group_cache_new(60000);
+    struct group_expander x = { .expand = dir_expand, .ctx = &d };
+    const char *reason;
+    struct mse_err err;
+    for (int round = 0; round < 2; round++) {
+        struct group_members m;
+        bool cached;
+        assert_int_equal(
+                groups_resolve(c, GROUP_EMAIL, "all@example.com", &x, &m, &cached, &reason, &err),
+                MSE_OK);
+        assert_int_equal(cached, round == 1);
+        assert_int_equal(m.n, 5);
+        assert_int_equal(m.skipped_total, 2);
+        assert_int_equal(m.nskipped, 2);
+        /* Depth first: sales (expanded within all) names the guest before all's contact. */
+        assert_string_equal(m.skipped[0].address, "guest@partner.net");
+        assert_string_equal(m.skipped[0].reason, "external");
+        assert_string_equal(m.skipped[1].address, "partner@other.org");
+        assert_string_equal(m.skipped[1].reason, "contact");
+        group_members_cleanup(&m);
+    }
+    /* A plain list has nothing to skip. */
+    struct group_members m;
+    assert_int_equal(groups_resolve(c, GROUP_MAILBOX, "a@example.com", &x, &m, NULL, &reason, &err),
+                     MSE_OK);
+    assert_int_equal(m.skipped_total, 0);
+    assert_null(m.skipped);
+    group_members_cleanup(&m);
+    group_cache_free(c);
+}
+
 static void test_group_errors(void **state)
 {
     (void)state;
@@ -196,9 +234,8 @@ static void test_cache_ttl(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mailbox_kinds),
-        cmocka_unit_test(test_nested_cyclic_groups),
-        cmocka_unit_test(test_group_errors),
+        cmocka_unit_test(test_mailbox_kinds),   cmocka_unit_test(test_nested_cyclic_groups),
+        cmocka_unit_test(test_skipped_members), cmocka_unit_test(test_group_errors),
         cmocka_unit_test(test_cache_ttl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -383,3 +383,28 @@ def test_a_type_this_worker_cannot_run_is_an_error_not_ok(api, server, sim, type
     finally:
         rc = worker.stop(signal.SIGTERM, timeout=60)
     worker.assert_clean_exit(rc)
+
+
+def test_group_members_that_are_not_mailboxes_are_listed_as_skipped(api, server, sim):
+    """An outside address in a distribution group is not synchronised, and the task says so."""
+    site = make_site(api)
+    a = sim.get("/mailboxes")["items"][5]["address"]
+    group = "with-guests@contoso.example"
+    sim.control("POST", "/groups", expect=201,
+                json={"address": group, "members": [a, "Guest@Partner.example",
+                                                     "auditor@outside.example", a.upper()]})
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "group_email", "value": group})
+    worker = start_worker(server, sim, site)
+    try:
+        done = run_and_wait(api, task)
+        assert done["result"] == "ok", done
+        assert done["mailboxes"]["total"] == 1
+        expected = {"total": 2, "listed": [
+            {"address": "guest@partner.example", "reason": "external"},
+            {"address": "auditor@outside.example", "reason": "external"}]}
+        assert done["skipped_members"] == expected
+        shown = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["last_execution"]
+        assert shown["skipped_members"] == expected
+    finally:
+        worker.assert_clean_exit(worker.stop(signal.SIGTERM, timeout=60))
