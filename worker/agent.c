@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config_worker.h"
+#include "conn_test.h"
 #include "directory_sync.h"
 #include "ews.h"
 #include "groups.h"
@@ -720,6 +721,8 @@ static void directory_poll(struct agent *a, struct srv_client *srv)
     struct mse_err err = { { 0 } };
     if (directory_sync_poll(a->dir, srv, &err) != MSE_OK)
         LOG_WARN(NULL, "directory: %s", err.msg);
+    if (conn_test_poll(srv, &a->ews_cfg, a->worker_id, a->stop, &err) != MSE_OK)
+        LOG_WARN(NULL, "server connection test: %s", err.msg);
 }
 
 /* One heartbeat; MSE_ERR_IO when the credentials are refused. */

@@ -110,4 +110,25 @@ void api_worker_directory(struct request *req);
 void api_worker_directory_test(struct request *req);
 void api_worker_directory_groups(struct request *req);
 
+/* api_sync.c: Sync & Recover server connections, their tests, and the worker side of tests. */
+void api_sync_conn_list(struct request *req);
+void api_sync_conn_create(struct request *req);
+void api_sync_conn_get(struct request *req);
+void api_sync_conn_patch(struct request *req);
+void api_sync_conn_delete(struct request *req);
+void api_sync_conn_test(struct request *req);
+void api_sync_conn_test_get(struct request *req);
+void api_worker_sync_tests(struct request *req);
+void api_worker_sync_test_finish(struct request *req);
+
+/* api_sync_tasks.c: Sync & Recover sync tasks, their start, stop and mailbox states. */
+void api_sync_tasks_list(struct request *req);
+void api_sync_tasks_create(struct request *req);
+void api_sync_tasks_get(struct request *req);
+void api_sync_tasks_patch(struct request *req);
+void api_sync_tasks_delete(struct request *req);
+void api_sync_tasks_start(struct request *req);
+void api_sync_tasks_stop(struct request *req);
+void api_sync_tasks_mailboxes(struct request *req);
+
 #endif

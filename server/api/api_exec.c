@@ -217,18 +217,9 @@ static bool task_known(struct request *req, struct db **db, char id[37])
 
 void api_exec_list(struct request *req)
 {
-    static const char *const allowed[] = { "limit", "cursor", NULL };
-    struct verr v;
     struct page page;
-    verr_init(&v);
-    query_check(req, allowed, &v);
-    query_page(req, EXEC_CURSOR, &page, &v);
-    if (verr_any(&v)) {
-        query_fail(req, &v);
-        verr_cleanup(&v);
+    if (!api_page_only(req, EXEC_CURSOR, &page))
         return;
-    }
-    verr_cleanup(&v);
     char id[37];
     struct db *db;
     if (!task_known(req, &db, id))

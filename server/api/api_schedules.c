@@ -153,17 +153,9 @@ static char *with_next_runs(const struct db_schedule *s, time_t after, unsigned 
 
 void api_schedules_list(struct request *req)
 {
-    static const char *const allowed[] = { "limit", "cursor", NULL };
-    struct verr v;
     struct page page;
-    verr_init(&v);
-    query_check(req, allowed, &v);
-    query_page(req, SCHEDULE_CURSOR, &page, &v);
-    if (verr_any(&v)) {
-        query_fail(req, &v);
-        verr_cleanup(&v);
+    if (!api_page_only(req, SCHEDULE_CURSOR, &page))
         return;
-    }
     struct db *db;
     struct db_error err;
     struct db_schedule *rows = NULL;

@@ -75,21 +75,7 @@ static void uuid_read(const cJSON *body, const char *key, unsigned flags, struct
 
 static void group_read(const cJSON *body, struct task_input *in, struct verr *v)
 {
-    static const char *const allowed[] = { "kind", "value", NULL };
-    const cJSON *g;
-    const char *value;
-    if (jsonin_object(body, "", "group", JF_REQUIRED, v, &g) != JF_OK)
-        return;
-    jsonin_members(g, "group", allowed, NULL, v);
-    enum jf k = jsonin_enum(g, "group", "kind", group_kind_names, JF_REQUIRED, v, &in->group_kind);
-    enum jf val = jsonin_str(g, "group", "value", MSE_MAX_LIST_VALUE, JF_PADDED, v, &value);
-    if (k != JF_OK)
-        in->group_kind = -1;
-    if (k == JF_OK && val == JF_ABSENT)
-        verr_add(v, "group.value", "is required");
-    if (k == JF_OK && val == JF_OK)
-        (void)group_normalize((enum group_kind)in->group_kind, value, "group.value",
-                              &in->group_value, v);
+    api_group_read(body, &in->group_kind, &in->group_value, v);
 }
 
 static void create_read(const cJSON *body, struct task_input *in, struct verr *v)

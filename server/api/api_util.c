@@ -7,13 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "buf.h"
 #include "crypto.h"
 #include "cursor.h"
 #include "db_util.h"
 #include "etag.h"
+#include "group.h"
 #include "http.h"
 #include "ids.h"
+#include "jsonin.h"
 #include "mse/limits.h"
 #include "problem.h"
 #include "query.h"
@@ -225,7 +229,8 @@ bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenc
         return false;
     }
     if (tasks > 0) {
-        tx_fail(tx, 409, "%lld exchange task(s) %s", (long long)tasks, r->in_use);
+        tx_fail(tx, 409, "%lld %s %s", (long long)tasks,
+                r->referrers ? r->referrers : "exchange task(s)", r->in_use);
         return false;
     }
     return true;
@@ -248,6 +253,46 @@ void api_delete_unreferenced(struct request *req, const struct api_referenced *r
             tx_commit_reply(&tx, 204, NULL, NULL, -1);
     }
     db_doc_cleanup(&before);
+}
+
+/* The enum of an index into group_kind_names. */
+static enum group_kind group_kind_of(int index)
+{
+    return (enum group_kind)index;
+}
+
+void api_group_read(const cJSON *body, int *kind, char **value, struct verr *v)
+{
+    static const char *const allowed[] = { "kind", "value", NULL };
+    const cJSON *g;
+    const char *text;
+    *kind = -1;
+    *value = NULL;
+    if (jsonin_object(body, "", "group", JF_REQUIRED, v, &g) != JF_OK)
+        return;
+    jsonin_members(g, "group", allowed, NULL, v);
+    enum jf k = jsonin_enum(g, "group", "kind", group_kind_names, JF_REQUIRED, v, kind);
+    enum jf val = jsonin_str(g, "group", "value", MSE_MAX_LIST_VALUE, JF_PADDED, v, &text);
+    if (k != JF_OK)
+        *kind = -1;
+    if (k == JF_OK && val == JF_ABSENT)
+        verr_add(v, "group.value", "is required");
+    if (k == JF_OK && val == JF_OK)
+        (void)group_normalize(group_kind_of(*kind), text, "group.value", value, v);
+}
+
+bool api_page_only(struct request *req, char kind, struct page *page)
+{
+    static const char *const allowed[] = { "limit", "cursor", NULL };
+    struct verr v;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, kind, page, &v);
+    bool ok = !verr_any(&v);
+    if (!ok)
+        query_fail(req, &v);
+    verr_cleanup(&v);
+    return ok;
 }
 
 void api_blob_problem(struct request *req, enum mse_rc rc, const struct mse_err *err,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "mse/rc.h"
+#include "verr.h"
 
 struct request;
 struct db;
@@ -71,9 +72,10 @@ void api_get_doc(struct request *req, const char *what, const char *missing, api
 
 /* A resource exchange tasks may refer to, as deleting it sees it. */
 struct api_referenced {
-    const char *kind;    /* "definition": the path's noun, the audit's resource type */
-    const char *missing; /* 404 detail */
-    const char *in_use;  /* 409 detail, after "N exchange task(s) " */
+    const char *kind;      /* "definition": the path's noun, the audit's resource type */
+    const char *missing;   /* 404 detail */
+    const char *in_use;    /* 409 detail, after "N exchange task(s) " */
+    const char *referrers; /* what refers to it, "sync task(s)"; NULL = "exchange task(s)" */
     api_doc_get_fn get;
     enum mse_rc (*tasks)(struct db *db, const char *id, int64_t *n, struct db_error *err);
     enum mse_rc (*remove)(struct db *db, const char *id, struct db_error *err);
@@ -91,6 +93,21 @@ bool api_delete_allowed(struct tx *tx, const char *id, const struct api_referenc
  * audit event "<kind>.delete" and 204, all in one transaction.
  */
 void api_delete_unreferenced(struct request *req, const struct api_referenced *r);
+
+/*
+ * A task's required "group" member {kind, value} as exchange and sync tasks take it: *kind the
+ * index in group_kind_names (-1 when absent or invalid), *value the normalised value
+ * (malloc'd, NULL when invalid). Errors name group, group.kind, group.value.
+ */
+struct cJSON;
+void api_group_read(const struct cJSON *body, int *kind, char **value, struct verr *v);
+
+/*
+ * The query of a list with no filter: only limit and cursor (of list kind) into *page. False
+ * after answering 400/422 naming the parameter.
+ */
+struct page;
+bool api_page_only(struct request *req, char kind, struct page *page);
 
 /*
  * Answers a blob store failure: 404 with not_found, 503 (Retry-After) when the store is

@@ -100,27 +100,11 @@ enum mse_rc db_directory_put(struct db *db, const char *site_id, const struct db
     return db_run(db, &directory_put, params, err);
 }
 
-/* Runs a statement whose one row holds one text column, into a malloc'd *json. */
-static enum mse_rc json_row(struct db *db, struct db_stmt *st, const char *const *params,
-                            char **json, struct db_error *err)
-{
-    struct db_res res;
-    *json = NULL;
-    enum mse_rc rc = db_query(db, st, params, &res, err);
-    if (rc == MSE_OK) {
-        rc = db_res_rows(&res) == 1 ? MSE_OK : MSE_ERR_NOT_FOUND;
-        if (rc == MSE_OK && !(*json = strdup(db_res_get(&res, 0, 0))))
-            rc = MSE_ERR_NOMEM;
-    }
-    db_res_clear(&res);
-    return rc;
-}
-
 enum mse_rc db_directory_test_insert(struct db *db, const char *site_id, char **json,
                                      struct db_error *err)
 {
     const char *params[] = { site_id };
-    return json_row(db, &directory_test_insert, params, json, err);
+    return db_json_query(db, &directory_test_insert, params, json, err);
 }
 
 enum mse_rc db_directory_test_get(struct db *db, const char *site_id, const char *id,
@@ -219,5 +203,5 @@ enum mse_rc db_directory_refresh_insert(struct db *db, const char *task_id, cons
                                         char **json, struct db_error *err)
 {
     const char *params[] = { task_id, actor };
-    return json_row(db, &directory_refresh_insert, params, json, err);
+    return db_json_query(db, &directory_refresh_insert, params, json, err);
 }

@@ -104,3 +104,18 @@ enum mse_rc db_int_query(struct db *db, struct db_stmt *st, const char *const *p
     db_res_clear(&res);
     return rc;
 }
+
+enum mse_rc db_json_query(struct db *db, struct db_stmt *st, const char *const *params, char **json,
+                          struct db_error *err)
+{
+    struct db_res res;
+    *json = NULL;
+    enum mse_rc rc = db_query(db, st, params, &res, err);
+    if (rc == MSE_OK) {
+        rc = db_res_rows(&res) == 1 ? MSE_OK : MSE_ERR_NOT_FOUND;
+        if (rc == MSE_OK && !(*json = strdup(db_res_get(&res, 0, 0))))
+            rc = MSE_ERR_NOMEM;
+    }
+    db_res_clear(&res);
+    return rc;
+}

@@ -38,6 +38,10 @@ enum mse_rc db_page_query(struct db *db, struct db_stmt *st, const char *const *
 /* Writes t as an RFC 3339 parameter when has is true (out is left empty otherwise). */
 void db_param_time(bool has, time_t t, char *out, size_t size);
 
+/* Runs a statement returning one row of one text column into a malloc'd *json. NOT_FOUND: none. */
+enum mse_rc db_json_query(struct db *db, struct db_stmt *st, const char *const *params, char **json,
+                          struct db_error *err) MSE_WUR;
+
 /* Runs a statement that must return one row with one bigint (counts, versions …). */
 enum mse_rc db_int_query(struct db *db, struct db_stmt *st, const char *const *params, int64_t *out,
                          struct db_error *err) MSE_WUR;
