@@ -196,3 +196,6 @@ def test_mse_journal_posts_and_exits_with_sendmail_codes(server, api, journal_cl
     r = run_journal(server, client, raw, "bob@outside.example",
                     MSE_JOURNAL_URL="http://127.0.0.1:9")
     assert r.returncode == 75
+    # Its own settings missing: EX_CONFIG (78), naming what is missing.
+    r = run_journal(server, {**client, "client_id": ""}, raw, "bob@outside.example")
+    assert r.returncode == 78 and b"MSE_JOURNAL_CLIENT_ID" in r.stderr, r.stderr
