@@ -44,6 +44,8 @@ scache unix - - n - 1 scache
 postlog unix-dgram n - n - 1 postlogd
 journal unix - n n - - pipe
   flags=Rq user=nobody argv={journal} --config {conf} -f ${{sender}} -- ${{recipient}}
+journal-down unix - n n - - pipe
+  flags=Rq user=nobody argv={journal} --config {conf_down} -f ${{sender}} -- ${{recipient}}
 """
 
 MAIN_CF = """\
@@ -63,6 +65,12 @@ default_transport = journal
 local_transport = journal
 relay_transport = journal
 journal_destination_recipient_limit = 1000
+# Mail for down.example goes to an mse-journal whose server is not there.
+transport_maps = inline:{{ down.example=journal-down }}
+# Pass messages on as the client sent them: a message without From must reach the archive's
+# refusal, not be repaired by cleanup(8).
+local_header_rewrite_clients =
+always_add_missing_headers = no
 queue_run_delay = 1s
 minimal_backoff_time = 1s
 maximal_backoff_time = 2s
@@ -91,6 +99,12 @@ def postfix(server, api):
         f.write(f"MSE_JOURNAL_URL={server.url}\nMSE_JOURNAL_CLIENT_ID={client['client_id']}\n"
                 f"MSE_JOURNAL_CLIENT_SECRET={client['client_secret']}\n")
     os.chmod(conf, 0o644)
+    conf_down = os.path.join(d, "journal-down.conf")
+    with open(conf_down, "w", encoding="utf-8") as f:
+        f.write(f"MSE_JOURNAL_URL=http://127.0.0.1:{free_port()}\n"
+                f"MSE_JOURNAL_CLIENT_ID={client['client_id']}\n"
+                f"MSE_JOURNAL_CLIENT_SECRET={client['client_secret']}\n")
+    os.chmod(conf_down, 0o644)
     etc = os.path.join(d, "etc")
     for sub in ("etc", "queue", "data"):
         os.mkdir(os.path.join(d, sub))
@@ -100,7 +114,7 @@ def postfix(server, api):
         f.write(MAIN_CF.format(dir=d))
     with open(os.path.join(etc, "master.cf"), "w", encoding="utf-8") as f:
         f.write(MASTER_CF.format(listen=f"127.0.0.1:{port}", journal=harness.binary("mse-journal"),
-                                 conf=conf))
+                                 conf=conf, conf_down=conf_down))
     env = {**os.environ, **harness.sanitizer_env()}
     # Postfix reports a bad configuration only to a terminal or its log: show the log.
     started = subprocess.run(["postfix", "-c", etc, "start"], env=env, capture_output=True,
@@ -138,6 +152,19 @@ def wait_for_hit(api, tag, postfix_dir, timeout=60):
         pytest.fail("never journaled; Postfix's log:\n" + f.read()[-4000:])
 
 
+def maillog_line(postfix_dir, needle, timeout=60):
+    """The first line of Postfix's log holding needle, waiting for it."""
+    path = os.path.join(postfix_dir, "maillog")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if needle in line:
+                    return line
+        time.sleep(0.3)
+    pytest.fail(f"{needle} never appeared in Postfix's log")
+
+
 def test_a_message_sent_through_postfix_is_searchable_and_attributed(api, postfix):
     port, d = postfix
     tag = uuid.uuid4().hex[:12]
@@ -154,3 +181,25 @@ def test_a_message_sent_through_postfix_is_searchable_and_attributed(api, postfi
     # Postfix prepends its trace headers; the message itself arrives intact.
     assert content.startswith(b"Received: ") or b"Return-Path" in content
     assert f"Subject: through postfix {tag}".encode() in content
+
+
+def test_a_malformed_message_bounces_with_the_archives_reason(api, postfix):
+    port, d = postfix
+    tag = uuid.uuid4().hex[:12]
+    # No From and no Sender: the archive refuses it for good (422, mse-journal exits 65).
+    send(port, f"Subject: nobody wrote this {tag}\r\n\r\nbody\r\n",
+         "sender@outside.example", [f"carol-{tag}@{DOMAIN}"])
+    line = maillog_line(d, f"to=<carol-{tag}@{DOMAIN}>")
+    assert "status=bounced" in line and "dsn=5." in line, line
+    assert "originator" in line or "From" in line, line
+    assert ok(api.get("/api/v1/archive/search", params={"q": tag}))["items"] == []
+
+
+def test_an_unreachable_archive_defers_the_message(postfix):
+    port, d = postfix
+    tag = uuid.uuid4().hex[:12]
+    send(port, f"From: a@outside.example\r\nSubject: later {tag}\r\n\r\nbody\r\n",
+         "a@outside.example", [f"dave-{tag}@down.example"])
+    line = maillog_line(d, f"to=<dave-{tag}@down.example>")
+    # 75 (EX_TEMPFAIL): Postfix keeps the message queued and retries.
+    assert "status=deferred" in line and "dsn=4." in line, line
