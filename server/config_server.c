@@ -44,35 +44,34 @@ static enum mse_rc bootstrap_check(const struct server_config *cfg, struct mse_e
 static enum mse_rc internal_domains_load(struct server_config *cfg, struct mse_err *err)
 {
     const char *s = mse_env_str("MSE_INTERNAL_DOMAINS", "");
-    size_t n = 0;
-    bool start = true;
-    for (const char *p = s;; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == ' ')
-            continue;
-        if (c == ',' || c == '\0') {
-            if (!start && n + 1 < sizeof(cfg->internal_domains))
-                cfg->internal_domains[n++] = ',';
-            start = true;
-            if (c == '\0')
-                break;
-            continue;
-        }
-        if (!isalnum(c) && c != '-' && c != '.') {
-            snprintf(err->msg, sizeof(err->msg),
-                     "MSE_INTERNAL_DOMAINS must be domain names separated by commas");
-            return MSE_ERR_INVALID;
-        }
-        if (n + 2 >= sizeof(cfg->internal_domains)) {
+    size_t n = 0, cap = sizeof(cfg->internal_domains);
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        const char *item = s, *end = s + len;
+        s = *end ? end + 1 : end;
+        while (item < end && *item == ' ')
+            item++;
+        while (end > item && end[-1] == ' ')
+            end--;
+        if (item == end)
+            continue; /* "a,,b" or a trailing comma */
+        if (n + (size_t)(end - item) + 2 > cap) {
             snprintf(err->msg, sizeof(err->msg), "MSE_INTERNAL_DOMAINS is longer than %zu bytes",
-                     sizeof(cfg->internal_domains) - 2);
+                     cap - 2);
             return MSE_ERR_INVALID;
         }
-        cfg->internal_domains[n++] = (char)tolower(c);
-        start = false;
+        if (n)
+            cfg->internal_domains[n++] = ',';
+        for (; item < end; item++) {
+            unsigned char c = (unsigned char)*item;
+            if (!isalnum(c) && c != '-' && c != '.') {
+                snprintf(err->msg, sizeof(err->msg),
+                         "MSE_INTERNAL_DOMAINS must be domain names separated by commas");
+                return MSE_ERR_INVALID;
+            }
+            cfg->internal_domains[n++] = (char)tolower(c);
+        }
     }
-    if (n > 0 && cfg->internal_domains[n - 1] == ',')
-        n--;
     cfg->internal_domains[n] = '\0';
     return MSE_OK;
 }

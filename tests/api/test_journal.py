@@ -199,3 +199,11 @@ def test_mse_journal_posts_and_exits_with_sendmail_codes(server, api, journal_cl
     # Its own settings missing: EX_CONFIG (78), naming what is missing.
     r = run_journal(server, {**client, "client_id": ""}, raw, "bob@outside.example")
     assert r.returncode == 78 and b"MSE_JOURNAL_CLIENT_ID" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("value", ["corp.example;evil", "corp example", "a" * 1100])
+def test_a_bad_internal_domain_list_stops_the_server(database, value):
+    p = harness.Process([harness.binary("mse-server")],
+                        {"MSE_DATABASE_URL": database.conninfo, "MSE_INTERNAL_DOMAINS": value},
+                        None, "mse-server")
+    assert p.wait(30) == 2 and "MSE_INTERNAL_DOMAINS" in p.output()
