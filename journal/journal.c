@@ -307,7 +307,7 @@ static bool journal_url(const struct journal_config *cfg, const char *sender,
     }
     for (size_t i = 0; ok && i < n; i++) {
         char *e = curl_easy_escape(esc, recipients[i], 0);
-        ok = e && mse_buf_printf(url, "%crecipient=%s", sep, e) == MSE_OK;
+        ok = e && mse_buf_printf(url, "%crcpt=%s", sep, e) == MSE_OK;
         curl_free(e);
         sep = '&';
     }

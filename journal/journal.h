@@ -17,6 +17,7 @@ enum journal_exit {
     JOURNAL_EX_USAGE = 64,    /* bad command line (permanent: the transport is misconfigured) */
     JOURNAL_EX_DATAERR = 65,  /* the server refused the message as malformed or too large */
     JOURNAL_EX_TEMPFAIL = 75, /* anything else: the MTA keeps the message and retries */
+    JOURNAL_EX_CONFIG = 78,   /* mse-journal's own settings are wrong (Postfix defers: 4.3.5) */
 };
 
 struct journal_config {

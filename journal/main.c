@@ -78,9 +78,12 @@ int main(int argc, char **argv)
     struct journal_config cfg;
     struct mse_err err = { "" };
     if (journal_config_load(config, &cfg, &err) != MSE_OK) {
-        /* A configuration mistake must not bounce mail: the MTA keeps it until it is fixed. */
+        /*
+         * EX_CONFIG names the cause in the MTA's log; Postfix's pipe(8) reads it as a soft
+         * error (4.3.5), so the message stays queued until the settings are fixed.
+         */
         fprintf(stderr, "mse-journal: %s\n", err.msg);
-        return JOURNAL_EX_TEMPFAIL;
+        return JOURNAL_EX_CONFIG;
     }
     struct mse_buf msg;
     mse_buf_init(&msg, MSE_MAX_JOURNAL_BODY);

@@ -37,6 +37,45 @@ static enum mse_rc bootstrap_check(const struct server_config *cfg, struct mse_e
 }
 
 /* The content store; the s3 settings are checked when the store is opened. */
+/*
+ * MSE_INTERNAL_DOMAINS: "example.com, corp.example" → "example.com,corp.example". A domain
+ * is letters, digits, '-' and '.', so that the list can never be read as anything else.
+ */
+static enum mse_rc internal_domains_load(struct server_config *cfg, struct mse_err *err)
+{
+    const char *s = mse_env_str("MSE_INTERNAL_DOMAINS", "");
+    size_t n = 0, cap = sizeof(cfg->internal_domains);
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        const char *item = s, *end = s + len;
+        s = *end ? end + 1 : end;
+        while (item < end && *item == ' ')
+            item++;
+        while (end > item && end[-1] == ' ')
+            end--;
+        if (item == end)
+            continue; /* "a,,b" or a trailing comma */
+        if (n + (size_t)(end - item) + 2 > cap) {
+            snprintf(err->msg, sizeof(err->msg), "MSE_INTERNAL_DOMAINS is longer than %zu bytes",
+                     cap - 2);
+            return MSE_ERR_INVALID;
+        }
+        if (n)
+            cfg->internal_domains[n++] = ',';
+        for (; item < end; item++) {
+            unsigned char c = (unsigned char)*item;
+            if (!isalnum(c) && c != '-' && c != '.') {
+                snprintf(err->msg, sizeof(err->msg),
+                         "MSE_INTERNAL_DOMAINS must be domain names separated by commas");
+                return MSE_ERR_INVALID;
+            }
+            cfg->internal_domains[n++] = (char)tolower(c);
+        }
+    }
+    cfg->internal_domains[n] = '\0';
+    return MSE_OK;
+}
+
 static enum mse_rc blobs_load(struct server_config *cfg, struct mse_err *err)
 {
     struct blobstore_config *b = &cfg->blobs;
@@ -115,6 +154,8 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
                  "MSE_LOG_LEVEL must be debug, info, warn or error, got \"%s\"", level);
         return MSE_ERR_INVALID;
     }
+    if (internal_domains_load(cfg, err) != MSE_OK)
+        return MSE_ERR_INVALID;
     cfg->data_dir = mse_env_str("MSE_DATA_DIR", ".var");
     cfg->master_key_file = mse_env_str("MSE_MASTER_KEY_FILE", NULL);
     cfg->bootstrap_client_id = mse_env_str("MSE_BOOTSTRAP_CLIENT_ID", NULL);

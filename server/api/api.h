@@ -95,6 +95,9 @@ void api_archive_folders(struct request *req);
 void api_archive_items(struct request *req);
 void api_archive_appointments(struct request *req);
 void api_archive_attachment(struct request *req);
+void api_archive_search(struct request *req);
+void api_archive_message_content(struct request *req);
+void api_journal_post(struct request *req);
 
 /* api_metrics.c */
 void api_metrics(struct request *req);

@@ -17,6 +17,7 @@
 #include "blobstore.h"
 #include "crypto.h"
 #include "db_archive.h"
+#include "db_journal.h"
 #include "download.h"
 #include "http.h"
 #include "problem.h"
@@ -27,6 +28,10 @@
 #define FOLDER_CURSOR       'F'
 #define ITEM_CURSOR         'I'
 #define APPOINTMENT_CURSOR  'P'
+#define SEARCH_CURSOR       'J'
+
+/* A search query: a few words or phrases, not a document. */
+#define SEARCH_MAX_QUERY 1000
 
 /* EWS ids and folder paths in query parameters (ids are a few hundred bytes in practice). */
 #define ARCHIVE_MAX_ID 1024
@@ -215,17 +220,22 @@ void api_archive_appointments(struct request *req)
     list_reply(req, &appointment_list);
 }
 
-/* The {sha256} placeholder: 64 lowercase hex digits; false after answering 404. */
-static bool path_sha256(struct request *req, char out[65])
+/* The {sha256} placeholder at index i: 64 lowercase hex digits; false after answering 404. */
+static bool path_sha256_at(struct request *req, unsigned i, char out[65])
 {
-    const char *s = req->nparams > 1 ? req->params[1] : "";
+    const char *s = req->nparams > i ? req->params[i] : "";
     bool ok = strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
     if (!ok) {
-        problem_send(req, 404, "attachment content is addressed by its SHA-256 in lowercase hex");
+        problem_send(req, 404, "content is addressed by its SHA-256 in lowercase hex");
         return false;
     }
     memcpy(out, s, 65);
     return true;
+}
+
+static bool path_sha256(struct request *req, char out[65])
+{
+    return path_sha256_at(req, 1, out);
 }
 
 /* Answers 416 for a range the content's size cannot satisfy (fd is closed). */
@@ -313,4 +323,96 @@ void api_archive_attachment(struct request *req)
     else
         content_send(req, sha, etag, &a);
     archive_attachment_cleanup(&a);
+}
+
+/* An address filter in lower case, the form the archive stores; true when present and valid. */
+static bool query_address(struct request *req, const char *name, struct verr *v,
+                          char out[MSE_MAX_ADDRESS + 1])
+{
+    const char *s = NULL;
+    if (!query_text(req, name, MSE_MAX_ADDRESS, v, &s))
+        return false;
+    size_t i = 0;
+    for (; s[i]; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
+    out[i] = '\0';
+    return true;
+}
+
+/* Reads the search's query parameters into *s; false after answering 400. */
+static bool search_query(struct request *req, struct journal_search *s,
+                         char addr[3][MSE_MAX_ADDRESS + 1])
+{
+    static const char *const allowed[] = { "q",      "mailbox",         "from",  "to",     "after",
+                                           "before", "has_attachments", "limit", "cursor", NULL };
+    struct verr v;
+    struct page page;
+    bool attachments = false;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    query_page(req, SEARCH_CURSOR, &page, &v);
+    (void)query_text(req, "q", SEARCH_MAX_QUERY, &v, &s->q);
+    if (query_address(req, "mailbox", &v, addr[0]))
+        s->mailbox = addr[0];
+    if (query_address(req, "from", &v, addr[1]))
+        s->from = addr[1];
+    if (query_address(req, "to", &v, addr[2]))
+        s->to = addr[2];
+    s->has_after = query_time(req, "after", &v, &s->after);
+    s->has_before = query_time(req, "before", &v, &s->before);
+    if (s->has_after && s->has_before && s->after > s->before)
+        verr_add(&v, "before", "must not be before after");
+    if (query_bool(req, "has_attachments", &v, &attachments))
+        s->has_attachments = attachments ? "true" : "false";
+    s->has_cursor = page.has_after;
+    s->cursor = page.after;
+    s->limit = page.limit;
+    return query_done(req, &v);
+}
+
+void api_archive_search(struct request *req)
+{
+    struct journal_search s = { 0 };
+    char addr[3][MSE_MAX_ADDRESS + 1];
+    if (!search_query(req, &s, addr))
+        return;
+    struct db *db;
+    struct db_error err;
+    char *items = NULL;
+    int64_t last = 0;
+    bool more = false;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_journal_search(db, &s, &items, &last, &more, &err);
+    api_reply_list(req, rc, items, more, last, SEARCH_CURSOR);
+}
+
+void api_archive_message_content(struct request *req)
+{
+    char sha[65];
+    if (!path_sha256_at(req, 0, sha) || !api_no_query(req))
+        return;
+    struct db *db;
+    struct db_error err;
+    bool found = false;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_journal_content_find(db, sha, &found, &err);
+    if (rc != MSE_OK || !found) {
+        problem_send_rc(req, rc == MSE_OK ? MSE_ERR_NOT_FOUND : rc,
+                        "no archived message has this content");
+        return;
+    }
+    /* The same validators as an attachment's: the address never changes its content. */
+    char etag[68], name[80];
+    snprintf(etag, sizeof(etag), "\"%s\"", sha);
+    snprintf(name, sizeof(name), "%.16s.eml", sha);
+    struct archive_attachment a = { .name = name, .content_type = "message/rfc822" };
+    http_add_header(req, "ETag", etag);
+    http_add_header(req, "Cache-Control", "no-cache");
+    http_add_header(req, "X-Content-Type-Options", "nosniff");
+    if (download_none_match(http_header(req, "If-None-Match"), etag))
+        (void)http_reply_not_modified(req);
+    else
+        content_send(req, sha, etag, &a);
 }

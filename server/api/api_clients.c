@@ -21,7 +21,7 @@
 
 #define CLIENT_CURSOR 'c'
 
-static const char *const client_roles[] = { "admin", "read_only", "site", NULL };
+static const char *const client_roles[] = { "admin", "read_only", "site", "journal", NULL };
 static const char *const client_readonly[] = { "id",         "client_id",  "client_secret",
                                                "site_id",    "created_at", "updated_at",
                                                "updated_by", NULL };
@@ -36,7 +36,7 @@ void api_clients_get(struct request *req)
     api_get_doc(req, "API client", "no API client with this id", db_client_get);
 }
 
-/* The body of POST: name, role (admin | read_only), enabled. False after answering. */
+/* The body of POST: name, role (admin | read_only | journal), enabled. False after answering. */
 static bool create_parse(struct request *req, cJSON *body, struct db_client_new *n, bool *enabled)
 {
     static const char *const allowed[] = { "name", "role", "enabled", NULL };

@@ -14,6 +14,8 @@ enum principal_kind principal_kind_parse(const char *role)
         return PRINCIPAL_READ_ONLY;
     if (strcmp(role, "site") == 0)
         return PRINCIPAL_SITE;
+    if (strcmp(role, "journal") == 0)
+        return PRINCIPAL_JOURNAL;
     return PRINCIPAL_NONE;
 }
 
@@ -26,6 +28,8 @@ const char *principal_kind_name(enum principal_kind kind)
         return "read_only";
     case PRINCIPAL_SITE:
         return "site";
+    case PRINCIPAL_JOURNAL:
+        return "journal";
     case PRINCIPAL_NONE:
         break;
     }

@@ -5,7 +5,13 @@
 
 #include "mse/limits.h"
 
-enum principal_kind { PRINCIPAL_NONE, PRINCIPAL_ADMIN, PRINCIPAL_READ_ONLY, PRINCIPAL_SITE };
+enum principal_kind {
+    PRINCIPAL_NONE,
+    PRINCIPAL_ADMIN,
+    PRINCIPAL_READ_ONLY,
+    PRINCIPAL_SITE,
+    PRINCIPAL_JOURNAL, /* an MTA's journal feed: it may post messages and nothing else */
+};
 
 struct principal {
     enum principal_kind kind;
@@ -14,7 +20,7 @@ struct principal {
     char site_id[37];                      /* for PRINCIPAL_SITE: the only site it may touch */
 };
 
-/* "admin", "read_only", "site" → kind; PRINCIPAL_NONE for anything else. */
+/* "admin", "read_only", "site", "journal" → kind; PRINCIPAL_NONE for anything else. */
 enum principal_kind principal_kind_parse(const char *role);
 /* The role name of a kind ("none" for PRINCIPAL_NONE). */
 const char *principal_kind_name(enum principal_kind kind);

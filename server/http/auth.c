@@ -203,6 +203,8 @@ static bool role_admits(enum route_role role, enum principal_kind kind)
         return kind == PRINCIPAL_ADMIN;
     case ROLE_SITE:
         return kind == PRINCIPAL_SITE;
+    case ROLE_JOURNAL:
+        return kind == PRINCIPAL_ADMIN || kind == PRINCIPAL_JOURNAL;
     }
     return false;
 }
@@ -220,6 +222,8 @@ static const char *role_text(enum route_role role)
         return "an admin client";
     case ROLE_SITE:
         return "a site's credentials";
+    case ROLE_JOURNAL:
+        return "an admin or journal client";
     }
     return "?";
 }

@@ -473,9 +473,12 @@ static void dispatch(struct request *req)
     req->nparams = m->nparams;
     if (!auth_check(req))
         return; /* auth_check answered 401/403/429 */
-    /* Changes take everything from the body; a query string there is a client's mistake. */
-    if (m->route->role != ROLE_PUBLIC && strcmp(req->method, "GET") != 0 &&
-        strcmp(req->method, "HEAD") != 0 &&
+    /*
+     * Changes take everything from the body; a query string there is a client's mistake. The
+     * journal is the exception: its body is the message as is, so the envelope cannot be in it.
+     */
+    if (m->route->role != ROLE_PUBLIC && m->route->role != ROLE_JOURNAL &&
+        strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
         MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
         problem_send(req, 400, "%s takes no query parameters", req->method);
         return;

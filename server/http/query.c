@@ -17,6 +17,7 @@
 
 struct check_ctx {
     const char *const *allowed;
+    const char *const *repeatable; /* names that may appear more than once; may be NULL */
     struct verr *v;
     const char *seen[MSE_MAX_JSON_MEMBERS];
     unsigned nseen;
@@ -35,6 +36,9 @@ static enum MHD_Result check_one(void *cls, enum MHD_ValueKind kind, const char 
         verr_add(c->v, key, "unknown query parameter");
         return MHD_YES;
     }
+    for (const char *const *r = c->repeatable; r && *r; r++)
+        if (strcmp(*r, key) == 0)
+            return MHD_YES;
     for (unsigned i = 0; i < c->nseen; i++) {
         if (strcmp(c->seen[i], key) == 0) {
             verr_add(c->v, key, "is given more than once");
@@ -50,6 +54,39 @@ void query_check(struct request *req, const char *const *allowed, struct verr *v
 {
     struct check_ctx c = { .allowed = allowed, .v = v };
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_one, &c);
+}
+
+void query_check_repeat(struct request *req, const char *const *allowed,
+                        const char *const *repeatable, struct verr *v)
+{
+    struct check_ctx c = { .allowed = allowed, .repeatable = repeatable, .v = v };
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_one, &c);
+}
+
+struct values_ctx {
+    const char *name;
+    const char **out;
+    size_t max, n;
+};
+
+static enum MHD_Result value_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    struct values_ctx *c = cls;
+    if (strcmp(key, c->name) != 0)
+        return MHD_YES;
+    if (c->n < c->max)
+        c->out[c->n] = value ? value : "";
+    c->n++;
+    return MHD_YES;
+}
+
+size_t query_values(struct request *req, const char *name, const char **out, size_t max)
+{
+    struct values_ctx c = { .name = name, .out = out, .max = max };
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, value_one, &c);
+    return c.n;
 }
 
 static const char *arg(struct request *req, const char *name)

@@ -4,6 +4,7 @@
 #define MSE_QUERY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -19,6 +20,14 @@ struct page {
 
 /* Reports every argument whose name is not in allowed (NULL-terminated) or that repeats. */
 void query_check(struct request *req, const char *const *allowed, struct verr *v);
+/* query_check, except that the names in repeatable (NULL-terminated) may repeat. */
+void query_check_repeat(struct request *req, const char *const *allowed,
+                        const char *const *repeatable, struct verr *v);
+/*
+ * The values of every occurrence of name, in order, into out[0..max); returns how many there
+ * are (more than max when they did not all fit). The strings point into the request.
+ */
+size_t query_values(struct request *req, const char *name, const char **out, size_t max);
 /* Reads `limit` and `cursor` (a cursor of list kind). */
 void query_page(struct request *req, char kind, struct page *p, struct verr *v);
 /* Each reader returns true when the argument is present and valid (out filled). */

@@ -61,6 +61,11 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/mailboxes/{address}/appointments", api_archive_appointments, ROLE_READ, 0 },
     { "GET", "/api/v1/mailboxes/{address}/attachments/{sha256}", api_archive_attachment, ROLE_READ,
       0 },
+    /* Journaled messages (docs/journal.md): an MTA posts them, the archive searches them. */
+    { "POST", "/api/v1/journal", api_journal_post, ROLE_JOURNAL, MSE_MAX_JOURNAL_BODY },
+    { "GET", "/api/v1/archive/search", api_archive_search, ROLE_READ, 0 },
+    { "GET", "/api/v1/archive/messages/{sha256}/content", api_archive_message_content, ROLE_READ,
+      0 },
     /* The worker protocol (docs/worker-protocol.md): a site's own credentials only. */
     { "POST", MSE_WORKER_PREFIX "/heartbeat", api_worker_heartbeat, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/claims", api_worker_claim, ROLE_SITE, 0 },

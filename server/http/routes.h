@@ -18,6 +18,7 @@ enum route_role {
     ROLE_SITE,    /* a site's own credential (worker protocol) */
     ROLE_METRICS, /* public, or ROLE_READ when MSE_METRICS_AUTH is set */
     ROLE_DOCS,    /* ROLE_READ, or public when MSE_DOCS_PUBLIC is set */
+    ROLE_JOURNAL, /* admin or journal API clients (an MTA's journal feed) */
 };
 
 typedef void (*route_handler)(struct request *req);

@@ -400,8 +400,11 @@ def test_every_protected_route_needs_a_token_and_the_right_role(api, anon):
     ro = anon.as_client(read_only["client_id"], read_only["client_secret"])
     site_api = anon.as_client(site["credentials"]["client_id"],
                               site["credentials"]["client_secret"])
-    roles = {"read": {"admin", "read_only"}, "admin": {"admin"}, "site": {"site"}}
-    callers = {"admin": api, "read_only": ro, "site": site_api}
+    journal = new_client(api, role="journal")
+    mta = anon.as_client(journal["client_id"], journal["client_secret"])
+    roles = {"read": {"admin", "read_only"}, "admin": {"admin"}, "site": {"site"},
+             "journal": {"admin", "journal"}}
+    callers = {"admin": api, "read_only": ro, "site": site_api, "journal": mta}
     checked = 0
     for route in _routes():
         method, role = route["method"], route["role"]

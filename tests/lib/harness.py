@@ -41,7 +41,8 @@ SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtim
 
 def binary(name):
     """Path of a built binary (mse-server, mse-worker, ews-sim)."""
-    sub = {"mse-server": "server", "mse-worker": "worker", "ews-sim": "ewssim"}[name]
+    sub = {"mse-server": "server", "mse-worker": "worker", "ews-sim": "ewssim",
+           "mse-journal": "journal"}[name]
     path = os.path.join(BUILD_DIR, sub, name)
     if not os.path.exists(path):
         raise RuntimeError(f"{path} is not built; run make test or cmake --build {BUILD_DIR}")
