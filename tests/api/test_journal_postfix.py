@@ -109,11 +109,16 @@ def postfix(server, api):
     for sub in ("etc", "queue", "data"):
         os.mkdir(os.path.join(d, sub))
     shutil.chown(os.path.join(d, "data"), "postfix")
+    # pipe(8) runs mse-journal as nobody, who may not traverse the build tree (a checkout
+    # under a private temporary directory, say): it runs a copy from this open directory.
+    journal = os.path.join(d, "mse-journal")
+    shutil.copy2(harness.binary("mse-journal"), journal)
+    os.chmod(journal, 0o755)
     port = free_port()
     with open(os.path.join(etc, "main.cf"), "w", encoding="utf-8") as f:
         f.write(MAIN_CF.format(dir=d))
     with open(os.path.join(etc, "master.cf"), "w", encoding="utf-8") as f:
-        f.write(MASTER_CF.format(listen=f"127.0.0.1:{port}", journal=harness.binary("mse-journal"),
+        f.write(MASTER_CF.format(listen=f"127.0.0.1:{port}", journal=journal,
                                  conf=conf, conf_down=conf_down))
     env = {**os.environ, **harness.sanitizer_env()}
     # Postfix reports a bad configuration only to a terminal or its log: show the log.
