@@ -109,6 +109,7 @@ void api_directory_test(struct request *req);
 void api_directory_test_get(struct request *req);
 void api_directory_groups(struct request *req);
 void api_tasks_membership_refresh(struct request *req);
+void api_sync_tasks_membership_refresh(struct request *req);
 void api_worker_directory(struct request *req);
 void api_worker_directory_test(struct request *req);
 void api_worker_directory_groups(struct request *req);

@@ -291,21 +291,34 @@ void api_directory_groups(struct request *req)
     api_reply_list(req, rc, items, more, last, GROUP_CURSOR);
 }
 
-void api_tasks_membership_refresh(struct request *req)
+static void membership_refresh(struct request *req, bool sync)
 {
     char id[37], *json = NULL;
     struct tx tx;
     struct db_error err;
-    if (!api_path_uuid(req, 0, "exchange task", id) || !api_no_query(req) || !tx_begin(req, &tx))
+    const char *what = sync ? "sync task" : "exchange task";
+    if (!api_path_uuid(req, 0, what, id) || !api_no_query(req) || !tx_begin(req, &tx))
         return;
-    enum mse_rc rc = db_directory_refresh_insert(tx.db, id, api_actor(req), &json, &err);
+    enum mse_rc rc = db_directory_refresh_insert(tx.db, sync, id, api_actor(req), &json, &err);
     if (rc != MSE_OK)
-        tx_fail_rc(&tx, rc, "no exchange task with this id");
-    else if (tx_audit(&tx, "exchange_task.membership_refresh", "exchange_task", id, NULL, json)) {
+        tx_fail_rc(&tx, rc, sync ? "no sync task with this id" : "no exchange task with this id");
+    else if (tx_audit(&tx,
+                      sync ? "sync_task.membership_refresh" : "exchange_task.membership_refresh",
+                      sync ? "sync_task" : "exchange_task", id, NULL, json)) {
         tx_commit_reply(&tx, 202, json, NULL, -1);
         json = NULL;
     }
     free(json);
+}
+
+void api_tasks_membership_refresh(struct request *req)
+{
+    membership_refresh(req, false);
+}
+
+void api_sync_tasks_membership_refresh(struct request *req)
+{
+    membership_refresh(req, true);
 }
 
 /* ---- the worker side ---- */

@@ -74,6 +74,12 @@ DB_STMT(directory_groups_search, 4, true,
         " OR strpos(lower(coalesce(g.mail, '')), lower($2)) > 0"
         " OR left(lower(g.dn), length($2)) = lower($2))"
         " AND ($3::bigint IS NULL OR g.seq > $3) ORDER BY g.seq LIMIT $4");
+DB_STMT(directory_sync_refresh_insert, 2, false,
+        "INSERT INTO membership_refreshes (site_id, sync_task_id, group_kind, group_value,"
+        " requested_by) SELECT c.site_id, t.id, t.group_kind, t.group_value, $2"
+        " FROM sync_tasks t JOIN server_connections c ON c.id = t.connection_id WHERE t.id = $1"
+        " RETURNING json_build_object('task_id', sync_task_id, 'group_kind', group_kind,"
+        " 'group_value', group_value, 'requested_at', mse_ts(requested_at))::text");
 DB_STMT(directory_refresh_insert, 2, false,
         "INSERT INTO membership_refreshes (site_id, task_id, group_kind, group_value, requested_by)"
         " SELECT site_id, id, group_kind, group_value, $2 FROM exchange_tasks"
@@ -199,9 +205,10 @@ enum mse_rc db_directory_groups_search(struct db *db, const char *site_id, const
     return db_page_query(db, &directory_groups_search, params, limit, items, last_seq, more, err);
 }
 
-enum mse_rc db_directory_refresh_insert(struct db *db, const char *task_id, const char *actor,
-                                        char **json, struct db_error *err)
+enum mse_rc db_directory_refresh_insert(struct db *db, bool sync, const char *task_id,
+                                        const char *actor, char **json, struct db_error *err)
 {
     const char *params[] = { task_id, actor };
-    return db_json_query(db, &directory_refresh_insert, params, json, err);
+    return db_json_query(db, sync ? &directory_sync_refresh_insert : &directory_refresh_insert,
+                         params, json, err);
 }

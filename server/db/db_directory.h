@@ -57,8 +57,12 @@ enum mse_rc db_directory_groups_replace(struct db *db, const char *site_id, cons
 enum mse_rc db_directory_groups_search(struct db *db, const char *site_id, const char *q,
                                        bool has_after, int64_t after, unsigned limit, char **items,
                                        int64_t *last_seq, bool *more, struct db_error *err) MSE_WUR;
-/* Asks the task's site to resolve its group again; *json the request. NOT_FOUND: no task. */
-enum mse_rc db_directory_refresh_insert(struct db *db, const char *task_id, const char *actor,
-                                        char **json, struct db_error *err) MSE_WUR;
+/*
+ * Asks the task's site to resolve its group again; *json the request. NOT_FOUND: no task.
+ * sync: task_id is a sync task's (its site is its server connection's).
+ */
+enum mse_rc db_directory_refresh_insert(struct db *db, bool sync, const char *task_id,
+                                        const char *actor, char **json,
+                                        struct db_error *err) MSE_WUR;
 
 #endif

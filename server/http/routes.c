@@ -111,6 +111,8 @@ const struct route routes_table[] = {
     { "DELETE", "/api/v1/sync-tasks/{id}", api_sync_tasks_delete, ROLE_ADMIN, 0 },
     { "POST", "/api/v1/sync-tasks/{id}/start", api_sync_tasks_start, ROLE_ADMIN, 0 },
     { "POST", "/api/v1/sync-tasks/{id}/stop", api_sync_tasks_stop, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/sync-tasks/{id}/membership/refresh", api_sync_tasks_membership_refresh,
+      ROLE_ADMIN, 0 },
     { "GET", "/api/v1/sync-tasks/{id}/mailboxes", api_sync_tasks_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/worker/server-connection-tests", api_worker_sync_tests, ROLE_SITE, 0 },
     { "POST", "/api/v1/worker/server-connection-tests/{id}", api_worker_sync_test_finish, ROLE_SITE,

@@ -132,3 +132,25 @@ def test_status_follows_seed_002_from_the_mailboxes_states(api, database):
         mailboxes = ok(api.get(f"{BASE}/{t['id']}/mailboxes"))["items"]
         assert [m["state"] for m in mailboxes] == states
         assert ok(api.post(f"{BASE}/{t['id']}/stop"))["status"] == "disabled"
+
+
+def test_membership_refresh_reaches_the_connections_site(api, anon):
+    """Refresh membership works for sync tasks too: the site whose workers reach the
+    connection's Exchange is asked to resolve the group again."""
+    from scripted_worker import ScriptedWorker
+    site = make_site(api)
+    conn = ok(api.post("/api/v1/server-connections", json={
+        "name": unique("exchange"), "site_id": site["id"],
+        "ews_url": "https://mail.contoso.example/EWS/Exchange.asmx", "authentication": "basic",
+        "service_account": "svc@contoso.example", "secret": "s3cret"}), 201)
+    dn = "CN=Sales,OU=Groups,DC=contoso,DC=example"
+    task = ok(api.post(BASE, json=body(conn, group={"kind": "ad_group", "value": dn})), 201)
+    worker = ScriptedWorker(anon, site["credentials"])
+    start = ok(worker.api.get("/api/v1/worker/directory"))["refresh_seq"]
+    r = ok(api.post(f"{BASE}/{task['id']}/membership/refresh"), 202)
+    assert r["task_id"] == task["id"] and r["group_kind"] == "ad_group"
+    w = ok(worker.api.get("/api/v1/worker/directory", params={"refresh_after": start}))
+    assert [(x["kind"], x["value"]) for x in w["refreshes"]] == [("ad_group", r["group_value"])]
+    assert "sync_task.membership_refresh" in [
+        e["action"] for e in audit_events(api, resource_id=task["id"])]
+    problem(api.post(f"{BASE}/5b0c7d8e-0000-4000-8000-000000000000/membership/refresh"), 404)
