@@ -19,11 +19,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import context  # noqa: E402
 import m_api  # noqa: E402
 import m_claims  # noqa: E402
+import m_directory  # noqa: E402
 import m_replication  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 
-MEASUREMENTS = ("api", "claims", "replication")
+MEASUREMENTS = ("api", "claims", "replication", "directory")
 
 
 def parse_args():
@@ -54,6 +55,8 @@ def run_all(ctx, only):
         ctx.results["claims"] = m_claims.claims(ctx)
     if "replication" in only:
         m_replication.run(ctx)
+    if "directory" in only:
+        m_directory.run(ctx)
     if ctx.server:
         rss = ctx.server.peak_rss_kib()
         ctx.results["server_rss_mib"] = rss / 1024 if rss else None

@@ -161,6 +161,15 @@ def rows(results):
                     f"worker {_fmt(r.get('worker_cli_rss_mib'))} MiB (engine), "
                     f"{_fmt(r.get('worker_service_rss_mib'))} MiB (service); mse-server "
                     f"{_fmt(r.get('server_rss_mib'))} MiB", "—", "—", "—", "—"))
+    r = results.get("directory")
+    if r:
+        met = "yes" if r["group_s"] <= r["group_limit_s"] else "**no**"
+        out.append((f"AD group of {r['members']:,} members resolved (one read per member)",
+                    f"{_fmt(r['group_s'])} s", "—", "—", f"≤ {r['group_limit_s']:g} s", met))
+        ratio, met = _ratio(r["ratio_ou"], r["target_ou"])
+        out.append((f"OU of the same {r['members']:,} users resolved (paged)",
+                    f"{_fmt(r['ou_s'])} s", f"ldapsearch, paged, {_fmt(r['peer_s'])} s",
+                    ratio, f"≥ {r['target_ou']:g}×", met))
     if results.get("server_rss_mib") is not None:
         out.append(("Peak RSS, mse-server (API and claims)", f"{_fmt(results['server_rss_mib'])} MiB",
                     "—", "—", "—", "—"))

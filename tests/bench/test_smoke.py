@@ -45,9 +45,11 @@ def test_every_benchmark_runs_with_tiny_sizes():
     mem = r["memory"]
     assert mem["worker_big_rss_mib"] > 0 and mem["server_rss_mib"] > 0
     assert mem["big"]["cli"]["rss_kib"] > 0 and mem["big"]["service"]["rss_kib"] > 0
+    ad = r["directory"]
+    assert ad["members"] == 10000 and ad["group_s"] > 0 and ad["ou_s"] > 0 and ad["peer_s"] > 0
     with open(os.path.join(out, "latest.md")) as f:
         md = f.read()
-    assert "| measurement |" in md and "API read" in md
+    assert "| measurement |" in md and "API read" in md and "AD group of 10,000" in md
 
     for name in os.listdir(work):
         if name.endswith(".log"):

@@ -18,7 +18,7 @@ from test_service import run_and_wait, start_worker
 
 import slapd
 
-PROBE = os.path.join(harness.BUILD_DIR, "tests", "directory_probe")
+PROBE = os.path.join(harness.BUILD_DIR, "worker", "directory_probe")
 
 
 @pytest.fixture(scope="module")
