@@ -33,4 +33,9 @@ for f in "${files[@]}"; do
     status=1
   fi
 done
+
+# The server's layers depend one way: no file includes a header of a layer above its own.
+if ! /usr/bin/python3 scripts/checklayers.py .; then
+  status=1
+fi
 exit $status
