@@ -169,11 +169,12 @@ export function TaskDetail({ id }) {
     </div>
     <section aria-labelledby="h-exec"><h2 id="h-exec">Executions</h2>
       <table class="executions"><thead><tr><th scope="col">Queued</th><th scope="col">Trigger</th><th scope="col">State</th>
-        <th scope="col">Result</th><th scope="col">Mailboxes</th><th scope="col">Items</th><th scope="col">Items/s</th></tr></thead><tbody>
+        <th scope="col">Result</th><th scope="col">Mailboxes</th><th scope="col">Items</th><th scope="col">Items/s</th>
+        <th scope="col">Group</th></tr></thead><tbody>
       ${data.execs.map((x) => html`<tr data-state=${x.state}><td>${when(x.queued_at)}</td><td>${x.trigger}</td>
         <td><${Badge} value=${x.state} /></td><td>${x.result || '—'}</td>
         <td><${Progress} done=${doneOf(x.mailboxes)} total=${x.mailboxes.total} label="Mailboxes done" /></td>
-        <td>${x.items}</td><td>${rate(x)}</td></tr>`)}</tbody></table>
+        <td>${x.items}</td><td>${rate(x)}</td><td class="membership">${membership(x)}</td></tr>`)}</tbody></table>
     </section>
     <section aria-labelledby="h-mbx"><h2 id="h-mbx">Mailboxes</h2>
       <table class="mailboxes"><thead><tr><th scope="col">Address</th><th scope="col">State</th><th scope="col">Items</th>
@@ -182,6 +183,16 @@ export function TaskDetail({ id }) {
         <td><${Badge} value=${m.state} /></td><td>${m.items_replicated}</td><td>${when(m.first_full_sync_at)}</td>
         <td>${when(m.last_sync_at)}</td><td>${m.reason_text || '—'}</td></tr>`)}</tbody></table>
     </section>`;
+}
+
+// When the execution's group was resolved (from the worker's cache or not) and the members
+// it could not synchronise — outside addresses, contacts, disabled users — with why.
+function membership(x) {
+  if (!x.membership_resolved_at) return '—';
+  const sk = x.skipped_members;
+  const listed = sk.listed.map((m) => `${m.address || m.dn} (${m.reason})`).join('; ');
+  return `resolved ${when(x.membership_resolved_at)}${x.membership_from_cache ? ' (cached)' : ''}` +
+    (sk.total ? `; ${sk.total} skipped: ${listed}${sk.total > sk.listed.length ? ' …' : ''}` : '');
 }
 
 // An instant in the schedule's own time zone (the browser's when that zone is unknown to it).

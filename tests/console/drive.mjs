@@ -147,6 +147,7 @@ async function admin(page) {
   // The execution's progress bar, as the browser shows it: every mailbox done.
   out.progress = await page.$eval('.executions tr[data-state="completed"] progress', (e) => [e.value, e.max]);
   out.mailbox_state = await text(page, '.mailboxes tbody tr td:nth-child(2)');
+  out.membership = await text(page, '.executions tr[data-state="completed"] .membership');
   await visit(page, 'task-detail');
 
   await go(page, `#/archive/${encodeURIComponent(env('MAILBOX'))}`, '.folders button');

@@ -104,6 +104,8 @@ def test_wizard_creates_the_task_and_the_run_completes(api, admin_run):
     assert out["sequence"] == task["sequence"] and task["sequence"] > 0
     assert out["mailbox_state"] == "healthy"
     assert out["progress"] == [1, 1]  # one mailbox in the group, done
+    # When the group was resolved is shown; a single mailbox has nobody to skip.
+    assert out["membership"].startswith("resolved ") and "skipped" not in out["membership"]
 
 
 def test_wizard_looks_up_an_ad_group(admin_run):
