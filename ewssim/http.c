@@ -78,6 +78,13 @@ static struct MHD_Response *response_make(struct ews_reply *r)
     return resp;
 }
 
+/* Exchange's budget counts a request until its answer goes out, not until the client has it. */
+static void account_release(struct conn *c)
+{
+    realism_leave(&c->sim->realism, c->account_slot);
+    c->account_slot = 0;
+}
+
 /* Queues r with its headers; the body now belongs to libmicrohttpd. */
 static enum MHD_Result reply_send(struct conn *c, struct ews_reply *r)
 {
@@ -110,6 +117,7 @@ static enum MHD_Result reply_send(struct conn *c, struct ews_reply *r)
             MHD_resume_connection(c->mc);
         return MHD_YES;
     }
+    account_release(c);
     enum MHD_Result ok = MHD_queue_response(c->mc, r->status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -127,6 +135,7 @@ static enum MHD_Result pending_send(struct conn *c)
 {
     struct MHD_Response *resp = c->pending;
     c->pending = NULL;
+    account_release(c);
     enum MHD_Result ok = MHD_queue_response(c->mc, c->status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -290,7 +299,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
              c->request_id, c->status, ms, c->body.len, c->bytes_out,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
     mse_log_fields(MSE_LOG_DEBUG, fields);
-    realism_leave(&sim->realism, c->account_slot);
+    realism_leave(&sim->realism, c->account_slot); /* a request that never got its answer */
     if (c->pending)
         MHD_destroy_response(c->pending);
     mse_buf_cleanup(&c->body);
