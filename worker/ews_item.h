@@ -117,6 +117,9 @@ struct ews_item {
     struct ews_occurrences deleted;
     struct ews_attachment *attachments;
     size_t n_attachments;
+    /* sync & recover: the item's MIME content as stored ("" until it was read) */
+    char content_sha256[65];
+    uint64_t content_size;
     uint64_t present;
 };
 
