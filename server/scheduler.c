@@ -18,6 +18,7 @@
 #include "db.h"
 #include "db_exec.h"
 #include "db_schedule.h"
+#include "db_sync.h"
 #include "log.h"
 #include "metrics.h"
 #include "schedule.h"
@@ -117,6 +118,12 @@ static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
     unsigned n = SCHEDULER_BATCH;
     while (rc == MSE_OK && n == SCHEDULER_BATCH)
         rc = schedule_due(s->db, &n, err);
+    /* Sync tasks have no schedule: each is due interval_minutes after its last run ended. */
+    int64_t synced = 0;
+    if (rc == MSE_OK)
+        rc = db_sync_schedule(s->db, &synced, err);
+    if (rc == MSE_OK && synced > 0)
+        metrics_count(METRIC_EXECUTIONS_SCHEDULED, (uint64_t)synced);
     int64_t waiting = 0; /* shown per execution; the gauge is read from the database */
     if (rc == MSE_OK)
         rc = db_exec_waiting_for_worker(s->db, &waiting, err);

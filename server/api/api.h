@@ -3,6 +3,9 @@
 #ifndef MSE_API_H
 #define MSE_API_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "mse/rc.h"
 
 struct request;
@@ -134,5 +137,21 @@ void api_sync_tasks_delete(struct request *req);
 void api_sync_tasks_start(struct request *req);
 void api_sync_tasks_stop(struct request *req);
 void api_sync_tasks_mailboxes(struct request *req);
+/*
+ * Completes a claimed execution's document (JSON text, replaced in *json) when it is a sync
+ * task's: the effective message classes (the default list plus the task's additions) and the
+ * connection's secret, opened for this answer only. Other documents are left as they are.
+ */
+enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, char **json);
+/* True when task_id is a sync task's twin (its deferred changes are the sync task's). */
+enum mse_rc api_sync_tasks_is(struct db *db, const char *task_id, bool *is);
+/* Applies a sync task's changes or deletion that waited for its execution to end. */
+enum mse_rc api_sync_tasks_apply_deferred(struct request *req, struct db *db, const char *task_id);
+/*
+ * The connection's secret, opened (owned by the caller: zero and free it; *len its length).
+ * MSE_ERR_NOT_FOUND without such a connection.
+ */
+enum mse_rc api_sync_conn_secret(struct request *req, struct db *db, const char *conn_id,
+                                 char **secret, size_t *len);
 
 #endif

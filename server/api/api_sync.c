@@ -319,6 +319,21 @@ void api_sync_conn_test_get(struct request *req)
 
 /* ---- the worker side ---- */
 
+enum mse_rc api_sync_conn_secret(struct request *req, struct db *db, const char *conn_id,
+                                 char **secret, size_t *len)
+{
+    struct db_error err;
+    char aad[80], *sealed = NULL;
+    *secret = NULL;
+    *len = 0;
+    enum mse_rc rc = db_sync_conn_sealed(db, conn_id, &sealed, &err);
+    conn_aad(conn_id, aad, sizeof(aad));
+    if (rc == MSE_OK)
+        rc = secrets_open(&req->srv->secrets, aad, sealed, secret, len);
+    free(sealed);
+    return rc;
+}
+
 /* Replaces each test's secret_sealed by the opened secret; false when one does not open. */
 static bool tests_open(struct request *req, cJSON *tests)
 {

@@ -2,8 +2,9 @@
 /*
  * /api/v1/sync-tasks: Sync & Recover tasks with the wizard's fields (seed 002) — a server
  * connection, a group of mailboxes, what to archive, exclusion windows — their start and stop,
- * and their per-mailbox states. This engine version stores and validates them but its workers
- * do not synchronise content yet; every rendering says so (docs/sync-recover.md).
+ * their per-mailbox states, and their side of the execution lifecycle: a sync task runs through
+ * its twin Exchange task (schema 038), whose claims this module completes with the settings and
+ * the connection's secret, and whose deferred changes it applies (docs/sync-recover.md).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "api.h"
 #include "api_util.h"
+#include "db_audit.h"
 #include "db_sync.h"
 #include "group.h"
 #include "http.h"
@@ -65,11 +67,18 @@ static const char *const task_fields[] = { "name",
                                            "interval_minutes",
                                            "enabled",
                                            NULL };
-static const char *const task_readonly[] = { "id",           "site_id",
-                                             "status",       "latest_detail",
-                                             "content_sync", "mailbox_counts",
-                                             "created_at",   "updated_at",
-                                             "updated_by",   NULL };
+static const char *const task_readonly[] = { "id",
+                                             "site_id",
+                                             "status",
+                                             "latest_detail",
+                                             "content_sync",
+                                             "mailbox_counts",
+                                             "pending_changes",
+                                             "deletion_pending",
+                                             "created_at",
+                                             "updated_at",
+                                             "updated_by",
+                                             NULL };
 static const char *const exclusion_days[] = { "monday",   "tuesday", "wednesday",
                                               "thursday", "friday",  "saturday",
                                               "sunday",   "all",     NULL };
@@ -422,10 +431,23 @@ void api_sync_tasks_patch(struct request *req)
         tx_fail_fields(&tx, 422, "the change is not valid", &v);
         goto out;
     }
+    bool running = false;
     if (rc == MSE_OK)
+        rc = db_sync_task_running(tx.db, id, &running, &err);
+    if (rc == MSE_OK && running) {
+        /* Seed 002: a change takes effect once the active synchronisation completes. */
+        char *changes = cJSON_PrintUnformatted(body);
+        rc = changes ? db_sync_task_defer(tx.db, id, changes, api_actor(req), &running, &err)
+                     : MSE_ERR_NOMEM;
+        free(changes);
+    }
+    if (rc == MSE_OK && !running) {
         rc = db_sync_task_update(tx.db, id, &in.db, api_actor(req), &err);
+    }
     if (rc != MSE_OK)
         task_fail(&tx, rc);
+    else if (running)
+        task_reply(&tx, id, 202, "sync_task.update_requested", NULL, before.json);
     else
         task_reply(&tx, id, 200, "sync_task.update", NULL, before.json);
 out:
@@ -469,27 +491,33 @@ void api_sync_tasks_stop(struct request *req)
     set_enabled(req, false);
 }
 
-/* Nothing refers to a sync task: its archive (none yet) outlives it, until retention. */
-static enum mse_rc no_referrers(struct db *db, const char *id, int64_t *n, struct db_error *err)
-{
-    (void)db;
-    (void)id;
-    (void)err;
-    *n = 0;
-    return MSE_OK;
-}
-
+/* Deletion keeps the archive (until retention); while an execution runs it waits for its end. */
 void api_sync_tasks_delete(struct request *req)
 {
-    static const struct api_referenced task = {
-        .kind = "sync_task",
-        .missing = "no sync task with this id",
-        .in_use = "",
-        .get = db_sync_task_get,
-        .tasks = no_referrers,
-        .remove = db_sync_task_delete,
-    };
-    api_delete_unreferenced(req, &task);
+    char id[37];
+    struct tx tx;
+    struct db_doc before = { 0 };
+    struct db_error err;
+    bool running = false;
+    if (!api_path_uuid(req, 0, "sync task", id) || !api_no_query(req) || !tx_begin(req, &tx))
+        return;
+    if (!task_lock(&tx, id, &before))
+        goto out;
+    enum mse_rc rc = db_sync_task_running(tx.db, id, &running, &err);
+    if (rc == MSE_OK && running)
+        rc = db_sync_task_defer(tx.db, id, NULL, api_actor(req), &running, &err);
+    if (rc == MSE_OK && running) {
+        task_reply(&tx, id, 202, "sync_task.delete_requested", NULL, before.json);
+        goto out;
+    }
+    if (rc == MSE_OK)
+        rc = db_sync_task_delete(tx.db, id, &err);
+    if (rc != MSE_OK)
+        tx_fail_rc(&tx, rc, NULL);
+    else if (tx_audit(&tx, "sync_task.delete", "sync_task", id, before.json, NULL))
+        tx_commit_reply(&tx, 204, NULL, NULL, -1);
+out:
+    db_doc_cleanup(&before);
 }
 
 void api_sync_tasks_mailboxes(struct request *req)
@@ -515,4 +543,153 @@ void api_sync_tasks_mailboxes(struct request *req)
     rc = db_sync_task_mailboxes(db, id, page.has_after, page.after, page.limit, &items, &last,
                                 &more, &err);
     api_reply_list(req, rc, items, more, last, SYNC_MAILBOX_CURSOR);
+}
+
+/* ---- the execution lifecycle's side ---- */
+
+enum mse_rc api_sync_tasks_is(struct db *db, const char *task_id, bool *is)
+{
+    struct db_error err;
+    return db_sync_task_is(db, task_id, is, &err);
+}
+
+/* The default classes, then the task's additions (JSON strings), as a new array. */
+static cJSON *classes_effective(const cJSON *additions)
+{
+    cJSON *list = cJSON_CreateArray();
+    const cJSON *a;
+    for (int i = 0; list && default_classes[i]; i++)
+        if (!cJSON_AddItemToArray(list, cJSON_CreateString(default_classes[i])))
+            goto fail;
+    cJSON_ArrayForEach(a, additions)
+    {
+        if (list && cJSON_IsString(a) &&
+            !cJSON_AddItemToArray(list, cJSON_CreateString(a->valuestring)))
+            goto fail;
+    }
+    return list;
+fail:
+    cJSON_Delete(list);
+    return NULL;
+}
+
+/* Adds the connection's opened secret to conn; the copies are zeroed before they are freed. */
+static enum mse_rc connection_secret_add(struct request *req, struct db *db, cJSON *conn)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(conn, "id");
+    char *secret = NULL;
+    size_t len = 0;
+    if (!cJSON_IsString(id))
+        return MSE_ERR_INTERNAL;
+    enum mse_rc rc = api_sync_conn_secret(req, db, id->valuestring, &secret, &len);
+    if (rc == MSE_OK && !cJSON_AddStringToObject(conn, "secret", secret))
+        rc = MSE_ERR_NOMEM;
+    if (secret) {
+        explicit_bzero(secret, len);
+        free(secret);
+    }
+    return rc;
+}
+
+/* Zeroes the secret the document holds before the document is freed. */
+static void secret_wipe(cJSON *conn)
+{
+    cJSON *s = cJSON_GetObjectItemCaseSensitive(conn, "secret");
+    if (cJSON_IsString(s))
+        explicit_bzero(s->valuestring, strlen(s->valuestring));
+}
+
+enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, char **json)
+{
+    /* Most claims are Exchange tasks': they are not parsed again. */
+    if (!strstr(*json, "sync_recover"))
+        return MSE_OK;
+    cJSON *doc = cJSON_Parse(*json);
+    if (!doc)
+        return MSE_ERR_NOMEM;
+    const cJSON *type =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "task"), "type");
+    if (!cJSON_IsString(type) || strcmp(type->valuestring, "sync_recover") != 0) {
+        cJSON_Delete(doc);
+        return MSE_OK;
+    }
+    cJSON *settings = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(doc, "definition"), "settings");
+    cJSON *conn = cJSON_GetObjectItemCaseSensitive(doc, "connection");
+    enum mse_rc rc = cJSON_IsObject(settings) && cJSON_IsObject(conn) ? MSE_OK : MSE_ERR_INTERNAL;
+    cJSON *adds = rc == MSE_OK ? cJSON_DetachItemFromObjectCaseSensitive(
+                                         settings, "additional_message_classes")
+                               : NULL;
+    cJSON *classes = rc == MSE_OK ? classes_effective(adds) : NULL;
+    cJSON_Delete(adds);
+    if (rc == MSE_OK && !(classes && cJSON_AddItemToObject(settings, "message_classes", classes)))
+        rc = MSE_ERR_NOMEM;
+    if (rc == MSE_OK)
+        rc = connection_secret_add(req, db, conn);
+    char *out = rc == MSE_OK ? cJSON_PrintUnformatted(doc) : NULL;
+    if (rc == MSE_OK && !out)
+        rc = MSE_ERR_NOMEM;
+    secret_wipe(conn);
+    cJSON_Delete(doc);
+    if (rc == MSE_OK) {
+        free(*json);
+        *json = out;
+    }
+    return rc;
+}
+
+/* One audit event written inside an execution's end (no struct tx there). */
+static enum mse_rc deferred_audit(struct request *req, struct db *db, const char *action,
+                                  const char *id, const char *before, const char *after)
+{
+    struct db_error err;
+    struct audit_event e = { action, "sync_task", id, before, after };
+    return db_audit_insert(db, &req->principal, req->request_id, req->remote_addr, &e, &err);
+}
+
+/* Applies a stored change (a PATCH body, validated when it was stored). */
+static enum mse_rc deferred_change(struct db *db, const char *id, const char *changes,
+                                   const char *actor)
+{
+    struct task_input in;
+    struct verr v;
+    struct db_error err;
+    cJSON *body = cJSON_Parse(changes);
+    if (!body)
+        return MSE_ERR_NOMEM;
+    verr_init(&v);
+    task_read(body, false, &in, &v);
+    /* Valid when stored; nothing it names can have gone since (a used connection stays). */
+    enum mse_rc rc = verr_any(&v) || v.nomem ? MSE_ERR_INTERNAL
+                                            : db_sync_task_update(db, id, &in.db, actor, &err);
+    input_cleanup(&in);
+    verr_cleanup(&v);
+    cJSON_Delete(body);
+    return rc;
+}
+
+enum mse_rc api_sync_tasks_apply_deferred(struct request *req, struct db *db, const char *task_id)
+{
+    struct db_sync_deferred d;
+    struct db_doc before = { 0 }, after = { 0 };
+    struct db_error err;
+    enum mse_rc rc = db_sync_task_deferred(db, task_id, &d, &err);
+    if (rc == MSE_OK)
+        rc = db_sync_task_get(db, task_id, true, &before, &err);
+    if (rc == MSE_OK && d.changes)
+        rc = deferred_change(db, task_id, d.changes, d.actor);
+    if (rc == MSE_OK && d.changes)
+        rc = db_sync_task_get(db, task_id, false, &after, &err);
+    if (rc == MSE_OK && d.changes)
+        rc = deferred_audit(req, db, "sync_task.update_applied", task_id, before.json,
+                            after.json);
+    if (rc == MSE_OK && d.deletion)
+        rc = db_sync_task_delete(db, task_id, &err);
+    if (rc == MSE_OK && d.deletion)
+        rc = deferred_audit(req, db, "sync_task.delete", task_id,
+                            after.json ? after.json : before.json, NULL);
+    db_doc_cleanup(&before);
+    db_doc_cleanup(&after);
+    db_sync_deferred_cleanup(&d);
+    return rc;
 }

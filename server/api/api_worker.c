@@ -223,7 +223,11 @@ void api_worker_claim(struct request *req)
         if (rc == MSE_OK)
             rc = db_exec_claim(db, req->principal.site_id, worker, req->srv->cfg.lease_seconds,
                                &json, &o, &err);
+        /* A sync task's claim carries its settings and its connection (secret included). */
+        if (rc == MSE_OK && o == EXO_DONE)
+            rc = api_sync_tasks_claim_complete(req, db, &json);
         if (rc != MSE_OK) {
+            free(json);
             problem_send_rc(req, rc, NULL);
         } else if (o == EXO_NOTHING_QUEUED) {
             req->quiet = true;
@@ -549,9 +553,13 @@ static void complete_deferred(struct request *req, const struct fence *f, struct
         return;
     exec_end_cleanup(end);
     enum exec_outcome o = EXO_DONE;
+    bool sync = false;
     enum mse_rc rc = db_exec_complete(db, f, true, end, &o, &err);
     if (rc == MSE_OK && o == EXO_DONE && end->pending)
-        rc = api_tasks_apply_deferred(req, db, end->task_id);
+        rc = api_sync_tasks_is(db, end->task_id, &sync);
+    if (rc == MSE_OK && o == EXO_DONE && end->pending)
+        rc = sync ? api_sync_tasks_apply_deferred(req, db, end->task_id)
+                  : api_tasks_apply_deferred(req, db, end->task_id);
     if (rc != MSE_OK || o != EXO_DONE) {
         worker_fail(req, rc, o, "complete");
         return;

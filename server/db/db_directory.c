@@ -83,7 +83,7 @@ DB_STMT(directory_sync_refresh_insert, 2, false,
 DB_STMT(directory_refresh_insert, 2, false,
         "INSERT INTO membership_refreshes (site_id, task_id, group_kind, group_value, requested_by)"
         " SELECT site_id, id, group_kind, group_value, $2 FROM exchange_tasks"
-        " WHERE id = $1 AND deleted_at IS NULL AND site_id IS NOT NULL"
+        " WHERE id = $1 AND deleted_at IS NULL AND type <> 'sync_recover' AND site_id IS NOT NULL"
         " RETURNING json_build_object('task_id', task_id, 'group_kind', group_kind,"
         " 'group_value', group_value, 'requested_at', mse_ts(requested_at))::text");
 

@@ -38,7 +38,7 @@ DB_STMT(exec_fence_why, 2, true,
 DB_STMT(exec_task_state, 1, false,
         "SELECT t.enabled, (SELECT e.id FROM executions e WHERE e.task_id = t.id"
         " AND e.state IN " EXS_SQL_ACTIVE ")"
-        " FROM exchange_tasks t WHERE t.id = $1::uuid AND t.deleted_at IS NULL FOR UPDATE");
+        " FROM exchange_tasks t WHERE t.id = $1::uuid AND " LIVE_EXCHANGE_TASK " FOR UPDATE");
 DB_STMT(exec_queue_manual, 1, false,
         "WITH x AS (INSERT INTO executions (task_id, site_id, trigger, state)"
         " SELECT t.id, t.site_id, 'manual', " SQL_EXS_QUEUED
@@ -66,7 +66,7 @@ DB_STMT(exec_get, 2, true,
         "SELECT mse_execution_json(e)::text FROM executions e"
         " WHERE e.task_id = $1::uuid AND e.id = $2::uuid");
 DB_STMT(exec_task_live, 1, true,
-        "SELECT count(*) FROM exchange_tasks WHERE id = $1::uuid AND deleted_at IS NULL");
+        "SELECT count(*) FROM exchange_tasks t WHERE t.id = $1::uuid AND " LIVE_EXCHANGE_TASK);
 DB_STMT(exec_task_mailboxes, 4, true,
         "SELECT json_build_object('address', m.address, 'state', m.state,"
         " 'reason_code', m.reason_code, 'reason_text', m.reason_text, 'in_group', m.in_group,"
@@ -378,7 +378,7 @@ DB_STMT(exec_metrics, 0, true,
         " UNION ALL SELECT 'mse_executions_waiting_for_worker', '', '', count(*)"
         " FROM (" WAITING_FOR_WORKER ") q"
         " UNION ALL SELECT 'mse_tasks', 'enabled', t.enabled::text, count(*)"
-        " FROM exchange_tasks t WHERE t.deleted_at IS NULL GROUP BY t.enabled");
+        " FROM exchange_tasks t WHERE " LIVE_EXCHANGE_TASK " GROUP BY t.enabled");
 
 enum mse_rc db_exec_fence_failure(struct db *db, const struct fence *f, enum exec_outcome *out,
                                   struct db_error *err)

@@ -16,7 +16,7 @@
 DB_STMT(retry_task_state, 1, false,
         "SELECT t.enabled, (SELECT e.id FROM executions e WHERE e.task_id = t.id"
         " AND e.state IN " EXS_SQL_ACTIVE ")"
-        " FROM exchange_tasks t WHERE t.id = $1::uuid AND t.deleted_at IS NULL FOR UPDATE");
+        " FROM exchange_tasks t WHERE t.id = $1::uuid AND " LIVE_EXCHANGE_TASK " FOR UPDATE");
 /* The latest execution that ran its mailboxes to an end, and those of them that failed. */
 DB_STMT(retry_failed, 1, false,
         "SELECT e.id, coalesce((SELECT array_agg(m.address ORDER BY m.position)"

@@ -72,12 +72,15 @@ DB_STMT(sync_test_finish, 8, false,
     " 'message_classes', to_json(t.message_classes), 'include_sensitive', t.include_sensitive,"    \
     " 'exclusions_active', t.exclusions_active, 'exclusions', t.exclusions,"                       \
     " 'interval_minutes', t.interval_minutes, 'enabled', t.enabled, 'status', s.status,"           \
-    " 'latest_detail', s.detail, 'content_sync', 'not_implemented',"                               \
+    " 'latest_detail', s.detail, 'content_sync', 'active',"                                        \
+    " 'pending_changes', x.pending_changes, 'deletion_pending', coalesce(x.deletion_pending,"      \
+    " false),"                                                                                     \
     " 'mailbox_counts', json_build_object('total', s.total, 'ok', s.ok, 'warning', s.warning,"     \
     " 'error', s.failing), 'created_at', mse_ts(t.created_at),"                                    \
     " 'updated_at', mse_ts(t.updated_at), 'updated_by', t.updated_by)::text"
 #define TASK_FROM                                                                                  \
-    " FROM sync_tasks t JOIN server_connections c ON c.id = t.connection_id,"                      \
+    " FROM sync_tasks t JOIN server_connections c ON c.id = t.connection_id"                       \
+    " LEFT JOIN exchange_tasks x ON x.id = t.id,"                                                  \
     " LATERAL mse_sync_task_summary(t.id, t.enabled) s"
 
 DB_STMT(sync_task_insert, 14, false,
@@ -109,11 +112,44 @@ DB_STMT(sync_task_list, 3, true,
         "SELECT " TASK_JSON ", t.seq" TASK_FROM
         " WHERE ($1::boolean IS NULL OR t.enabled = $1::boolean)"
         " AND ($2::bigint IS NULL OR t.seq > $2) ORDER BY t.seq LIMIT $3");
+/*
+ * What the workers last reported for each member mailbox (task_mailboxes of the twin, schema
+ * 038), in the states of seed 002's status: waiting for the lock another task holds is a
+ * warning, not yet synchronised (or skipped when a run ended early) is pending.
+ */
 DB_STMT(sync_task_mailboxes, 3, true,
-        "SELECT json_build_object('address', m.address, 'state', m.state, 'reason_code',"
-        " m.reason_code, 'detail', m.detail, 'last_sync_at', mse_ts(m.last_sync_at),"
-        " 'updated_at', mse_ts(m.updated_at))::text, m.seq FROM sync_task_mailboxes m"
-        " WHERE m.task_id = $1 AND ($2::bigint IS NULL OR m.seq > $2) ORDER BY m.seq LIMIT $3");
+        "SELECT json_build_object('address', m.address, 'state', CASE m.state"
+        " WHEN 'healthy' THEN 'ok' WHEN 'warning' THEN 'warning' WHEN 'waiting_for_lock'"
+        " THEN 'warning' WHEN 'error' THEN 'error' ELSE 'pending' END,"
+        " 'reason_code', CASE WHEN m.state = 'waiting_for_lock' THEN coalesce(m.reason_code,"
+        " 'mailbox_locked') ELSE m.reason_code END, 'detail', CASE WHEN m.state ="
+        " 'waiting_for_lock' THEN coalesce(m.reason_text, 'synchronised by another task')"
+        " ELSE m.reason_text END, 'last_sync_at', mse_ts(m.last_sync_at),"
+        " 'updated_at', mse_ts(m.updated_at))::text, m.seq FROM task_mailboxes m"
+        " WHERE m.task_id = $1 AND m.in_group AND ($2::bigint IS NULL OR m.seq > $2)"
+        " ORDER BY m.seq LIMIT $3");
+DB_STMT(sync_conn_sealed, 1, true,
+        "SELECT secret_sealed::text FROM server_connections WHERE id = $1::uuid");
+DB_STMT(sync_task_is, 1, true, "SELECT count(*) FROM sync_tasks WHERE id = $1::uuid");
+/* An execution of the task is claimed and not ended: changes and deletion wait (seed 002). */
+DB_STMT(sync_task_running, 1, false,
+        "SELECT count(*) FROM exchange_tasks WHERE id = $1::uuid AND active_execution_id"
+        " IS NOT NULL AND deleted_at IS NULL");
+DB_STMT(sync_task_defer, 3, false,
+        "UPDATE exchange_tasks SET pending_changes = coalesce(pending_changes, '{}'::jsonb)"
+        " || $2::jsonb, updated_by = $3 WHERE id = $1::uuid AND deleted_at IS NULL"
+        " AND active_execution_id IS NOT NULL");
+DB_STMT(sync_task_defer_delete, 2, false,
+        "UPDATE exchange_tasks SET deletion_pending = true, updated_by = $2"
+        " WHERE id = $1::uuid AND deleted_at IS NULL AND active_execution_id IS NOT NULL");
+DB_STMT(sync_task_deferred, 1, false,
+        "SELECT pending_changes::text, deletion_pending, updated_by FROM exchange_tasks"
+        " WHERE id = $1::uuid AND deleted_at IS NULL FOR UPDATE");
+DB_STMT(sync_task_clear_deferred, 1, false,
+        "UPDATE exchange_tasks SET pending_changes = NULL, deletion_pending = false"
+        " WHERE id = $1::uuid");
+/* Trigger 038 queues every due sync task. */
+DB_STMT(sync_schedule, 0, false, "SELECT mse_sync_schedule()");
 
 static const char *tristate(int v)
 {
@@ -299,4 +335,86 @@ enum mse_rc db_sync_task_mailboxes(struct db *db, const char *id, bool has_after
                                    struct db_error *err)
 {
     return page3(db, &sync_task_mailboxes, id, has_after, after, limit, items, last_seq, more, err);
+}
+
+enum mse_rc db_sync_conn_sealed(struct db *db, const char *id, char **sealed,
+                                struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id };
+    *sealed = NULL;
+    enum mse_rc rc = db_query(db, &sync_conn_sealed, params, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) != 1)
+        rc = MSE_ERR_NOT_FOUND;
+    if (rc == MSE_OK && !(*sealed = strdup(db_res_get(&res, 0, 0))))
+        rc = MSE_ERR_NOMEM;
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_sync_task_is(struct db *db, const char *id, bool *is, struct db_error *err)
+{
+    int64_t n = 0;
+    const char *params[] = { id };
+    enum mse_rc rc = db_int_query(db, &sync_task_is, params, &n, err);
+    *is = n > 0;
+    return rc;
+}
+
+enum mse_rc db_sync_task_running(struct db *db, const char *id, bool *running,
+                                 struct db_error *err)
+{
+    int64_t n = 0;
+    const char *params[] = { id };
+    enum mse_rc rc = db_int_query(db, &sync_task_running, params, &n, err);
+    *running = n > 0;
+    return rc;
+}
+
+enum mse_rc db_sync_task_defer(struct db *db, const char *id, const char *changes,
+                               const char *actor, bool *deferred, struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id, changes, actor };
+    const char *del[] = { id, actor };
+    enum mse_rc rc = changes ? db_query(db, &sync_task_defer, params, &res, err)
+                             : db_query(db, &sync_task_defer_delete, del, &res, err);
+    *deferred = rc == MSE_OK && db_res_affected(&res) == 1;
+    db_res_clear(&res);
+    return rc;
+}
+
+void db_sync_deferred_cleanup(struct db_sync_deferred *d)
+{
+    free(d->changes);
+    free(d->actor);
+    d->changes = d->actor = NULL;
+}
+
+enum mse_rc db_sync_task_deferred(struct db *db, const char *id, struct db_sync_deferred *d,
+                                  struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id };
+    memset(d, 0, sizeof(*d));
+    enum mse_rc rc = db_query(db, &sync_task_deferred, params, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) == 1) {
+        const char *c = db_res_get(&res, 0, 0), *a = db_res_get(&res, 0, 2);
+        d->deletion = db_res_get(&res, 0, 1)[0] == 't';
+        if ((c && !(d->changes = strdup(c))) || (a && !(d->actor = strdup(a))))
+            rc = MSE_ERR_NOMEM;
+    }
+    db_res_clear(&res);
+    if (rc == MSE_OK) {
+        const char *p[] = { id };
+        rc = db_run(db, &sync_task_clear_deferred, p, err);
+    }
+    if (rc != MSE_OK)
+        db_sync_deferred_cleanup(d);
+    return rc;
+}
+
+enum mse_rc db_sync_schedule(struct db *db, int64_t *queued, struct db_error *err)
+{
+    return db_int_query(db, &sync_schedule, NULL, queued, err);
 }

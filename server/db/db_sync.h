@@ -92,4 +92,33 @@ enum mse_rc db_sync_task_mailboxes(struct db *db, const char *id, bool has_after
                                    unsigned limit, char **items, int64_t *last_seq, bool *more,
                                    struct db_error *err) MSE_WUR;
 
+/* The connection's sealed secret (malloc'd text, as secrets_open takes it). NOT_FOUND. */
+enum mse_rc db_sync_conn_sealed(struct db *db, const char *id, char **sealed,
+                                struct db_error *err) MSE_WUR;
+/* *is: a sync task (alive) has this id. */
+enum mse_rc db_sync_task_is(struct db *db, const char *id, bool *is, struct db_error *err) MSE_WUR;
+/* *running: an execution of the task has been claimed and has not ended. */
+enum mse_rc db_sync_task_running(struct db *db, const char *id, bool *running,
+                                 struct db_error *err) MSE_WUR;
+/*
+ * Stores a change (a validated PATCH body as JSON text, merged over earlier ones) or, with
+ * changes NULL, a deletion, to apply when the running execution ends. Checked again under
+ * the twin's row lock: *deferred false when the execution ended meanwhile (nothing stored;
+ * apply the change at once).
+ */
+enum mse_rc db_sync_task_defer(struct db *db, const char *id, const char *changes,
+                               const char *actor, bool *deferred, struct db_error *err) MSE_WUR;
+/* What waited for an execution's end; taken (cleared in the database) by the read. */
+struct db_sync_deferred {
+    char *changes; /* JSON object text or NULL */
+    bool deletion;
+    char *actor; /* who asked for it, or NULL */
+};
+void db_sync_deferred_cleanup(struct db_sync_deferred *d);
+/* Locks the twin, reads what waits into *d and clears it. */
+enum mse_rc db_sync_task_deferred(struct db *db, const char *id, struct db_sync_deferred *d,
+                                  struct db_error *err) MSE_WUR;
+/* Queues an execution of every due sync task (schema 038); *queued how many. */
+enum mse_rc db_sync_schedule(struct db *db, int64_t *queued, struct db_error *err) MSE_WUR;
+
 #endif

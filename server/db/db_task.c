@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "db_util.h"
 #include "exec_state.h"
 
 /* Until the execution lifecycle (issue #5) keeps its own, status derives from these columns. */
@@ -39,15 +40,15 @@ DB_STMT(task_insert, 11, false,
         " RETURNING id");
 DB_STMT(task_get, 1, true,
         "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL");
+        " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK);
 DB_STMT(task_get_lock, 1, false,
         "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE");
+        " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK " FOR UPDATE");
 DB_STMT(task_doc, 1, true,
         "SELECT " TASK_JSON ", t.version FROM exchange_tasks t"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL");
+        " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK);
 DB_STMT(task_list, 8, true,
-        "SELECT " TASK_JSON ", t.seq FROM exchange_tasks t WHERE t.deleted_at IS NULL"
+        "SELECT " TASK_JSON ", t.seq FROM exchange_tasks t WHERE " LIVE_EXCHANGE_TASK
         " AND ($1::uuid IS NULL OR t.site_id = $1) AND ($2::text IS NULL OR t.type = $2)"
         " AND ($3::text IS NULL OR " TASK_STATUS " = $3)"
         " AND ($4::uuid IS NULL OR t.schedule_id = $4)"

@@ -11,6 +11,12 @@
 #include "db.h"
 #include "mse/rc.h"
 
+/*
+ * A live Exchange task (alias t): not deleted, and not the twin through which a sync task
+ * runs its executions (schema 038) — those are shown under /sync-tasks only.
+ */
+#define LIVE_EXCHANGE_TASK "(t.deleted_at IS NULL AND t.type <> 'sync_recover')"
+
 /* A resource rendered by SQL, and the version its ETag is made of. */
 struct db_doc {
     char *json; /* malloc'd JSON object text */
