@@ -14,12 +14,16 @@ static bool recover_sensitive(const struct ews_item *it)
     return s && (strcasecmp(s, "Private") == 0 || strcasecmp(s, "Confidential") == 0);
 }
 
-/* Selected by the task's message classes and sensitivity (docs/sync-recover.md). */
+/*
+ * Selected by sensitivity and, for messages, by the task's message classes (docs/worker.md):
+ * the classes are message classes — the calendar's appointments come with calendars=true.
+ */
 static enum item_verdict recover_select(const struct sync_ctx *c, const struct ews_item *it,
                                         enum ews_item_kind kind)
 {
     const struct sync_definition *d = c->job->def;
-    bool selected = it->kind == kind && sync_definition_class_selected(d, it->item_class) &&
+    bool by_class = kind == EWS_ITEM_CALENDAR || sync_definition_class_selected(d, it->item_class);
+    bool selected = it->kind == kind && by_class &&
                     (d->include_sensitive || !recover_sensitive(it));
     if (!selected)
         c->out->unselected++;
