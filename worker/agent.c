@@ -214,8 +214,7 @@ static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *c
 
 /* A message's MIME content from the engine's spool: asked about first, sent only when absent. */
 static enum mse_rc sink_put_content_file(void *ctx, const char *sha256, const char *content_type,
-                                         int fd, int64_t offset, uint64_t len,
-                                         struct mse_err *err)
+                                         int fd, int64_t offset, uint64_t len, struct mse_err *err)
 {
     (void)content_type;
     struct mailbox_ctx *m = ctx;

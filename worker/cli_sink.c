@@ -244,8 +244,7 @@ static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *c
 
 /* MIME content from the engine's spool, copied piece by piece (it may be larger than memory). */
 static enum mse_rc sink_put_content_file(void *ctx, const char *sha256, const char *content_type,
-                                         int fd, int64_t offset, uint64_t len,
-                                         struct mse_err *err)
+                                         int fd, int64_t offset, uint64_t len, struct mse_err *err)
 {
     struct file_src src = { NULL, fd, offset };
     return content_put(ctx, sha256, content_type, &src, len, err);

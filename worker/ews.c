@@ -30,9 +30,9 @@ struct ews_session {
     struct curl_slist *hdr_base;    /* Content-Type, Accept */
     struct curl_slist *hdr_mailbox; /* the same plus X-AnchorMailbox */
     char *mailbox;
-    struct mse_buf body;    /* response of the current request */
-    bool body_too_large;    /* the write callback hit the cap */
-    bool body_nomem;        /* the write callback could not allocate */
+    struct mse_buf body;            /* response of the current request */
+    bool body_too_large;            /* the write callback hit the cap */
+    bool body_nomem;                /* the write callback could not allocate */
     const struct ews_op *stream_op; /* the current request's streaming op, or NULL */
     void *stream_out;               /* its result */
     bool streaming;                 /* this response goes to stream_feed */
@@ -493,9 +493,8 @@ static enum mse_rc http_post(struct ews_session *s, const struct ews_op *op, voi
         s->in_len = 0;
     }
     LOG_DEBUG(&s->log, "EWS %s: HTTP %ld, %zu bytes, %lld ms%s%s", op->name, *status,
-              s->body.len + (size_t)s->streamed,
-              (long long)(mse_time_mono_ms() - t0), cc ? ", " : "",
-              cc ? (s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc)) : "");
+              s->body.len + (size_t)s->streamed, (long long)(mse_time_mono_ms() - t0),
+              cc ? ", " : "", cc ? (s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc)) : "");
     return MSE_OK;
 }
 

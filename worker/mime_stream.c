@@ -20,8 +20,8 @@
 #include "mse/limits.h"
 
 /* Base64 handed to the decoder at once, and room for what it yields (it holds back a line). */
-#define MIME_B64_SLICE  (48u * 1024u)
-#define MIME_OUT_ROOM   (MIME_B64_SLICE / 4u * 3u + 128u)
+#define MIME_B64_SLICE (48u * 1024u)
+#define MIME_OUT_ROOM  (MIME_B64_SLICE / 4u * 3u + 128u)
 /* Decoded bytes gathered before one write to the spool. */
 #define MIME_WRITE_SIZE (64u * 1024u)
 
@@ -29,14 +29,14 @@ struct mime_stream_impl {
     xmlParserCtxtPtr ctxt;
     EVP_ENCODE_CTX *dec;
     EVP_MD_CTX *md;
-    bool in_mime;        /* inside a t:MimeContent element */
-    int depth;           /* element depth of the parser's position */
-    int messages_depth;  /* depth of m:ResponseMessages, -1 outside it */
-    int message;         /* index of the ResponseMessage being read, -1 before the first */
+    bool in_mime;       /* inside a t:MimeContent element */
+    int depth;          /* element depth of the parser's position */
+    int messages_depth; /* depth of m:ResponseMessages, -1 outside it */
+    int message;        /* index of the ResponseMessage being read, -1 before the first */
     struct mime_extent cur;
-    uint64_t fed;        /* response bytes handed over */
-    uint64_t b64;        /* of those, MimeContent text */
-    xmlChar *dump;       /* the kept document, serialised */
+    uint64_t fed;  /* response bytes handed over */
+    uint64_t b64;  /* of those, MimeContent text */
+    xmlChar *dump; /* the kept document, serialised */
     unsigned char out[MIME_OUT_ROOM];
     unsigned char wbuf[MIME_WRITE_SIZE];
     size_t wlen;
@@ -200,8 +200,7 @@ static void mime_close(struct mime_stream *ms)
     /* A final group of fewer than four characters is a cut-off or damaged encoding. */
     if (EVP_DecodeFinal(p->dec, p->out, &outl) < 0) {
         fail(ms, MSE_ERR_INVALID,
-             "the MimeContent of response message %d is not complete base64 (length)",
-             p->message);
+             "the MimeContent of response message %d is not complete base64 (length)", p->message);
         return;
     }
     if (decoded(ms, p->out, (size_t)outl) != MSE_OK)
@@ -347,8 +346,8 @@ enum mse_rc mime_stream_begin(struct mime_stream *ms)
         return fail(ms, MSE_ERR_NOMEM, "out of memory");
     p->ctxt->_private = ms;
     /* Big text is allowed through (it never reaches the tree); nothing is fetched. */
-    xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOERROR |
-                                       XML_PARSE_NOWARNING);
+    xmlCtxtUseOptions(p->ctxt,
+                      XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     return MSE_OK;
 }
 

@@ -31,15 +31,15 @@ struct mime_stream_impl;
  * depend on the size of the messages, only on the rest of the response.
  */
 struct mime_stream {
-    int fd;                    /* the spool (unlinked; -1 before the first begin) */
-    off_t end;                 /* bytes written to it in this attempt */
-    struct mime_extent *v;     /* MimeContent elements in document order */
+    int fd;                /* the spool (unlinked; -1 before the first begin) */
+    off_t end;             /* bytes written to it in this attempt */
+    struct mime_extent *v; /* MimeContent elements in document order */
     size_t n, cap;
-    uint64_t max_mime;         /* one message's decoded size beyond which the response fails */
-    size_t max_rest;           /* bytes of the response outside MimeContent beyond which it fails */
-    const char *spool_dir;     /* borrowed */
-    char err[256];             /* why the stream failed ("" while it has not) */
-    enum mse_rc rc;            /* MSE_OK until something failed */
+    uint64_t max_mime;     /* one message's decoded size beyond which the response fails */
+    size_t max_rest;       /* bytes of the response outside MimeContent beyond which it fails */
+    const char *spool_dir; /* borrowed */
+    char err[256];         /* why the stream failed ("" while it has not) */
+    enum mse_rc rc;        /* MSE_OK until something failed */
     struct mime_stream_impl *p;
 };
 

@@ -187,8 +187,8 @@ static enum mse_rc srv_exchange(struct srv_client *c, const char *method, const 
     }
     CURLcode cc = curl_easy_perform(h);
     if (c->upload && c->upload->error) {
-        snprintf(err->msg, sizeof(err->msg), "%s %s: cannot read the content to send: %s",
-                 method, url, strerror(c->upload->error));
+        snprintf(err->msg, sizeof(err->msg), "%s %s: cannot read the content to send: %s", method,
+                 url, strerror(c->upload->error));
         return MSE_ERR_IO;
     }
     if (cc != CURLE_OK) {

@@ -33,12 +33,12 @@ struct sync_definition {
     bool include_private_items; /* MFR: replicate Personal/Private/Confidential items */
     bool all_calendars;         /* calendar: include_calendars "all" rather than "default" */
     /* sync_recover (a sync task's settings) */
-    bool mail;                  /* the mail folders' messages */
-    bool calendars;             /* the default calendar's appointments */
-    char **message_classes;     /* selected ItemClass values and their "." sub-classes */
+    bool mail;              /* the mail folders' messages */
+    bool calendars;         /* the default calendar's appointments */
+    char **message_classes; /* selected ItemClass values and their "." sub-classes */
     size_t n_classes;
-    bool all_classes;           /* no list was given: every class */
-    bool include_sensitive;     /* also Private and Confidential items */
+    bool all_classes;       /* no list was given: every class */
+    bool include_sensitive; /* also Private and Confidential items */
 };
 
 /*
@@ -109,8 +109,8 @@ struct sync_sink {
      * in the file fd at offset (read them with pread; the file stays the engine's). Content
      * already present is a success and is not sent again.
      */
-    enum mse_rc (*put_content_file)(void *ctx, const char *sha256, const char *content_type,
-                                    int fd, int64_t offset, uint64_t len, struct mse_err *err);
+    enum mse_rc (*put_content_file)(void *ctx, const char *sha256, const char *content_type, int fd,
+                                    int64_t offset, uint64_t len, struct mse_err *err);
     /* What the engine does now: command ("Replicating messages") and detail ("Inbox: 1,536 of
      * 10,000 items"). Called at most once per page. */
     void (*progress)(void *ctx, const char *command, const char *detail);
@@ -152,9 +152,9 @@ struct sync_outcome {
     uint64_t skipped_private; /* private items not replicated */
     uint64_t attachments;     /* attachment contents handed to the sink */
     uint64_t attachment_bytes;
-    uint64_t contents;        /* sync_recover: MIME contents hashed (stored or already present) */
+    uint64_t contents; /* sync_recover: MIME contents hashed (stored or already present) */
     uint64_t content_bytes;
-    uint64_t unselected;      /* sync_recover: items whose class or sensitivity is not selected */
+    uint64_t unselected;  /* sync_recover: items whose class or sensitivity is not selected */
     uint64_t resyncs;     /* folders started over after ErrorInvalidSyncStateData */
     struct ews_stats ews; /* requests, retries, waits of this pass */
     int64_t duration_ms;

@@ -81,8 +81,8 @@ static enum mse_rc def_bool(const cJSON *s, const char *key, bool *out, struct m
 }
 
 /* A list of strings (exclude_folders, message_classes) into *v; absent or null: *present false. */
-static enum mse_rc def_strings(const cJSON *s, const char *key, char ***v, size_t *n,
-                               bool *present, struct mse_err *err)
+static enum mse_rc def_strings(const cJSON *s, const char *key, char ***v, size_t *n, bool *present,
+                               struct mse_err *err)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(s, key);
     *present = a && !cJSON_IsNull(a);

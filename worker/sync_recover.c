@@ -23,8 +23,8 @@ static enum item_verdict recover_select(const struct sync_ctx *c, const struct e
 {
     const struct sync_definition *d = c->job->def;
     bool by_class = kind == EWS_ITEM_CALENDAR || sync_definition_class_selected(d, it->item_class);
-    bool selected = it->kind == kind && by_class &&
-                    (d->include_sensitive || !recover_sensitive(it));
+    bool selected =
+            it->kind == kind && by_class && (d->include_sensitive || !recover_sensitive(it));
     if (!selected)
         c->out->unselected++;
     /* An archived item that is no longer selected stays as it was: never a removal. */

@@ -51,8 +51,8 @@ static char *base64_of(const unsigned char *b, size_t n, bool wrap)
 }
 
 #define ENVELOPE_HEAD                                                                              \
-    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"                                                 \
-    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"                \
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"                                                   \
+    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"                   \
     "<m:GetItemResponse xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" " \
     "xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"><m:ResponseMessages>"
 #define ENVELOPE_TAIL "</m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>"
@@ -111,8 +111,8 @@ static void doc_free(struct doc *d)
 }
 
 /* The spooled bytes of an extent equal want, and its hash is want's. */
-static void assert_extent(const struct mime_stream *ms, unsigned message,
-                          const unsigned char *want, size_t n)
+static void assert_extent(const struct mime_stream *ms, unsigned message, const unsigned char *want,
+                          size_t n)
 {
     const struct mime_extent *e = mime_stream_find(ms, message);
     assert_non_null(e);
@@ -236,11 +236,11 @@ static void expect_invalid(const char *b64, const char *why)
 static void test_wrong_base64(void **state)
 {
     (void)state;
-    expect_invalid("SGVsbG8*", "invalid base64");       /* not an alphabet character */
-    expect_invalid("SGVs!bG8=", "invalid base64");      /* in the middle of a quadruple */
-    expect_invalid("SGVsbG8=QUJD", "invalid base64");   /* data after the padding */
-    expect_invalid("SGVs-bG8=", "invalid base64");      /* OpenSSL's PEM end mark */
-    expect_invalid("SGVsbG8", "not complete base64");   /* cut inside the last quadruple */
+    expect_invalid("SGVsbG8*", "invalid base64");     /* not an alphabet character */
+    expect_invalid("SGVs!bG8=", "invalid base64");    /* in the middle of a quadruple */
+    expect_invalid("SGVsbG8=QUJD", "invalid base64"); /* data after the padding */
+    expect_invalid("SGVs-bG8=", "invalid base64");    /* OpenSSL's PEM end mark */
+    expect_invalid("SGVsbG8", "not complete base64"); /* cut inside the last quadruple */
     expect_invalid("SGVsbG8gd29ybGQ", "not complete base64");
     expect_invalid("SGVs<t:X/>bG8=", "inside MimeContent"); /* markup where text belongs */
 }
