@@ -227,7 +227,14 @@ static enum mse_rc sink_put_content_file(void *ctx, const char *sha256, const ch
     if (rc != MSE_OK || present)
         return rc;
     rc = srv_call_file(m->slot->srv, "PUT", path, fd, offset, len, &r, err);
-    rc = reply_judge(m->slot, rc, &r, "content upload", err);
+    if (rc == MSE_OK && r.status == 413) {
+        /* Larger than the server takes: that message waits, the others go on. */
+        snprintf(err->msg, sizeof(err->msg), "%llu bytes is more than the server accepts",
+                 (unsigned long long)len);
+        rc = MSE_ERR_TOO_LARGE;
+    } else {
+        rc = reply_judge(m->slot, rc, &r, "content upload", err);
+    }
     srv_reply_cleanup(&r);
     return rc;
 }

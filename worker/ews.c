@@ -111,6 +111,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     struct ews_session *s = ud;
     size_t len = size * n;
     static const char name[] = "retry-after:";
+    /* A new response (after an authentication round): its body is the one that counts. */
+    if (len > 5 && strncmp(p, "HTTP/", 5) == 0 && !s->streaming)
+        mse_buf_reset(&s->body);
     if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         char v[32];
         size_t vl = len - (sizeof(name) - 1);

@@ -107,7 +107,8 @@ struct sync_sink {
     /*
      * Like put_content for content too large for memory (a message's MIME): its len bytes are
      * in the file fd at offset (read them with pread; the file stays the engine's). Content
-     * already present is a success and is not sent again.
+     * already present is a success and is not sent again. MSE_ERR_TOO_LARGE when the store
+     * refuses content of that size (the item is then left out, with a warning).
      */
     enum mse_rc (*put_content_file)(void *ctx, const char *sha256, const char *content_type, int fd,
                                     int64_t offset, uint64_t len, struct mse_err *err);

@@ -100,6 +100,12 @@ static enum mse_rc content_store(struct sync_ctx *c, struct fetch_call *fc, size
     else
         rc = s->put_content_file(s->ctx, e->sha256, "message/rfc822", fc->ms.fd, (int64_t)e->offset,
                                  e->size, &serr);
+    if (rc == MSE_ERR_TOO_LARGE) {
+        sync_warn(c, "content_too_large", "\"%.100s\" is not archived: %s",
+                  it->subject ? it->subject : "", serr.msg);
+        *missing = true;
+        return MSE_OK;
+    }
     if (rc != MSE_OK)
         return sync_fail(c, rc, "submit_failed", "message content could not be stored: %s",
                          serr.msg[0] ? serr.msg : mse_rc_str(rc));
