@@ -100,6 +100,7 @@ void api_archive_appointments(struct request *req);
 void api_archive_attachment(struct request *req);
 void api_archive_search(struct request *req);
 void api_archive_message_content(struct request *req);
+void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
 
 /* api_metrics.c */

@@ -156,9 +156,9 @@ struct archive_list {
                        int64_t *last_seq, bool *more, struct db_error *err);
 };
 
-static const char *const folder_args[] = { "limit", "cursor", "include_deleted", NULL };
-static const char *const item_args[] = { "limit",       "cursor",          "folder_id",
-                                         "folder_path", "include_deleted", NULL };
+static const char *const folder_args[] = { "limit", "cursor", "include_deleted", "as_of", NULL };
+static const char *const item_args[] = { "limit",           "cursor", "folder_id", "folder_path",
+                                         "include_deleted", "as_of",  NULL };
 static const char *const appointment_args[] = { "limit", "cursor", "folder_id", "folder_path",
                                                 "from",  "to",     NULL };
 static const struct archive_list folder_list = { folder_args, FOLDER_CURSOR,
@@ -166,6 +166,19 @@ static const struct archive_list folder_list = { folder_args, FOLDER_CURSOR,
 static const struct archive_list item_list = { item_args, ITEM_CURSOR, db_archive_item_list };
 static const struct archive_list appointment_list = { appointment_args, APPOINTMENT_CURSOR,
                                                       db_archive_appointment_list };
+
+/*
+ * The as_of parameter (a past instant: the archive as it was then), checked as RFC 3339 and
+ * handed to PostgreSQL as given, fractions of a second included; NULL when absent.
+ */
+static const char *as_of_read(struct request *req, struct verr *v)
+{
+    time_t t;
+    const char *s = NULL;
+    if (!query_time(req, "as_of", v, &t))
+        return NULL;
+    return query_text(req, "as_of", 64, v, &s) ? s : NULL;
+}
 
 /* Reads a list's query parameters into q; false after answering 400. */
 static bool list_query(struct request *req, const struct archive_list *l, struct archive_query *q)
@@ -178,6 +191,7 @@ static bool list_query(struct request *req, const struct archive_list *l, struct
     (void)query_text(req, "folder_id", ARCHIVE_MAX_ID, &v, &q->folder_id);
     (void)query_text(req, "folder_path", MSE_MAX_FOLDER_PATH, &v, &q->folder_path);
     (void)query_bool(req, "include_deleted", &v, &q->include_deleted);
+    q->as_of = as_of_read(req, &v);
     q->has_from = query_time(req, "from", &v, &q->from);
     q->has_to = query_time(req, "to", &v, &q->to);
     if (q->has_from && q->has_to && q->from > q->to)
@@ -289,6 +303,33 @@ static void content_send(struct request *req, const char *sha, const char *etag,
     }
 }
 
+/*
+ * Answers a download of stored content: content-addressed, so the hash is a strong validator
+ * that never changes (ETag, If-None-Match → 304), then the content whole or the range asked.
+ */
+static void content_download(struct request *req, const char *sha,
+                             const struct archive_attachment *a)
+{
+    char etag[68];
+    snprintf(etag, sizeof(etag), "\"%s\"", sha);
+    http_add_header(req, "ETag", etag);
+    http_add_header(req, "Cache-Control", "no-cache");
+    http_add_header(req, "X-Content-Type-Options", "nosniff");
+    if (download_none_match(http_header(req, "If-None-Match"), etag))
+        (void)http_reply_not_modified(req);
+    else
+        content_send(req, sha, etag, a);
+}
+
+/* A message's content as a file: message/rfc822 named after its hash. */
+static void message_download(struct request *req, const char *sha)
+{
+    char name[80];
+    snprintf(name, sizeof(name), "%.16s.eml", sha);
+    struct archive_attachment a = { .name = name, .content_type = "message/rfc822" };
+    content_download(req, sha, &a);
+}
+
 void api_archive_attachment(struct request *req)
 {
     static const char *const allowed[] = { "attachment_id", NULL };
@@ -312,16 +353,7 @@ void api_archive_attachment(struct request *req)
         problem_send_rc(req, rc, "no appointment of this mailbox has this attachment");
         return;
     }
-    /* Content-addressed: the hash is a strong validator that never changes. */
-    char etag[68];
-    snprintf(etag, sizeof(etag), "\"%s\"", sha);
-    http_add_header(req, "ETag", etag);
-    http_add_header(req, "Cache-Control", "no-cache");
-    http_add_header(req, "X-Content-Type-Options", "nosniff");
-    if (download_none_match(http_header(req, "If-None-Match"), etag))
-        (void)http_reply_not_modified(req);
-    else
-        content_send(req, sha, etag, &a);
+    content_download(req, sha, &a);
     archive_attachment_cleanup(&a);
 }
 
@@ -403,16 +435,49 @@ void api_archive_message_content(struct request *req)
                         "no archived message has this content");
         return;
     }
-    /* The same validators as an attachment's: the address never changes its content. */
-    char etag[68], name[80];
-    snprintf(etag, sizeof(etag), "\"%s\"", sha);
-    snprintf(name, sizeof(name), "%.16s.eml", sha);
-    struct archive_attachment a = { .name = name, .content_type = "message/rfc822" };
-    http_add_header(req, "ETag", etag);
-    http_add_header(req, "Cache-Control", "no-cache");
-    http_add_header(req, "X-Content-Type-Options", "nosniff");
-    if (download_none_match(http_header(req, "If-None-Match"), etag))
-        (void)http_reply_not_modified(req);
-    else
-        content_send(req, sha, etag, &a);
+    message_download(req, sha);
+}
+
+/*
+ * The {item_id} placeholder: an EWS id whose '/' the content URL writes as '~' (a path
+ * segment cannot carry '/'); false after answering 404.
+ */
+static bool path_item_id(struct request *req, char out[ARCHIVE_MAX_ID + 1])
+{
+    const char *s = req->nparams > 1 ? req->params[1] : "";
+    size_t n = strlen(s);
+    if (n == 0 || n > ARCHIVE_MAX_ID) {
+        problem_send(req, 404, "no archived message of this mailbox has this id");
+        return false;
+    }
+    for (size_t i = 0; i <= n; i++)
+        out[i] = s[i] == '~' ? '/' : s[i];
+    return true;
+}
+
+void api_archive_item_content(struct request *req)
+{
+    static const char *const allowed[] = { "as_of", NULL };
+    char address[MSE_MAX_ADDRESS + 1], item_id[ARCHIVE_MAX_ID + 1], sha[65];
+    struct verr v;
+    if (!path_address(req, address) || !path_item_id(req, item_id))
+        return;
+    verr_init(&v);
+    query_check(req, allowed, &v);
+    const char *as_of = as_of_read(req, &v);
+    if (!query_done(req, &v))
+        return;
+    struct db *db;
+    struct db_error err;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_archive_item_content(db, address, item_id, as_of, sha, &err);
+    if (rc != MSE_OK) {
+        problem_send_rc(req, rc, as_of ? "no archived message of this mailbox had this id and "
+                                         "content then"
+                                       : "no archived message of this mailbox has this id and "
+                                         "content");
+        return;
+    }
+    message_download(req, sha);
 }

@@ -34,6 +34,7 @@ enum ftype {
     F_OCCURRENCES, /* modified occurrences: objects with start, end, original_start times */
     F_TIMES,       /* deleted occurrences: start times */
     F_ATTACHMENTS,
+    F_SHA256, /* content in the blob store: 64 lowercase hex digits */
 };
 
 struct field {
@@ -70,6 +71,8 @@ static const struct field item_fields[] = {
     { "is_read", F_BOOL, false },
     { "sensitivity", F_STR, false },
     { "has_attachments", F_BOOL, false },
+    { "content_sha256", F_SHA256, false },
+    { "content_size", F_INT, false },
     { NULL, F_STR, false },
 };
 static const struct field appointment_fields[] = {
@@ -217,6 +220,10 @@ static void field_check(const cJSON *rec, const struct field *fd, const char *pa
         for (const cJSON *a = ok ? val->child : NULL; a; a = a->next)
             attachment_check(a, at, shas, v);
         break;
+    case F_SHA256:
+        ok = cJSON_IsString(val) && strlen(val->valuestring) == 64 &&
+             strspn(val->valuestring, "0123456789abcdef") == 64;
+        break;
     }
     if (!ok)
         verr_add(v, at, "has the wrong type or format");
@@ -324,6 +331,37 @@ static void batch_read(const cJSON *body, struct batch *b, char batch_id[37], st
         v->nomem = true;
 }
 
+/*
+ * The message content each item record names, as a PostgreSQL text[] literal with one entry
+ * per record of `items` (NULL where it names none), and the index of the first upsert that
+ * names none (-1): a sync task's upserts must (the server learns the task's type later).
+ */
+static void contents_read(const cJSON *body, struct batch *b, struct mse_buf *out, struct verr *v)
+{
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items"), *rec;
+    bool any = false;
+    unsigned i = 0;
+    b->content_missing = -1;
+    if (mse_buf_puts(out, "{") != MSE_OK)
+        v->nomem = true;
+    cJSON_ArrayForEach(rec, items)
+    {
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(rec, "content_sha256");
+        const cJSON *change = cJSON_GetObjectItemCaseSensitive(rec, "change");
+        bool has = cJSON_IsString(sha);
+        if (!has && b->content_missing < 0 && cJSON_IsString(change) &&
+            strcmp(change->valuestring, "upsert") == 0)
+            b->content_missing = (int)i;
+        if (mse_buf_printf(out, "%s%s", i ? "," : "", has ? sha->valuestring : "NULL") != MSE_OK)
+            v->nomem = true;
+        any |= has;
+        i++;
+    }
+    if (mse_buf_puts(out, "}") != MSE_OK)
+        v->nomem = true;
+    b->contents = any ? out->data : NULL;
+}
+
 static char *array_text(const cJSON *body, const char *key)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(body, key);
@@ -362,6 +400,21 @@ static void submit_reply(struct request *req, struct db *db, const struct batch_
     (void)http_reply_json(req, 200, json);
 }
 
+/* Answers 422 naming the item whose message content is absent or not this site's. */
+static void content_refuse(struct request *req, const struct batch_result *r)
+{
+    struct verr v;
+    char path[48];
+    verr_init(&v);
+    snprintf(path, sizeof(path), "items[%d].content_sha256", r->content_index);
+    if (r->content_absent)
+        verr_add(&v, path, "is required: a sync task archives each message's content");
+    else
+        verr_add(&v, path, "names content this site has not uploaded; upload it first");
+    problem_send_fields(req, 422, "the batch is not valid", &v);
+    verr_cleanup(&v);
+}
+
 /* Answers a batch that was not applied: the machinery's failure (rc) or the outcome. */
 static void submit_fail(struct request *req, enum mse_rc rc, enum exec_outcome o,
                         const struct batch_result *r, const struct batch *b)
@@ -387,6 +440,10 @@ static void submit_fail(struct request *req, enum mse_rc rc, enum exec_outcome o
                  "this execution does not hold the lock of %s; take it first", b->mailbox);
         break;
     case EXO_MISSING_CONTENT:
+        if (r->content_index >= 0) {
+            content_refuse(req, r);
+            return;
+        }
         snprintf(detail, sizeof(detail), "attachment content %s was not uploaded before the batch",
                  r->missing);
         break;
@@ -409,8 +466,12 @@ void api_worker_submit(struct request *req)
     struct mse_buf shas;
     char mailbox[MSE_MAX_ADDRESS + 1] = "", batch_id[37];
     verr_init(&v);
+    struct mse_buf contents;
     mse_buf_init(&shas, 70u * MSE_MAX_BATCH_RECORDS * 4 + 16);
+    mse_buf_init(&contents, 70u * MSE_MAX_BATCH_RECORDS + 16);
     batch_read(body, &b, batch_id, &shas, &v);
+    if (!verr_any(&v))
+        contents_read(body, &b, &contents, &v);
     if (b.mailbox && !api_worker_address(b.mailbox, mailbox, sizeof(mailbox)))
         verr_add(&v, "mailbox", "must be an e-mail address");
     b.mailbox = mailbox;
@@ -441,6 +502,7 @@ void api_worker_submit(struct request *req)
     free(items);
     free(appts);
     mse_buf_cleanup(&shas);
+    mse_buf_cleanup(&contents);
     verr_cleanup(&v);
     cJSON_Delete(body);
 }

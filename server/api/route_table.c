@@ -59,6 +59,8 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/mailboxes/{address}/folders", api_archive_folders, ROLE_READ, 0 },
     { "GET", "/api/v1/mailboxes/{address}/items", api_archive_items, ROLE_READ, 0 },
     { "GET", "/api/v1/mailboxes/{address}/appointments", api_archive_appointments, ROLE_READ, 0 },
+    { "GET", "/api/v1/mailboxes/{address}/items/{item_id}/content", api_archive_item_content,
+      ROLE_READ, 0 },
     { "GET", "/api/v1/mailboxes/{address}/attachments/{sha256}", api_archive_attachment, ROLE_READ,
       0 },
     /* Journaled messages (docs/journal.md): an MTA posts them, the archive searches them. */

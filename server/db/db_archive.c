@@ -120,6 +120,16 @@ DB_STMT(archive_folder_list, 4, true,
     " AND f.partition_id = ANY " VIEW_PARTS " AND lower(f.path) = lower($3)"                       \
     " AND ($2::text IS NULL OR f.folder_id = $2)) "
 
+/*
+ * Where a message's content is downloaded (NULL without content). EWS ids hold '/', which a
+ * path segment cannot carry even percent-encoded (the path is decoded before routing): it is
+ * written '~', a character neither base64 alphabet uses, and read back by the route.
+ */
+#define ITEM_CONTENT_URL(alias)                                                                    \
+    "CASE WHEN " alias ".content_sha256 IS NOT NULL THEN '/api/v1/mailboxes/' ||"                  \
+    " mse_url_encode(r.mailbox, '@') || '/items/' || mse_url_encode(replace(r.item_id, '/',"       \
+    " '~'), '~') || '/content' END"
+
 #define ITEM_JSON                                                                                  \
     "json_build_object('item_id', r.item_id, 'folder_id', r.folder_id, "                           \
     "'folder_path', " RECORD_FOLDER_PATH                                                           \
@@ -129,8 +139,9 @@ DB_STMT(archive_folder_list, 4, true,
     " 'to', mse_people(r.to_recipients), 'cc', mse_people(r.cc_recipients),"                       \
     " 'sent', mse_ts(r.sent_at), 'received', mse_ts(r.received_at), 'size', r.size,"               \
     " 'is_read', r.is_read, 'sensitivity', r.sensitivity, 'has_attachments',"                      \
-    " r.has_attachments, 'deleted', r.deleted_at IS NOT NULL, 'deleted_at',"                       \
-    " mse_ts(r.deleted_at), 'updated_at', mse_ts(r.updated_at))::text, r.seq"
+    " r.has_attachments, 'content_sha256', r.content_sha256, 'content_size', r.content_size,"      \
+    " 'content_url', " ITEM_CONTENT_URL("r") ", 'deleted', r.deleted_at IS NOT NULL,"              \
+    " 'deleted_at', mse_ts(r.deleted_at), 'updated_at', mse_ts(r.updated_at))::text, r.seq"
 
 /* $1 mailbox, $2 include deleted, $3 after, $4 rows. */
 DB_STMT(archive_item_list, 4, true,
@@ -145,6 +156,94 @@ DB_STMT(archive_item_list_in, 6, true,
                        " AND r.folder_id = ids.folder_id WHERE ($4::boolean OR r.deleted_at "
                        "IS NULL)"
                        " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT $6");
+
+/*
+ * A message as it was at t (alias v: its latest version begun by then, r: the item): present
+ * when that version was still current, else deleted then, at its last-known folder.
+ */
+#define ITEM_AS_OF_JSON(t)                                                                         \
+    "json_build_object('item_id', r.item_id, 'folder_id', v.folder_id,"                            \
+    " 'folder_path', (SELECT f.path FROM archive_folder_versions f"                                \
+    " WHERE f.partition_id = r.partition_id AND f.folder_id = v.folder_id"                         \
+    " AND f.valid_from <= " t " ORDER BY f.valid_from DESC LIMIT 1),"                              \
+    " 'change_key', NULL, 'item_class', v.item_class,"                                             \
+    " 'internet_message_id', v.internet_message_id, 'subject', v.subject,"                         \
+    " 'sender', mse_person(v.sender), 'from', mse_person(v.\"from\"),"                             \
+    " 'to', mse_people(v.to_recipients), 'cc', mse_people(v.cc_recipients),"                       \
+    " 'sent', mse_ts(v.sent_at), 'received', mse_ts(v.received_at), 'size', v.size,"               \
+    " 'is_read', v.is_read, 'sensitivity', v.sensitivity, 'has_attachments',"                      \
+    " v.has_attachments, 'content_sha256', v.content_sha256, 'content_size', v.content_size,"      \
+    " 'content_url', " ITEM_CONTENT_URL("v") " || '?as_of=' || mse_url_encode(to_char(" t       \
+    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''),"                              \
+    " 'deleted', coalesce(v.valid_to <= " t ", false), 'deleted_at', CASE WHEN v.valid_to <= " t  \
+    " THEN mse_ts(v.valid_to) END, 'updated_at', mse_ts(v.valid_from))::text, r.seq"
+/* The latest version of item r begun by t. */
+#define ITEM_VERSION_AT(t)                                                                         \
+    " CROSS JOIN LATERAL (SELECT * FROM archive_item_versions x WHERE x.partition_id ="           \
+    " r.partition_id AND x.item_id = r.item_id AND x.valid_from <= " t                             \
+    " ORDER BY x.valid_from DESC LIMIT 1) v"
+
+/* $1 mailbox, $2 include deleted, $3 after, $4 rows, $5 as of. */
+DB_STMT(archive_item_list_as_of, 5, true,
+        "SELECT " ITEM_AS_OF_JSON("$5::timestamptz") " FROM archive_items r"
+        ITEM_VERSION_AT("$5::timestamptz") " WHERE r.partition_id = " VIEW_MAIL
+        " AND ($2::boolean OR v.valid_to IS NULL OR v.valid_to > $5::timestamptz)"
+        " AND ($3::bigint IS NULL OR r.seq > $3) ORDER BY r.seq LIMIT $4");
+/* $1 mailbox, $2 folder id, $3 folder path, $4 include deleted, $5 after, $6 rows, $7 as of. */
+DB_STMT(archive_item_list_in_as_of, 7, true,
+        FILTER_FOLDERS "SELECT " ITEM_AS_OF_JSON("$7::timestamptz") " FROM archive_items r"
+        ITEM_VERSION_AT("$7::timestamptz") " JOIN ids ON ids.folder_id = v.folder_id"
+        " WHERE r.partition_id = " VIEW_MAIL
+        " AND ($4::boolean OR v.valid_to IS NULL OR v.valid_to > $7::timestamptz)"
+        " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT $6");
+
+/* The content of item $2 now, or with $3 as it was then. */
+DB_STMT(archive_item_content, 3, true,
+        "SELECT CASE WHEN $3::timestamptz IS NULL THEN r.content_sha256 ELSE (SELECT"
+        " x.content_sha256 FROM archive_item_versions x WHERE x.partition_id = r.partition_id"
+        " AND x.item_id = r.item_id AND x.valid_from <= $3::timestamptz"
+        " AND (x.valid_to IS NULL OR x.valid_to > $3::timestamptz)) END"
+        " FROM archive_items r WHERE r.partition_id = " VIEW_MAIL " AND r.item_id = $2");
+
+/*
+ * Folders as they were at $5: those with a version current then (with $3, also those deleted
+ * by then, marked), each described by its latest version begun by then (the mail feature's
+ * first), their messages counted from the messages' versions. Appointments have no versions:
+ * a past listing counts messages only.
+ */
+#define FOLDER_BEGUN(alias, t)                                                                     \
+    alias ".partition_id = ANY (v.parts) AND " alias ".folder_id = x.folder_id AND " alias         \
+          ".valid_from <= " t
+#define FOLDER_AT(alias, t)                                                                        \
+    FOLDER_BEGUN(alias, t) " AND (" alias ".valid_to IS NULL OR " alias ".valid_to > " t ")"
+DB_STMT(archive_folder_list_as_of, 5, true,
+        "WITH v AS (SELECT " VIEW_PARTS " AS parts),"
+        " x AS (SELECT a.folder_id, a.seq FROM v, archive_folders a"
+        " WHERE a.partition_id = ANY (v.parts) AND ($2::bigint IS NULL OR a.seq > $2)"
+        " AND NOT EXISTS (SELECT 1 FROM archive_folders o WHERE o.partition_id = ANY (v.parts)"
+        " AND o.folder_id = a.folder_id AND o.seq < a.seq)"
+        " AND EXISTS (SELECT 1 FROM archive_folder_versions f WHERE f.partition_id = ANY (v.parts)"
+        " AND f.folder_id = a.folder_id AND f.valid_from <= $5::timestamptz"
+        " AND ($3::boolean OR f.valid_to IS NULL OR f.valid_to > $5::timestamptz))"
+        " ORDER BY a.seq LIMIT $4),"
+        " y AS (SELECT x.folder_id, x.seq, EXISTS (SELECT 1 FROM v, archive_folder_versions f"
+        " WHERE " FOLDER_AT("f", "$5::timestamptz") ") AS live FROM x)"
+        " SELECT json_build_object('folder_id', x.folder_id, 'parent_folder_id',"
+        " b.parent_folder_id, 'path', b.path, 'display_name', b.display_name, 'folder_class',"
+        " b.folder_class, 'sources', (SELECT json_agg(DISTINCT f.source) FROM"
+        " archive_folder_versions f WHERE " FOLDER_BEGUN("f", "$5::timestamptz") "),"
+        " 'item_count', (SELECT count(*) FROM archive_item_versions i WHERE "
+        FOLDER_AT("i", "$5::timestamptz") "),"
+        " 'deleted_item_count', (SELECT count(*) FROM archive_item_versions i"
+        " WHERE i.partition_id = ANY (v.parts) AND i.folder_id = x.folder_id"
+        " AND i.valid_to <= $5::timestamptz AND NOT EXISTS (SELECT 1 FROM archive_item_versions n"
+        " WHERE n.partition_id = i.partition_id AND n.item_id = i.item_id"
+        " AND n.valid_from >= i.valid_to AND n.valid_from <= $5::timestamptz)),"
+        " 'deleted', NOT x.live, 'deleted_at', CASE WHEN x.live THEN NULL"
+        " ELSE mse_ts(b.valid_to) END, 'updated_at', mse_ts(b.valid_from))::text, x.seq"
+        " FROM v, y x CROSS JOIN LATERAL (SELECT f.* FROM archive_folder_versions f WHERE "
+        FOLDER_BEGUN("f", "$5::timestamptz") " ORDER BY f.source = 'mail' DESC,"
+        " f.valid_from DESC LIMIT 1) b ORDER BY x.seq");
 
 #define APPOINTMENT_JSON                                                                           \
     "json_build_object('item_id', r.item_id, 'folder_id', r.folder_id, "                           \
@@ -246,8 +345,9 @@ enum mse_rc db_archive_folder_list(struct db *db, const struct archive_query *q,
     char after_s[24], rows_s[16];
     page_params(q->has_after, q->after, q->limit, after_s, rows_s);
     const char *params[] = { q->address, q->has_after ? after_s : NULL,
-                             q->include_deleted ? "true" : "false", rows_s };
-    return db_page_query(db, &archive_folder_list, params, q->limit, items, last_seq, more, err);
+                             q->include_deleted ? "true" : "false", rows_s, q->as_of };
+    return db_page_query(db, q->as_of ? &archive_folder_list_as_of : &archive_folder_list, params,
+                         q->limit, items, last_seq, more, err);
 }
 
 enum mse_rc db_archive_item_list(struct db *db, const struct archive_query *q, char **items,
@@ -258,11 +358,14 @@ enum mse_rc db_archive_item_list(struct db *db, const struct archive_query *q, c
     const char *deleted = q->include_deleted ? "true" : "false";
     const char *after = q->has_after ? after_s : NULL;
     if (!q->folder_id && !q->folder_path) {
-        const char *all[] = { q->address, deleted, after, rows_s };
-        return db_page_query(db, &archive_item_list, all, q->limit, items, last_seq, more, err);
+        const char *all[] = { q->address, deleted, after, rows_s, q->as_of };
+        return db_page_query(db, q->as_of ? &archive_item_list_as_of : &archive_item_list, all,
+                             q->limit, items, last_seq, more, err);
     }
-    const char *in[] = { q->address, q->folder_id, q->folder_path, deleted, after, rows_s };
-    return db_page_query(db, &archive_item_list_in, in, q->limit, items, last_seq, more, err);
+    const char *in[] = { q->address, q->folder_id, q->folder_path, deleted, after, rows_s,
+                         q->as_of };
+    return db_page_query(db, q->as_of ? &archive_item_list_in_as_of : &archive_item_list_in, in,
+                         q->limit, items, last_seq, more, err);
 }
 
 enum mse_rc db_archive_appointment_list(struct db *db, const struct archive_query *q, char **items,
@@ -282,6 +385,21 @@ enum mse_rc db_archive_appointment_list(struct db *db, const struct archive_quer
     const char *in[] = { q->address, q->folder_id, q->folder_path, from, to, after, rows_s };
     return db_page_query(db, &archive_appointment_list_in, in, q->limit, items, last_seq, more,
                          err);
+}
+
+enum mse_rc db_archive_item_content(struct db *db, const char *address, const char *item_id,
+                                    const char *as_of, char sha256[65], struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { address, item_id, as_of };
+    sha256[0] = '\0';
+    enum mse_rc rc = db_query(db, &archive_item_content, params, &res, err);
+    if (rc == MSE_OK && (db_res_rows(&res) != 1 || !db_res_get(&res, 0, 0)))
+        rc = MSE_ERR_NOT_FOUND;
+    if (rc == MSE_OK)
+        snprintf(sha256, 65, "%s", db_res_get(&res, 0, 0));
+    db_res_clear(&res);
+    return rc;
 }
 
 void archive_attachment_cleanup(struct archive_attachment *a)

@@ -25,6 +25,7 @@ struct archive_query {
     bool has_after; /* keyset: rows after this seq (the previous page's last) */
     int64_t after;
     unsigned limit;
+    const char *as_of; /* RFC 3339: folders and messages as they were then (NULL: now) */
 };
 
 /*
@@ -56,6 +57,14 @@ enum mse_rc db_archive_item_list(struct db *db, const struct archive_query *q, c
 enum mse_rc db_archive_appointment_list(struct db *db, const struct archive_query *q, char **items,
                                         int64_t *last_seq, bool *more,
                                         struct db_error *err) MSE_WUR;
+
+/*
+ * The message content (SHA-256) of the mailbox's item, as it is or, with as_of, as it was
+ * then. MSE_ERR_NOT_FOUND when the view has no such item, or it had no content.
+ */
+enum mse_rc db_archive_item_content(struct db *db, const char *address, const char *item_id,
+                                    const char *as_of, char sha256[65],
+                                    struct db_error *err) MSE_WUR;
 
 /* An attachment record: what its content is called and what type it has (malloc'd, or NULL). */
 struct archive_attachment {

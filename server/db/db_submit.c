@@ -42,6 +42,11 @@ DB_STMT(submit_missing_blob, 2, false,
 DB_STMT(submit_reference_blobs, 1, false,
         "UPDATE blobs SET referenced_at = now() WHERE sha256 IN (SELECT sha256 FROM blobs"
         " WHERE sha256 = ANY($1::text[]) AND referenced_at IS NULL ORDER BY sha256 FOR UPDATE)");
+/* The first item (0-based) whose message content this site has not uploaded (F7's rule). */
+DB_STMT(submit_content_unheld, 2, false,
+        "SELECT u.n - 1 FROM unnest($2::text[]) WITH ORDINALITY AS u (h, n) WHERE u.h IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM blob_holders b WHERE b.site_id = $1::uuid"
+        " AND b.sha256 = u.h) ORDER BY u.n LIMIT 1");
 DB_STMT(submit_epoch, 0, false, "SELECT nextval('mse_pass_epoch')");
 DB_STMT(submit_mailbox, 1, false,
         "INSERT INTO archive_mailboxes (address) VALUES ($1) ON CONFLICT (address)"
@@ -95,20 +100,21 @@ DB_STMT(submit_items_upsert, 5, false,
         "item_class,"
         " internet_message_id, subject, sender, \"from\", to_recipients, cc_recipients, sent_at,"
         " received_at, size, is_read, sensitivity, has_attachments, deleted_at, pass_epoch,"
-        " updated_at)"
+        " updated_at, content_sha256, content_size)"
         " SELECT DISTINCT ON (r.item_id) $1::bigint, $5, r.item_id, coalesce(r.folder_id, $3),"
         " r.change_key, r.item_class, r.internet_message_id, r.subject, r.sender, r.\"from\","
         " coalesce(r.\"to\", '[]'), coalesce(r.cc, '[]'), r.sent, r.received, r.size,"
         " r.is_read, r.sensitivity,"
-        " r.has_attachments, NULL, $4::bigint, now()"
+        " r.has_attachments, NULL, $4::bigint, now(), r.content_sha256, r.content_size"
         " FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e (rec, n),"
         " jsonb_to_record(e.rec) AS r (item_id text, change text,"
         " folder_id text, change_key text, item_class text, internet_message_id text,"
         " subject text, sender jsonb, \"from\" jsonb, \"to\" jsonb, cc jsonb, sent timestamptz,"
         " received timestamptz, size bigint, is_read boolean, sensitivity text,"
-        " has_attachments boolean)"
+        " has_attachments boolean, content_sha256 text, content_size bigint)"
         " WHERE r.change = 'upsert' AND $3::text IS NOT NULL ORDER BY r.item_id, e.n DESC"
         " ON CONFLICT (partition_id, item_id) DO UPDATE SET folder_id = EXCLUDED.folder_id,"
+        " content_sha256 = EXCLUDED.content_sha256, content_size = EXCLUDED.content_size,"
         " change_key = EXCLUDED.change_key, item_class = EXCLUDED.item_class,"
         " internet_message_id = EXCLUDED.internet_message_id, subject = EXCLUDED.subject,"
         " sender = EXCLUDED.sender, \"from\" = EXCLUDED.\"from\","
@@ -225,10 +231,42 @@ static enum mse_rc records_run(struct db *db, struct db_stmt *st, const char *co
 }
 
 /* Checks lock, replay, base checkpoint and uploads; EXO_DONE in *out when all hold. */
+/*
+ * A sync task's item upserts name their message content, and every content a batch names must
+ * be this site's upload (F7): EXO_MISSING_CONTENT with r->content_index otherwise. The content
+ * is then marked referenced, in the batch's transaction.
+ */
+static enum mse_rc contents_check(struct db *db, const struct fence *f, const struct batch *b,
+                                  bool sync, struct batch_result *r, enum exec_outcome *out,
+                                  struct db_error *err)
+{
+    struct db_res res;
+    if (sync && b->content_missing >= 0) {
+        r->content_index = b->content_missing;
+        r->content_absent = true;
+        *out = EXO_MISSING_CONTENT;
+        return MSE_OK;
+    }
+    if (!b->contents)
+        return MSE_OK;
+    const char *p[] = { f->site_id, b->contents };
+    enum mse_rc rc = db_query(db, &submit_content_unheld, p, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) == 1) {
+        int64_t i = 0;
+        rc = mse_parse_int(db_res_get(&res, 0, 0), 0, INT32_MAX, &i);
+        r->content_index = (int)i;
+        *out = EXO_MISSING_CONTENT;
+    }
+    db_res_clear(&res);
+    if (rc == MSE_OK && *out == EXO_DONE)
+        rc = db_run(db, &submit_reference_blobs, p + 1, err);
+    return rc;
+}
+
 static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, const struct batch *b,
-                                       const char *task, const char *scope, struct batch_result *r,
-                                       enum exec_outcome *out, bool *have_epoch, int64_t *epoch,
-                                       struct db_error *err)
+                                       const char *task, const char *scope, bool sync,
+                                       struct batch_result *r, enum exec_outcome *out,
+                                       bool *have_epoch, int64_t *epoch, struct db_error *err)
 {
     struct db_res res;
     const char *p1[] = { f->execution_id, b->batch_id };
@@ -265,6 +303,9 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
     if (rc == MSE_OK && !same)
         *out = EXO_CHECKPOINT_CONFLICT;
     if (rc != MSE_OK || !same)
+        return rc;
+    rc = contents_check(db, f, b, sync, r, out, err);
+    if (rc != MSE_OK || *out != EXO_DONE)
         return rc;
     const char *p4[] = { f->site_id, b->shas };
     if (b->shas) {
@@ -338,12 +379,16 @@ enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct b
     bool have_epoch = false;
     int64_t epoch = 0;
     memset(r, 0, sizeof(*r));
+    r->content_index = -1;
     enum mse_rc rc = db_exec_lock_row(db, f, task, type, out, err);
+    bool sync = rc == MSE_OK && strcmp(type, "sync_recover") == 0;
     if (rc == MSE_OK && *out == EXO_DONE)
-        rc = batch_preconditions(db, f, b, task, scope, r, out, &have_epoch, &epoch, err);
+        rc = batch_preconditions(db, f, b, task, scope, sync, r, out, &have_epoch, &epoch, err);
     if (rc != MSE_OK || *out != EXO_DONE || r->replayed)
         return rc;
-    bool calendar = strcmp(type, "calendar_replication") == 0;
+    /* A sync task archives calendars too: a folder batch of appointments is its calendar's. */
+    bool calendar = strcmp(type, "calendar_replication") == 0 ||
+                    (sync && !b->hierarchy && b->appointments && !b->items);
     /* A folder read from the start (first pass, or a reset) opens a new full pass. */
     if (!b->hierarchy && !have_epoch && (!b->base_checkpoint || b->reset))
         rc = db_int_query(db, &submit_epoch, NULL, &epoch, err), have_epoch = rc == MSE_OK;

@@ -35,6 +35,9 @@ struct batch {
     const char *items;        /* JSON array text or NULL */
     const char *appointments; /* JSON array text or NULL */
     const char *shas;         /* PostgreSQL text[] literal of referenced attachment hashes */
+    /* Message content per item record (text[] literal, NULL entries; NULL when none). */
+    const char *contents;
+    int content_missing; /* the first item upsert without content_sha256, or -1 */
     unsigned records;
     unsigned upserts; /* item and appointment upserts: what the batch adds to `items` */
     /* enum batch_change bits of the records each array holds. */
@@ -46,14 +49,19 @@ struct batch_result {
     int64_t sequence; /* the task's sequence after the batch */
     char missing[65]; /* an attachment hash the batch references but nobody uploaded */
     char stored[32];  /* for conflicts: "none" or "another" (never the state itself) */
+    /* EXO_MISSING_CONTENT about message content: the item's index (else -1), and whether
+       its content_sha256 is absent (a sync task's upsert) rather than not this site's. */
+    int content_index;
+    bool content_absent;
 };
 
 /*
  * Applies the batch for the fenced execution, inside the caller's transaction; outcomes as
  * in db_exec.h: the fence failures, EXO_NOT_LOCKED (the mailbox lock is not held by this
  * execution), EXO_CHECKPOINT_CONFLICT (the stored checkpoint differs; result->stored says how),
- * EXO_MISSING_CONTENT (an attachment hash nobody uploaded: result->missing). Nothing applied
- * unless EXO_DONE.
+ * EXO_MISSING_CONTENT (an attachment hash nobody uploaded: result->missing; or message content
+ * an item upsert of a sync task lacks, or that this site never uploaded: result->content_index).
+ * Nothing applied unless EXO_DONE.
  */
 enum mse_rc db_submit_apply(struct db *db, const struct fence *f, const struct batch *b,
                             struct batch_result *result, enum exec_outcome *out,

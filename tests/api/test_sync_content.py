@@ -28,7 +28,9 @@ DEFAULTS = ["IPM.Note", "IPM.Note.SMIME", "IPM.Note.SMIME.MultipartSigned", "IPM
 
 @pytest.fixture(scope="module")
 def server(database):
-    yield from admin_server(database, FAST)
+    # A quick scheduler; leases of the default length (a loaded machine is slow between calls).
+    yield from admin_server(database, {"MSE_SCHEDULER_INTERVAL_MS": FAST[
+        "MSE_SCHEDULER_INTERVAL_MS"]})
 
 
 def mailbox_address():
@@ -87,9 +89,11 @@ class SyncSession:
         return sha, len(data)
 
     def hierarchy(self, folders):
+        ok(self.w.heartbeat())
         return self.w.submit(hierarchy_batch(self.mailbox, None, f"H-{uuid.uuid4()}", folders))
 
     def folder(self, folder_id, items):
+        ok(self.w.heartbeat())
         new = f"S-{uuid.uuid4()}"
         r = self.w.submit(folder_batch(self.mailbox, folder_id, self.states.get(folder_id), new,
                                        items))
@@ -98,6 +102,7 @@ class SyncSession:
         return r
 
     def end(self):
+        ok(self.w.heartbeat())
         assert self.w.finish(self.mailbox).status_code == 204
         return ok(self.w.complete())
 
@@ -135,3 +140,154 @@ def test_a_sync_task_is_claimed_with_its_settings_and_connection(api, anon, data
     again = wait_claim(w)
     assert again["id"] == claim["id"] and again["connection"]["secret"] == SECRET
     assert again["definition"] == claim["definition"]
+
+
+def archive_state(database):
+    """What a refused batch must leave as it was."""
+    return database.query(
+        "SELECT (SELECT count(*) FROM archive_items), (SELECT count(*) FROM archive_item_versions),"
+        " (SELECT count(*) FROM applied_batches), (SELECT count(*) FROM sync_checkpoints),"
+        " (SELECT count(*) FROM blobs WHERE referenced_at IS NOT NULL),"
+        " (SELECT coalesce(max(sequence), 0) FROM exchange_tasks)")[0]
+
+
+def fields(resp):
+    return [e["field"] for e in problem(resp, 422)["errors"]]
+
+
+def test_a_batch_must_name_content_the_site_holds(api, anon, database):
+    site, conn = make_connection(api)
+    s = SyncSession(api, anon, site, conn)
+    assert s.hierarchy([folder("inbox", "Inbox")]).status_code == 200
+    sha, size = s.content("held")
+    # Content another site uploaded is not this site's to reference (the F7 rule).
+    other, _ = make_connection(api)
+    theirs = b"Subject: theirs\r\n\r\ntheirs\r\n"
+    their_sha = hashlib.sha256(theirs).hexdigest()
+    assert ScriptedWorker(anon, other["credentials"]).put_content(their_sha, theirs) \
+        .status_code in (200, 201)
+    before = archive_state(database)
+    without = s.folder("inbox", [message("m1", "inbox", content_sha256=sha, content_size=size),
+                                 message("m2", "inbox")])
+    assert fields(without) == ["items[1].content_sha256"]
+    unheld = s.folder("inbox", [message("m1", "inbox", content_sha256=their_sha)])
+    assert fields(unheld) == ["items[0].content_sha256"]
+    bad = s.folder("inbox", [message("m1", "inbox", content_sha256=sha.upper())])
+    assert "items[0].content_sha256" in fields(bad)
+    assert archive_state(database) == before
+    # With its content the message is archived, and the content is referenced from then on.
+    ok(s.folder("inbox", [message("m1", "inbox", content_sha256=sha, content_size=size)]))
+    assert database.scalar("SELECT referenced_at IS NOT NULL FROM blobs WHERE sha256 = %s", sha)
+    # A read flag or a deletion names no content.
+    ok(s.folder("inbox", [{"item_id": "m1", "change": "read_flag", "is_read": True}]))
+    item = ok(api.get(f"/api/v1/mailboxes/{s.mailbox}/items"))["items"][0]
+    assert item["content_sha256"] == sha and item["content_size"] == size
+    assert item["is_read"] is True
+    s.end()
+
+
+def db_now(database):
+    """The database's clock: versions are stamped with it, after every committed batch."""
+    return database.scalar("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC',"
+                           " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+
+
+def listing(api, box, what, **params):
+    return ok(api.get(f"/api/v1/mailboxes/{box}/{what}", params={"limit": 500, **params}))["items"]
+
+
+def by_id(rows, key="item_id"):
+    return {r[key]: r for r in rows}
+
+
+def test_versions_show_each_folder_as_it_was(api, anon, database):
+    site, conn = make_connection(api)
+    s = SyncSession(api, anon, site, conn)
+    box = s.mailbox
+    ok(s.hierarchy([folder("inbox", "Inbox"), folder("archive", "Archive")]))
+    sha1, size1 = s.content("first")
+    before_any = db_now(database)
+    ok(s.folder("inbox", [message("m/1", "inbox", content_sha256=sha1, content_size=size1),
+                          message("m2", "inbox", content_sha256=sha1, content_size=size1)]))
+    created = db_now(database)
+    # A move: the create in the new folder, then the old folder's delete (which then no
+    # longer applies: the item is elsewhere).
+    ok(s.folder("archive", [message("m/1", "archive", content_sha256=sha1,
+                                    content_size=size1)]))
+    ok(s.folder("inbox", [{"item_id": "m/1", "change": "delete"}]))
+    moved = db_now(database)
+    ok(s.folder("archive", [{"item_id": "m/1", "change": "read_flag", "is_read": True}]))
+    flagged = db_now(database)
+    ok(s.folder("inbox", [{"item_id": "m2", "change": "delete"}]))
+    deleted = db_now(database)
+    # The same record again (a full pass reporting it unchanged) makes no version.
+    ok(s.folder("archive", [message("m/1", "archive", content_sha256=sha1, content_size=size1,
+                                    is_read=True)]))
+    s.end()
+
+    assert listing(api, box, "items", as_of=before_any) == []
+    then = by_id(listing(api, box, "items", as_of=created))
+    assert {k: (v["folder_id"], v["is_read"]) for k, v in then.items()} == {
+        "m/1": ("inbox", False), "m2": ("inbox", False)}
+    assert then["m/1"]["folder_path"] == "/Inbox" and then["m/1"]["deleted"] is False
+    after_move = by_id(listing(api, box, "items", as_of=moved))
+    assert after_move["m/1"]["folder_id"] == "archive" and after_move["m/1"]["is_read"] is False
+    assert by_id(listing(api, box, "items", as_of=flagged))["m/1"]["is_read"] is True
+    # Deleted: gone from the past listing, kept at its last-known folder when asked for.
+    assert set(by_id(listing(api, box, "items", as_of=deleted))) == {"m/1"}
+    gone = by_id(listing(api, box, "items", as_of=deleted, include_deleted="true"))["m2"]
+    assert gone["deleted"] is True and gone["folder_id"] == "inbox" and gone["deleted_at"]
+    now = by_id(listing(api, box, "items", include_deleted="true"))
+    assert now["m2"]["deleted"] is True and now["m2"]["folder_id"] == "inbox"
+    # By folder, then and now.
+    assert set(by_id(listing(api, box, "items", as_of=created, folder_id="inbox"))) == {
+        "m/1", "m2"}
+    assert set(by_id(listing(api, box, "items", as_of=moved, folder_id="inbox"))) == {"m2"}
+    assert set(by_id(listing(api, box, "items", as_of=moved, folder_id="archive"))) == {"m/1"}
+
+    def counts(at):
+        return {f["folder_id"]: (f["item_count"], f["deleted_item_count"])
+                for f in listing(api, box, "folders", as_of=at)}
+    assert counts(created) == {"inbox": (2, 0), "archive": (0, 0)}
+    assert counts(moved) == {"inbox": (1, 0), "archive": (1, 0)}
+    assert counts(deleted) == {"inbox": (0, 1), "archive": (1, 0)}
+    assert listing(api, box, "folders", as_of=before_any)[0]["path"] in ("/Inbox", "/Archive")
+    # Created, moved, flagged: three versions, the last one current.
+    rows = database.query("SELECT v.folder_id, v.is_read, v.valid_to IS NULL"
+                          " FROM archive_item_versions v JOIN archive_partitions p"
+                          " ON p.id = v.partition_id WHERE p.mailbox = %s AND v.item_id = 'm/1'"
+                          " ORDER BY v.valid_from", box)
+    assert [tuple(r) for r in rows] == [("inbox", False, False), ("archive", False, False),
+                                        ("archive", True, True)]
+
+
+def test_message_content_download(api, anon, database):
+    site, conn = make_connection(api)
+    s = SyncSession(api, anon, site, conn)
+    ok(s.hierarchy([folder("inbox", "Inbox")]))
+    data = b"Subject: download\r\n\r\n" + b"x" * 1000 + b"\r\n"
+    sha = hashlib.sha256(data).hexdigest()
+    assert s.w.put_content(sha, data).status_code in (200, 201)
+    ok(s.folder("inbox", [message("AAMk+a/b=", "inbox", content_sha256=sha,
+                                  content_size=len(data))]))
+    first = db_now(database)
+    sha2, _ = s.content("second version")
+    ok(s.folder("inbox", [message("AAMk+a/b=", "inbox", content_sha256=sha2)]))
+    s.end()
+    item = listing(api, s.mailbox, "items")[0]
+    url = item["content_url"]
+    assert "/items/" in url and url.endswith("/content") and "%2F" not in url
+    r = api.get(url)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "message/rfc822"
+    assert hashlib.sha256(r.content).hexdigest() == sha2 and r.headers["ETag"] == f'"{sha2}"'
+    assert api.get(url, headers={"If-None-Match": f'"{sha2}"'}).status_code == 304
+    part = api.get(url, headers={"Range": "bytes=0-6"})
+    assert part.status_code == 206 and part.content == b"Subject"
+    # As it was: the first content.
+    past = listing(api, s.mailbox, "items", as_of=first)[0]
+    r = api.get(past["content_url"])
+    assert r.status_code == 200 and r.content == data
+    problem(api.get(f"/api/v1/mailboxes/{s.mailbox}/items/nothing/content"), 404)
+    quoted = urllib.parse.quote(s.mailbox, safe="@")
+    problem(api.get(f"/api/v1/mailboxes/{quoted}/items/nothing/content",
+                    params={"as_of": "yesterday"}), 400)
