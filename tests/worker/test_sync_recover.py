@@ -175,17 +175,37 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(api, database, ser
     task = make_sync_task(api, sim, site, boxes, calendars=False)
     # Slow GetItem answers, so that kills land between content uploads and submissions.
     sim.control("POST", "/faults", expect=201,
-                json={"kind": "delay", "operation": "GetItem", "delay_ms": 120})
+                json={"kind": "delay", "operation": "GetItem", "delay_ms": 300})
+    sim.control("POST", "/faults", expect=201,
+                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 100})
     try:
-        for _ in range(3):
+        archived_before = []
+        for n in range(1, 4):
             worker = start_worker(server, sim, site)
-            time.sleep(rng.uniform(0.3, 2.5))
+            # Once this worker holds the execution (its claim counted), kill it at a random
+            # point of the synchronisation: between requests, uploads and submissions.
+            deadline = time.monotonic() + 120
+            while database.scalar("SELECT coalesce(max(claims), 0) FROM executions"
+                                  " WHERE task_id = %s", task["id"]) < n:
+                assert time.monotonic() < deadline, "the execution was not claimed again"
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.2, 1.5))
             worker.send_signal(signal.SIGKILL)
             worker.wait(30)
+            archived_before.append(database.scalar(
+                "SELECT count(*) FROM archive_items WHERE mailbox = ANY(%s)", boxes))
+        # The kills hit a synchronisation under way: something, not everything, was archived.
+        assert 0 < archived_before[-1] < sum(len(selection(sim, m)) for m in boxes), \
+            archived_before
         sim.control("DELETE", "/faults", expect=200)
         worker = start_worker(server, sim, site)
         try:
             assert wait_executions(database, task["id"], 1, timeout=300)[-1][0] == "completed"
+            # Each killed holder's claim was taken over after its lease: one execution.
+            assert database.scalar("SELECT count(*) FROM executions WHERE task_id = %s",
+                                   task["id"]) == 1
+            assert database.scalar("SELECT claims FROM executions WHERE task_id = %s",
+                                   task["id"]) >= 2
         finally:
             rc = worker.stop(signal.SIGTERM, timeout=60)
         worker.assert_clean_exit(rc)
