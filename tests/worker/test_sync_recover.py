@@ -219,3 +219,23 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(api, database, ser
                             " USING (partition_id, item_id) WHERE i.mailbox = ANY(%s)"
                             " GROUP BY v.partition_id, v.item_id HAVING count(*) > 1", boxes)
     assert counts == []
+
+
+def test_calendars_archive_the_default_calendar(api, database, server, sim):
+    """calendars (default true): the default calendar's appointments, private ones left out."""
+    site = make_site(api)
+    box = sim.get("/mailboxes")["items"][3]["address"]
+    task = make_sync_task(api, sim, site, [box])
+    worker = start_worker(server, sim, site)
+    try:
+        assert wait_executions(database, task["id"], 1)[-1] == ("completed", "ok")
+    finally:
+        rc = worker.stop(signal.SIGTERM, timeout=60)
+    worker.assert_clean_exit(rc)
+    want = {i["item_id"] for i in sim.get(f"/mailboxes/{box}/items")["items"]
+            if i["type"] == "appointment" and i["folder_path"] == "/Calendar"
+            and i["sensitivity"] not in ("Private", "Confidential")}
+    got = {r[0] for r in database.query("SELECT item_id FROM archive_appointments"
+                                        " WHERE mailbox = %s", box)}
+    assert want and got == want
+    assert_archive_is_the_selection(database, sim, box)
