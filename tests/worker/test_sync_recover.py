@@ -239,3 +239,29 @@ def test_calendars_archive_the_default_calendar(api, database, server, sim):
                                         " WHERE mailbox = %s", box)}
     assert want and got == want
     assert_archive_is_the_selection(database, sim, box)
+
+
+def test_a_message_larger_than_the_server_takes_waits_and_the_rest_goes_on(api, database,
+                                                                            server, sim):
+    """The server refuses uploads over its limit (413): that message is not archived, the
+    mailbox ends with a warning naming it, every other message is archived."""
+    site = make_site(api)
+    box = sim.get("/mailboxes")["items"][8]["address"]
+    big = sim.control("POST", f"/mailboxes/{box}/items", expect=201, json={
+        "type": "message", "folder": "/Inbox", "subject": "too big for the archive",
+        "attachments": [{"name": "big.bin", "size": 30_000_000}]}).json()  # MIME ~ 41 MB
+    task = make_sync_task(api, sim, site, [box], calendars=False)
+    worker = start_worker(server, sim, site)
+    try:
+        wait_executions(database, task["id"], 1)
+    finally:
+        rc = worker.stop(signal.SIGTERM, timeout=60)
+    worker.assert_clean_exit(rc)
+    (state, reason, text), = database.query(
+        "SELECT m.state, m.reason_code, m.reason_text FROM execution_mailboxes m"
+        " JOIN executions e ON e.id = m.execution_id WHERE e.task_id = %s", task["id"])
+    assert (state, reason) == ("warning", "content_too_large"), text
+    assert "too big for the archive" in text
+    got = archived(database, box)
+    assert big["item_id"] not in got
+    assert set(got) == selection(sim, box) - {big["item_id"]}
