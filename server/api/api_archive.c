@@ -473,10 +473,11 @@ void api_archive_item_content(struct request *req)
     if (rc == MSE_OK)
         rc = db_archive_item_content(db, address, item_id, as_of, sha, &err);
     if (rc != MSE_OK) {
-        problem_send_rc(req, rc, as_of ? "no archived message of this mailbox had this id and "
-                                         "content then"
-                                       : "no archived message of this mailbox has this id and "
-                                         "content");
+        problem_send_rc(req, rc,
+                        as_of ? "no archived message of this mailbox had this id and "
+                                "content then"
+                              : "no archived message of this mailbox has this id and "
+                                "content");
         return;
     }
     message_download(req, sha);

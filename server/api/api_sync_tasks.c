@@ -67,18 +67,11 @@ static const char *const task_fields[] = { "name",
                                            "interval_minutes",
                                            "enabled",
                                            NULL };
-static const char *const task_readonly[] = { "id",
-                                             "site_id",
-                                             "status",
-                                             "latest_detail",
-                                             "content_sync",
-                                             "mailbox_counts",
-                                             "pending_changes",
-                                             "deletion_pending",
-                                             "created_at",
-                                             "updated_at",
-                                             "updated_by",
-                                             NULL };
+static const char *const task_readonly[] = {
+    "id",           "site_id",        "status",          "latest_detail",
+    "content_sync", "mailbox_counts", "pending_changes", "deletion_pending",
+    "created_at",   "updated_at",     "updated_by",      NULL
+};
 static const char *const exclusion_days[] = { "monday",   "tuesday", "wednesday",
                                               "thursday", "friday",  "saturday",
                                               "sunday",   "all",     NULL };
@@ -661,7 +654,7 @@ static enum mse_rc deferred_change(struct db *db, const char *id, const char *ch
     task_read(body, false, &in, &v);
     /* Valid when stored; nothing it names can have gone since (a used connection stays). */
     enum mse_rc rc = verr_any(&v) || v.nomem ? MSE_ERR_INTERNAL
-                                            : db_sync_task_update(db, id, &in.db, actor, &err);
+                                             : db_sync_task_update(db, id, &in.db, actor, &err);
     input_cleanup(&in);
     verr_cleanup(&v);
     cJSON_Delete(body);
@@ -681,8 +674,7 @@ enum mse_rc api_sync_tasks_apply_deferred(struct request *req, struct db *db, co
     if (rc == MSE_OK && d.changes)
         rc = db_sync_task_get(db, task_id, false, &after, &err);
     if (rc == MSE_OK && d.changes)
-        rc = deferred_audit(req, db, "sync_task.update_applied", task_id, before.json,
-                            after.json);
+        rc = deferred_audit(req, db, "sync_task.update_applied", task_id, before.json, after.json);
     if (rc == MSE_OK && d.deletion)
         rc = db_sync_task_delete(db, task_id, &err);
     if (rc == MSE_OK && d.deletion)

@@ -141,7 +141,8 @@ DB_STMT(archive_folder_list, 4, true,
     " 'is_read', r.is_read, 'sensitivity', r.sensitivity, 'has_attachments',"                      \
     " r.has_attachments, 'content_sha256', r.content_sha256, 'content_size', r.content_size,"      \
     " 'content_url', " ITEM_CONTENT_URL("r") ", 'deleted', r.deleted_at IS NOT NULL,"              \
-    " 'deleted_at', mse_ts(r.deleted_at), 'updated_at', mse_ts(r.updated_at))::text, r.seq"
+                                             " 'deleted_at', mse_ts(r.deleted_at), 'updated_at', " \
+                                             "mse_ts(r.updated_at))::text, r.seq"
 
 /* $1 mailbox, $2 include deleted, $3 after, $4 rows. */
 DB_STMT(archive_item_list, 4, true,
@@ -173,29 +174,36 @@ DB_STMT(archive_item_list_in, 6, true,
     " 'sent', mse_ts(v.sent_at), 'received', mse_ts(v.received_at), 'size', v.size,"               \
     " 'is_read', v.is_read, 'sensitivity', v.sensitivity, 'has_attachments',"                      \
     " v.has_attachments, 'content_sha256', v.content_sha256, 'content_size', v.content_size,"      \
-    " 'content_url', " ITEM_CONTENT_URL("v") " || '?as_of=' || mse_url_encode(to_char(" t       \
-    " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''),"                              \
-    " 'deleted', coalesce(v.valid_to <= " t ", false), 'deleted_at', CASE WHEN v.valid_to <= " t  \
-    " THEN mse_ts(v.valid_to) END, 'updated_at', mse_ts(v.valid_from))::text, r.seq"
+    " 'content_url', " ITEM_CONTENT_URL(                                                           \
+            "v") " || '?as_of=' || mse_url_encode(to_char(" t                                      \
+                 " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), ''),"                 \
+                 " 'deleted', coalesce(v.valid_to <= " t                                           \
+                 ", false), 'deleted_at', CASE WHEN v.valid_to <= " t                              \
+                 " THEN mse_ts(v.valid_to) END, 'updated_at', mse_ts(v.valid_from))::text, r.seq"
 /* The latest version of item r begun by t. */
 #define ITEM_VERSION_AT(t)                                                                         \
-    " CROSS JOIN LATERAL (SELECT * FROM archive_item_versions x WHERE x.partition_id ="           \
+    " CROSS JOIN LATERAL (SELECT * FROM archive_item_versions x WHERE x.partition_id ="            \
     " r.partition_id AND x.item_id = r.item_id AND x.valid_from <= " t                             \
     " ORDER BY x.valid_from DESC LIMIT 1) v"
 
 /* $1 mailbox, $2 include deleted, $3 after, $4 rows, $5 as of. */
 DB_STMT(archive_item_list_as_of, 5, true,
-        "SELECT " ITEM_AS_OF_JSON("$5::timestamptz") " FROM archive_items r"
-        ITEM_VERSION_AT("$5::timestamptz") " WHERE r.partition_id = " VIEW_MAIL
-        " AND ($2::boolean OR v.valid_to IS NULL OR v.valid_to > $5::timestamptz)"
-        " AND ($3::bigint IS NULL OR r.seq > $3) ORDER BY r.seq LIMIT $4");
+        "SELECT " ITEM_AS_OF_JSON("$5::timestamptz") " FROM archive_items r" ITEM_VERSION_AT(
+                "$5::timestamptz") " WHERE r.partition_id = " VIEW_MAIL
+                                   " AND ($2::boolean OR v.valid_to IS NULL OR v.valid_to > "
+                                   "$5::timestamptz)"
+                                   " AND ($3::bigint IS NULL OR r.seq > $3) ORDER BY r.seq LIMIT "
+                                   "$4");
 /* $1 mailbox, $2 folder id, $3 folder path, $4 include deleted, $5 after, $6 rows, $7 as of. */
 DB_STMT(archive_item_list_in_as_of, 7, true,
-        FILTER_FOLDERS "SELECT " ITEM_AS_OF_JSON("$7::timestamptz") " FROM archive_items r"
-        ITEM_VERSION_AT("$7::timestamptz") " JOIN ids ON ids.folder_id = v.folder_id"
-        " WHERE r.partition_id = " VIEW_MAIL
-        " AND ($4::boolean OR v.valid_to IS NULL OR v.valid_to > $7::timestamptz)"
-        " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT $6");
+        FILTER_FOLDERS
+        "SELECT " ITEM_AS_OF_JSON("$7::timestamptz") " FROM archive_items r" ITEM_VERSION_AT(
+                "$7::timestamptz") " JOIN ids ON ids.folder_id = v.folder_id"
+                                   " WHERE r.partition_id = " VIEW_MAIL
+                                   " AND ($4::boolean OR v.valid_to IS NULL OR v.valid_to > "
+                                   "$7::timestamptz)"
+                                   " AND ($5::bigint IS NULL OR r.seq > $5) ORDER BY r.seq LIMIT "
+                                   "$6");
 
 /* The content of item $2 now, or with $3 as it was then. */
 DB_STMT(archive_item_content, 3, true,
@@ -227,23 +235,130 @@ DB_STMT(archive_folder_list_as_of, 5, true,
         " AND ($3::boolean OR f.valid_to IS NULL OR f.valid_to > $5::timestamptz))"
         " ORDER BY a.seq LIMIT $4),"
         " y AS (SELECT x.folder_id, x.seq, EXISTS (SELECT 1 FROM v, archive_folder_versions f"
-        " WHERE " FOLDER_AT("f", "$5::timestamptz") ") AS live FROM x)"
-        " SELECT json_build_object('folder_id', x.folder_id, 'parent_folder_id',"
-        " b.parent_folder_id, 'path', b.path, 'display_name', b.display_name, 'folder_class',"
-        " b.folder_class, 'sources', (SELECT json_agg(DISTINCT f.source) FROM"
-        " archive_folder_versions f WHERE " FOLDER_BEGUN("f", "$5::timestamptz") "),"
-        " 'item_count', (SELECT count(*) FROM archive_item_versions i WHERE "
-        FOLDER_AT("i", "$5::timestamptz") "),"
-        " 'deleted_item_count', (SELECT count(*) FROM archive_item_versions i"
-        " WHERE i.partition_id = ANY (v.parts) AND i.folder_id = x.folder_id"
-        " AND i.valid_to <= $5::timestamptz AND NOT EXISTS (SELECT 1 FROM archive_item_versions n"
-        " WHERE n.partition_id = i.partition_id AND n.item_id = i.item_id"
-        " AND n.valid_from >= i.valid_to AND n.valid_from <= $5::timestamptz)),"
-        " 'deleted', NOT x.live, 'deleted_at', CASE WHEN x.live THEN NULL"
-        " ELSE mse_ts(b.valid_to) END, 'updated_at', mse_ts(b.valid_from))::text, x.seq"
-        " FROM v, y x CROSS JOIN LATERAL (SELECT f.* FROM archive_folder_versions f WHERE "
-        FOLDER_BEGUN("f", "$5::timestamptz") " ORDER BY f.source = 'mail' DESC,"
-        " f.valid_from DESC LIMIT 1) b ORDER BY x.seq");
+        " WHERE " FOLDER_AT(
+                "f",
+                "$5::timestamptz") ") AS live FROM x)"
+                                   " SELECT json_build_object('folder_id', x.folder_id, "
+                                   "'parent_folder_id',"
+                                   " b.parent_folder_id, 'path', b.path, 'display_name', "
+                                   "b.display_name, 'folder_class',"
+                                   " b.folder_class, 'sources', (SELECT json_agg(DISTINCT "
+                                   "f.source) FROM"
+                                   " archive_folder_versions f WHERE " FOLDER_BEGUN(
+                                           "f",
+                                           "$5::timestamptz") "),"
+                                                              " 'item_count', (SELECT count(*) "
+                                                              "FROM archive_item_versions i "
+                                                              "WHERE " FOLDER_AT(
+                                                                      "i",
+                                                                      "$5::timestamptz") "),"
+                                                                                         " '"
+                                                                                         "deleted_"
+                                                                                         "item_"
+                                                                                         "count', "
+                                                                                         "(SELECT "
+                                                                                         "count(*) "
+                                                                                         "FROM "
+                                                                                         "archive_"
+                                                                                         "item_"
+                                                                                         "versions "
+                                                                                         "i"
+                                                                                         " WHERE "
+                                                                                         "i."
+                                                                                         "partition"
+                                                                                         "_id = "
+                                                                                         "ANY "
+                                                                                         "(v.parts)"
+                                                                                         " AND "
+                                                                                         "i.folder_"
+                                                                                         "id = "
+                                                                                         "x.folder_"
+                                                                                         "id"
+                                                                                         " AND "
+                                                                                         "i.valid_"
+                                                                                         "to <= "
+                                                                                         "$5::"
+                                                                                         "timestamp"
+                                                                                         "tz AND "
+                                                                                         "NOT "
+                                                                                         "EXISTS "
+                                                                                         "(SELECT "
+                                                                                         "1 FROM "
+                                                                                         "archive_"
+                                                                                         "item_"
+                                                                                         "versions "
+                                                                                         "n"
+                                                                                         " WHERE "
+                                                                                         "n."
+                                                                                         "partition"
+                                                                                         "_id = "
+                                                                                         "i."
+                                                                                         "partition"
+                                                                                         "_id AND "
+                                                                                         "n.item_"
+                                                                                         "id = "
+                                                                                         "i.item_id"
+                                                                                         " AND "
+                                                                                         "n.valid_"
+                                                                                         "from >= "
+                                                                                         "i.valid_"
+                                                                                         "to AND "
+                                                                                         "n.valid_"
+                                                                                         "from <= "
+                                                                                         "$5::"
+                                                                                         "timestamp"
+                                                                                         "tz)),"
+                                                                                         " '"
+                                                                                         "deleted',"
+                                                                                         " NOT "
+                                                                                         "x.live, "
+                                                                                         "'deleted_"
+                                                                                         "at', "
+                                                                                         "CASE "
+                                                                                         "WHEN "
+                                                                                         "x.live "
+                                                                                         "THEN NULL"
+                                                                                         " ELSE "
+                                                                                         "mse_ts(b."
+                                                                                         "valid_to)"
+                                                                                         " END, "
+                                                                                         "'updated_"
+                                                                                         "at', "
+                                                                                         "mse_ts(b."
+                                                                                         "valid_"
+                                                                                         "from))::"
+                                                                                         "text, "
+                                                                                         "x.seq"
+                                                                                         " FROM v, "
+                                                                                         "y x "
+                                                                                         "CROSS "
+                                                                                         "JOIN "
+                                                                                         "LATERAL "
+                                                                                         "(SELECT "
+                                                                                         "f.* FROM "
+                                                                                         "archive_"
+                                                                                         "folder_"
+                                                                                         "versions "
+                                                                                         "f "
+                                                                                         "WHERE"
+                                                                                         " " FOLDER_BEGUN(
+                                                                                                 "f",
+                                                                                                 "$"
+                                                                                                 "5"
+                                                                                                 ":"
+                                                                                                 ":"
+                                                                                                 "t"
+                                                                                                 "i"
+                                                                                                 "m"
+                                                                                                 "e"
+                                                                                                 "s"
+                                                                                                 "t"
+                                                                                                 "a"
+                                                                                                 "m"
+                                                                                                 "p"
+                                                                                                 "t"
+                                                                                                 "z") " ORDER BY f.source = 'mail' DESC,"
+                                                                                                      " f.valid_from DESC LIMIT 1) b ORDER BY x.seq");
 
 #define APPOINTMENT_JSON                                                                           \
     "json_build_object('item_id', r.item_id, 'folder_id', r.folder_id, "                           \
@@ -362,8 +477,9 @@ enum mse_rc db_archive_item_list(struct db *db, const struct archive_query *q, c
         return db_page_query(db, q->as_of ? &archive_item_list_as_of : &archive_item_list, all,
                              q->limit, items, last_seq, more, err);
     }
-    const char *in[] = { q->address, q->folder_id, q->folder_path, deleted, after, rows_s,
-                         q->as_of };
+    const char *in[] = {
+        q->address, q->folder_id, q->folder_path, deleted, after, rows_s, q->as_of
+    };
     return db_page_query(db, q->as_of ? &archive_item_list_in_as_of : &archive_item_list_in, in,
                          q->limit, items, last_seq, more, err);
 }

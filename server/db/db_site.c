@@ -46,7 +46,8 @@ DB_STMT(site_update, 6, false,
         " enabled = coalesce($5::boolean, enabled), updated_by = $6 WHERE id = $1");
 DB_STMT(site_delete, 1, false, "DELETE FROM sites WHERE id = $1");
 DB_STMT(site_task_count, 1, false,
-        "SELECT count(*) FROM exchange_tasks WHERE site_id = $1 AND deleted_at IS NULL AND type <> 'sync_recover'");
+        "SELECT count(*) FROM exchange_tasks WHERE site_id = $1 AND deleted_at IS NULL AND type <> "
+        "'sync_recover'");
 DB_STMT(site_exists, 1, true, "SELECT 1 FROM sites WHERE id = $1");
 DB_STMT(site_exists_share, 1, false, "SELECT 1 FROM sites WHERE id = $1 FOR KEY SHARE");
 DB_STMT(site_client, 1, false, "SELECT id FROM api_clients WHERE site_id = $1");

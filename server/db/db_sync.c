@@ -337,8 +337,7 @@ enum mse_rc db_sync_task_mailboxes(struct db *db, const char *id, bool has_after
     return page3(db, &sync_task_mailboxes, id, has_after, after, limit, items, last_seq, more, err);
 }
 
-enum mse_rc db_sync_conn_sealed(struct db *db, const char *id, char **sealed,
-                                struct db_error *err)
+enum mse_rc db_sync_conn_sealed(struct db *db, const char *id, char **sealed, struct db_error *err)
 {
     struct db_res res;
     const char *params[] = { id };
@@ -361,8 +360,7 @@ enum mse_rc db_sync_task_is(struct db *db, const char *id, bool *is, struct db_e
     return rc;
 }
 
-enum mse_rc db_sync_task_running(struct db *db, const char *id, bool *running,
-                                 struct db_error *err)
+enum mse_rc db_sync_task_running(struct db *db, const char *id, bool *running, struct db_error *err)
 {
     int64_t n = 0;
     const char *params[] = { id };

@@ -291,3 +291,153 @@ def test_message_content_download(api, anon, database):
     quoted = urllib.parse.quote(s.mailbox, safe="@")
     problem(api.get(f"/api/v1/mailboxes/{quoted}/items/nothing/content",
                     params={"as_of": "yesterday"}), 400)
+
+
+def run_once(api, anon, site, task, mailboxes, state="healthy", **finish):
+    """Claims the task's execution and takes every mailbox through to the end."""
+    w = ScriptedWorker(anon, site["credentials"])
+    claim = wait_claim(w)
+    assert claim["task"]["id"] == task["id"]
+    ok(w.membership(mailboxes))
+    for m in mailboxes:
+        ok(w.lock(m))
+        assert w.finish(m, state=state, **finish).status_code == 204
+    return ok(w.complete())
+
+
+def probe_queued(api, conn, database):
+    """A task created now is due at once: once it is queued, the scheduler has looked at every
+    sync task since (one statement queues all that are due)."""
+    probe = make_sync_task(api, conn, [mailbox_address()])
+    deadline = time.monotonic() + 15
+    while not executions(database, probe["id"]):
+        assert time.monotonic() < deadline, "the scheduler never ran"
+        time.sleep(0.05)
+    ok(api.post(f"{BASE}/{probe['id']}/stop"))
+
+
+def test_scheduler_interval_exclusions_and_stop(api, anon, database):
+    site, conn = make_connection(api)
+    box = mailbox_address()
+    task = make_sync_task(api, conn, [box], interval_minutes=1)
+    run_once(api, anon, site, task, [box])
+    assert ok(api.get(f"{BASE}/{task['id']}"))["status"] == "enabled"
+    # Not due again before the interval has passed since the run ended …
+    probe_queued(api, conn, database)
+    assert [tuple(e) for e in executions(database, task["id"])] == [("completed", "schedule")]
+    # … and due once it has.
+    database.query("UPDATE executions SET finished_at = finished_at - interval '61 seconds'"
+                   " WHERE task_id = %s", task["id"])
+    run_once(api, anon, site, task, [box])
+    assert len(executions(database, task["id"])) == 2
+
+    # A task whose exclusion windows cover now (together: the whole day, in a region's time)
+    # is not queued; once the exclusions are off, it is.
+    whole_day = [{"day": "all", "from": "00:00", "to": "12:00", "region": "Pacific/Auckland"},
+                 {"day": "all", "from": "12:00", "to": "00:00", "region": "Pacific/Auckland"}]
+    excluded = make_sync_task(api, conn, [mailbox_address()], exclusions_active=True,
+                              exclusions=whole_day)
+    probe_queued(api, conn, database)
+    assert executions(database, excluded["id"]) == []
+    ok(api.patch(f"{BASE}/{excluded['id']}", json={"exclusions_active": False}))
+    probe_queued(api, conn, database)
+    assert [tuple(e) for e in executions(database, excluded["id"])] == [("queued", "schedule")]
+    # Stopped: the queued execution is cancelled and nothing new is queued.
+    ok(api.post(f"{BASE}/{excluded['id']}/stop"))
+    probe_queued(api, conn, database)
+    assert [tuple(e) for e in executions(database, excluded["id"])] == [("cancelled", "schedule")]
+
+
+def test_stop_while_running_ends_after_the_current_mailbox(api, anon, database):
+    site, conn = make_connection(api)
+    s = SyncSession(api, anon, site, conn)
+    ok(api.post(f"{BASE}/{s.task['id']}/stop"))
+    hb = ok(s.w.heartbeat())
+    assert hb["executions"][0]["cancel_requested"] is True
+    assert s.end()["state"] == "cancelled"
+    probe_queued(api, conn, database)
+    assert len(executions(database, s.task["id"])) == 1
+
+
+def test_changes_and_deletion_wait_for_the_running_execution(api, anon, database):
+    site, conn = make_connection(api)
+    s = SyncSession(api, anon, site, conn)
+    tid = s.task["id"]
+    r = api.patch(f"{BASE}/{tid}", json={"interval_minutes": 30, "calendars": False})
+    t = ok(r, 202)
+    assert t["interval_minutes"] == 15 and t["calendars"] is True
+    assert t["pending_changes"] == {"interval_minutes": 30, "calendars": False}
+    # Still validated when it waits.
+    problem(api.patch(f"{BASE}/{tid}", json={"interval_minutes": 0}), 422, "interval_minutes")
+    ok(s.folder("inbox", []))
+    s.end()
+    t = ok(api.get(f"{BASE}/{tid}"))
+    assert t["interval_minutes"] == 30 and t["calendars"] is False
+    assert t["pending_changes"] is None
+    actions = [e["action"] for e in audit_events(api, resource_id=tid)]
+    assert {"sync_task.update_requested", "sync_task.update_applied"} <= set(actions)
+
+    # Deletion while running: the task stays until the execution ends, its archive after.
+    s2 = SyncSession(api, anon, site, conn)
+    ok(s2.hierarchy([folder("inbox", "Inbox")]))
+    sha, _ = s2.content("kept")
+    ok(s2.folder("inbox", [message("k1", "inbox", content_sha256=sha)]))
+    gone = ok(api.delete(f"{BASE}/{s2.task['id']}"), 202)
+    assert gone["deletion_pending"] is True
+    assert ok(api.get(f"{BASE}/{s2.task['id']}"))["deletion_pending"] is True
+    s2.end()
+    problem(api.get(f"{BASE}/{s2.task['id']}"), 404)
+    assert [i["item_id"] for i in listing(api, s2.mailbox, "items")] == ["k1"]
+    assert "sync_task.delete" in [e["action"]
+                                  for e in audit_events(api, resource_id=s2.task["id"])]
+    # Not running: deleted at once, a queued execution cancelled.
+    idle = make_sync_task(api, conn, [mailbox_address()])
+    probe_queued(api, conn, database)
+    assert api.delete(f"{BASE}/{idle['id']}").status_code == 204
+    assert [tuple(e) for e in executions(database, idle["id"])] == [("cancelled", "schedule")]
+
+
+def test_status_follows_the_mailboxes_states(api, anon, database):
+    site, conn = make_connection(api)
+    a, b = mailbox_address(), mailbox_address()
+
+    def status(task):
+        return ok(api.get(f"{BASE}/{task['id']}"))
+
+    healthy = make_sync_task(api, conn, [a, b])
+    run_once(api, anon, site, healthy, [a, b])
+    t = status(healthy)
+    assert t["status"] == "enabled" and t["latest_detail"] == "" and t["content_sync"] == "active"
+    assert t["mailbox_counts"] == {"total": 2, "ok": 2, "warning": 0, "error": 0}
+    assert [m["state"] for m in ok(api.get(f"{BASE}/{healthy['id']}/mailboxes"))["items"]] == [
+        "ok", "ok"]
+    ok(api.post(f"{BASE}/{healthy['id']}/stop"))
+    assert status(healthy)["status"] == "disabled"
+
+    failing = make_sync_task(api, conn, [a, b])
+    run_once(api, anon, site, failing, [a, b], state="error", reason_code="ews_unauthorized",
+             reason_text="401 from Exchange")
+    t = status(failing)
+    assert t["status"] == "failed" and f"{a}: error (ews_unauthorized) 401 from Exchange" in \
+        t["latest_detail"]
+    ok(api.post(f"{BASE}/{failing['id']}/stop"))
+
+    # One mailbox failing of two: errors; the other synchronised by another task: warning.
+    holder = SyncSession(api, anon, site, conn)
+    mixed = make_sync_task(api, conn, [holder.mailbox, b])
+    w = ScriptedWorker(anon, site["credentials"])
+    wait_claim(w)
+    ok(w.membership([holder.mailbox, b]))
+    locked = w.lock(holder.mailbox)
+    assert locked.status_code == 409
+    t = status(mixed)
+    assert t["status"] == "enabled_with_warning"
+    assert f"{holder.mailbox}: warning (mailbox_locked) synchronised by another task" in \
+        t["latest_detail"] and holder.task["name"] in t["latest_detail"]
+    mb = by_id(ok(api.get(f"{BASE}/{mixed['id']}/mailboxes"))["items"], "address")
+    assert mb[holder.mailbox]["state"] == "warning" and mb[b]["state"] == "pending"
+    ok(w.lock(b))
+    assert w.finish(b, state="error", reason_code="ews_timeout", reason_text="slow").status_code \
+        == 204
+    assert status(mixed)["status"] == "enabled_with_errors"
+    holder.end()

@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Sync & Recover sync tasks through the API: the wizard's fields and their validation (every
-field named), start and stop, the status seed 002 derives from the mailboxes' states, and
-that the API says this engine version does not synchronise content yet."""
+field named), start and stop, and the status seed 002 derives from the mailboxes' states (the
+content synchronisation itself: test_sync_content.py)."""
 from admin_helpers import audit_events, make_site, ok, problem, snapshot, unique
 
 BASE = "/api/v1/sync-tasks"
-NOT_YET = "content synchronisation is not yet implemented by this engine version"
 
 
 def make_connection(api):
@@ -37,9 +36,10 @@ def test_create_with_the_wizards_fields_and_defaults(api):
     assert t["site_id"] == conn["site_id"] and t["interval_minutes"] == 15
     assert t["group"] == {"kind": "mailbox_list",
                           "value": "anna@contoso.example;ben@contoso.example"}
-    # Never "enabled" while this engine archives nothing; the detail says why.
-    assert t["status"] == "enabled_with_warning" and t["content_sync"] == "not_implemented"
-    assert NOT_YET in t["latest_detail"]
+    # No mailbox has a problem yet: plainly enabled, nothing to report.
+    assert t["status"] == "enabled" and t["content_sync"] == "active"
+    assert t["latest_detail"] == "" and t["pending_changes"] is None
+    assert t["deletion_pending"] is False
     full = ok(api.post(BASE, json=body(
         conn, mail=False, calendars=False, include_sensitive=True,
         message_classes=["IPM.Note.Custom", "IPM.Post"], exclusions_active=True,
@@ -96,7 +96,7 @@ def test_patch_start_stop_delete(api, database):
     s = ok(api.post(f"{BASE}/{t['id']}/stop"))
     assert s["enabled"] is False and s["status"] == "disabled"
     s = ok(api.post(f"{BASE}/{t['id']}/start"))
-    assert s["enabled"] is True and s["status"] == "enabled_with_warning"
+    assert s["enabled"] is True and s["status"] == "enabled"
     actions = [e["action"] for e in audit_events(api, resource_id=t["id"])]
     assert {"sync_task.update", "sync_task.stop", "sync_task.start"} <= set(actions)
     # A connection a task uses cannot be deleted; the task can (its archive stays).
@@ -107,10 +107,12 @@ def test_patch_start_stop_delete(api, database):
 
 
 def set_states(database, task, states):
+    """What workers report lands in task_mailboxes (the sync task's twin, schema 038)."""
+    stored = {"ok": "healthy", "warning": "warning", "error": "error"}
     for i, st in enumerate(states):
-        database.query("INSERT INTO sync_task_mailboxes (task_id, address, state, reason_code,"
-                         " detail) VALUES (%s, %s, %s, %s, %s)", task["id"],
-                         f"m{i}@contoso.example", st, None if st == "ok" else f"why_{st}",
+        database.query("INSERT INTO task_mailboxes (task_id, address, state, reason_code,"
+                         " reason_text) VALUES (%s, %s, %s, %s, %s)", task["id"],
+                         f"m{i}@contoso.example", stored[st], None if st == "ok" else f"why_{st}",
                          None if st == "ok" else f"detail of {st}")
 
 
@@ -124,7 +126,6 @@ def test_status_follows_seed_002_from_the_mailboxes_states(api, database):
         got = ok(api.get(f"{BASE}/{t['id']}"))
         assert got["status"] == expected, (states, got)
         assert got["mailbox_counts"]["total"] == len(states)
-        assert NOT_YET in got["latest_detail"]
         for i, st in enumerate(states):
             if st != "ok":
                 assert f"m{i}@contoso.example: {st} (why_{st}) detail of {st}" in \
