@@ -12,6 +12,7 @@
 #include "gen.h"
 #include "recur.h"
 #include "mse/limits.h"
+#include "sim_limits.h"
 #include "soap.h"
 #include "timefmt.h"
 
@@ -728,7 +729,7 @@ enum mse_rc render_mime(const struct sim_item *it, char **out, size_t *len)
         return *out ? MSE_OK : MSE_ERR_NOMEM;
     }
     struct mse_buf b;
-    mse_buf_init(&b, MSE_MAX_RESPONSE_BODY);
+    mse_buf_init(&b, SIM_MIME_MAX);
     char *body = NULL;
     const char *ctype = it->body_html ? "text/html" : "text/plain";
     enum mse_rc rc = render_body_text(it, &body);

@@ -12,6 +12,8 @@
 /* Data. */
 #define SIM_FIXTURE_MAX_BYTES (256u * 1024u * 1024u)
 #define SIM_TEXT_MAX          65536u /* one string field of a fixture or control request */
+/* One rendered MIME message: Exchange's message size limits are configurable, tests use 150 MB. */
+#define SIM_MIME_MAX (512u * 1024u * 1024u)
 
 /* EWS. */
 #define SIM_FIND_PAGE_MAX     1000   /* FindItem/FindFolder page (Exchange's EWSFindCountLimit) */

@@ -76,6 +76,7 @@ struct execution {
     const char *group_value; /* borrowed from doc */
     const cJSON *settings;   /* borrowed from doc */
     const cJSON *mailboxes;  /* [{address, state}], borrowed; NULL until membership known */
+    const cJSON *connection; /* sync tasks: the server connection to use, borrowed; else NULL */
     cJSON *doc;              /* owned: the claim, or the membership answer replacing it */
     struct mse_log_ctx log;
 };
@@ -212,6 +213,33 @@ static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *c
     return rc;
 }
 
+/* A message's MIME content from the engine's spool: asked about first, sent only when absent. */
+static enum mse_rc sink_put_content_file(void *ctx, const char *sha256, const char *content_type,
+                                         int fd, int64_t offset, uint64_t len, struct mse_err *err)
+{
+    (void)content_type;
+    struct mailbox_ctx *m = ctx;
+    char path[160];
+    struct srv_reply r;
+    snprintf(path, sizeof(path), MSE_WORKER_ATTACHMENTS "/%s", sha256);
+    enum mse_rc rc = srv_call(m->slot->srv, "GET", path, NULL, &r, err);
+    bool present = rc == MSE_OK && r.status == 200;
+    srv_reply_cleanup(&r);
+    if (rc != MSE_OK || present)
+        return rc;
+    rc = srv_call_file(m->slot->srv, "PUT", path, fd, offset, len, &r, err);
+    if (rc == MSE_OK && r.status == 413) {
+        /* Larger than the server takes: that message waits, the others go on. */
+        snprintf(err->msg, sizeof(err->msg), "%llu bytes is more than the server accepts",
+                 (unsigned long long)len);
+        rc = MSE_ERR_TOO_LARGE;
+    } else {
+        rc = reply_judge(m->slot, rc, &r, "content upload", err);
+    }
+    srv_reply_cleanup(&r);
+    return rc;
+}
+
 static void progress_post(struct mailbox_ctx *m, const char *detail)
 {
     int64_t now = mse_time_mono_ms();
@@ -331,7 +359,11 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct e
     if (rc != MSE_OK)
         return rc;
     struct sync_sink sink = {
-        .ctx = &m, .submit = sink_submit, .put_content = sink_put_content, .progress = sink_progress
+        .ctx = &m,
+        .submit = sink_submit,
+        .put_content = sink_put_content,
+        .put_content_file = sink_put_content_file,
+        .progress = sink_progress,
     };
     struct sync_job job = { .mailbox = address,
                             .def = def,
@@ -375,6 +407,9 @@ static enum mse_rc execution_parse(cJSON *doc, struct execution *x, struct mse_e
     x->doc = doc;
     x->group_value = json_str(group, "value");
     x->settings = cJSON_GetObjectItemCaseSensitive(def, "settings");
+    x->connection = cJSON_GetObjectItemCaseSensitive(doc, "connection");
+    if (!cJSON_IsObject(x->connection))
+        x->connection = NULL;
     if (!id || !type || !kind || !x->group_value || !cJSON_IsNumber(fence)) {
         snprintf(err->msg, sizeof(err->msg),
                  "the claimed execution lacks id, task, group or "
@@ -591,6 +626,14 @@ static void slot_run(struct slot *s, cJSON *doc)
     rc = worker_config_read_token(s->agent->cfg, &token, &err);
     if (token)
         ews_cfg.bearer_token = token;
+    if (rc == MSE_OK && x.connection) {
+        /* A sync task reaches the Exchange its server connection names, not the site's. */
+        struct ews_config site = ews_cfg;
+        if (!conn_test_config(x.connection, &site, &ews_cfg)) {
+            snprintf(err.msg, sizeof(err.msg), "the claim's server connection is incomplete");
+            rc = MSE_ERR_INVALID;
+        }
+    }
     if (rc == MSE_OK)
         rc = ews_session_new(&ews_cfg, &ews, &err);
     if (ews) /* a stop or a lost lease also ends a long throttling wait */

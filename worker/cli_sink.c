@@ -16,7 +16,41 @@
 #include "log.h"
 
 /* Writes data to path through a temporary file and rename, so readers see old or new. */
-static enum mse_rc file_replace(const char *path, const void *data, size_t len, struct mse_err *err)
+/* Where a file's new bytes come from: memory, or a range of another file (src_fd >= 0). */
+struct file_src {
+    const void *data;
+    int src_fd;
+    int64_t src_off;
+};
+
+/* Copies len bytes of src into fd; false with errno set when a read or write fails. */
+static bool file_copy(int fd, const struct file_src *src, uint64_t len)
+{
+    char chunk[64 * 1024];
+    uint64_t off = 0;
+    while (off < len) {
+        size_t want = len - off < sizeof(chunk) ? (size_t)(len - off) : sizeof(chunk);
+        const char *from = src->src_fd < 0 ? (const char *)src->data + off : chunk;
+        if (src->src_fd >= 0) {
+            ssize_t r = pread(src->src_fd, chunk, want, (off_t)(src->src_off + (int64_t)off));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return false;
+            want = (size_t)r;
+        }
+        ssize_t w = write(fd, from, want);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        off += (uint64_t)w;
+    }
+    return true;
+}
+
+static enum mse_rc file_replace_from(const char *path, const struct file_src *src, uint64_t len,
+                                     struct mse_err *err)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
@@ -25,16 +59,7 @@ static enum mse_rc file_replace(const char *path, const void *data, size_t len, 
         snprintf(err->msg, sizeof(err->msg), "cannot create %.300s: %s", tmp, strerror(errno));
         return MSE_ERR_IO;
     }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, (const char *)data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    bool ok = off == len && fsync(fd) == 0;
+    bool ok = file_copy(fd, src, len) && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         snprintf(err->msg, sizeof(err->msg), "cannot write %.300s: %s", path, strerror(errno));
@@ -42,6 +67,12 @@ static enum mse_rc file_replace(const char *path, const void *data, size_t len, 
         return MSE_ERR_IO;
     }
     return MSE_OK;
+}
+
+static enum mse_rc file_replace(const char *path, const void *data, size_t len, struct mse_err *err)
+{
+    struct file_src src = { data, -1, 0 };
+    return file_replace_from(path, &src, len, err);
 }
 
 static enum mse_rc state_load(const char *path, struct sync_checkpoints *out, struct mse_err *err)
@@ -167,22 +198,16 @@ static enum mse_rc sink_submit(void *ctx, const cJSON *batch, struct mse_err *er
     return rc;
 }
 
-static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *content_type,
-                                    const uint8_t *data, size_t len, struct mse_err *err)
+/* Stores content under its hash in the content directory (if any) and prints its line. */
+static enum mse_rc content_put(struct cli_sink *s, const char *sha256, const char *content_type,
+                               const struct file_src *src, uint64_t len, struct mse_err *err)
 {
-    struct cli_sink *s = ctx;
-    char check[MSE_SHA256_HEX_LEN + 1];
-    mse_crypto_sha256_hex(data, len, check);
-    if (strcmp(check, sha256) != 0) {
-        snprintf(err->msg, sizeof(err->msg), "content does not match its hash");
-        return MSE_ERR_INVALID;
-    }
     if (s->content_dir) {
         char path[4096];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s", s->content_dir, sha256);
         if (stat(path, &st) != 0) { /* content-addressed: present means identical */
-            enum mse_rc rc = file_replace(path, data, len, err);
+            enum mse_rc rc = file_replace_from(path, src, len, err);
             if (rc != MSE_OK)
                 return rc;
         }
@@ -202,6 +227,27 @@ static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *c
     fflush(s->out);
     free(text);
     return MSE_OK;
+}
+
+static enum mse_rc sink_put_content(void *ctx, const char *sha256, const char *content_type,
+                                    const uint8_t *data, size_t len, struct mse_err *err)
+{
+    char check[MSE_SHA256_HEX_LEN + 1];
+    mse_crypto_sha256_hex(data, len, check);
+    if (strcmp(check, sha256) != 0) {
+        snprintf(err->msg, sizeof(err->msg), "content does not match its hash");
+        return MSE_ERR_INVALID;
+    }
+    struct file_src src = { data, -1, 0 };
+    return content_put(ctx, sha256, content_type, &src, len, err);
+}
+
+/* MIME content from the engine's spool, copied piece by piece (it may be larger than memory). */
+static enum mse_rc sink_put_content_file(void *ctx, const char *sha256, const char *content_type,
+                                         int fd, int64_t offset, uint64_t len, struct mse_err *err)
+{
+    struct file_src src = { NULL, fd, offset };
+    return content_put(ctx, sha256, content_type, &src, len, err);
 }
 
 static void sink_progress(void *ctx, const char *command, const char *detail)
@@ -243,5 +289,6 @@ struct sync_sink cli_sink_interface(struct cli_sink *sink)
     return (struct sync_sink){ .ctx = sink,
                                .submit = sink_submit,
                                .put_content = sink_put_content,
+                               .put_content_file = sink_put_content_file,
                                .progress = sink_progress };
 }

@@ -24,23 +24,15 @@ static const char *str_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The connection of test t over base; false when its authentication is unknown. */
-static bool config_of(const cJSON *t, const struct ews_config *base, struct ews_config *cfg)
+bool conn_test_config(const cJSON *conn, const struct ews_config *base, struct ews_config *cfg)
 {
-    const char *auth = str_of(t, "authentication");
+    const char *auth = str_of(conn, "authentication");
     *cfg = *base;
-    cfg->url = str_of(t, "ews_url");
-    cfg->username = str_of(t, "service_account");
+    cfg->url = str_of(conn, "ews_url");
+    cfg->username = str_of(conn, "service_account");
     cfg->password = cfg->bearer_token = NULL;
-    cfg->impersonation = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t, "impersonation"));
-    cfg->tls_verify = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t, "tls_verify"));
-    /* An administrator waits for the answer: one attempt, its exact error. */
-    cfg->retry_max = 1;
-    cfg->auth_retries = 0;
-    if (cfg->connect_timeout_ms <= 0 || cfg->connect_timeout_ms > CONN_TEST_CONNECT_MS)
-        cfg->connect_timeout_ms = CONN_TEST_CONNECT_MS;
-    if (cfg->timeout_ms <= 0 || cfg->timeout_ms > CONN_TEST_TIMEOUT_MS)
-        cfg->timeout_ms = CONN_TEST_TIMEOUT_MS;
+    cfg->impersonation = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(conn, "impersonation"));
+    cfg->tls_verify = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(conn, "tls_verify"));
     if (!auth || !cfg->url || !cfg->username)
         return false;
     if (!strcmp(auth, "basic"))
@@ -52,9 +44,24 @@ static bool config_of(const cJSON *t, const struct ews_config *base, struct ews_
     else
         return false;
     if (cfg->auth == EWS_AUTH_BEARER)
-        cfg->bearer_token = str_of(t, "secret");
+        cfg->bearer_token = str_of(conn, "secret");
     else
-        cfg->password = str_of(t, "secret");
+        cfg->password = str_of(conn, "secret");
+    return true;
+}
+
+/* The connection of test t over base; false when its authentication is unknown. */
+static bool config_of(const cJSON *t, const struct ews_config *base, struct ews_config *cfg)
+{
+    if (!conn_test_config(t, base, cfg))
+        return false;
+    /* An administrator waits for the answer: one attempt, its exact error. */
+    cfg->retry_max = 1;
+    cfg->auth_retries = 0;
+    if (cfg->connect_timeout_ms <= 0 || cfg->connect_timeout_ms > CONN_TEST_CONNECT_MS)
+        cfg->connect_timeout_ms = CONN_TEST_CONNECT_MS;
+    if (cfg->timeout_ms <= 0 || cfg->timeout_ms > CONN_TEST_TIMEOUT_MS)
+        cfg->timeout_ms = CONN_TEST_TIMEOUT_MS;
     return true;
 }
 

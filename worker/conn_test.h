@@ -4,11 +4,22 @@
 #define MSE_CONN_TEST_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "ews.h"
 #include "mse/rc.h"
 
+struct cJSON;
 struct srv_client;
+
+/*
+ * A server connection's settings ({"ews_url", "authentication", "service_account", "secret",
+ * "impersonation", "tls_verify"}, as a connection test or a sync task's claim carries them)
+ * laid over base (timeouts, retries, caps, user agent). The strings stay conn's. False when
+ * the URL, account or a known authentication is missing.
+ */
+bool conn_test_config(const struct cJSON *conn, const struct ews_config *base,
+                      struct ews_config *cfg);
 
 /*
  * Asks the server for the site's pending connection tests and runs the oldest one: GetFolder

@@ -31,9 +31,16 @@ struct ews_session {
     struct curl_slist *hdr_base;    /* Content-Type, Accept */
     struct curl_slist *hdr_mailbox; /* the same plus X-AnchorMailbox */
     char *mailbox;
-    struct mse_buf body;    /* response of the current request */
-    bool body_too_large;    /* the write callback hit the cap */
-    bool body_nomem;        /* the write callback could not allocate */
+    struct mse_buf body;            /* response of the current request */
+    bool body_too_large;            /* the write callback hit the cap */
+    bool body_nomem;                /* the write callback could not allocate */
+    const struct ews_op *stream_op; /* the current request's streaming op, or NULL */
+    void *stream_out;               /* its result */
+    bool streaming;                 /* this response goes to stream_feed */
+    bool stream_failed;             /* stream_feed refused a piece (parse says why) */
+    uint64_t streamed;              /* bytes handed to stream_feed */
+    const char *in;                 /* what the op's parse reads: the body or the stream's */
+    size_t in_len;
     int64_t retry_after_ms; /* Retry-After of the current response, -1 when absent */
     char curl_err[CURL_ERROR_SIZE];
     const atomic_bool *stop;
@@ -62,9 +69,33 @@ void ews_config_defaults(struct ews_config *cfg)
     cfg->user_agent = "mse-worker/" MSE_VERSION;
 }
 
+/* The op's stream takes a response that is XML to read (200, or 500 with a SOAP fault). */
+static bool stream_wanted(struct ews_session *s)
+{
+    long status = 0;
+    if (!s->stream_op)
+        return false;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    return status == 200 || status == 500;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     struct ews_session *s = ud;
+    if (s->streaming || (s->body.len == 0 && !s->streamed && stream_wanted(s))) {
+        s->streaming = true;
+        enum mse_rc src = s->stream_op->stream_feed(s->stream_out, p, size * n);
+        s->streamed += size * n;
+        if (src == MSE_OK)
+            return size * n;
+        if (src == MSE_ERR_TOO_LARGE)
+            s->body_too_large = true;
+        else if (src == MSE_ERR_NOMEM)
+            s->body_nomem = true;
+        else
+            s->stream_failed = true;
+        return 0;
+    }
     enum mse_rc rc = mse_buf_append(&s->body, p, size * n);
     if (rc == MSE_OK)
         return size * n;
@@ -81,6 +112,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     struct ews_session *s = ud;
     size_t len = size * n;
     static const char name[] = "retry-after:";
+    /* A new response (after an authentication round): its body is the one that counts. */
+    if (len > 5 && strncmp(p, "HTTP/", 5) == 0 && !s->streaming)
+        mse_buf_reset(&s->body);
     if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         char v[32];
         size_t vl = len - (sizeof(name) - 1);
@@ -416,11 +450,17 @@ static enum ews_transport transport_of(CURLcode cc)
 }
 
 /* One HTTP exchange. MSE_ERR_NOMEM when the response could not be stored; else MSE_OK. */
-static enum mse_rc http_post(struct ews_session *s, const struct ews_op *op, const char *xml,
-                             size_t len, enum ews_transport *tr, long *status)
+static enum mse_rc http_post(struct ews_session *s, const struct ews_op *op, void *out,
+                             const char *xml, size_t len, enum ews_transport *tr, long *status)
 {
     mse_buf_reset(&s->body);
     s->body_too_large = s->body_nomem = false;
+    s->stream_op = op->stream_feed ? op : NULL;
+    s->stream_out = out;
+    s->streaming = s->stream_failed = false;
+    s->streamed = 0;
+    if (s->stream_op && op->stream_begin(out) != MSE_OK)
+        return MSE_ERR_NOMEM; /* no spool: nothing could be read */
     s->retry_after_ms = -1;
     s->curl_err[0] = '\0';
     *status = 0;
@@ -444,14 +484,30 @@ static enum mse_rc http_post(struct ews_session *s, const struct ews_op *op, con
     if (entered)
         ews_gate_leave(gate);
     s->stats.requests++;
-    s->stats.bytes_in += s->body.len;
+    s->stats.bytes_in += s->body.len + s->streamed;
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
+    s->stream_op = NULL;
     if (s->body_nomem)
         return MSE_ERR_NOMEM;
     *tr = s->body_too_large ? EWS_TR_TOO_LARGE : transport_of(cc);
-    LOG_DEBUG(&s->log, "EWS %s: HTTP %ld, %zu bytes, %lld ms%s%s", op->name, *status, s->body.len,
-              (long long)(mse_time_mono_ms() - t0), cc ? ", " : "",
-              cc ? (s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc)) : "");
+    s->in = s->body.data ? s->body.data : "";
+    s->in_len = s->body.len;
+    if (s->streaming && s->stream_failed) {
+        *tr = EWS_TR_OK; /* the answer came and was read: parse reports what was wrong */
+    } else if (s->streaming && *tr == EWS_TR_OK) {
+        enum mse_rc frc = op->stream_finish(out, &s->in, &s->in_len);
+        if (frc == MSE_ERR_NOMEM)
+            return frc;
+        if (frc == MSE_ERR_TOO_LARGE)
+            *tr = EWS_TR_TOO_LARGE;
+    }
+    if (!s->in) {
+        s->in = "";
+        s->in_len = 0;
+    }
+    LOG_DEBUG(&s->log, "EWS %s: HTTP %ld, %zu bytes, %lld ms%s%s", op->name, *status,
+              s->body.len + (size_t)s->streamed, (long long)(mse_time_mono_ms() - t0),
+              cc ? ", " : "", cc ? (s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc)) : "");
     return MSE_OK;
 }
 
@@ -462,7 +518,7 @@ static enum mse_rc attempt_judge(struct ews_session *s, const struct ews_op *op,
 {
     ews_reply_init(reply);
     if (tr == EWS_TR_OK && (status == 200 || status == 500)) {
-        enum mse_rc rc = op->parse(s->body.data ? s->body.data : "", s->body.len, out, reply, err);
+        enum mse_rc rc = op->parse(s->in, s->in_len, out, reply, err);
         if (rc == MSE_ERR_NOMEM)
             return rc;
         if (rc == MSE_OK && (status == 200 || reply->fault))
@@ -570,7 +626,7 @@ static enum mse_rc call_loop(struct ews_session *s, const struct ews_op *op, con
         rt.attempts++;
         if (op->reset)
             op->reset(out);
-        enum mse_rc rc = http_post(s, op, xml, len, &tr, &status);
+        enum mse_rc rc = http_post(s, op, out, xml, len, &tr, &status);
         if (rc == MSE_OK)
             rc = attempt_judge(s, op, out, tr, status, reply, err);
         if (rc != MSE_OK)

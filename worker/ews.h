@@ -66,6 +66,15 @@ struct ews_op {
     enum mse_rc (*parse)(const char *xml, size_t len, void *out, struct ews_reply *reply,
                          struct mse_err *err);
     void (*reset)(void *out);
+    /*
+     * Optional: a 200 or 500 response is handed to stream_feed piece by piece as it arrives
+     * instead of being kept whole (a GetItem with MIME content of any size). stream_begin runs
+     * before each attempt; after the transfer stream_finish yields the text parse then reads
+     * (owned by out). A failing feed ends the transfer; parse must then report why.
+     */
+    enum mse_rc (*stream_begin)(void *out);
+    enum mse_rc (*stream_feed)(void *out, const char *p, size_t n);
+    enum mse_rc (*stream_finish)(void *out, const char **xml, size_t *len);
 };
 
 /*

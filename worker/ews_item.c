@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "ews.h"
+#include "mime_stream.h"
 #include "timefmt.h"
 
 /* How one child element of an item is read. */
@@ -619,6 +620,8 @@ void ews_get_items_build(struct ews_xml_writer *wr, const void *args, const char
     ews_xml_start(wr, "m:GetItem");
     ews_xml_start(wr, "m:ItemShape");
     ews_xml_text_elem(wr, "t:BaseShape", "IdOnly");
+    if (a->mime)
+        ews_xml_text_elem(wr, "t:IncludeMimeContent", "true");
     ews_item_write_fields(wr, a->fields, a->n_fields);
     ews_xml_end(wr);
     ews_xml_start(wr, "m:ItemIds");
@@ -734,6 +737,70 @@ enum mse_rc ews_get_items(struct ews_session *s, const struct ews_get_items_args
     enum mse_rc rc = ews_call(s, &op_get_items, args, res, reply, err);
     if (rc == MSE_OK && res->n != args->n_ids) {
         /* One message per id is the protocol; anything else cannot be matched up safely. */
+        snprintf(err->msg, sizeof(err->msg), "GetItem answered %zu messages for %zu ids", res->n,
+                 args->n_ids);
+        reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "ews_bad_response" };
+        rc = MSE_ERR_UNAVAILABLE;
+    }
+    return rc;
+}
+
+/* GetItem with MIME content, streamed ----------------------------------------------------- */
+
+struct get_items_mime {
+    struct ews_get_items *items;
+    struct mime_stream *ms;
+};
+
+static enum mse_rc mime_begin(void *out)
+{
+    return mime_stream_begin(((struct get_items_mime *)out)->ms);
+}
+
+static enum mse_rc mime_feed(void *out, const char *p, size_t n)
+{
+    return mime_stream_feed(((struct get_items_mime *)out)->ms, p, n);
+}
+
+static enum mse_rc mime_finish(void *out, const char **xml, size_t *len)
+{
+    return mime_stream_finish(((struct get_items_mime *)out)->ms, xml, len);
+}
+
+static enum mse_rc mime_parse(const char *xml, size_t len, void *out, struct ews_reply *reply,
+                              struct mse_err *err)
+{
+    struct get_items_mime *g = out;
+    if (g->ms->rc != MSE_OK) {
+        snprintf(err->msg, sizeof(err->msg), "%s", g->ms->err);
+        return g->ms->rc == MSE_ERR_NOMEM ? MSE_ERR_NOMEM : MSE_ERR_INVALID;
+    }
+    return ews_get_items_parse(xml, len, g->items, reply, err);
+}
+
+static void mime_reset(void *out)
+{
+    ews_get_items_cleanup(((struct get_items_mime *)out)->items);
+}
+
+static const struct ews_op op_get_items_mime = {
+    .name = "GetItem",
+    .mailbox = true,
+    .build = ews_get_items_build,
+    .parse = mime_parse,
+    .reset = mime_reset,
+    .stream_begin = mime_begin,
+    .stream_feed = mime_feed,
+    .stream_finish = mime_finish,
+};
+
+enum mse_rc ews_get_items_mime(struct ews_session *s, const struct ews_get_items_args *args,
+                               struct ews_get_items *res, struct mime_stream *ms,
+                               struct ews_reply *reply, struct mse_err *err)
+{
+    struct get_items_mime g = { res, ms };
+    enum mse_rc rc = ews_call(s, &op_get_items_mime, args, &g, reply, err);
+    if (rc == MSE_OK && res->n != args->n_ids) {
         snprintf(err->msg, sizeof(err->msg), "GetItem answered %zu messages for %zu ids", res->n,
                  args->n_ids);
         reply->policy = (struct ews_policy){ EWS_ACT_FAIL, "ews_bad_response" };

@@ -117,6 +117,9 @@ struct ews_item {
     struct ews_occurrences deleted;
     struct ews_attachment *attachments;
     size_t n_attachments;
+    /* sync & recover: the item's MIME content as stored ("" until it was read) */
+    char content_sha256[65];
+    uint64_t content_size;
     uint64_t present;
 };
 
@@ -143,6 +146,7 @@ struct ews_get_items_args {
     size_t n_ids;
     const char *const *fields; /* "message:ToRecipients", … */
     size_t n_fields;
+    bool mime; /* IncludeMimeContent: only with ews_get_items_mime */
 };
 
 /* One GetItem answer per requested id, in request order. */
@@ -166,6 +170,18 @@ enum mse_rc ews_get_items_parse(const char *xml, size_t len, void *res, struct e
 enum mse_rc ews_get_items(struct ews_session *s, const struct ews_get_items_args *args,
                           struct ews_get_items *res, struct ews_reply *reply,
                           struct mse_err *err) MSE_WUR;
+
+struct mime_stream;
+
+/*
+ * GetItem with IncludeMimeContent (args->mime set): the MIME content of each item is decoded,
+ * hashed and spooled by ms while the response arrives (mime_stream.h), so no message is ever
+ * held in memory whole; mime_stream_find(ms, i) gives the content of the i-th id. Otherwise
+ * as ews_get_items; a response whose MIME cannot be read fails with ms's reason.
+ */
+enum mse_rc ews_get_items_mime(struct ews_session *s, const struct ews_get_items_args *args,
+                               struct ews_get_items *res, struct mime_stream *ms,
+                               struct ews_reply *reply, struct mse_err *err) MSE_WUR;
 
 /* Shared with other parsers: t:Mailbox-like element → person; FieldURI list writing. */
 enum mse_rc ews_person_parse(const xmlNode *mailbox, struct ews_person *p) MSE_WUR;

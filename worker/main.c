@@ -180,8 +180,8 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
     enum sync_type type;
     cJSON *dj = definition_read(cli->definition, &err);
     if (!cli->type || sync_type_parse(cli->type, &type) != MSE_OK) {
-        fprintf(stderr, "mse-worker: --type must be mailbox_folder_replication or "
-                        "calendar_replication\n");
+        fprintf(stderr, "mse-worker: --type must be mailbox_folder_replication, "
+                        "calendar_replication or sync_recover\n");
         goto out;
     }
     if (!dj || sync_definition_from_json(type, dj, &def, &err) != MSE_OK ||

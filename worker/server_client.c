@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,37 @@ struct srv_client {
     struct backoff backoff;
     long retry_after_s;
     int64_t fencing_token;
+    struct srv_upload *upload; /* the body of the current call comes from a file */
 };
+
+/* A request body read from a file range as libcurl sends it (and again for each retry). */
+struct srv_upload {
+    int fd;
+    int64_t offset;
+    uint64_t len;
+    uint64_t sent;
+    int error; /* errno of a failed read */
+};
+
+static size_t on_upload(char *p, size_t size, size_t n, void *ud)
+{
+    struct srv_upload *u = ud;
+    size_t want = size * n;
+    if (u->len - u->sent < want)
+        want = (size_t)(u->len - u->sent);
+    if (want == 0)
+        return 0;
+    ssize_t k;
+    do
+        k = pread(u->fd, p, want, (off_t)(u->offset + (int64_t)u->sent));
+    while (k < 0 && errno == EINTR);
+    if (k <= 0) {
+        u->error = k < 0 ? errno : EIO; /* the file is shorter than said: a fault of ours */
+        return CURL_READFUNC_ABORT;
+    }
+    u->sent += (uint64_t)k;
+    return (size_t)k;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -143,11 +174,23 @@ static enum mse_rc srv_exchange(struct srv_client *c, const char *method, const 
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->cfg->tls_verify ? 2L : 0L);
     if (c->cfg->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg->ca_file);
-    if (body) {
+    if (c->upload) {
+        c->upload->sent = 0;
+        c->upload->error = 0;
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+        curl_easy_setopt(h, CURLOPT_READDATA, c->upload);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->upload->len);
+    } else if (body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     CURLcode cc = curl_easy_perform(h);
+    if (c->upload && c->upload->error) {
+        snprintf(err->msg, sizeof(err->msg), "%s %s: cannot read the content to send: %s", method,
+                 url, strerror(c->upload->error));
+        return MSE_ERR_IO;
+    }
     if (cc != CURLE_OK) {
         snprintf(err->msg, sizeof(err->msg), "%s %s: %s", method, url, curl_easy_strerror(cc));
         return cc == CURLE_WRITE_ERROR ? MSE_ERR_TOO_LARGE : MSE_ERR_UNAVAILABLE;
@@ -244,8 +287,10 @@ static enum mse_rc srv_send(struct srv_client *c, const char *method, const char
             snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
             snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
             struct curl_slist *h = curl_slist_append(NULL, auth);
-            if (data)
+            if (data || c->upload)
                 h = curl_slist_append(h, ctype);
+            if (c->upload) /* no wait for 100 Continue: the server reads what it is sent */
+                h = curl_slist_append(h, "Expect:");
             h = curl_slist_append(h, "Accept: application/json");
             if (c->fencing_token > 0) {
                 snprintf(fence, sizeof(fence), "MSE-Fencing-Token: %lld",
@@ -300,4 +345,15 @@ enum mse_rc srv_call_bytes(struct srv_client *c, const char *method, const char 
 {
     /* An empty attachment is still a body: libcurl needs a non-NULL pointer to send it. */
     return srv_send(c, method, path, "application/octet-stream", data ? data : "", len, reply, err);
+}
+
+enum mse_rc srv_call_file(struct srv_client *c, const char *method, const char *path, int fd,
+                          int64_t offset, uint64_t len, struct srv_reply *reply,
+                          struct mse_err *err)
+{
+    struct srv_upload u = { .fd = fd, .offset = offset, .len = len };
+    c->upload = &u;
+    enum mse_rc rc = srv_send(c, method, path, "application/octet-stream", NULL, len, reply, err);
+    c->upload = NULL;
+    return rc;
 }

@@ -63,6 +63,14 @@ enum mse_rc srv_call(struct srv_client *c, const char *method, const char *path,
 enum mse_rc srv_call_bytes(struct srv_client *c, const char *method, const char *path,
                            const void *data, size_t len, struct srv_reply *reply,
                            struct mse_err *err) MSE_WUR;
+/*
+ * Like srv_call_bytes with the body read from len bytes of the file fd at offset while it is
+ * sent (and read again for a retry), so content of any size costs no memory. The method is
+ * sent as an upload (PUT). MSE_ERR_IO when the file cannot be read.
+ */
+enum mse_rc srv_call_file(struct srv_client *c, const char *method, const char *path, int fd,
+                          int64_t offset, uint64_t len, struct srv_reply *reply,
+                          struct mse_err *err) MSE_WUR;
 void srv_reply_cleanup(struct srv_reply *r);
 
 /* True when reply is an error answer of this status and problem type (mse/protocol.h). */

@@ -27,7 +27,9 @@ enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out)
     int64_t t0 = mse_time_mono_ms();
     memset(out, 0, sizeof(*out));
     struct sync_ctx c = { .job = job, .out = out };
-    c.feature = job->def->type == SYNC_CALENDAR ? &sync_feature_calendar : &sync_feature_mfr;
+    c.feature = job->def->type == SYNC_CALENDAR  ? &sync_feature_calendar
+                : job->def->type == SYNC_RECOVER ? sync_feature_recover()
+                                                 : &sync_feature_mfr;
     c.log = job->log;
     mse_log_ctx_add(&c.log, "mailbox", job->mailbox);
     struct ews_stats before = *ews_session_stats(job->ews);

@@ -17,9 +17,10 @@ struct cJSON;
 enum sync_type {
     SYNC_MFR,      /* mailbox_folder_replication: folders + message metadata */
     SYNC_CALENDAR, /* calendar_replication: calendars + appointments + attachments */
+    SYNC_RECOVER,  /* sync_recover: messages (and the calendar) with their MIME content */
 };
 
-/* "mailbox_folder_replication" / "calendar_replication". */
+/* "mailbox_folder_replication" / "calendar_replication" / "sync_recover". */
 const char *sync_type_name(enum sync_type t);
 enum mse_rc sync_type_parse(const char *s, enum sync_type *out) MSE_WUR;
 
@@ -31,7 +32,20 @@ struct sync_definition {
     bool include_deleted_items; /* MFR: replicate the Deleted Items folder (and below) */
     bool include_private_items; /* MFR: replicate Personal/Private/Confidential items */
     bool all_calendars;         /* calendar: include_calendars "all" rather than "default" */
+    /* sync_recover (a sync task's settings) */
+    bool mail;              /* the mail folders' messages */
+    bool calendars;         /* the default calendar's appointments */
+    char **message_classes; /* selected ItemClass values and their "." sub-classes */
+    size_t n_classes;
+    bool all_classes;       /* no list was given: every class */
+    bool include_sensitive; /* also Private and Confidential items */
 };
+
+/*
+ * sync_recover's selection: the class equals a listed class or starts with one followed by
+ * "." (IPM.Note selects IPM.Note.SMIME), case-insensitively.
+ */
+bool sync_definition_class_selected(const struct sync_definition *d, const char *item_class);
 
 /*
  * Reads a definition's settings object ({"exclude_folders": [...], "include_deleted_items":
@@ -90,6 +104,14 @@ struct sync_sink {
      */
     enum mse_rc (*put_content)(void *ctx, const char *sha256, const char *content_type,
                                const uint8_t *data, size_t len, struct mse_err *err);
+    /*
+     * Like put_content for content too large for memory (a message's MIME): its len bytes are
+     * in the file fd at offset (read them with pread; the file stays the engine's). Content
+     * already present is a success and is not sent again. MSE_ERR_TOO_LARGE when the store
+     * refuses content of that size (the item is then left out, with a warning).
+     */
+    enum mse_rc (*put_content_file)(void *ctx, const char *sha256, const char *content_type, int fd,
+                                    int64_t offset, uint64_t len, struct mse_err *err);
     /* What the engine does now: command ("Replicating messages") and detail ("Inbox: 1,536 of
      * 10,000 items"). Called at most once per page. */
     void (*progress)(void *ctx, const char *command, const char *detail);
@@ -131,6 +153,9 @@ struct sync_outcome {
     uint64_t skipped_private; /* private items not replicated */
     uint64_t attachments;     /* attachment contents handed to the sink */
     uint64_t attachment_bytes;
+    uint64_t contents; /* sync_recover: MIME contents hashed (stored or already present) */
+    uint64_t content_bytes;
+    uint64_t unselected;  /* sync_recover: items whose class or sensitivity is not selected */
     uint64_t resyncs;     /* folders started over after ErrorInvalidSyncStateData */
     struct ews_stats ews; /* requests, retries, waits of this pass */
     int64_t duration_ms;

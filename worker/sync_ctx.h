@@ -34,6 +34,7 @@ struct sync_feature {
     const char *const *get_fields; /* GetItem AdditionalProperties (what the sync lacks) */
     size_t n_get_fields;
     bool read_flags; /* ReadFlagChange records are replicated */
+    bool mime;       /* GetItem streams each item's MIME content, stored before the batch */
     /* Folder is part of this replica (hierarchy view). */
     bool (*folder_replicated)(const struct sync_ctx *c, const struct hfolder *f);
     /* Folder's items are read (a subset of the replicated folders). */
@@ -46,10 +47,21 @@ struct sync_feature {
     /* Builds the upsert record for a complete item (may call EWS and the sink). */
     enum mse_rc (*record)(struct sync_ctx *c, struct ews_item *it, const char *folder_id,
                           struct cJSON **out);
+    /*
+     * Optional: the feature that reads this folder's items, when a pass mixes kinds (sync &
+     * recover reads mail folders as messages and the calendar as appointments).
+     */
+    const struct sync_feature *(*for_folder)(const struct sync_ctx *c, const struct hfolder *f);
 };
 
 extern const struct sync_feature sync_feature_mfr;
 extern const struct sync_feature sync_feature_calendar;
+/* Sync & Recover: the pass's feature (sync_recover.c). */
+const struct sync_feature *sync_feature_recover(void);
+
+/* The feature that reads f's items. */
+static inline const struct sync_feature *sync_feature_of(const struct sync_ctx *c,
+                                                         const struct hfolder *f);
 
 /*
  * The SyncFolderItems request read ahead while the page before it is handled: the folder and
@@ -96,6 +108,12 @@ struct sync_ctx {
     unsigned folder_no, folder_count; /* the folder being read, of those this pass reads */
     struct mse_log_ctx log;
 };
+
+static inline const struct sync_feature *sync_feature_of(const struct sync_ctx *c,
+                                                         const struct hfolder *f)
+{
+    return c->feature->for_folder ? c->feature->for_folder(c, f) : c->feature;
+}
 
 /* Outcome helpers ------------------------------------------------------------------------ */
 

@@ -112,8 +112,8 @@ static void items_args(const struct sync_ctx *c, const struct hfolder *f, const 
         .folder_id = f->id,
         .sync_state = state,
         .max_changes = c->job->max_changes ? c->job->max_changes : MSE_EWS_MAX_CHANGES,
-        .fields = c->feature->sync_fields,
-        .n_fields = c->feature->n_sync_fields,
+        .fields = sync_feature_of(c, f)->sync_fields,
+        .n_fields = sync_feature_of(c, f)->n_sync_fields,
     };
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "ews_pool.h"
+#include "mime_stream.h"
 #include "mse/limits.h"
 #include "sync_batch.h"
 #include "sync_json.h"
@@ -17,6 +18,7 @@ struct fetch_call {
     struct ews_get_items_args a;
     const size_t *pos; /* the page positions of a.ids */
     struct ews_get_items res;
+    struct mime_stream ms; /* the MIME contents of the items (features with mime) */
     struct ews_reply reply;
     struct mse_err err;
     enum mse_rc rc;
@@ -33,7 +35,10 @@ static bool fetch_one(void *ctx, size_t i, struct ews_session *s)
 {
     struct fetch_run *r = ctx;
     struct fetch_call *fc = &r->v[i];
-    fc->rc = ews_get_items(s, &fc->a, &fc->res, &fc->reply, &fc->err);
+    if (fc->a.mime)
+        fc->rc = ews_get_items_mime(s, &fc->a, &fc->res, &fc->ms, &fc->reply, &fc->err);
+    else
+        fc->rc = ews_get_items(s, &fc->a, &fc->res, &fc->reply, &fc->err);
     if (fc->rc == MSE_OK)
         return true;
     /* The first failure is the one reported: those after it may be its cancellations. */
@@ -46,7 +51,7 @@ static bool fetch_one(void *ctx, size_t i, struct ews_session *s)
 static bool fetch_plan(struct page_work *w, unsigned per, struct fetch_run *r, const char ***ids,
                        size_t **pos)
 {
-    const struct sync_feature *ft = w->c->feature;
+    const struct sync_feature *ft = sync_feature_of(w->c, w->f);
     size_t n = w->page->n, k = 0;
     *ids = calloc(n ? n : 1, sizeof(char *));
     *pos = calloc(n ? n : 1, sizeof(size_t));
@@ -62,14 +67,57 @@ static bool fetch_plan(struct page_work *w, unsigned per, struct fetch_run *r, c
     for (size_t first = 0; first < k; first += per, r->n++) {
         struct fetch_call *fc = &r->v[r->n];
         size_t m = k - first < per ? k - first : per;
-        fc->a = (struct ews_get_items_args){ *ids + first, m, ft->get_fields, ft->n_get_fields };
+        fc->a = (struct ews_get_items_args){ *ids + first, m, ft->get_fields, ft->n_get_fields,
+                                             ft->mime };
         fc->pos = *pos + first;
+        mime_stream_init(&fc->ms, NULL, 0, 0);
     }
     return true;
 }
 
+/*
+ * Stores the MIME content of one item from the call's spool (unless the store holds it) and
+ * notes its hash and size on the item. The sink serves one call at a time: a batch on its way
+ * is waited for first.
+ */
+static enum mse_rc content_store(struct sync_ctx *c, struct fetch_call *fc, size_t j,
+                                 struct ews_item *it, bool *missing)
+{
+    const struct mime_extent *e = mime_stream_find(&fc->ms, (unsigned)j);
+    const struct sync_sink *s = c->job->sink;
+    struct mse_err serr = { { 0 } };
+    *missing = !e;
+    if (!e) {
+        sync_warn(c, "content_missing", "Exchange sent no MIME content for \"%.100s\"",
+                  it->subject ? it->subject : "");
+        return MSE_OK;
+    }
+    enum mse_rc rc = sync_submit_wait(c);
+    if (rc != MSE_OK)
+        return rc;
+    if (!s->put_content_file)
+        rc = MSE_ERR_INVALID;
+    else
+        rc = s->put_content_file(s->ctx, e->sha256, "message/rfc822", fc->ms.fd, (int64_t)e->offset,
+                                 e->size, &serr);
+    if (rc == MSE_ERR_TOO_LARGE) {
+        sync_warn(c, "content_too_large", "\"%.100s\" is not archived: %s",
+                  it->subject ? it->subject : "", serr.msg);
+        *missing = true;
+        return MSE_OK;
+    }
+    if (rc != MSE_OK)
+        return sync_fail(c, rc, "submit_failed", "message content could not be stored: %s",
+                         serr.msg[0] ? serr.msg : mse_rc_str(rc));
+    snprintf(it->content_sha256, sizeof(it->content_sha256), "%s", e->sha256);
+    it->content_size = e->size;
+    c->out->contents++;
+    c->out->content_bytes += e->size;
+    return MSE_OK;
+}
+
 /* Moves what GetItem returned into the page's items; items gone meanwhile are dropped. */
-static void fetch_merge(struct page_work *w, struct fetch_call *fc)
+static enum mse_rc fetch_merge(struct page_work *w, struct fetch_call *fc)
 {
     for (size_t j = 0; j < fc->a.n_ids; j++) {
         struct ews_get_item_result *r = &fc->res.v[j];
@@ -78,8 +126,18 @@ static void fetch_merge(struct page_work *w, struct fetch_call *fc)
             w->keep[fc->pos[j]] = false;
             continue;
         }
-        ews_item_merge(&w->page->v[fc->pos[j]].item, &r->item);
+        struct ews_item *it = &w->page->v[fc->pos[j]].item;
+        ews_item_merge(it, &r->item);
+        bool missing = false;
+        if (fc->a.mime) {
+            enum mse_rc rc = content_store(w->c, fc, j, it, &missing);
+            if (rc != MSE_OK)
+                return rc;
+        }
+        if (missing) /* an upsert needs its content: the item waits for its next change */
+            w->keep[fc->pos[j]] = false;
     }
+    return MSE_OK;
 }
 
 /* Runs the page's GetItem requests: side by side on the pool's sessions, else in turn. */
@@ -121,8 +179,9 @@ static enum mse_rc page_fetch(struct page_work *w)
     }
     for (size_t i = 0; i < r.n; i++) {
         if (rc == MSE_OK)
-            fetch_merge(w, &r.v[i]);
+            rc = fetch_merge(w, &r.v[i]);
         ews_get_items_cleanup(&r.v[i].res);
+        mime_stream_cleanup(&r.v[i].ms);
     }
     free(r.v);
     free(ids);
@@ -133,7 +192,7 @@ static enum mse_rc page_fetch(struct page_work *w)
 /* Records for deletions, read flags and removals; marks what needs fetching. */
 static enum mse_rc page_classify(struct page_work *w)
 {
-    const struct sync_feature *ft = w->c->feature;
+    const struct sync_feature *ft = sync_feature_of(w->c, w->f);
     for (size_t i = 0; i < w->page->n; i++) {
         struct ews_item_change *ch = &w->page->v[i];
         cJSON *rec = NULL;
@@ -177,6 +236,7 @@ static enum mse_rc page_classify(struct page_work *w)
  */
 enum mse_rc sync_page_build(struct page_work *w)
 {
+    const struct sync_feature *ft = sync_feature_of(w->c, w->f);
     enum mse_rc rc = page_classify(w);
     if (rc == MSE_OK)
         rc = page_fetch(w);
@@ -184,8 +244,8 @@ enum mse_rc sync_page_build(struct page_work *w)
         if (!w->keep[i])
             continue;
         cJSON *rec = NULL;
-        rc = w->c->feature->record(w->c, &w->page->v[i].item, w->f->id, &rec);
-        if (rc == MSE_OK && !sync_batch_add(w->batch, w->c->feature->array, rec))
+        rc = ft->record(w->c, &w->page->v[i].item, w->f->id, &rec);
+        if (rc == MSE_OK && !sync_batch_add(w->batch, ft->array, rec))
             rc = sync_fail(w->c, MSE_ERR_NOMEM, "internal", "out of memory");
     }
     return rc;

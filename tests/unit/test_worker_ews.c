@@ -157,7 +157,9 @@ static void test_requests_are_schema_valid(void **state)
     const char *const ids[] = { "AAMkAGI1", "AAMkAGI2\"'<" };
     const char *const cal_fields[] = { "calendar:RequiredAttendees", "calendar:Recurrence",
                                        "item:Attachments" };
-    struct ews_get_items_args ga = { ids, 2, cal_fields, 3 };
+    struct ews_get_items_args ga = { ids, 2, cal_fields, 3, false };
+    build_and_validate(&gi, &ga);
+    ga.mime = true; /* sync & recover: IncludeMimeContent sits between BaseShape and the fields */
     build_and_validate(&gi, &ga);
 
     const struct ews_op gf = { .name = "GetFolder", .build = ews_get_folders_build };

@@ -177,6 +177,86 @@ static void test_private_items(void **state)
     assert_int_equal(sync_feature_calendar.classify(&c, &it), ITEM_SKIP);
 }
 
+/* Sync & Recover: mail folders and the default calendar, messages chosen by class and
+ * sensitivity, appointments by sensitivity; an item no longer selected is never removed. */
+static void test_recover_selection(void **state)
+{
+    (void)state;
+    struct sync_definition def;
+    struct mse_err err;
+    cJSON *j = cJSON_Parse("{\"mail\": true, \"calendars\": true, \"include_sensitive\": false,"
+                           " \"message_classes\": [\"IPM.Note\", \"ipm.schedule.meeting\"]}");
+    assert_int_equal(sync_definition_from_json(SYNC_RECOVER, j, &def, &err), MSE_OK);
+    cJSON_Delete(j);
+    assert_string_equal(selection(sync_feature_recover(), &def),
+                        "INBOX*,NEWS*,OLD*,CAL*,TEAM,BDAY,CONTACTS,NOTES");
+    def.calendars = false;
+    assert_string_equal(selection(sync_feature_recover(), &def),
+                        "INBOX*,NEWS*,OLD*,CAL,TEAM,BDAY,CONTACTS,NOTES");
+    def.mail = false;
+    def.calendars = true;
+    assert_string_equal(selection(sync_feature_recover(), &def),
+                        "INBOX,NEWS,OLD,CAL*,TEAM,BDAY,CONTACTS,NOTES");
+
+    struct sync_outcome out = { .health = SYNC_HEALTHY };
+    struct sync_job job = { .def = &def };
+    struct sync_ctx c = { .job = &job, .out = &out, .feature = sync_feature_recover() };
+    assert_int_equal(folder_table_decode(table_text, &c.table), MSE_OK);
+    const struct hfolder *inbox = folder_table_find(&c.table, "INBOX");
+    const struct hfolder *cal = folder_table_find(&c.table, "CAL");
+    const struct sync_feature *mail = sync_feature_of(&c, inbox);
+    const struct sync_feature *appts = sync_feature_of(&c, cal);
+    assert_true(mail->mime && appts->mime);
+    assert_string_equal(mail->array, "items");
+    assert_string_equal(appts->array, "appointments");
+    struct ews_item it;
+    ews_item_init(&it);
+    it.kind = EWS_ITEM_MESSAGE;
+    static const struct {
+        const char *cls, *sensitivity;
+        enum item_verdict want;
+    } cases[] = {
+        { "IPM.Note", "Normal", ITEM_KEEP },
+        { "ipm.note.smime", NULL, ITEM_KEEP }, /* a sub-class, any case */
+        { "IPM.NoteX", "Normal", ITEM_SKIP },  /* a prefix is not a class */
+        { "IPM.Schedule.Meeting.Request", "Normal", ITEM_KEEP },
+        { "IPM.Appointment", "Normal", ITEM_SKIP }, /* not listed */
+        { NULL, "Normal", ITEM_SKIP },
+        { "IPM.Note", "Personal", ITEM_KEEP }, /* Personal is archived */
+        { "IPM.Note", "Private", ITEM_SKIP },  /* never a removal */
+        { "IPM.Note", "Confidential", ITEM_SKIP },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        it.item_class = (char *)cases[i].cls;
+        it.sensitivity = (char *)cases[i].sensitivity;
+        if (mail->classify(&c, &it) != cases[i].want)
+            fail_msg("%s/%s", cases[i].cls ? cases[i].cls : "-", cases[i].sensitivity);
+    }
+    assert_int_equal(out.unselected, 5);
+    def.include_sensitive = true;
+    it.item_class = "IPM.Note";
+    assert_int_equal(mail->classify(&c, &it), ITEM_KEEP);
+    /* Appointments of the calendar: the classes are message classes. */
+    it.kind = EWS_ITEM_CALENDAR;
+    it.item_class = "IPM.Appointment";
+    assert_int_equal(appts->classify(&c, &it), ITEM_KEEP);
+    assert_int_equal(mail->classify(&c, &it), ITEM_SKIP);
+    def.include_sensitive = false;
+    it.sensitivity = "Private";
+    assert_int_equal(appts->classify(&c, &it), ITEM_SKIP);
+    folder_table_cleanup(&c.table);
+    sync_definition_cleanup(&def);
+
+    /* Without a list (a hand-written --definition) nothing is left out by class. */
+    assert_int_equal(sync_definition_from_json(SYNC_RECOVER, NULL, &def, &err), MSE_OK);
+    assert_true(def.mail && !def.calendars && def.all_classes);
+    assert_true(sync_definition_class_selected(&def, "Anything.At.All"));
+    j = cJSON_Parse("{\"message_classes\": [\"IPM.Note\", 5]}");
+    assert_int_equal(sync_definition_from_json(SYNC_RECOVER, j, &def, &err), MSE_ERR_INVALID);
+    assert_string_equal(err.msg, "message_classes[1] must be a string");
+    cJSON_Delete(j);
+}
+
 static void test_checkpoints(void **state)
 {
     (void)state;
@@ -264,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_mfr_selection),
         cmocka_unit_test(test_calendar_selection),
         cmocka_unit_test(test_private_items),
+        cmocka_unit_test(test_recover_selection),
         cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_definitions),
         cmocka_unit_test(test_count_format),
