@@ -75,7 +75,8 @@ DB_STMT(exec_task_mailboxes, 4, true,
         " 'first_full_sync_duration_ms', m.first_full_sync_ms,"
         " 'first_full_sync_items', m.first_full_sync_items,"
         " 'last_sync_at', mse_ts(m.last_sync_at), 'last_sync_duration_ms', m.last_sync_ms,"
-        " 'last_execution_id', m.last_execution_id)::text, m.seq"
+        " 'last_execution_id', m.last_execution_id,"
+        " 'baseline', mse_task_mailbox_baseline(m.task_id, m.address))::text, m.seq"
         " FROM task_mailboxes m WHERE m.task_id = $1::uuid AND ($2::text IS NULL OR m.state = $2)"
         " AND ($3::bigint IS NULL OR m.seq > $3) ORDER BY m.seq LIMIT $4");
 

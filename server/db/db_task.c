@@ -12,6 +12,10 @@
 #include "config.h"
 #include "exec_state.h"
 
+/*
+ * baseline and fit (schema 042) are computed as the task is read: they follow every pass
+ * recorded and every change of its schedule without anything to keep in step.
+ */
 /* Until the execution lifecycle (issue #5) keeps its own, status derives from these columns. */
 /* Live while an execution is queued, running or waiting; else what the task is set to do. */
 #define TASK_STATUS                                                                                \
@@ -26,6 +30,8 @@
     " 'last_execution', (SELECT mse_execution_json(e) FROM executions e"                           \
     " WHERE e.id = t.last_execution_id),"                                                          \
     " 'pending_changes', t.pending_changes, 'deletion_pending', t.deletion_pending,"               \
+    " 'baseline', mse_task_baseline(t.id), 'fit', mse_task_fit(mse_task_baseline(t.id),"           \
+    " (SELECT mse_schedule_interval_minutes(s) FROM schedules s WHERE s.id = t.schedule_id)),"     \
     " 'created_at', mse_ts(t.created_at), 'created_by', t.created_by,"                             \
     " 'updated_at', mse_ts(t.updated_at), 'updated_by', t.updated_by)::text"
 #define TASK_STATE_COLUMNS                                                                         \
