@@ -81,11 +81,13 @@ static enum mse_rc group_resolve(struct db *db, struct plan_input *in, struct ve
     if (strcmp(g.type, plan_types[in->type]) != 0)
         verr_add(v, "type", "is not the type of the task named in group.task_id (%s)", g.type);
     else if (g.mailboxes < 1)
-        verr_add(v, "group.task_id", "the task's group has no members yet: run it once, or give "
-                                     "mailboxes and average_items");
+        verr_add(v, "group.task_id",
+                 "the task's group has no members yet: run it once, or give "
+                 "mailboxes and average_items");
     else if (!g.has_items)
-        verr_add(v, "group.task_id", "no mailbox of the task has completed a first full pass "
-                                     "yet, so their size is unknown: give average_items");
+        verr_add(v, "group.task_id",
+                 "no mailbox of the task has completed a first full pass "
+                 "yet, so their size is unknown: give average_items");
     in->req.mailboxes = g.mailboxes;
     in->req.average_items = g.average_items;
     return MSE_OK;
@@ -139,15 +141,17 @@ static cJSON *tasks_json(const struct planning_estimate *e, const struct plannin
         cJSON_AddNumberToObject(t, "mailboxes", (double)boxes);
         cJSON_AddNumberToObject(t, "start_offset_minutes",
                                 (double)planning_task_offset_minutes(e, r->interval_minutes, i));
-        cJSON_AddNumberToObject(t, "execution_ms", round(e->incremental_mailbox_ms * (double)boxes));
-        cJSON_AddNumberToObject(t, "first_execution_ms", round(e->first_mailbox_ms * (double)boxes));
+        cJSON_AddNumberToObject(t, "execution_ms",
+                                round(e->incremental_mailbox_ms * (double)boxes));
+        cJSON_AddNumberToObject(t, "first_execution_ms",
+                                round(e->first_mailbox_ms * (double)boxes));
         cJSON_AddItemToArray(a, t);
     }
     return a;
 }
 
-static char *advice(const struct planning_estimate *e, const struct planning_request *r,
-                    char *out, size_t size)
+static char *advice(const struct planning_estimate *e, const struct planning_request *r, char *out,
+                    size_t size)
 {
     if (!e->fits)
         snprintf(out, size,
@@ -155,8 +159,10 @@ static char *advice(const struct planning_estimate *e, const struct planning_req
                  "the group fits; choose a longer interval.",
                  (long long)r->interval_minutes);
     else if (e->tasks == 1)
-        snprintf(out, size, "One task processes the whole group within the interval of %lld "
-                            "minutes.", (long long)r->interval_minutes);
+        snprintf(out, size,
+                 "One task processes the whole group within the interval of %lld "
+                 "minutes.",
+                 (long long)r->interval_minutes);
     else
         snprintf(out, size,
                  "Split the group into %lld tasks of about %lld mailboxes on %lld site(s); "
@@ -182,10 +188,10 @@ static char *render(const struct plan_input *in, const struct planning_estimate 
     cJSON_AddItemToObject(o, "group", g);
     cJSON_AddNumberToObject(o, "interval_minutes", (double)in->req.interval_minutes);
     cJSON_AddNumberToObject(o, "tasks_per_site", (double)in->req.tasks_per_site);
-    cJSON_AddStringToObject(o, "basis", first->basis == PLANNING_MEASURED &&
-                                                inc->basis == PLANNING_MEASURED
-                                        ? "measured"
-                                        : "default");
+    cJSON_AddStringToObject(o, "basis",
+                            first->basis == PLANNING_MEASURED && inc->basis == PLANNING_MEASURED
+                                    ? "measured"
+                                    : "default");
     cJSON_AddItemToObject(o, "first_pass", model_json(first, ffit, true));
     cJSON_AddItemToObject(o, "incremental", model_json(inc, ifit, false));
     cJSON_AddNumberToObject(o, "overhead_per_mailbox_ms", round(overhead_ms));

@@ -844,7 +844,8 @@ static const char *metric_help(const char *name)
         { "mse_task_mailboxes", "Mailboxes of tasks by their latest state." },
         { "mse_sites_online", "Sites with a worker online." },
         { "mse_mailbox_locks", "Mailbox locks held." },
-        { "mse_executions_waiting_for_worker", "Queued executions no worker of their site claims." },
+        { "mse_executions_waiting_for_worker",
+          "Queued executions no worker of their site claims." },
         { "mse_tasks", "Live exchange tasks, enabled or not." },
     };
     for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)

@@ -21,9 +21,9 @@ void planning_model_choose(const struct planning_fit *fit, bool first_pass,
     out->basis = fit && fit->n >= PLANNING_MIN_PASSES ? PLANNING_ONE_SIZE : PLANNING_TOO_FEW;
     /* The seed's rule of thumb: fewer items take less time, more take longer. */
     out->intercept_ms = 0;
-    out->ms_per_item = (double)(first_pass ? PLANNING_DEFAULT_FIRST_MS
-                                           : PLANNING_DEFAULT_INCREMENTAL_MS) /
-                       PLANNING_DEFAULT_ITEMS;
+    out->ms_per_item =
+            (double)(first_pass ? PLANNING_DEFAULT_FIRST_MS : PLANNING_DEFAULT_INCREMENTAL_MS) /
+            PLANNING_DEFAULT_ITEMS;
 }
 
 double planning_model_ms(const struct planning_model *m, double items)
@@ -49,8 +49,9 @@ void planning_estimate(const struct planning_request *req, const struct planning
     out->first_execution_ms = out->first_mailbox_ms * (double)req->mailboxes;
     out->incremental_execution_ms = out->incremental_mailbox_ms * (double)req->mailboxes;
     /* The most mailboxes one task gets through within the interval. */
-    double per_task = out->incremental_mailbox_ms > 0 ? floor(window_ms / out->incremental_mailbox_ms)
-                                                      : (double)req->mailboxes;
+    double per_task = out->incremental_mailbox_ms > 0
+                              ? floor(window_ms / out->incremental_mailbox_ms)
+                              : (double)req->mailboxes;
     out->fits = per_task >= 1;
     if (per_task < 1)
         per_task = 1;

@@ -41,9 +41,9 @@ struct planning_fit {
 };
 
 enum planning_basis {
-    PLANNING_MEASURED,     /* the fit */
-    PLANNING_TOO_FEW,      /* fewer than PLANNING_MIN_PASSES passes: the default */
-    PLANNING_ONE_SIZE,     /* every pass of one mailbox size: no slope, the default */
+    PLANNING_MEASURED, /* the fit */
+    PLANNING_TOO_FEW,  /* fewer than PLANNING_MIN_PASSES passes: the default */
+    PLANNING_ONE_SIZE, /* every pass of one mailbox size: no slope, the default */
 };
 
 /* Duration of one pass = intercept_ms + ms_per_item × items, never below zero. */
@@ -62,14 +62,14 @@ void planning_model_choose(const struct planning_fit *fit, bool first_pass,
 double planning_model_ms(const struct planning_model *m, double items);
 
 struct planning_request {
-    int64_t mailboxes;       /* ≥ 1 */
-    double average_items;    /* ≥ 0 */
+    int64_t mailboxes;        /* ≥ 1 */
+    double average_items;     /* ≥ 0 */
     int64_t interval_minutes; /* ≥ 1 */
-    int64_t tasks_per_site;  /* ≥ 1 */
+    int64_t tasks_per_site;   /* ≥ 1 */
 };
 
 struct planning_estimate {
-    double first_mailbox_ms, incremental_mailbox_ms; /* one mailbox, overhead included */
+    double first_mailbox_ms, incremental_mailbox_ms;     /* one mailbox, overhead included */
     double first_execution_ms, incremental_execution_ms; /* the whole group on one task */
     int64_t tasks, mailboxes_per_task, sites;
     double task_execution_ms, task_first_execution_ms; /* the largest share */

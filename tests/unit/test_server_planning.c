@@ -9,9 +9,13 @@
 
 #include "planning.h"
 
-static const struct planning_fit measured = { .n = 10, .sizes = 5, .has_line = true,
-                                              .has_stderr = true, .intercept_ms = 1000,
-                                              .ms_per_item = 2, .stderr_ms = 50 };
+static const struct planning_fit measured = { .n = 10,
+                                              .sizes = 5,
+                                              .has_line = true,
+                                              .has_stderr = true,
+                                              .intercept_ms = 1000,
+                                              .ms_per_item = 2,
+                                              .stderr_ms = 50 };
 
 /* 5,000 mailboxes × 2 minutes, daily: 20 tasks of 250 in the seed; 7 days on one task. */
 static void seed_example_with_defaults(void **state)
@@ -23,8 +27,9 @@ static void seed_example_with_defaults(void **state)
     planning_model_choose(NULL, false, &inc);
     assert_int_equal(first.basis, PLANNING_TOO_FEW);
     assert_int_equal(inc.basis, PLANNING_TOO_FEW);
-    struct planning_request r = { .mailboxes = 5000, .average_items = 10000,
-                                  .interval_minutes = 1440, .tasks_per_site = 20 };
+    struct planning_request r = {
+        .mailboxes = 5000, .average_items = 10000, .interval_minutes = 1440, .tasks_per_site = 20
+    };
     planning_estimate(&r, &first, &inc, 0, &e);
     assert_true(e.incremental_mailbox_ms == 120000.0);
     assert_true(e.first_mailbox_ms == 1200000.0);
@@ -59,7 +64,8 @@ static void a_fit_needs_three_passes_of_two_sizes(void **state)
 static void a_line_never_goes_below_zero(void **state)
 {
     (void)state;
-    struct planning_model m = { .basis = PLANNING_MEASURED, .intercept_ms = -500,
+    struct planning_model m = { .basis = PLANNING_MEASURED,
+                                .intercept_ms = -500,
                                 .ms_per_item = 1 };
     assert_true(planning_model_ms(&m, 100) == 0.0);
     assert_true(planning_model_ms(&m, 1000) == 500.0);
@@ -69,9 +75,12 @@ static void a_line_never_goes_below_zero(void **state)
 static void shares_and_starts(void **state)
 {
     (void)state;
-    struct planning_model m = { .basis = PLANNING_MEASURED, .ms_per_item = 0, .intercept_ms = 60000 };
-    struct planning_request r = { .mailboxes = 10, .average_items = 1, .interval_minutes = 3,
-                                  .tasks_per_site = 2 };
+    struct planning_model m = { .basis = PLANNING_MEASURED,
+                                .ms_per_item = 0,
+                                .intercept_ms = 60000 };
+    struct planning_request r = {
+        .mailboxes = 10, .average_items = 1, .interval_minutes = 3, .tasks_per_site = 2
+    };
     struct planning_estimate e;
     planning_estimate(&r, &m, &m, 0, &e);
     assert_int_equal(e.tasks, 4); /* 3 a task, 10 mailboxes */
@@ -92,8 +101,9 @@ static void one_mailbox_longer_than_the_interval_never_fits(void **state)
 {
     (void)state;
     struct planning_model m = { .basis = PLANNING_MEASURED, .intercept_ms = 120000 };
-    struct planning_request r = { .mailboxes = 5, .average_items = 0, .interval_minutes = 1,
-                                  .tasks_per_site = 20 };
+    struct planning_request r = {
+        .mailboxes = 5, .average_items = 0, .interval_minutes = 1, .tasks_per_site = 20
+    };
     struct planning_estimate e;
     planning_estimate(&r, &m, &m, 0, &e);
     assert_false(e.fits);
@@ -104,8 +114,9 @@ static void overhead_counts_per_mailbox(void **state)
 {
     (void)state;
     struct planning_model m = { .basis = PLANNING_MEASURED, .intercept_ms = 100 };
-    struct planning_request r = { .mailboxes = 4, .average_items = 0, .interval_minutes = 60,
-                                  .tasks_per_site = 20 };
+    struct planning_request r = {
+        .mailboxes = 4, .average_items = 0, .interval_minutes = 60, .tasks_per_site = 20
+    };
     struct planning_estimate e;
     planning_estimate(&r, &m, &m, 25, &e);
     assert_true(e.incremental_execution_ms == 500.0);
