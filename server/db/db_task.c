@@ -30,10 +30,13 @@
     " 'last_execution', (SELECT mse_execution_json(e) FROM executions e"                           \
     " WHERE e.id = t.last_execution_id),"                                                          \
     " 'pending_changes', t.pending_changes, 'deletion_pending', t.deletion_pending,"               \
-    " 'baseline', mse_task_baseline(t.id), 'fit', mse_task_fit(mse_task_baseline(t.id),"           \
-    " (SELECT mse_schedule_interval_minutes(s) FROM schedules s WHERE s.id = t.schedule_id)),"     \
+    " 'baseline', b.doc, 'fit', mse_task_fit(b.doc, (SELECT mse_schedule_interval_minutes(s)"      \
+    " FROM schedules s WHERE s.id = t.schedule_id)),"                                              \
     " 'created_at', mse_ts(t.created_at), 'created_by', t.created_by,"                             \
     " 'updated_at', mse_ts(t.updated_at), 'updated_by', t.updated_by)::text"
+/* The baseline is computed once per row, for itself and for the fit. */
+#define TASK_FROM                                                                                  \
+    " FROM exchange_tasks t CROSS JOIN LATERAL (SELECT mse_task_baseline(t.id) AS doc) b"
 #define TASK_STATE_COLUMNS                                                                         \
     TASK_JSON ", t.version, t.type, t.site_id, t.schedule_id, t.enabled,"                          \
               " t.active_execution_id IS NOT NULL, t.deletion_pending"
@@ -44,16 +47,14 @@ DB_STMT(task_insert, 11, false,
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::bigint), $10, $11)"
         " RETURNING id");
 DB_STMT(task_get, 1, true,
-        "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL");
+        "SELECT " TASK_STATE_COLUMNS TASK_FROM " WHERE t.id = $1 AND t.deleted_at IS NULL");
 DB_STMT(task_get_lock, 1, false,
-        "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE");
+        "SELECT " TASK_STATE_COLUMNS TASK_FROM
+        " WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE OF t");
 DB_STMT(task_doc, 1, true,
-        "SELECT " TASK_JSON ", t.version FROM exchange_tasks t"
-        " WHERE t.id = $1 AND t.deleted_at IS NULL");
+        "SELECT " TASK_JSON ", t.version" TASK_FROM " WHERE t.id = $1 AND t.deleted_at IS NULL");
 DB_STMT(task_list, 8, true,
-        "SELECT " TASK_JSON ", t.seq FROM exchange_tasks t WHERE t.deleted_at IS NULL"
+        "SELECT " TASK_JSON ", t.seq" TASK_FROM " WHERE t.deleted_at IS NULL"
         " AND ($1::uuid IS NULL OR t.site_id = $1) AND ($2::text IS NULL OR t.type = $2)"
         " AND ($3::text IS NULL OR " TASK_STATUS " = $3)"
         " AND ($4::uuid IS NULL OR t.schedule_id = $4)"
