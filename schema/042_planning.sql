@@ -19,9 +19,6 @@ JOIN exchange_tasks t ON t.id = e.task_id AND t.deleted_at IS NULL
 LEFT JOIN task_mailboxes tm ON tm.task_id = e.task_id AND tm.address = m.address
 WHERE m.state IN ('healthy', 'warning') AND m.duration_ms IS NOT NULL;
 
-CREATE INDEX execution_mailboxes_passes ON execution_mailboxes (execution_id)
-    WHERE state IN ('healthy', 'warning') AND duration_ms IS NOT NULL;
-
 -- The time one execution may take before its schedule wants the next one, in minutes: the
 -- interval of a schedule that runs many times a day, a day for once a day, and for once on some
 -- days of the week the shortest gap between two of them. A one-off schedule has none (null).
