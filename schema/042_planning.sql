@@ -8,6 +8,42 @@
 -- incremental passes of a mailbox are read against it too, so that a planner asked about
 -- "mailboxes of 10,000 items" scales both kinds of pass from one figure, as seed 004 does.
 
+-- A task may process up to max_parallel_mailboxes mailboxes of one execution at once: 1, the
+-- default, is seed 004's one by one. Each mailbox is still processed under its own lock. A
+-- running execution keeps the value it was claimed with (its snapshot), as it keeps its
+-- definition; a change applies from the next claim.
+ALTER TABLE exchange_tasks
+    ADD COLUMN max_parallel_mailboxes smallint NOT NULL DEFAULT 1
+        CHECK (max_parallel_mailboxes BETWEEN 1 AND 16);
+
+-- Only what an administrator set changes the version (the ETag); this is one of those.
+DROP TRIGGER exchange_tasks_version ON exchange_tasks;
+CREATE TRIGGER exchange_tasks_version BEFORE UPDATE ON exchange_tasks
+    FOR EACH ROW WHEN ((OLD.name, OLD.definition_id, OLD.schedule_id, OLD.enabled,
+                        OLD.pending_changes, OLD.deletion_pending, OLD.deleted_at,
+                        OLD.max_parallel_mailboxes)
+                       IS DISTINCT FROM
+                       (NEW.name, NEW.definition_id, NEW.schedule_id, NEW.enabled,
+                        NEW.pending_changes, NEW.deletion_pending, NEW.deleted_at,
+                        NEW.max_parallel_mailboxes))
+    EXECUTE FUNCTION mse_bump_version();
+
+CREATE OR REPLACE FUNCTION mse_execution_snapshot(task uuid) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
+        'task', jsonb_build_object('id', t.id, 'name', t.name, 'type', t.type,
+                                   'max_parallel_mailboxes', t.max_parallel_mailboxes),
+        'definition', jsonb_build_object('id', d.id, 'type', d.type, 'settings', d.settings),
+        'group', jsonb_build_object('kind', t.group_kind, 'value', t.group_value),
+        'site', jsonb_build_object('id', s.id, 'name', s.name))
+    FROM exchange_tasks t
+    JOIN definitions d ON d.id = t.definition_id
+    JOIN sites s ON s.id = t.site_id
+    WHERE t.id = task);
+END
+$$;
+
 -- A mailbox's completed passes (healthy or warning) of live tasks, with the task's type and the
 -- mailbox's size; a pass still running or that failed says nothing about how long one takes.
 CREATE VIEW mse_passes AS
@@ -93,9 +129,13 @@ $$;
 -- its baseline: fits is null when either is unknown (no incremental pass yet, a one-off
 -- schedule). tasks_needed is how many tasks, each with an equal share of the group, would
 -- each finish within the interval (seed 004: "split the 5,000 mailboxes into 20 groups").
-CREATE FUNCTION mse_task_fit(p_baseline json, p_interval_minutes integer) RETURNS json
-LANGUAGE sql IMMUTABLE AS $$
-    WITH x AS (SELECT (p_baseline ->> 'execution_estimate_ms')::bigint AS est,
+-- A task that processes p_parallel mailboxes at once takes a p_parallel-th of the time (the
+-- baseline's estimate is one by one).
+CREATE FUNCTION mse_task_fit(p_baseline json, p_interval_minutes integer, p_parallel integer)
+RETURNS json LANGUAGE sql IMMUTABLE AS $$
+    WITH x AS (SELECT ceil((p_baseline ->> 'execution_estimate_ms')::numeric
+                           / greatest(p_parallel, 1))::bigint AS est,
+                      (p_baseline ->> 'execution_estimate_ms')::bigint AS one_by_one,
                       p_interval_minutes::bigint * 60000 AS window_ms,
                       (p_baseline ->> 'group_mailboxes')::bigint AS boxes)
     SELECT json_build_object(
@@ -104,12 +144,20 @@ LANGUAGE sql IMMUTABLE AS $$
         'fits', CASE WHEN est IS NULL OR window_ms IS NULL THEN NULL ELSE est <= window_ms END,
         'tasks_needed', CASE WHEN est IS NULL OR window_ms IS NULL THEN NULL
                              ELSE greatest(1, ceil(est::numeric / window_ms))::bigint END,
+        -- Mailboxes at once that would make this one task fit; null past the column's cap.
+        'parallel_needed', CASE WHEN est IS NULL OR window_ms IS NULL THEN NULL
+                                WHEN ceil(one_by_one::numeric / window_ms) <= 16
+                                THEN greatest(1, ceil(one_by_one::numeric / window_ms))::integer
+                           END,
         'warning', CASE WHEN est > window_ms THEN format(
             'One execution of the group (%s mailboxes) takes about %s minutes, longer than the '
             'schedule''s interval of %s minutes: split the group into %s tasks of about %s '
-            'mailboxes each, started at different times.',
+            'mailboxes each, started at different times%s.',
             boxes, ceil(est / 60000.0), p_interval_minutes, ceil(est::numeric / window_ms),
-            ceil(boxes / ceil(est::numeric / window_ms))) END)
+            ceil(boxes / ceil(est::numeric / window_ms)),
+            CASE WHEN ceil(one_by_one::numeric / window_ms) <= 16
+                 THEN format(', or set max_parallel_mailboxes to %s',
+                             ceil(one_by_one::numeric / window_ms)) ELSE '' END) END)
     FROM x
 $$;
 
@@ -189,7 +237,7 @@ LANGUAGE sql STABLE AS $$
     CROSS JOIN LATERAL (SELECT mse_task_baseline(t.id) AS doc) b
     CROSS JOIN LATERAL (SELECT (SELECT mse_schedule_interval_minutes(x) FROM schedules x
                                 WHERE x.id = t.schedule_id) AS minutes) s
-    CROSS JOIN LATERAL (SELECT mse_task_fit(b.doc, s.minutes) AS doc) f
+    CROSS JOIN LATERAL (SELECT mse_task_fit(b.doc, s.minutes, t.max_parallel_mailboxes) AS doc) f
     WHERE t.deleted_at IS NULL
     ORDER BY t.seq
 $$;

@@ -14,6 +14,7 @@
 #include "db_planning.h"
 #include "http.h"
 #include "jsonin.h"
+#include "mse/limits.h"
 #include "planning.h"
 #include "problem.h"
 #include "server.h"
@@ -52,10 +53,12 @@ static void group_read(const cJSON *body, struct plan_input *in, struct verr *v)
 
 static bool input_read(const cJSON *body, struct plan_input *in, struct verr *v)
 {
-    static const char *const allowed[] = { "type", "group", "interval_minutes", "tasks_per_site",
-                                           NULL };
+    static const char *const allowed[] = {
+        "type", "group", "interval_minutes", "tasks_per_site", "max_parallel_mailboxes", NULL
+    };
     memset(in, 0, sizeof(*in));
     in->req.tasks_per_site = PLANNING_DEFAULT_TASKS_PER_SITE;
+    in->req.parallel = 0; /* not given: 1, or the named task's */
     jsonin_members(body, "", allowed, NULL, v);
     (void)jsonin_enum(body, "", "type", plan_types, JF_REQUIRED, v, &in->type);
     group_read(body, in, v);
@@ -63,6 +66,8 @@ static bool input_read(const cJSON *body, struct plan_input *in, struct verr *v)
                      &in->req.interval_minutes);
     (void)jsonin_int(body, "", "tasks_per_site", 1, PLANNING_MAX_TASKS_PER_SITE, 0, v,
                      &in->req.tasks_per_site);
+    (void)jsonin_int(body, "", "max_parallel_mailboxes", 1, MSE_MAX_PARALLEL_MAILBOXES, 0, v,
+                     &in->req.parallel);
     return !verr_any(v);
 }
 
@@ -90,6 +95,8 @@ static enum mse_rc group_resolve(struct db *db, struct plan_input *in, struct ve
                  "yet, so their size is unknown: give average_items");
     in->req.mailboxes = g.mailboxes;
     in->req.average_items = g.average_items;
+    if (in->req.parallel < 1)
+        in->req.parallel = g.max_parallel;
     return MSE_OK;
 }
 
@@ -141,10 +148,12 @@ static cJSON *tasks_json(const struct planning_estimate *e, const struct plannin
         cJSON_AddNumberToObject(t, "mailboxes", (double)boxes);
         cJSON_AddNumberToObject(t, "start_offset_minutes",
                                 (double)planning_task_offset_minutes(e, r->interval_minutes, i));
-        cJSON_AddNumberToObject(t, "execution_ms",
-                                round(e->incremental_mailbox_ms * (double)boxes));
-        cJSON_AddNumberToObject(t, "first_execution_ms",
-                                round(e->first_mailbox_ms * (double)boxes));
+        cJSON_AddNumberToObject(
+                t, "execution_ms",
+                round(planning_execution_ms(e->incremental_mailbox_ms, boxes, e->parallel)));
+        cJSON_AddNumberToObject(
+                t, "first_execution_ms",
+                round(planning_execution_ms(e->first_mailbox_ms, boxes, e->parallel)));
         cJSON_AddItemToArray(a, t);
     }
     return a;
@@ -188,6 +197,7 @@ static char *render(const struct plan_input *in, const struct planning_estimate 
     cJSON_AddItemToObject(o, "group", g);
     cJSON_AddNumberToObject(o, "interval_minutes", (double)in->req.interval_minutes);
     cJSON_AddNumberToObject(o, "tasks_per_site", (double)in->req.tasks_per_site);
+    cJSON_AddNumberToObject(o, "max_parallel_mailboxes", (double)e->parallel);
     cJSON_AddStringToObject(o, "basis",
                             first->basis == PLANNING_MEASURED && inc->basis == PLANNING_MEASURED
                                     ? "measured"

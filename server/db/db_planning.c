@@ -14,7 +14,7 @@ DB_STMT(planning_fit, 2, true,
         " FROM mse_planning_fit($1, $2::boolean)");
 DB_STMT(planning_group, 1, true,
         "SELECT t.type, count(m.address) FILTER (WHERE m.in_group),"
-        " avg(m.first_full_sync_items) FILTER (WHERE m.in_group)"
+        " avg(m.first_full_sync_items) FILTER (WHERE m.in_group), t.max_parallel_mailboxes"
         " FROM exchange_tasks t LEFT JOIN task_mailboxes m ON m.task_id = t.id"
         " WHERE t.id = $1::uuid AND t.deleted_at IS NULL GROUP BY t.id");
 DB_STMT(planning_metrics, 0, true,
@@ -79,6 +79,7 @@ enum mse_rc db_planning_group(struct db *db, const char *task_id, struct db_plan
         snprintf(out->type, sizeof(out->type), "%s", db_res_get(&res, 0, 0));
         out->mailboxes = cell_int(&res, 0, 1);
         out->has_items = cell_double(&res, 0, 2, &out->average_items);
+        out->max_parallel = cell_int(&res, 0, 3);
     }
     db_res_clear(&res);
     return rc;

@@ -22,6 +22,7 @@ struct db_planning_group {
     int64_t mailboxes;
     bool has_items;
     double average_items;
+    int64_t max_parallel; /* the task's max_parallel_mailboxes */
 };
 enum mse_rc db_planning_group(struct db *db, const char *task_id, struct db_planning_group *out,
                               struct db_error *err) MSE_WUR;

@@ -46,23 +46,34 @@ void planning_estimate(const struct planning_request *req, const struct planning
     double overhead = overhead_ms > 0 ? overhead_ms : 0;
     out->first_mailbox_ms = planning_model_ms(first, req->average_items) + overhead;
     out->incremental_mailbox_ms = planning_model_ms(incremental, req->average_items) + overhead;
-    out->first_execution_ms = out->first_mailbox_ms * (double)req->mailboxes;
-    out->incremental_execution_ms = out->incremental_mailbox_ms * (double)req->mailboxes;
-    /* The most mailboxes one task gets through within the interval. */
-    double per_task = out->incremental_mailbox_ms > 0
+    int64_t lanes = req->parallel > 0 ? req->parallel : 1;
+    out->parallel = lanes;
+    out->first_execution_ms = planning_execution_ms(out->first_mailbox_ms, req->mailboxes, lanes);
+    out->incremental_execution_ms =
+            planning_execution_ms(out->incremental_mailbox_ms, req->mailboxes, lanes);
+    /* The most mailboxes one task gets through within the interval, each lane one by one. */
+    double per_lane = out->incremental_mailbox_ms > 0
                               ? floor(window_ms / out->incremental_mailbox_ms)
                               : (double)req->mailboxes;
-    out->fits = per_task >= 1;
-    if (per_task < 1)
-        per_task = 1;
+    out->fits = per_lane >= 1;
+    double per_task = (per_lane < 1 ? 1 : per_lane) * (double)lanes;
     if (per_task > (double)req->mailboxes)
         per_task = (double)req->mailboxes;
     out->tasks = ceil_div(req->mailboxes, (int64_t)per_task);
     /* Equal shares: the largest is what each task must finish in time. */
     out->mailboxes_per_task = ceil_div(req->mailboxes, out->tasks);
-    out->task_execution_ms = out->incremental_mailbox_ms * (double)out->mailboxes_per_task;
-    out->task_first_execution_ms = out->first_mailbox_ms * (double)out->mailboxes_per_task;
+    out->task_execution_ms =
+            planning_execution_ms(out->incremental_mailbox_ms, out->mailboxes_per_task, lanes);
+    out->task_first_execution_ms =
+            planning_execution_ms(out->first_mailbox_ms, out->mailboxes_per_task, lanes);
     out->sites = ceil_div(out->tasks, req->tasks_per_site);
+}
+
+double planning_execution_ms(double mailbox_ms, int64_t mailboxes, int64_t parallel)
+{
+    int64_t lanes = parallel > 0 ? parallel : 1;
+    /* Each lane takes the next mailbox: the longest lane does ceil(n / lanes) of them. */
+    return mailbox_ms * (double)ceil_div(mailboxes, lanes);
 }
 
 int64_t planning_task_mailboxes(const struct planning_estimate *e, int64_t mailboxes, int64_t i)

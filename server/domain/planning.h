@@ -66,11 +66,13 @@ struct planning_request {
     double average_items;     /* ≥ 0 */
     int64_t interval_minutes; /* ≥ 1 */
     int64_t tasks_per_site;   /* ≥ 1 */
+    int64_t parallel;         /* mailboxes a task processes at once, ≥ 1 */
 };
 
 struct planning_estimate {
     double first_mailbox_ms, incremental_mailbox_ms;     /* one mailbox, overhead included */
     double first_execution_ms, incremental_execution_ms; /* the whole group on one task */
+    int64_t parallel;                                    /* as requested */
     int64_t tasks, mailboxes_per_task, sites;
     double task_execution_ms, task_first_execution_ms; /* the largest share */
     bool fits; /* each task's incremental execution within the interval */
@@ -78,14 +80,16 @@ struct planning_estimate {
 
 /*
  * Splits the group into the fewest tasks of equal shares whose incremental execution fits the
- * interval (seed 004 scales from "the timings post the first execution"); when even one
- * mailbox a task does not fit, one task per mailbox and fits = false. overhead_ms is added to
- * every mailbox's pass.
+ * interval (seed 004 scales from "the timings post the first execution"), each processing
+ * req->parallel mailboxes at once; when even one mailbox does not fit, one task per
+ * `parallel` mailboxes and fits = false. overhead_ms is added to every mailbox's pass.
  */
 void planning_estimate(const struct planning_request *req, const struct planning_model *first,
                        const struct planning_model *incremental, double overhead_ms,
                        struct planning_estimate *out);
 
+/* One execution of `mailboxes` mailboxes of mailbox_ms each, `parallel` at once. */
+double planning_execution_ms(double mailbox_ms, int64_t mailboxes, int64_t parallel);
 /* Task i's (0-based) share of the group: the first mailboxes % tasks tasks take one more. */
 int64_t planning_task_mailboxes(const struct planning_estimate *e, int64_t mailboxes, int64_t i);
 /* Task i's start within the interval, spread evenly (seed 004: "consider starting the tasks at

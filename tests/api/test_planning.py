@@ -93,7 +93,8 @@ def test_baselines_on_the_task_its_mailboxes_and_the_planner(api, anon):
     assert base["execution_estimate_ms"] == 37800
     # Daily once: a day; 37.8 s fits.
     assert doc["fit"] == {"interval_minutes": 1440, "execution_estimate_ms": 37800, "fits": True,
-                          "tasks_needed": 1, "warning": None}
+                          "tasks_needed": 1, "parallel_needed": 1, "warning": None}
+    assert doc["max_parallel_mailboxes"] == 1
 
     listing = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/mailboxes"))["items"]
     large = next(m for m in listing if m["address"] == "large@example.com")
@@ -149,6 +150,7 @@ def test_a_group_that_cannot_fit_its_interval_warns(api, anon):
     assert fit["execution_estimate_ms"] == 21 * MIN and fit["tasks_needed"] == 3
     assert "longer than the schedule's interval of 10 minutes" in fit["warning"]
     assert "split the group into 3 tasks" in fit["warning"]
+    assert fit["parallel_needed"] == 3 and "max_parallel_mailboxes to 3" in fit["warning"]
 
     assert gauges(anon, "mse_task_fits", task) == ["0"]
     assert gauges(anon, "mse_task_tasks_needed", task) == ["3"]
@@ -156,6 +158,13 @@ def test_a_group_that_cannot_fit_its_interval_warns(api, anon):
     assert gauges(anon, "mse_task_interval_seconds", task) == ["600"]
     text = anon.get("/metrics").text
     assert int(re.search(r"^mse_tasks_not_fitting (\d+)$", text, re.M).group(1)) >= 1
+
+    # Three mailboxes at once: the same task fits (the next execution claims with it).
+    ok(api.patch(f"/api/v1/exchange-tasks/{task['id']}", json={"max_parallel_mailboxes": 3}))
+    fit = task_doc(api, task)["fit"]
+    assert fit["fits"] is True and fit["execution_estimate_ms"] == 7 * MIN
+    assert task_doc(api, task)["baseline"]["execution_estimate_ms"] == 21 * MIN
+    ok(api.patch(f"/api/v1/exchange-tasks/{task['id']}", json={"max_parallel_mailboxes": 1}))
 
     # Once a day, the same group fits.
     daily = make_schedule(api)
@@ -207,6 +216,27 @@ def test_too_few_measurements_fall_back_to_seed_004(api):
     assert never["fits"] is False and "no split of the group fits" in never["advice"]
 
 
+def test_parallel_mailboxes_divide_the_tasks(api):
+    body = {"type": "managed_folders", "interval_minutes": 60, "max_parallel_mailboxes": 10,
+            "group": {"mailboxes": 5000, "average_items": 10000}}
+    est = ok(api.post(EST, json=body))
+    # 30 mailboxes an hour a lane, 10 lanes: 300 a task, 17 tasks (167 one by one).
+    assert est["max_parallel_mailboxes"] == 10 and est["mailboxes_per_task"] == 295
+    assert est["tasks_needed"] == 17 and est["task_execution_ms"] <= 60 * MIN
+
+
+def test_max_parallel_mailboxes_is_set_at_creation_and_changed(api):
+    task = make_task(api, max_parallel_mailboxes=4)
+    assert task["max_parallel_mailboxes"] == 4
+    changed = ok(api.patch(f"/api/v1/exchange-tasks/{task['id']}",
+                           json={"max_parallel_mailboxes": 2}))
+    assert changed["max_parallel_mailboxes"] == 2
+    for bad in (0, 17, "2", 1.5):
+        problem(api.patch(f"/api/v1/exchange-tasks/{task['id']}",
+                          json={"max_parallel_mailboxes": bad}), 422, "max_parallel_mailboxes")
+    assert make_task(api)["max_parallel_mailboxes"] == 1
+
+
 def test_read_only_clients_may_plan(api, anon):
     c = ok(api.post("/api/v1/api-clients", json={"name": "planner-ro", "role": "read_only"}), 201)
     ro = anon.as_client(c["client_id"], c["client_secret"])
@@ -239,6 +269,8 @@ def test_read_only_clients_may_plan(api, anon):
     ({"type": "managed_folders", "group": {"mailboxes": 1, "average_items": 1}}, "interval_minutes"),
     ({"type": "managed_folders", "group": {"mailboxes": 1, "average_items": 1},
       "interval_minutes": 60, "tasks_per_site": 0}, "tasks_per_site"),
+    ({"type": "managed_folders", "group": {"mailboxes": 1, "average_items": 1},
+      "interval_minutes": 60, "max_parallel_mailboxes": 17}, "max_parallel_mailboxes"),
     ({"type": "managed_folders", "group": {"mailboxes": 1, "average_items": 1, "size": 3},
       "interval_minutes": 60}, "group.size"),
 ])

@@ -123,6 +123,28 @@ static void overhead_counts_per_mailbox(void **state)
     assert_int_equal(e.tasks, 1);
 }
 
+/* Three lanes do a task's share three at a time: a third of the tasks. */
+static void parallel_mailboxes_need_fewer_tasks(void **state)
+{
+    (void)state;
+    struct planning_model m = { .basis = PLANNING_MEASURED, .intercept_ms = 60000 };
+    struct planning_request r = { .mailboxes = 90,
+                                  .average_items = 0,
+                                  .interval_minutes = 10,
+                                  .tasks_per_site = 20,
+                                  .parallel = 3 };
+    struct planning_estimate e;
+    planning_estimate(&r, &m, &m, 0, &e);
+    assert_int_equal(e.tasks, 3);
+    assert_int_equal(e.mailboxes_per_task, 30);
+    assert_true(e.task_execution_ms == 10 * 60000.0);
+    assert_true(e.incremental_execution_ms == 30 * 60000.0);
+    r.parallel = 1;
+    planning_estimate(&r, &m, &m, 0, &e);
+    assert_int_equal(e.tasks, 9);
+    assert_true(planning_execution_ms(1000, 7, 3) == 3000.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +154,7 @@ int main(void)
         cmocka_unit_test(shares_and_starts),
         cmocka_unit_test(one_mailbox_longer_than_the_interval_never_fits),
         cmocka_unit_test(overhead_counts_per_mailbox),
+        cmocka_unit_test(parallel_mailboxes_need_fewer_tasks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
