@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ struct srv_client {
     struct backoff backoff;
     long retry_after_s;
     int64_t fencing_token;
+    /* Calls are serialised: the lanes of one execution (max_parallel_mailboxes) share this
+     * client, its connection and its token. */
+    pthread_mutex_t lock;
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -68,6 +72,7 @@ enum mse_rc srv_client_new(const struct srv_config *cfg, struct srv_client **out
     }
     mse_buf_init(&c->resp, SRV_MAX_RESPONSE);
     backoff_init(&c->backoff, 200, 10000, 0);
+    pthread_mutex_init(&c->lock, NULL);
     *out = c;
     return MSE_OK;
 }
@@ -80,6 +85,7 @@ void srv_client_free(struct srv_client *c)
     mse_buf_cleanup(&c->resp);
     /* The token is a credential: do not leave it in freed memory. */
     memset(c->token, 0, sizeof(c->token));
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -224,9 +230,9 @@ static bool status_retryable(long status)
            status == 500;
 }
 
-static enum mse_rc srv_send(struct srv_client *c, const char *method, const char *path,
-                            const char *content_type, const void *data, size_t len,
-                            struct srv_reply *reply, struct mse_err *err)
+static enum mse_rc srv_send_locked(struct srv_client *c, const char *method, const char *path,
+                                   const char *content_type, const void *data, size_t len,
+                                   struct srv_reply *reply, struct mse_err *err)
 {
     char url[SRV_URL_MAX], auth[160], ctype[96], fence[64];
     memset(reply, 0, sizeof(*reply));
@@ -275,6 +281,16 @@ static enum mse_rc srv_send(struct srv_client *c, const char *method, const char
             return MSE_ERR_UNAVAILABLE;
         LOG_DEBUG(NULL, "retrying %s %s in %lld ms: %s", method, path, (long long)wait, err->msg);
     }
+}
+
+static enum mse_rc srv_send(struct srv_client *c, const char *method, const char *path,
+                            const char *content_type, const void *data, size_t len,
+                            struct srv_reply *reply, struct mse_err *err)
+{
+    pthread_mutex_lock(&c->lock);
+    enum mse_rc rc = srv_send_locked(c, method, path, content_type, data, len, reply, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }
 
 enum mse_rc srv_call(struct srv_client *c, const char *method, const char *path,

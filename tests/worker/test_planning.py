@@ -16,7 +16,7 @@ import pytest
 from admin_helpers import make_definition, make_site, make_task, ok
 from conftest import FAST, admin_server
 from e2e import MFR, simlib
-from test_service import run_and_wait, start_worker
+from test_service import assert_archive_equals, run_and_wait, start_worker
 
 DELAY_MS = 20
 # Two groups of different sizes; the second's average lies inside the first's range.
@@ -45,9 +45,9 @@ def sim(tmp_path):
     s.stop_clean()
 
 
-def group_task(api, site, boxes):
+def group_task(api, site, boxes, **kw):
     return make_task(api, site=site, definition=make_definition(api, MFR),
-                     group={"kind": "mailbox_list", "value": ";".join(boxes)})
+                     group={"kind": "mailbox_list", "value": ";".join(boxes)}, **kw)
 
 
 def estimate(api, group, interval=1440):
@@ -101,5 +101,47 @@ def test_the_planner_estimates_another_group_within_25_percent(api, server, sim)
         own = estimate(api, {"task_id": planned["id"]})
         assert own["group"] == {"task_id": planned["id"], "mailboxes": len(PLANNED),
                                 "average_items": average}
+    finally:
+        worker.assert_clean_exit(worker.stop(signal.SIGTERM))
+
+
+def test_parallel_mailboxes_each_under_its_lock_keep_sequence_and_status_exact(api, database,
+                                                                              server, sim):
+    """max_parallel_mailboxes = 3 over 8 mailboxes: passes overlap, yet every mailbox is
+    processed once per execution under its own lock, and the task's sequence counts every
+    applied batch exactly once."""
+    site = make_site(api)
+    worker = start_worker(server, sim, site, MSE_WORKER_EWS_GETITEM_BATCH=1,
+                          MSE_WORKER_EWS_PARALLEL=1)
+    boxes = {**FITTED, **PLANNED}
+    try:
+        task = group_task(api, site, boxes, max_parallel_mailboxes=3)
+        for run in range(2):
+            x = run_and_wait(api, task)
+            assert x["result"] == "ok" and x["mailboxes"]["healthy"] == len(boxes), x
+            rows = database.query(
+                "SELECT address, started_at, finished_at, duration_ms, items FROM"
+                " execution_mailboxes WHERE execution_id = %s", x["id"])
+            assert sorted(r[0] for r in rows) == sorted(boxes)
+            if run == 0:
+                assert {r[0]: r[4] for r in rows} == boxes
+            # Lanes overlap: some pass starts before another one ended.
+            spans = sorted((r[1], r[2]) for r in rows)
+            assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), spans
+            # The execution took less than its passes one after another would.
+            assert x["duration_ms"] < sum(r[3] for r in rows)
+        # Each batch applied once, numbered without gaps: the task's sequence is their count.
+        seqs = sorted(r[0] for r in database.query(
+            "SELECT sequence FROM applied_batches WHERE task_id = %s", task["id"]))
+        assert seqs == list(range(1, len(seqs) + 1))
+        doc = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))
+        assert doc["sequence"] == len(seqs) and doc["health"] == "ok"
+        assert doc["status"] == "scheduled" and doc["command"] is None
+        assert database.scalar("SELECT count(*) FROM mailbox_locks") == 0
+        for mb in boxes:
+            assert_archive_equals(database, sim, mb, MFR)
+        # The fit divides the baseline's one-by-one estimate by the lanes.
+        base, fit = doc["baseline"], doc["fit"]
+        assert fit["execution_estimate_ms"] == -(-base["execution_estimate_ms"] // 3)
     finally:
         worker.assert_clean_exit(worker.stop(signal.SIGTERM))
