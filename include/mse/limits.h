@@ -23,9 +23,11 @@
 /* JSON documents built for responses. */
 #define MSE_MAX_RESPONSE_BODY (64u * 1024u * 1024u)
 
+/* A task's mailboxes processed at once (max_parallel_mailboxes; schema 042's CHECK). */
+#define MSE_MAX_PARALLEL_MAILBOXES 16
+
 /* Admin API input (longer strings and larger arrays get 422; lengths count characters). */
 #define MSE_MAX_NAME            200  /* names of sites, schedules, tasks, API clients */
-#define MSE_MAX_PARALLEL_MAILBOXES 16 /* a task's mailboxes at once (schema 042's CHECK) */
 #define MSE_MAX_DESCRIPTION     2000 /* free-text descriptions */
 #define MSE_MAX_JSON_MEMBERS    64   /* members of one request object */
 #define MSE_MAX_FIELD_ERRORS    100  /* entries in one 422's errors[] */
