@@ -572,7 +572,6 @@ static enum mse_rc lanes_all(struct lanes *l, struct ews_session *ews, struct ms
 {
     pthread_t threads[AGENT_MAX_LANES];
     unsigned started = 0;
-    pthread_mutex_init(&l->lock, NULL);
     for (unsigned i = 1; i < l->x->lanes; i++) {
         if (pthread_create(&threads[started], NULL, lane_main, l) != 0)
             break; /* fewer lanes, same outcome */
@@ -582,7 +581,6 @@ static enum mse_rc lanes_all(struct lanes *l, struct ews_session *ews, struct ms
     lanes_run(l, ews);
     for (unsigned i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    pthread_mutex_destroy(&l->lock);
     if (l->rc != MSE_OK)
         *err = l->err;
     return l->rc;
@@ -604,6 +602,7 @@ static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, stru
                        .next = x->mailboxes ? x->mailboxes->child : NULL,
                        .total = total,
                        .queue = queue };
+    pthread_mutex_init(&l.lock, NULL);
     if (rc == MSE_OK && x->lanes > 1) {
         rc = lanes_all(&l, ews, err);
     } else if (rc == MSE_OK) {
@@ -612,6 +611,7 @@ static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, stru
         if (rc != MSE_OK)
             *err = l.err;
     }
+    pthread_mutex_destroy(&l.lock);
     tail = l.tail;
     /* Mailboxes being moved get a few more tries after the others, a little later each. */
     while (rc == MSE_OK && head < tail && !atomic_load(&s->cancel_requested) &&
