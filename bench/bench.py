@@ -20,11 +20,12 @@ import context  # noqa: E402
 import m_api  # noqa: E402
 import m_claims  # noqa: E402
 import m_directory  # noqa: E402
+import m_latency  # noqa: E402
 import m_replication  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 
-MEASUREMENTS = ("api", "claims", "replication", "directory")
+MEASUREMENTS = ("api", "claims", "replication", "directory", "latency")
 
 
 def parse_args():
@@ -57,6 +58,8 @@ def run_all(ctx, only):
         m_replication.run(ctx)
     if "directory" in only:
         m_directory.run(ctx)
+    if "latency" in only:
+        m_latency.run(ctx)
     if ctx.server:
         rss = ctx.server.peak_rss_kib()
         ctx.results["server_rss_mib"] = rss / 1024 if rss else None

@@ -67,7 +67,9 @@ enum mse_rc sim_config_load(struct sim_config *cfg, struct mse_err *err)
         mse_env_int("EWS_SIM_MAX_BODY_BYTES", SIM_MAX_BODY_DEFAULT, 4096, 512 * 1024 * 1024,
                     &max_body, err) != MSE_OK ||
         mse_env_int("EWS_SIM_SEED", 42, 0, INT64_MAX, &seed, err) != MSE_OK ||
-        mse_env_bool("EWS_SIM_VALIDATE_RESPONSES", false, &cfg->validate_responses, err) != MSE_OK)
+        mse_env_bool("EWS_SIM_VALIDATE_RESPONSES", false, &cfg->validate_responses, err) !=
+                MSE_OK ||
+        realism_settings_load(&cfg->realism, err) != MSE_OK)
         return MSE_ERR_INVALID;
     cfg->threads = (unsigned)threads;
     cfg->max_body = (size_t)max_body;
@@ -206,6 +208,7 @@ static enum mse_rc syncstate_key_load(const struct sim_config *cfg, struct mse_e
 
 enum mse_rc sim_init(struct sim *s, struct mse_err *err)
 {
+    realism_init(&s->realism, &s->cfg.realism, s->cfg.seed); /* first: cleanup destroys it */
     enum mse_rc krc = syncstate_key_load(&s->cfg, err);
     if (krc != MSE_OK)
         return krc;
@@ -228,4 +231,5 @@ void sim_cleanup(struct sim *s)
     schema_free(s->schema);
     s->schema = NULL;
     faults_cleanup(&s->faults);
+    realism_cleanup(&s->realism);
 }

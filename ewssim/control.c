@@ -718,6 +718,76 @@ static enum mse_rc h_stats_reset(struct creq *r, struct org *o)
     return reply_ok(r);
 }
 
+/* The settings and each account's concurrency figures (realism.h). */
+static cJSON *realism_json(struct realism *rl)
+{
+    static struct realism_account accts[REALISM_MAX_ACCOUNTS]; /* guarded by the store lock */
+    struct realism_settings st;
+    realism_settings_get(rl, &st);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(doc, "latency_ms", st.latency_ms);
+    cJSON_AddNumberToObject(doc, "jitter_ms", st.jitter_ms);
+    cJSON_AddNumberToObject(doc, "us_per_kib", st.us_per_kib);
+    cJSON_AddNumberToObject(doc, "bandwidth_kibps", st.bandwidth_kibps);
+    cJSON_AddNumberToObject(doc, "max_concurrency", st.max_concurrency);
+    cJSON_AddNumberToObject(doc, "busy_backoff_ms", st.busy_backoff_ms);
+    cJSON *items = cJSON_AddArrayToObject(doc, "accounts");
+    unsigned n = realism_accounts(rl, accts, REALISM_MAX_ACCOUNTS);
+    for (unsigned i = 0; i < n; i++) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "account", accts[i].name);
+        cJSON_AddNumberToObject(a, "in_flight", accts[i].in_flight);
+        cJSON_AddNumberToObject(a, "peak_in_flight", accts[i].peak);
+        cJSON_AddNumberToObject(a, "admitted", (double)accts[i].admitted);
+        cJSON_AddNumberToObject(a, "throttled", (double)accts[i].throttled);
+        cJSON_AddItemToArray(items, a);
+    }
+    return doc;
+}
+
+static enum mse_rc h_realism(struct creq *r, struct org *o)
+{
+    (void)o;
+    return reply_json(r, 200, realism_json(&r->sim->realism));
+}
+
+/* PUT /_sim/realism: the given settings change, the others stay; the counters restart. */
+static enum mse_rc h_realism_put(struct creq *r, struct org *o)
+{
+    (void)o;
+    static const char *const keys[] = { "latency_ms",      "jitter_ms",       "us_per_kib",
+                                        "bandwidth_kibps", "max_concurrency", "busy_backoff_ms" };
+    struct realism_settings st;
+    realism_settings_get(&r->sim->realism, &st);
+    unsigned *fields[] = { &st.latency_ms,      &st.jitter_ms,       &st.us_per_kib,
+                           &st.bandwidth_kibps, &st.max_concurrency, &st.busy_backoff_ms };
+    const cJSON *el;
+    cJSON_ArrayForEach(el, r->body)
+    {
+        size_t k = 0;
+        while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[k], el->string) != 0)
+            k++;
+        if (k == sizeof(keys) / sizeof(keys[0]))
+            return problem(r, 422,
+                           "%.60s is not a realism setting (latency_ms, jitter_ms, "
+                           "us_per_kib, bandwidth_kibps, max_concurrency, busy_backoff_ms)",
+                           el->string);
+        if (!cJSON_IsNumber(el) || el->valuedouble < 0 || el->valuedouble > 1e7 ||
+            el->valuedouble != (double)(unsigned)el->valuedouble)
+            return problem(r, 422, "%s must be a whole number ≥ 0", keys[k]);
+        *fields[k] = (unsigned)el->valuedouble;
+    }
+    const char *bad = realism_settings_check(&st);
+    if (bad)
+        return problem(r, 422, "%s is out of range (docs/ews-sim.md)", bad);
+    realism_configure(&r->sim->realism, &st);
+    LOG_INFO(r->log,
+             "realism: latency %u ms + 0..%u ms + %u us/KiB, bandwidth %u KiB/s, concurrency %u "
+             "per account",
+             st.latency_ms, st.jitter_ms, st.us_per_kib, st.bandwidth_kibps, st.max_concurrency);
+    return reply_json(r, 200, realism_json(&r->sim->realism));
+}
+
 static enum mse_rc h_health(struct creq *r, struct org *o)
 {
     (void)o;
@@ -756,6 +826,8 @@ static const struct route {
     { "GET", "groups", h_groups, LOCK_READ, false },
     { "POST", "groups", h_group_create, LOCK_WRITE, true },
     { "PUT", "groups/*/members", h_group_members, LOCK_WRITE, true },
+    { "GET", "realism", h_realism, LOCK_WRITE, false },
+    { "PUT", "realism", h_realism_put, LOCK_WRITE, true },
     { "GET", "faults", h_faults, LOCK_WRITE, false },
     { "POST", "faults", h_fault_add, LOCK_NONE, true },
     { "DELETE", "faults", h_fault_delete, LOCK_NONE, false },

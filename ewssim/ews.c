@@ -428,11 +428,17 @@ enum mse_rc ews_process(struct sim *sim, const char *authorization, const char *
     struct pipeline p = { .sim = sim, .log = log, .out = out, .anchor = anchor };
     if (authenticate(&p, authorization) != MSE_OK)
         return reply_401(sim, out);
+    unsigned backoff_ms = 0;
+    /* EWSMaxConcurrency: the account's requests in flight, the one waiting out latency too. */
+    bool admitted = realism_enter(&sim->realism, p.caller, &out->account_slot, &backoff_ms);
     enum mse_rc rc = soap_response_init(&p.resp, true);
     if (rc != MSE_OK)
         return reply_text(out, 500, "out of memory\n");
     rc = soap_request_parse(sim->schema, body, len, &p.req, &p.fail);
-    if (rc == MSE_OK)
+    if (rc == MSE_OK && !admitted) {
+        LOG_DEBUG(log, "%s throttled: %s is at its concurrency limit", p.req.op_name, p.caller);
+        rc = soap_fault_busy(&p.resp, backoff_ms);
+    } else if (rc == MSE_OK)
         rc = dispatch(&p);
     else if (rc == MSE_ERR_INVALID) {
         atomic_fetch_add(&sim->stats.request_schema_errors, 1);

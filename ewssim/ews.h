@@ -21,6 +21,8 @@ struct ews_reply {
     bool www_authenticate; /* add WWW-Authenticate: Basic */
     unsigned retry_after;  /* seconds; 0 = no Retry-After header */
     bool cutoff;           /* send only part of the body, then drop the connection */
+    bool paced;            /* an EWS answer: latency and bandwidth apply (realism.h) */
+    unsigned account_slot; /* for realism_leave when the request ends; 0 = none */
 };
 
 /*

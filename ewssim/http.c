@@ -31,6 +31,8 @@ struct conn {
     int64_t start_us;
     unsigned status;
     size_t bytes_out;
+    unsigned account_slot;        /* realism_leave when the request ends */
+    struct MHD_Response *pending; /* a reply waiting out its latency (suspended) */
 };
 
 /* The cut-off fault: half of the body, then the connection is dropped. */
@@ -76,6 +78,13 @@ static struct MHD_Response *response_make(struct ews_reply *r)
     return resp;
 }
 
+/* Exchange's budget counts a request until its answer goes out, not until the client has it. */
+static void account_release(struct conn *c)
+{
+    realism_leave(&c->sim->realism, c->account_slot);
+    c->account_slot = 0;
+}
+
 /* Queues r with its headers; the body now belongs to libmicrohttpd. */
 static enum MHD_Result reply_send(struct conn *c, struct ews_reply *r)
 {
@@ -99,7 +108,35 @@ static enum MHD_Result reply_send(struct conn *c, struct ews_reply *r)
     c->status = r->status;
     c->bytes_out = r->len;
     c->answered = true;
+    int64_t delay = r->paced ? realism_delay_us(&c->sim->realism, r->len) : 0;
+    if (delay > 0) {
+        /* Suspended before the pacer can resume it; on_request sends it when resumed. */
+        c->pending = resp;
+        MHD_suspend_connection(c->mc);
+        if (!realism_schedule(&c->sim->realism, c, delay))
+            MHD_resume_connection(c->mc);
+        return MHD_YES;
+    }
+    account_release(c);
     enum MHD_Result ok = MHD_queue_response(c->mc, r->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+/* The pacer's call: the reply's time has come. */
+static void conn_resume(void *conn)
+{
+    struct conn *c = conn;
+    MHD_resume_connection(c->mc);
+}
+
+/* Sends the reply that waited out its latency. */
+static enum MHD_Result pending_send(struct conn *c)
+{
+    struct MHD_Response *resp = c->pending;
+    c->pending = NULL;
+    account_release(c);
+    enum MHD_Result ok = MHD_queue_response(c->mc, c->status, resp);
     MHD_destroy_response(resp);
     return ok;
 }
@@ -182,6 +219,8 @@ static enum MHD_Result dispatch(struct conn *c, const char *url, const char *met
         rc = ews_process(c->sim, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
                          header(c, "X-AnchorMailbox"), c->body.data ? c->body.data : "",
                          c->body.len, &c->log, &r);
+        r.paced = true;
+        c->account_slot = r.account_slot;
     } else if (strncmp(url, "/_sim/", 6) == 0 || strcmp(url, "/_sim") == 0) {
         if (!control_allowed(c))
             return reply_plain(c, 403,
@@ -236,6 +275,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *data_size = 0;
         return MHD_YES;
     }
+    if (c->pending)
+        return pending_send(c);
     if (c->answered)
         return MHD_YES;
     return dispatch(c, url, method);
@@ -258,6 +299,9 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
              c->request_id, c->status, ms, c->body.len, c->bytes_out,
              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
     mse_log_fields(MSE_LOG_DEBUG, fields);
+    realism_leave(&sim->realism, c->account_slot); /* a request that never got its answer */
+    if (c->pending)
+        MHD_destroy_response(c->pending);
     mse_buf_cleanup(&c->body);
     free(c);
     *con_cls = NULL;
@@ -291,7 +335,8 @@ enum mse_rc http_start(struct sim *sim, struct mse_err *err)
                  gai_strerror(gai));
         return MSE_ERR_INVALID;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     sim->mhd = MHD_start_daemon(flags, cfg->listen_port, NULL, NULL, on_request, sim,
@@ -306,6 +351,12 @@ enum mse_rc http_start(struct sim *sim, struct mse_err *err)
                  cfg->listen_host, cfg->listen_port);
         return MSE_ERR_IO;
     }
+    if (realism_start(&sim->realism, conn_resume) != MSE_OK) {
+        MHD_stop_daemon(sim->mhd);
+        sim->mhd = NULL;
+        snprintf(err->msg, sizeof(err->msg), "cannot start the latency pacer's thread");
+        return MSE_ERR_NOMEM;
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(sim->mhd, MHD_DAEMON_INFO_BIND_PORT);
     sim->port = di ? di->port : cfg->listen_port;
     return MSE_OK;
@@ -315,6 +366,8 @@ void http_stop(struct sim *sim)
 {
     if (!sim->mhd)
         return;
+    /* Replies waiting out latency go now: libmicrohttpd must not stop with suspended ones. */
+    realism_stop(&sim->realism);
     MHD_socket fd = MHD_quiesce_daemon(sim->mhd);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);

@@ -428,9 +428,10 @@ static void message_fields(xmlNodePtr n, const struct render_ctx *rc, const stru
     xmlNsPtr t = rc->t;
     if (p & P_SENDER)
         person_single(n, t, "Sender", it->sender);
-    if (p & P_TO)
+    /* FindItem and SyncFolderItems return no recipient lists, whatever is asked (as Body). */
+    if ((p & P_TO) && !rc->summary)
         person_list(n, t, "ToRecipients", it->to, it->nto);
-    if (p & P_CC)
+    if ((p & P_CC) && !rc->summary)
         person_list(n, t, "CcRecipients", it->cc, it->ncc);
     if (p & P_FROM)
         person_single(n, t, "From", it->from);

@@ -11,6 +11,7 @@
 #include "faults.h"
 #include "log.h"
 #include "mse/rc.h"
+#include "realism.h"
 #include "schema.h"
 #include "stats.h"
 #include "store.h"
@@ -23,12 +24,13 @@ struct sim_config {
     uint64_t seed;          /* EWS_SIM_SEED */
     char service_user[320]; /* EWS_SIM_SERVICE_ACCOUNT address, "" when none */
     char service_pass[256];
-    char schema_dir[1024];   /* EWS_SIM_SCHEMA_DIR */
-    bool validate_responses; /* EWS_SIM_VALIDATE_RESPONSES */
-    char control_token[256]; /* EWS_SIM_CONTROL_TOKEN, "" = loopback only */
-    char data_dir[1024];     /* EWS_SIM_DATA_DIR, "" = nothing kept across restarts */
-    unsigned threads;        /* EWS_SIM_THREADS */
-    size_t max_body;         /* EWS_SIM_MAX_BODY_BYTES */
+    char schema_dir[1024];           /* EWS_SIM_SCHEMA_DIR */
+    bool validate_responses;         /* EWS_SIM_VALIDATE_RESPONSES */
+    char control_token[256];         /* EWS_SIM_CONTROL_TOKEN, "" = loopback only */
+    char data_dir[1024];             /* EWS_SIM_DATA_DIR, "" = nothing kept across restarts */
+    unsigned threads;                /* EWS_SIM_THREADS */
+    size_t max_body;                 /* EWS_SIM_MAX_BODY_BYTES */
+    struct realism_settings realism; /* EWS_SIM_LATENCY_MS, … (realism.h) */
     enum mse_log_level log_level;
 };
 
@@ -37,6 +39,7 @@ struct sim {
     struct store store;
     struct schema *schema;
     struct faults faults;
+    struct realism realism;
     struct stats stats;
     struct MHD_Daemon *mhd;
     uint16_t port;

@@ -14,6 +14,7 @@
 #include "conn_test.h"
 #include "directory_sync.h"
 #include "ews.h"
+#include "ews_gate.h"
 #include "groups.h"
 #include "log.h"
 #include "mse/limits.h"
@@ -872,6 +873,8 @@ static enum mse_rc agent_init(struct agent *a, const struct worker_config *cfg,
                                       .timeout_ms = 60000,
                                       .retry_budget_ms = 120000 };
     worker_config_ews(cfg, &a->ews_cfg);
+    if (ews_gate_new((unsigned)cfg->ews_max_concurrency, &a->ews_cfg.gate) != MSE_OK)
+        return MSE_ERR_NOMEM;
     if (gethostname(a->host, sizeof(a->host)) != 0)
         snprintf(a->host, sizeof(a->host), "unknown");
     a->host[sizeof(a->host) - 1] = '\0';
@@ -895,6 +898,7 @@ static void agent_cleanup(struct agent *a)
     free(a->slots);
     directory_sync_free(a->dir);
     group_cache_free(a->groups);
+    ews_gate_free(a->ews_cfg.gate);
     pthread_mutex_destroy(&a->lock);
 }
 

@@ -67,6 +67,7 @@ static const struct key_def keys[] = {
       1024LL * 1024 * 1024, "67108864" },
     { "ews_getitem_batch", K_INT, OFF(ews_getitem_batch), 0, 1, 512, "50" },
     { "ews_parallel", K_INT, OFF(ews_parallel), 0, 1, MSE_EWS_PARALLEL_MAX, "4" },
+    { "ews_max_concurrency", K_INT, OFF(ews_max_concurrency), 0, 1, 1000, "27" },
     { "ews_retry_max", K_INT, OFF(ews_retry_max), 0, 1, 100, "10" },
     { "ews_retry_max_wait", K_INT, OFF(ews_retry_max_wait_s), 0, 0, 86400, "900" },
     { "ews_backoff_base_ms", K_INT, OFF(ews_backoff_base_ms), 0, 0, 600000, "1000" },

@@ -31,6 +31,7 @@ struct worker_config {
     int64_t ews_max_response_bytes;
     int64_t ews_getitem_batch;
     int64_t ews_parallel;
+    int64_t ews_max_concurrency; /* the process's EWS requests in flight (ews_gate.h) */
     int64_t ews_retry_max;
     int64_t ews_retry_max_wait_s;
     int64_t ews_backoff_base_ms;

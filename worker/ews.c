@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* EWS transport: one libcurl handle per mailbox session, SOAP envelopes, the retry loop. */
 #include "ews.h"
+#include "ews_gate.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -431,8 +432,17 @@ static enum mse_rc http_post(struct ews_session *s, const struct ews_op *op, con
         cc = curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, xml);
     int64_t t0 = mse_time_mono_ms();
     LOG_DEBUG(&s->log, "EWS %s: sending %zu bytes", op->name, len);
+    struct ews_gate *gate = s->cfg->gate;
+    bool entered = false;
+    if (cc == CURLE_OK && gate) {
+        entered = ews_gate_enter(gate, s->stop, s->cancel);
+        if (!entered)
+            cc = CURLE_ABORTED_BY_CALLBACK; /* told to stop while waiting: as if cut short */
+    }
     if (cc == CURLE_OK)
         cc = curl_easy_perform(s->curl);
+    if (entered)
+        ews_gate_leave(gate);
     s->stats.requests++;
     s->stats.bytes_in += s->body.len;
     curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
@@ -488,7 +498,10 @@ static int64_t retry_delay(struct ews_session *s, struct backoff *b, const struc
     if (r->policy.action == EWS_ACT_RETRY_THROTTLED) {
         s->stats.throttled++;
         int64_t hint = r->status.backoff_ms >= 0 ? r->status.backoff_ms : s->retry_after_ms;
-        return backoff_hinted(b, hint, c->backoff_hint_max_ms);
+        int64_t delay = backoff_hinted(b, hint, c->backoff_hint_max_ms);
+        if (c->gate) /* Exchange throttles the account: every session waits, not just this one */
+            ews_gate_throttled(c->gate, delay);
+        return delay;
     }
     if (s->retry_after_ms >= 0) /* a 503 with Retry-After */
         return backoff_hinted(b, s->retry_after_ms, c->backoff_hint_max_ms);

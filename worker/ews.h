@@ -35,6 +35,7 @@ struct ews_config {
     int64_t backoff_hint_max_ms; /* longest wait a server hint may impose */
     unsigned auth_retries;       /* extra attempts after a 401 */
     const char *user_agent;
+    struct ews_gate *gate; /* shared by the process's sessions (ews_gate.h); NULL = no limit */
 };
 
 /* Fills cfg with the defaults (no URL, no credentials). */

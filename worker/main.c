@@ -14,6 +14,7 @@
 #include "cli_sink.h"
 #include "config_worker.h"
 #include "ews.h"
+#include "ews_gate.h"
 #include "groups.h"
 #include "log.h"
 #include "mse/limits.h"
@@ -175,6 +176,7 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
     struct sync_checkpoints cps = { 0 };
     struct cli_sink sink = { 0 };
     struct ews_session *ews = NULL;
+    struct ews_gate *gate = NULL;
     enum sync_type type;
     cJSON *dj = definition_read(cli->definition, &err);
     if (!cli->type || sync_type_parse(cli->type, &type) != MSE_OK) {
@@ -189,6 +191,11 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
     }
     struct ews_config ec;
     worker_config_ews(cfg, &ec);
+    if (ews_gate_new((unsigned)cfg->ews_max_concurrency, &gate) != MSE_OK) {
+        fprintf(stderr, "mse-worker: out of memory\n");
+        goto out;
+    }
+    ec.gate = gate;
     if (ews_session_new(&ec, &ews, &err) != MSE_OK) {
         fprintf(stderr, "mse-worker: %s\n", err.msg);
         goto out;
@@ -219,6 +226,7 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
     code = rc == MSE_OK ? EXIT_DONE : EXIT_FAILED;
 out:
     ews_session_free(ews);
+    ews_gate_free(gate);
     cli_sink_close(&sink);
     sync_checkpoints_cleanup(&cps);
     sync_definition_cleanup(&def);

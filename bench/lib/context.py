@@ -26,6 +26,9 @@ FULL = {
     "sweep_mailboxes": 1000,
     "big_generate": "mailboxes=1,folders=9,items=10000,appointments=0,groups=0",
     "big_items": 100_000,
+    "latency_ms": (20, 50),  # issue #19's scenario 1
+    "latency_rounds": 1,
+    "latency_sweep_generate": "mailboxes=5000,folders=3,items=5,appointments=0,groups=0",
 }
 SMOKE = {
     "duration_s": 1,
@@ -42,6 +45,9 @@ SMOKE = {
     "sweep_mailboxes": 3,
     "big_generate": "mailboxes=1,folders=1,items=50,appointments=0,groups=0",
     "big_items": 100,
+    "latency_ms": (20,),
+    "latency_rounds": 1,
+    "latency_sweep_generate": "mailboxes=4,folders=1,items=2,appointments=0,groups=0",
 }
 
 

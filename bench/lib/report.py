@@ -170,6 +170,34 @@ def rows(results):
         out.append((f"OU of the same {r['members']:,} users resolved (paged)",
                     f"{_fmt(r['ou_s'])} s", f"ldapsearch, paged, {_fmt(r['peer_s'])} s",
                     ratio, f"≥ {r['target_ou']:g}×", met))
+    r = results.get("latency")
+    if r:
+        for f in r["full"]:
+            ratio, met = _ratio(f["ratio_exchangelib"], r["target_exchangelib"])
+            seed_ratio, seed_met = _ratio(f["ratio_seed"], r["target_seed"])
+            out.append((f"Full sync, {r['items']:,} items at {f['latency_ms']} ms/request",
+                        f"{_fmt(f['seconds'])} s, {_fmt(f['items_per_s'])} items/s, "
+                        f"{f['requests']:.0f} requests",
+                        f"exchangelib {_fmt(f['exchangelib_seconds'])} s, "
+                        f"{f['exchangelib_requests']:.0f} requests", ratio, "≥ 20×", met))
+            out.append(("… the same against seed 004's 15 minutes", f"{_fmt(f['seconds'])} s",
+                        "seed baseline 900 s", seed_ratio, "≥ 100×", seed_met))
+        sw = r["sweep"]
+        for key, label in (("one_task", "one task, sequential"),
+                           ("split", f"{sw['split']['tasks']} tasks")):
+            v = sw[key]
+            met = "yes" if v["requests_per_mailbox"] <= r["target_requests"] else "**no**"
+            out.append((f"No-change sweep, {sw['mailboxes']:,} mailboxes at 20 ms ({label})",
+                        f"{_fmt(v['seconds'] / 60)} min, {_fmt(v['requests_per_mailbox'])} "
+                        "requests/mailbox", "—", "—",
+                        f"≤ {r['target_requests']} requests/mailbox", met))
+        c = sw["changes"]
+        out.append((f"Sweep, 5% of mailboxes with 10 new messages ({c['tasks']} tasks)",
+                    f"{_fmt(c['seconds'] / 60)} min, {c['items']:,} items", "—", "—", "—", "—"))
+        met = "yes" if r["sweep_5000_minutes"] < r["target_5000_minutes"] else "**no**"
+        out.append(("… 5,000 mailboxes at that rate, one worker",
+                    f"{_fmt(r['sweep_5000_minutes'])} min", "seed: 7 days on one task", "—",
+                    "< 10 min", met))
     if results.get("server_rss_mib") is not None:
         out.append(("Peak RSS, mse-server (API and claims)", f"{_fmt(results['server_rss_mib'])} MiB",
                     "—", "—", "—", "—"))

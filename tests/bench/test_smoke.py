@@ -47,6 +47,12 @@ def test_every_benchmark_runs_with_tiny_sizes():
     assert mem["big"]["cli"]["rss_kib"] > 0 and mem["big"]["service"]["rss_kib"] > 0
     ad = r["directory"]
     assert ad["members"] == 10000 and ad["group_s"] > 0 and ad["ou_s"] > 0 and ad["peer_s"] > 0
+    lat = r["latency"]
+    assert [f["latency_ms"] for f in lat["full"]] == list(doc["sizes"]["latency_ms"])
+    for f in lat["full"]:
+        assert f["seconds"] > 0 and f["exchangelib_seconds"] > 0 and f["requests"] > 0
+    assert lat["sweep"]["one_task"]["requests_per_mailbox"] > 0
+    assert lat["sweep"]["changes"]["items"] == 10 * lat["sweep"]["changes"]["changed_mailboxes"]
     with open(os.path.join(out, "latest.md")) as f:
         md = f.read()
     assert "| measurement |" in md and "API read" in md and "AD group of 10,000" in md

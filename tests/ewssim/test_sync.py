@@ -32,6 +32,19 @@ def test_first_sync_returns_every_item_as_create(c):
     assert again["changes"] == [] and again["last"]
 
 
+def test_recipient_lists_are_not_returned_even_when_asked_for(c):
+    """As Exchange (and FindItem): no ToRecipients / CcRecipients, Body or Attachments from
+    SyncFolderItems; a replica must fetch them with GetItem. Sender and From are returned."""
+    uris = ("item:Subject", "message:ToRecipients", "message:CcRecipients", "message:From",
+            "item:Body", "item:Attachments")
+    changes = c.sync_items(c.folder_id("inbox"), uris=uris)["changes"]
+    quarterly = next(item for _, _, item in changes
+                     if item.find("{*}Subject").text == "Quarterly report")
+    present = {child.tag.split("}")[1] for child in quarterly}
+    assert {"Subject", "From"} <= present
+    assert not present & {"ToRecipients", "CcRecipients", "Body", "Attachments"}, present
+
+
 def test_paging_returns_each_item_once_with_new_states(c):
     inbox = c.folder_id("inbox")
     for n in range(5):
