@@ -17,6 +17,7 @@ packages=(
   openssl                            # the tests' directory's TLS certificate
   postfix                            # the journal end-to-end test's MTA (a private instance)
   postgresql postgresql-contrib      # embedded cluster, pgbench
+  prometheus                         # promtool: the tests lint /metrics and the alerting rules
   clang clang-format                 # format check; libFuzzer targets
   libclang-rt-dev                    # libFuzzer + sanitizer runtimes for clang (a Recommends only)
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2

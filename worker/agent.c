@@ -17,6 +17,7 @@
 #include "ews_gate.h"
 #include "groups.h"
 #include "log.h"
+#include "mse/limits.h"
 #include "mse/protocol.h"
 #include "server_client.h"
 #include "sync.h"
@@ -30,6 +31,8 @@
 #define AGENT_PROGRESS_MS 1000
 /* A mailbox being moved (ErrorMailboxMoveInProgress) is tried this many times per execution. */
 #define AGENT_RETRY_LATER_ATTEMPTS 3
+/* The most mailboxes of one execution processed at once (the server caps it the same). */
+#define AGENT_MAX_LANES MSE_MAX_PARALLEL_MAILBOXES
 /* The reason a mailbox shows when this worker cannot run its task's type (docs/worker.md). */
 #define AGENT_REASON_UNSUPPORTED "unsupported_task_type"
 
@@ -77,6 +80,7 @@ struct execution {
     const cJSON *settings;   /* borrowed from doc */
     const cJSON *mailboxes;  /* [{address, state}], borrowed; NULL until membership known */
     const cJSON *connection; /* sync tasks: the server connection to use, borrowed; else NULL */
+    unsigned lanes;          /* mailboxes processed at once (max_parallel_mailboxes) */
     cJSON *doc;              /* owned: the claim, or the membership answer replacing it */
     struct mse_log_ctx log;
 };
@@ -421,6 +425,11 @@ static enum mse_rc execution_parse(cJSON *doc, struct execution *x, struct mse_e
     snprintf(x->task_name, sizeof(x->task_name), "%s", name ? name : "");
     snprintf(x->group_kind, sizeof(x->group_kind), "%s", kind);
     x->fencing_token = (int64_t)fence->valuedouble;
+    /* Absent from executions first claimed before it existed: one by one. */
+    const cJSON *lanes = cJSON_GetObjectItemCaseSensitive(task, "max_parallel_mailboxes");
+    x->lanes = cJSON_IsNumber(lanes) && lanes->valueint >= 1 && lanes->valueint <= AGENT_MAX_LANES
+                       ? (unsigned)lanes->valueint
+                       : 1;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "membership_known")))
         x->mailboxes = cJSON_GetObjectItemCaseSensitive(doc, "mailboxes");
     mse_log_ctx_add(&x->log, "execution", x->id);
@@ -513,29 +522,133 @@ struct retry_entry {
     unsigned attempts;
 };
 
+/*
+ * The mailboxes of one execution handed out to its lanes (max_parallel_mailboxes): each lane
+ * takes the next one in group order and processes it under its own lock, so no two lanes
+ * ever hold one mailbox. The first failure stops every lane from taking another.
+ */
+struct lanes {
+    struct slot *s;
+    struct execution *x;
+    const struct sync_definition *def;
+    const struct ews_config *ews_cfg;
+    pthread_mutex_t lock;
+    const cJSON *next; /* the next entry to look at */
+    unsigned position, total;
+    struct retry_entry *queue;
+    size_t tail;
+    enum mse_rc rc;
+    struct mse_err err;
+};
+
+/* The next mailbox still to do, or NULL when none is or the execution must stop. */
+static const char *lanes_take(struct lanes *l, unsigned *position)
+{
+    const char *address = NULL;
+    pthread_mutex_lock(&l->lock);
+    while (!address && l->next && l->rc == MSE_OK && !atomic_load(&l->s->cancel_requested) &&
+           !slot_halted(l->s)) {
+        const cJSON *mb = l->next;
+        l->next = mb->next;
+        l->position++;
+        const char *a = json_str(mb, "address");
+        if (a && !mailbox_done(json_str(mb, "state"))) {
+            address = a;
+            *position = l->position;
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return address;
+}
+
+static void lanes_run(struct lanes *l, struct ews_session *ews)
+{
+    unsigned position;
+    const char *address;
+    while ((address = lanes_take(l, &position))) {
+        bool again;
+        struct mse_err err = { { 0 } };
+        enum mse_rc rc = mailbox_process(l->s, l->x, ews, l->def, address, position, l->total,
+                                         false, &again, &err);
+        pthread_mutex_lock(&l->lock);
+        if (rc != MSE_OK && l->rc == MSE_OK) {
+            l->rc = rc;
+            l->err = err;
+        } else if (rc == MSE_OK && again) {
+            l->queue[l->tail++] = (struct retry_entry){ address, position, 1 };
+        }
+        pthread_mutex_unlock(&l->lock);
+    }
+}
+
+/* A lane of its own thread: its own EWS session (connections are not shared). */
+static void *lane_main(void *arg)
+{
+    struct lanes *l = arg;
+    struct ews_session *ews = NULL;
+    struct mse_err err = { { 0 } };
+    enum mse_rc rc = ews_session_new(l->ews_cfg, &ews, &err);
+    if (rc == MSE_OK) {
+        ews_session_set_stop(ews, &l->s->halt);
+        lanes_run(l, ews);
+    } else {
+        pthread_mutex_lock(&l->lock);
+        if (l->rc == MSE_OK) {
+            l->rc = rc;
+            l->err = err;
+        }
+        pthread_mutex_unlock(&l->lock);
+    }
+    ews_session_free(ews);
+    return NULL;
+}
+
+/* Runs x->lanes lanes over the mailboxes, this thread one of them with `ews`. */
+static enum mse_rc lanes_all(struct lanes *l, struct ews_session *ews, struct mse_err *err)
+{
+    pthread_t threads[AGENT_MAX_LANES];
+    unsigned started = 0;
+    for (unsigned i = 1; i < l->x->lanes; i++) {
+        if (pthread_create(&threads[started], NULL, lane_main, l) != 0)
+            break; /* fewer lanes, same outcome */
+        started++;
+    }
+    LOG_INFO(&l->x->log, "processing up to %u mailboxes at once", started + 1);
+    lanes_run(l, ews);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (l->rc != MSE_OK)
+        *err = l->err;
+    return l->rc;
+}
+
 /* Replicates every mailbox the execution still has to do, in group order. */
 static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, struct ews_session *ews,
+                                       const struct ews_config *ews_cfg,
                                        const struct sync_definition *def, struct mse_err *err)
 {
     unsigned total = (unsigned)cJSON_GetArraySize(x->mailboxes);
     struct retry_entry *queue = calloc(total ? total : 1, sizeof(*queue));
     size_t head = 0, tail = 0;
-    unsigned position = 0;
     enum mse_rc rc = queue ? MSE_OK : MSE_ERR_NOMEM;
-    const cJSON *mb;
-    cJSON_ArrayForEach(mb, x->mailboxes)
-    {
-        position++;
-        const char *address = json_str(mb, "address");
-        if (rc != MSE_OK || !address || mailbox_done(json_str(mb, "state")))
-            continue;
-        if (atomic_load(&s->cancel_requested) || slot_halted(s))
-            break;
-        bool again;
-        rc = mailbox_process(s, x, ews, def, address, position, total, false, &again, err);
-        if (rc == MSE_OK && again)
-            queue[tail++] = (struct retry_entry){ address, position, 1 };
+    struct lanes l = { .s = s,
+                       .x = x,
+                       .def = def,
+                       .ews_cfg = ews_cfg,
+                       .next = x->mailboxes ? x->mailboxes->child : NULL,
+                       .total = total,
+                       .queue = queue };
+    pthread_mutex_init(&l.lock, NULL);
+    if (rc == MSE_OK && x->lanes > 1) {
+        rc = lanes_all(&l, ews, err);
+    } else if (rc == MSE_OK) {
+        lanes_run(&l, ews); /* one by one, in this thread: seed 004's order */
+        rc = l.rc;
+        if (rc != MSE_OK)
+            *err = l.err;
     }
+    pthread_mutex_destroy(&l.lock);
+    tail = l.tail;
     /* Mailboxes being moved get a few more tries after the others, a little later each. */
     while (rc == MSE_OK && head < tail && !atomic_load(&s->cancel_requested) &&
            slot_sleep(s, 5000)) {
@@ -649,7 +762,7 @@ static void slot_run(struct slot *s, cJSON *doc)
     if (rc == MSE_OK && !x.mailboxes)
         rc = execution_membership(s, &x, ews, supported ? NULL : unsupported, &err);
     if (rc == MSE_OK && have_def)
-        rc = execution_mailboxes(s, &x, ews, &def, &err);
+        rc = execution_mailboxes(s, &x, ews, &ews_cfg, &def, &err);
     if (rc == MSE_OK && !supported)
         rc = execution_unsupported(s, &x, unsupported, &err);
     if (rc != MSE_OK && !slot_halted(s))

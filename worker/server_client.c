@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,9 @@ struct srv_client {
     long retry_after_s;
     int64_t fencing_token;
     struct srv_upload *upload; /* the body of the current call comes from a file */
+    /* Calls are serialised: the lanes of one execution (max_parallel_mailboxes) share this
+     * client, its connection and its token. */
+    pthread_mutex_t lock;
 };
 
 /* A request body read from a file range as libcurl sends it (and again for each retry). */
@@ -99,6 +103,7 @@ enum mse_rc srv_client_new(const struct srv_config *cfg, struct srv_client **out
     }
     mse_buf_init(&c->resp, SRV_MAX_RESPONSE);
     backoff_init(&c->backoff, 200, 10000, 0);
+    pthread_mutex_init(&c->lock, NULL);
     *out = c;
     return MSE_OK;
 }
@@ -111,6 +116,7 @@ void srv_client_free(struct srv_client *c)
     mse_buf_cleanup(&c->resp);
     /* The token is a credential: do not leave it in freed memory. */
     memset(c->token, 0, sizeof(c->token));
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -267,9 +273,9 @@ static bool status_retryable(long status)
            status == 500;
 }
 
-static enum mse_rc srv_send(struct srv_client *c, const char *method, const char *path,
-                            const char *content_type, const void *data, size_t len,
-                            struct srv_reply *reply, struct mse_err *err)
+static enum mse_rc srv_send_locked(struct srv_client *c, const char *method, const char *path,
+                                   const char *content_type, const void *data, size_t len,
+                                   struct srv_reply *reply, struct mse_err *err)
 {
     char url[SRV_URL_MAX], auth[160], ctype[96], fence[64];
     memset(reply, 0, sizeof(*reply));
@@ -322,6 +328,16 @@ static enum mse_rc srv_send(struct srv_client *c, const char *method, const char
     }
 }
 
+static enum mse_rc srv_send(struct srv_client *c, const char *method, const char *path,
+                            const char *content_type, const void *data, size_t len,
+                            struct srv_reply *reply, struct mse_err *err)
+{
+    pthread_mutex_lock(&c->lock);
+    enum mse_rc rc = srv_send_locked(c, method, path, content_type, data, len, reply, err);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
 enum mse_rc srv_call(struct srv_client *c, const char *method, const char *path,
                      const struct cJSON *body, struct srv_reply *reply, struct mse_err *err)
 {
@@ -352,8 +368,12 @@ enum mse_rc srv_call_file(struct srv_client *c, const char *method, const char *
                           struct mse_err *err)
 {
     struct srv_upload u = { .fd = fd, .offset = offset, .len = len };
+    /* Under the lock: another lane's call must not find this upload as its body. */
+    pthread_mutex_lock(&c->lock);
     c->upload = &u;
-    enum mse_rc rc = srv_send(c, method, path, "application/octet-stream", NULL, len, reply, err);
+    enum mse_rc rc =
+            srv_send_locked(c, method, path, "application/octet-stream", NULL, len, reply, err);
     c->upload = NULL;
+    pthread_mutex_unlock(&c->lock);
     return rc;
 }

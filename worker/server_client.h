@@ -35,7 +35,8 @@ struct srv_reply {
 
 struct srv_client;
 
-/* One client per thread (libcurl handles are not shared). cfg is borrowed. */
+/* One client per execution slot. Calls may come from several threads (the lanes of one
+ * execution): they are serialised, one request at a time. cfg is borrowed. */
 enum mse_rc srv_client_new(const struct srv_config *cfg, struct srv_client **out,
                            struct mse_err *err) MSE_WUR;
 void srv_client_free(struct srv_client *c);

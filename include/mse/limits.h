@@ -23,6 +23,9 @@
 /* JSON documents built for responses. */
 #define MSE_MAX_RESPONSE_BODY (64u * 1024u * 1024u)
 
+/* A task's mailboxes processed at once (max_parallel_mailboxes; schema 042's CHECK). */
+#define MSE_MAX_PARALLEL_MAILBOXES 16
+
 /* Admin API input (longer strings and larger arrays get 422; lengths count characters). */
 #define MSE_MAX_NAME            200  /* names of sites, schedules, tasks, API clients */
 #define MSE_MAX_DESCRIPTION     2000 /* free-text descriptions */

@@ -103,6 +103,9 @@ void api_archive_message_content(struct request *req);
 void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
 
+/* api_planning.c */
+void api_planning_estimate(struct request *req);
+
 /* api_metrics.c */
 void api_metrics(struct request *req);
 

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "db.h"
 #include "db_exec.h"
+#include "db_planning.h"
 #include "http.h"
 #include "metrics.h"
 #include "problem.h"
@@ -26,7 +27,7 @@ static void labels_init(void)
 void api_metrics(struct request *req)
 {
     struct mse_buf b;
-    struct db *db;
+    struct db *db = NULL;
     struct db_error err;
     char *gauges = NULL;
     unsigned in_use = 0, total = 0;
@@ -47,6 +48,11 @@ void api_metrics(struct request *req)
     /* The database's view (executions, mailboxes, sites) is shared by all servers. */
     if (rc == MSE_OK && http_db(req, &db) == MSE_OK &&
         db_exec_metrics(db, &gauges, &err) == MSE_OK && gauges)
+        rc = mse_buf_puts(&b, gauges);
+    free(gauges);
+    gauges = NULL;
+    /* Per task: its baselines and whether its group fits its schedule (docs/planning.md). */
+    if (rc == MSE_OK && db && db_planning_metrics(db, &gauges, &err) == MSE_OK && gauges)
         rc = mse_buf_puts(&b, gauges);
     free(gauges);
     char *text = NULL;

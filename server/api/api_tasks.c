@@ -58,12 +58,13 @@ struct task_input {
     int group_kind;    /* -1 = not given */
     char *group_value; /* normalised, malloc'd */
     int enabled;       /* -1 = not given */
+    int max_parallel;  /* -1 = not given */
 };
 
 static void input_init(struct task_input *in)
 {
     memset(in, 0, sizeof(*in));
-    in->type = in->group_kind = in->enabled = -1;
+    in->type = in->group_kind = in->enabled = in->max_parallel = -1;
 }
 
 static void uuid_read(const cJSON *body, const char *key, unsigned flags, struct verr *v,
@@ -73,6 +74,15 @@ static void uuid_read(const cJSON *body, const char *key, unsigned flags, struct
         out[0] = '\0';
 }
 
+/* Mailboxes one execution processes at once; 1 to MSE_MAX_PARALLEL_MAILBOXES (schema 042). */
+static void parallel_read(const cJSON *body, struct task_input *in, struct verr *v)
+{
+    int64_t n;
+    if (jsonin_int(body, "", "max_parallel_mailboxes", 1, MSE_MAX_PARALLEL_MAILBOXES, 0, v, &n) ==
+        JF_OK)
+        in->max_parallel = (int)n;
+}
+
 static void group_read(const cJSON *body, struct task_input *in, struct verr *v)
 {
     api_group_read(body, &in->group_kind, &in->group_value, v);
@@ -80,8 +90,11 @@ static void group_read(const cJSON *body, struct task_input *in, struct verr *v)
 
 static void create_read(const cJSON *body, struct task_input *in, struct verr *v)
 {
-    static const char *const allowed[] = { "name",        "site_id", "type",    "definition_id",
-                                           "schedule_id", "group",   "enabled", NULL };
+    static const char *const allowed[] = { "name",        "site_id",
+                                           "type",        "definition_id",
+                                           "schedule_id", "group",
+                                           "enabled",     "max_parallel_mailboxes",
+                                           NULL };
     bool en;
     input_init(in);
     jsonin_members(body, "", allowed, task_readonly, v);
@@ -92,6 +105,7 @@ static void create_read(const cJSON *body, struct task_input *in, struct verr *v
     uuid_read(body, "definition_id", JF_REQUIRED, v, in->definition_id);
     uuid_read(body, "schedule_id", JF_REQUIRED, v, in->schedule_id);
     group_read(body, in, v);
+    parallel_read(body, in, v);
     in->enabled = jsonin_bool(body, "", "enabled", 0, v, &en) == JF_OK ? en : 1;
 }
 
@@ -240,6 +254,7 @@ static void create_store(struct tx *tx, const struct task_input *in)
                              .group_kind = group_kind_names[in->group_kind],
                              .group_value = in->group_value,
                              .enabled = in->enabled != 0,
+                             .max_parallel_mailboxes = in->max_parallel > 0 ? in->max_parallel : 1,
                              .actor = api_actor(tx->req) };
     next_run(&rules, t.enabled, &t.has_next, &t.next_run_at);
     char id[37], location[96];
@@ -284,8 +299,10 @@ void api_tasks_create(struct request *req)
 /* The PATCH body: only name, schedule_id, definition_id, enabled (and an unchanged site_id). */
 static void patch_read(const cJSON *body, struct task_input *in, struct verr *v)
 {
-    static const char *const allowed[] = { "name",    "schedule_id", "definition_id", "enabled",
-                                           "site_id", "type",        "group",         NULL };
+    static const char *const allowed[] = {
+        "name", "schedule_id", "definition_id",          "enabled", "site_id",
+        "type", "group",       "max_parallel_mailboxes", NULL
+    };
     bool en;
     input_init(in);
     jsonin_members(body, "", allowed, task_readonly, v);
@@ -295,6 +312,7 @@ static void patch_read(const cJSON *body, struct task_input *in, struct verr *v)
     uuid_read(body, "site_id", 0, v, in->site_id);
     if (jsonin_bool(body, "", "enabled", 0, v, &en) == JF_OK)
         in->enabled = en;
+    parallel_read(body, in, v);
     /* The seed: only the schedule and the definition (and name, enabled) can change. */
     if (cJSON_GetObjectItemCaseSensitive(body, "type"))
         verr_add(v, "type", "cannot change after creation; create a new task instead");
@@ -302,7 +320,8 @@ static void patch_read(const cJSON *body, struct task_input *in, struct verr *v)
         verr_add(v, "group", "cannot change after creation; create a new task instead");
 }
 
-/* The change as JSON, for pending_changes: {name?, schedule_id?, definition_id?, enabled?}. */
+/* The change as JSON, for pending_changes: {name?, schedule_id?, definition_id?, enabled?,
+ * max_parallel_mailboxes?}. */
 static char *changes_json(const struct task_input *in, bool *empty)
 {
     cJSON *o = cJSON_CreateObject();
@@ -316,6 +335,8 @@ static char *changes_json(const struct task_input *in, bool *empty)
         cJSON_AddStringToObject(o, "definition_id", in->definition_id);
     if (in->enabled >= 0)
         cJSON_AddBoolToObject(o, "enabled", in->enabled);
+    if (in->max_parallel > 0)
+        cJSON_AddNumberToObject(o, "max_parallel_mailboxes", in->max_parallel);
     *empty = o->child == NULL;
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -374,8 +395,8 @@ static enum mse_rc patch_apply(struct db *db, const char *id, const struct db_ta
         next_run(rules, in->enabled >= 0 ? in->enabled != 0 : t->enabled, &has_next, &next);
     if (rc == MSE_OK)
         rc = db_task_update(db, id, in->name, in->schedule_id[0] ? in->schedule_id : NULL,
-                            in->definition_id[0] ? in->definition_id : NULL, in->enabled, set_next,
-                            has_next, next, actor, &err);
+                            in->definition_id[0] ? in->definition_id : NULL, in->enabled,
+                            in->max_parallel, set_next, has_next, next, actor, &err);
     return rc;
 }
 
@@ -501,6 +522,8 @@ static void deferred_read(const char *task_json, struct task_input *in, cJSON **
         snprintf(in->definition_id, sizeof(in->definition_id), "%s", v->valuestring);
     if ((v = cJSON_GetObjectItemCaseSensitive(pc, "enabled")) && cJSON_IsBool(v))
         in->enabled = cJSON_IsTrue(v);
+    if ((v = cJSON_GetObjectItemCaseSensitive(pc, "max_parallel_mailboxes")) && cJSON_IsNumber(v))
+        in->max_parallel = v->valueint;
 }
 
 /* Writes one audit event from inside the execution's end (no struct tx there). */
@@ -528,8 +551,8 @@ enum mse_rc api_tasks_apply_deferred(struct request *req, struct db *db, const c
         deferred_read(t.doc.json, &in, &doc);
     if (rc == MSE_OK && !doc)
         rc = MSE_ERR_NOMEM;
-    bool changes = rc == MSE_OK &&
-                   (in.name || in.schedule_id[0] || in.definition_id[0] || in.enabled >= 0);
+    bool changes = rc == MSE_OK && (in.name || in.schedule_id[0] || in.definition_id[0] ||
+                                    in.enabled >= 0 || in.max_parallel > 0);
     /* The references were checked when the change was stored and cannot have gone since
        (deleting a schedule or definition that a pending change names is refused). */
     if (changes)

@@ -119,6 +119,8 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/worker/server-connection-tests", api_worker_sync_tests, ROLE_SITE, 0 },
     { "POST", "/api/v1/worker/server-connection-tests/{id}", api_worker_sync_test_finish, ROLE_SITE,
       0 },
+    /* Throughput planning (docs/planning.md): read-only arithmetic over measured passes. */
+    { "POST", "/api/v1/planning/estimate", api_planning_estimate, ROLE_READ, 0 },
     { "GET", "/metrics", api_metrics, ROLE_METRICS, 0 },
     /* Static documentation holds no data; browsers must load it without a token. */
     { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_DOCS, 0 },

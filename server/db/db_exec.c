@@ -75,7 +75,8 @@ DB_STMT(exec_task_mailboxes, 4, true,
         " 'first_full_sync_duration_ms', m.first_full_sync_ms,"
         " 'first_full_sync_items', m.first_full_sync_items,"
         " 'last_sync_at', mse_ts(m.last_sync_at), 'last_sync_duration_ms', m.last_sync_ms,"
-        " 'last_execution_id', m.last_execution_id)::text, m.seq"
+        " 'last_execution_id', m.last_execution_id,"
+        " 'baseline', mse_task_mailbox_baseline(m.task_id, m.address))::text, m.seq"
         " FROM task_mailboxes m WHERE m.task_id = $1::uuid AND ($2::text IS NULL OR m.state = $2)"
         " AND ($3::bigint IS NULL OR m.seq > $3) ORDER BY m.seq LIMIT $4");
 
@@ -833,6 +834,26 @@ enum mse_rc db_exec_housekeeping(struct db *db, struct db_error *err)
     return db_run(db, &exec_housekeeping, NULL, err);
 }
 
+/* HELP text of each gauge exec_metrics returns (Prometheus' linter wants one for each). */
+static const char *metric_help(const char *name)
+{
+    static const struct {
+        const char *name, *help;
+    } helps[] = {
+        { "mse_executions", "Executions by state." },
+        { "mse_task_mailboxes", "Mailboxes of tasks by their latest state." },
+        { "mse_sites_online", "Sites with a worker online." },
+        { "mse_mailbox_locks", "Mailbox locks held." },
+        { "mse_executions_waiting_for_worker",
+          "Queued executions no worker of their site claims." },
+        { "mse_tasks", "Live exchange tasks, enabled or not." },
+    };
+    for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+        if (strcmp(helps[i].name, name) == 0)
+            return helps[i].help;
+    return "An MSE gauge.";
+}
+
 enum mse_rc db_exec_metrics(struct db *db, char **text, struct db_error *err)
 {
     struct db_res res;
@@ -845,7 +866,8 @@ enum mse_rc db_exec_metrics(struct db *db, char **text, struct db_error *err)
         const char *name = db_res_get(&res, i, 0), *label = db_res_get(&res, i, 1);
         const char *value = db_res_get(&res, i, 2), *count = db_res_get(&res, i, 3);
         if (strcmp(name, last) != 0)
-            rc = mse_buf_printf(&b, "# TYPE %s gauge\n", name);
+            rc = mse_buf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, metric_help(name),
+                                name);
         last = name;
         if (rc == MSE_OK && label[0])
             rc = mse_buf_printf(&b, "%s{%s=\"%s\"} %s\n", name, label, value, count);

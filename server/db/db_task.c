@@ -13,6 +13,10 @@
 #include "db_util.h"
 #include "exec_state.h"
 
+/*
+ * baseline and fit (schema 042) are computed as the task is read: they follow every pass
+ * recorded and every change of its schedule without anything to keep in step.
+ */
 /* Until the execution lifecycle (issue #5) keeps its own, status derives from these columns. */
 /* Live while an execution is queued, running or waiting; else what the task is set to do. */
 #define TASK_STATUS                                                                                \
@@ -27,40 +31,45 @@
     " 'last_execution', (SELECT mse_execution_json(e) FROM executions e"                           \
     " WHERE e.id = t.last_execution_id),"                                                          \
     " 'pending_changes', t.pending_changes, 'deletion_pending', t.deletion_pending,"               \
+    " 'max_parallel_mailboxes', t.max_parallel_mailboxes,"                                         \
+    " 'baseline', b.doc, 'fit', mse_task_fit(b.doc, (SELECT mse_schedule_interval_minutes(s)"      \
+    " FROM schedules s WHERE s.id = t.schedule_id), t.max_parallel_mailboxes),"                    \
     " 'created_at', mse_ts(t.created_at), 'created_by', t.created_by,"                             \
     " 'updated_at', mse_ts(t.updated_at), 'updated_by', t.updated_by)::text"
+/* The baseline is computed once per row, for itself and for the fit. */
+#define TASK_FROM                                                                                  \
+    " FROM exchange_tasks t CROSS JOIN LATERAL (SELECT mse_task_baseline(t.id) AS doc) b"
 #define TASK_STATE_COLUMNS                                                                         \
     TASK_JSON ", t.version, t.type, t.site_id, t.schedule_id, t.enabled,"                          \
               " t.active_execution_id IS NOT NULL, t.deletion_pending"
 
-DB_STMT(task_insert, 11, false,
+DB_STMT(task_insert, 12, false,
         "INSERT INTO exchange_tasks (name, site_id, type, definition_id, schedule_id, group_kind,"
-        " group_value, enabled, next_run_at, created_by, updated_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::bigint), $10, $11)"
+        " group_value, enabled, next_run_at, created_by, updated_by, max_parallel_mailboxes)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::bigint), $10, $11, $12)"
         " RETURNING id");
 DB_STMT(task_get, 1, true,
-        "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
-        " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK);
+        "SELECT " TASK_STATE_COLUMNS TASK_FROM " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK);
 DB_STMT(task_get_lock, 1, false,
-        "SELECT " TASK_STATE_COLUMNS " FROM exchange_tasks t"
-        " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK " FOR UPDATE");
+        "SELECT " TASK_STATE_COLUMNS TASK_FROM " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK
+        " FOR UPDATE OF t");
 DB_STMT(task_doc, 1, true,
-        "SELECT " TASK_JSON ", t.version FROM exchange_tasks t"
-        " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK);
+        "SELECT " TASK_JSON ", t.version" TASK_FROM " WHERE t.id = $1 AND " LIVE_EXCHANGE_TASK);
 DB_STMT(task_list, 8, true,
-        "SELECT " TASK_JSON ", t.seq FROM exchange_tasks t WHERE " LIVE_EXCHANGE_TASK
+        "SELECT " TASK_JSON ", t.seq" TASK_FROM " WHERE " LIVE_EXCHANGE_TASK
         " AND ($1::uuid IS NULL OR t.site_id = $1) AND ($2::text IS NULL OR t.type = $2)"
         " AND ($3::text IS NULL OR " TASK_STATUS " = $3)"
         " AND ($4::uuid IS NULL OR t.schedule_id = $4)"
         " AND ($5::uuid IS NULL OR t.definition_id = $5)"
         " AND ($6::boolean IS NULL OR t.enabled = $6) AND ($7::bigint IS NULL OR t.seq > $7)"
         " ORDER BY t.seq LIMIT $8");
-DB_STMT(task_update, 8, false,
+DB_STMT(task_update, 9, false,
         "UPDATE exchange_tasks SET name = coalesce($2, name),"
         " schedule_id = coalesce($3::uuid, schedule_id),"
         " definition_id = coalesce($4::uuid, definition_id),"
         " enabled = coalesce($5::boolean, enabled),"
         " next_run_at = CASE WHEN $6::boolean THEN to_timestamp($7::bigint) ELSE next_run_at END,"
+        " max_parallel_mailboxes = coalesce($9::smallint, max_parallel_mailboxes),"
         " updated_by = $8 WHERE id = $1 AND deleted_at IS NULL");
 DB_STMT(task_defer, 3, false,
         "UPDATE exchange_tasks SET pending_changes = coalesce(pending_changes, '{}'::jsonb)"
@@ -93,9 +102,10 @@ static const char *bool_param(int b)
 enum mse_rc db_task_insert(struct db *db, const struct db_task_new *t, char id[37],
                            struct db_error *err)
 {
-    char next[24];
+    char next[24], parallel[8];
     struct db_res res;
     snprintf(next, sizeof(next), "%lld", (long long)t->next_run_at);
+    snprintf(parallel, sizeof(parallel), "%d", t->max_parallel_mailboxes);
     const char *params[] = { t->name,
                              t->site_id,
                              t->type,
@@ -106,7 +116,8 @@ enum mse_rc db_task_insert(struct db *db, const struct db_task_new *t, char id[3
                              bool_param(t->enabled),
                              t->has_next ? next : NULL,
                              t->actor,
-                             t->actor };
+                             t->actor,
+                             parallel };
     enum mse_rc rc = db_query(db, &task_insert, params, &res, err);
     if (rc == MSE_OK)
         snprintf(id, 37, "%s", db_res_get(&res, 0, 0));
@@ -170,11 +181,12 @@ enum mse_rc db_task_list(struct db *db, const struct db_task_filter *f, char **i
 }
 
 enum mse_rc db_task_update(struct db *db, const char *id, const char *name, const char *schedule_id,
-                           const char *definition_id, int enabled, bool set_next, bool has_next,
-                           time_t next, const char *actor, struct db_error *err)
+                           const char *definition_id, int enabled, int max_parallel, bool set_next,
+                           bool has_next, time_t next, const char *actor, struct db_error *err)
 {
-    char next_s[24];
+    char next_s[24], parallel[8];
     snprintf(next_s, sizeof(next_s), "%lld", (long long)next);
+    snprintf(parallel, sizeof(parallel), "%d", max_parallel);
     const char *params[] = { id,
                              name,
                              schedule_id,
@@ -182,7 +194,8 @@ enum mse_rc db_task_update(struct db *db, const char *id, const char *name, cons
                              bool_param(enabled),
                              bool_param(set_next),
                              has_next ? next_s : NULL,
-                             actor };
+                             actor,
+                             max_parallel > 0 ? parallel : NULL };
     return db_run(db, &task_update, params, err);
 }
 

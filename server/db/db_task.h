@@ -31,7 +31,8 @@ struct db_task_new {
     const char *name, *site_id, *type, *definition_id, *schedule_id;
     const char *group_kind, *group_value;
     bool enabled;
-    bool has_next; /* next_run_at known (enabled and the schedule has a future run) */
+    int max_parallel_mailboxes; /* 1 = one by one */
+    bool has_next;              /* next_run_at known (enabled and the schedule has a future run) */
     time_t next_run_at;
     const char *actor;
 };
@@ -61,9 +62,11 @@ enum mse_rc db_task_list(struct db *db, const struct db_task_filter *f, char **i
  * Applies a change now: name, schedule_id, definition_id (NULL = keep), enabled (-1 = keep);
  * when set_next, next_run_at becomes next (or NULL when !has_next).
  */
+/* max_parallel < 1 leaves it unchanged. */
 enum mse_rc db_task_update(struct db *db, const char *id, const char *name, const char *schedule_id,
-                           const char *definition_id, int enabled, bool set_next, bool has_next,
-                           time_t next, const char *actor, struct db_error *err) MSE_WUR;
+                           const char *definition_id, int enabled, int max_parallel, bool set_next,
+                           bool has_next, time_t next, const char *actor,
+                           struct db_error *err) MSE_WUR;
 /* Merges a change (JSON object text) into pending_changes, to apply when the execution ends. */
 enum mse_rc db_task_defer(struct db *db, const char *id, const char *changes, const char *actor,
                           struct db_error *err) MSE_WUR;

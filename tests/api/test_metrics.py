@@ -2,13 +2,19 @@
 """Every metric /metrics exports moves when its event happens. A metric nothing updates is
 worse than none (monitoring trusts a zero), so the last test fails for any exported metric
 this file does not exercise, unless UNCHECKED names it with the reason."""
+import datetime
 import hashlib
+import json
+import os
 import re
+import subprocess
 import time
 
 import pytest
+import yaml
 
-from admin_helpers import make_definition, make_site, make_task, ok, problem
+import harness
+from admin_helpers import make_definition, make_schedule, make_site, make_task, ok, problem
 from conftest import FAST, admin_server
 from scripted_worker import ScriptedWorker, folder, folder_batch, hierarchy_batch, message
 
@@ -24,6 +30,14 @@ CHECKED = set()
 @pytest.fixture(scope="module")
 def server(database):
     yield from admin_server(database, FAST)
+
+
+def quiet_schedule(api, interval_minutes):
+    """Every interval_minutes, but only on the day three days from now: no run falls due while
+    the test runs, and the interval one execution has is still interval_minutes."""
+    day = (datetime.date.today() + datetime.timedelta(days=3)).strftime("%A").lower()
+    return make_schedule(api, type="weekly", days_of_week=[day], mode="many", start_time="00:00",
+                         end_time="23:00", interval_minutes=interval_minutes)
 
 
 def scrape(anon):
@@ -190,6 +204,94 @@ def test_auth_failures_and_requests_move(anon):
     value(after, "mse_http_request_duration_seconds_sum", count)
     value(after, "mse_http_request_duration_seconds_bucket")
     assert value(after, "mse_http_in_flight") >= 1  # the scrape itself is in flight
+
+
+def test_planning_gauges_follow_the_baselines(api, anon):
+    """Per task (docs/planning.md): its passes' medians and p95s, the estimate of one execution of
+    its group, its interval, whether it fits and how many tasks would."""
+    site = make_site(api)
+    every5 = quiet_schedule(api, 5)
+    mb = "metrics-plan@example.com"
+    task = make_task(api, site=site, schedule=every5, definition=make_definition(api),
+                     group={"kind": "mailbox", "value": mb})
+    for full, ms in ((True, 120000), (False, 400000), (False, 200000)):
+        ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+        w = ScriptedWorker(anon, site["credentials"])
+        ok(w.claim())
+        if not w.execution["membership_known"]:
+            ok(w.membership([mb]))
+        ok(w.lock(mb))
+        if full:
+            ok(w.submit(hierarchy_batch(mb, None, "H1", [folder("F1", "Inbox")])))
+        ok(w.finish(mb, full_sync=full, duration_ms=ms), 204)
+        ok(w.complete())
+    sample = scrape(anon)
+    labels = f'task_id="{task["id"]}",type="mailbox_folder_replication"'
+
+    def gauge(name, percentile=None):
+        q = f',percentile="{percentile}"' if percentile else ""
+        return value(sample, name, "{" + labels + q + "}")
+
+    assert gauge("mse_task_incremental_pass_seconds", "50") == 300
+    assert gauge("mse_task_incremental_pass_seconds", "95") == 390
+    assert gauge("mse_task_first_full_pass_seconds", "50") == 120
+    assert gauge("mse_task_first_full_pass_seconds", "95") == 120
+    assert gauge("mse_task_execution_estimate_seconds") == 300
+    assert gauge("mse_task_interval_seconds") == 300
+    assert gauge("mse_task_fits") == 1 and gauge("mse_task_tasks_needed") == 1
+    assert value(sample, "mse_tasks_not_fitting") >= 0
+    # A slower pass tips the median over the interval.
+    ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+    w = ScriptedWorker(anon, site["credentials"])
+    ok(w.claim())
+    if not w.execution["membership_known"]:
+        ok(w.membership([mb]))
+    ok(w.lock(mb))
+    ok(w.finish(mb, full_sync=False, duration_ms=900000), 204)
+    ok(w.complete())
+    before = value(sample, "mse_tasks_not_fitting")
+    sample = scrape(anon)
+    assert gauge("mse_task_fits") == 0 and gauge("mse_task_tasks_needed") == 2
+    assert value(sample, "mse_tasks_not_fitting") == before + 1
+
+
+def test_promtool_accepts_the_exposition_and_the_alerting_rules(anon, tmp_path):
+    """promtool (Debian's prometheus) lints what a Prometheus server would scrape, and the
+    alerting rules shipped for it (docs/planning.md)."""
+    text = anon.get("/metrics").text
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                          text=True, timeout=60)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    rules = os.path.join(harness.SOURCE_DIR, "docs", "prometheus", "mse-alerts.yml")
+    checked = subprocess.run(["promtool", "check", "rules", rules], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def exported_names(text):
+    return set(re.findall(r"^# TYPE ([a-z_]+) ", text, re.M))
+
+
+def expr_metrics(expr):
+    """The mse_ metric families an expression reads (histogram series map to their family)."""
+    return {re.sub(r"_(bucket|sum|count)$", "", m) for m in re.findall(r"\bmse_[a-z_]+", expr)}
+
+
+def test_the_grafana_dashboard_reads_exported_metrics(anon):
+    path = os.path.join(harness.SOURCE_DIR, "docs", "grafana", "mse.json")
+    with open(path, encoding="utf-8") as f:
+        dashboard = json.load(f)
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert exprs, "the dashboard has no queries"
+    with open(os.path.join(harness.SOURCE_DIR, "docs", "prometheus", "mse-alerts.yml"),
+              encoding="utf-8") as f:
+        rules = yaml.safe_load(f)
+    exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    names = exported_names(anon.get("/metrics").text)
+    for expr in exprs:
+        used = expr_metrics(expr)
+        assert used, f"{expr!r} reads no MSE metric"
+        assert used <= names, f"{expr!r} reads metrics /metrics does not export: {used - names}"
 
 
 def test_every_exported_metric_is_checked(anon):

@@ -49,9 +49,10 @@ def test_operation_ids_are_unique_and_protected_routes_document_401_and_403(spec
             names = [spec.deref(p).get("name") for p in op.parameters]
             assert "If-Match" in names, op.id
         # Worker writes are made idempotent by the protocol itself (fencing tokens, batch ids);
-        # a schedule's preview stores nothing, so repeating it is harmless.
+        # a schedule's preview and a planning estimate store nothing, so repeating them is
+        # harmless.
         if op.method == "post" and protected and "worker" not in op.op.get("tags", []) \
-                and op.id != "previewSchedule":
+                and op.id not in ("previewSchedule", "estimatePlanning"):
             names = [spec.deref(p).get("name") for p in op.parameters]
             assert "Idempotency-Key" in names, op.id
         if op.method in ("post", "patch") and protected and op.op.get("requestBody"):
