@@ -56,12 +56,12 @@ export function ListField({ label, name, value, onInput, error, hint }) {
 export const lines = (text) => (text || '').split(/\n/).map((l) => l.trim()).filter(Boolean);
 
 // The API's message for a field, or for an entry of it when the form shows a list as one
-// input (`settings.exclude_folders[2]` belongs to the `settings.exclude_folders` input).
+// input, one entry a line (`settings.exclude_folders[2]` is line 3 of that input).
 export function errorAt(errs, name) {
   if (!errs) return undefined;
   if (errs[name]) return errs[name];
   const entries = Object.keys(errs).filter((k) => k.startsWith(`${name}[`) && /^\[\d+\]$/.test(k.slice(name.length)));
-  return entries.length ? entries.map((k) => `${k.slice(name.length)}: ${errs[k]}`).join('; ') : undefined;
+  return entries.length ? entries.map((k) => `line ${Number(k.slice(name.length + 1, -1)) + 1}: ${errs[k]}`).join('; ') : undefined;
 }
 
 // The problem's detail when it names no field this form shows; a 412 says what happened.

@@ -6,10 +6,7 @@ no write control and the server refuses its writes; axe-core finds no serious or
 violation on any page. Screenshots and axe reports land in the build tree (console-artefacts).
 """
 import datetime
-import json
 import os
-import shutil
-import subprocess
 import sys
 import zoneinfo
 
@@ -19,10 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "worker"))
 from conftest import FAST, admin_server, BOOTSTRAP_ID, BOOTSTRAP_SECRET  # noqa: E402
 from admin_helpers import make_site, ok, problem, unique  # noqa: E402
 from e2e import harness, simlib, worker_env  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTEFACTS = os.path.join(harness.BUILD_DIR, "console-artefacts")
+from console_driver import assert_accessible, drive  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -48,27 +42,6 @@ def site(api, server, sim):
     worker = harness.Process([harness.binary("mse-worker")], env, r"serving its site", "mse-worker")
     yield site
     worker.stop()
-
-
-def drive(scenario, server, **values):
-    os.makedirs(ARTEFACTS, exist_ok=True)
-    env = dict(os.environ, MSE_CONSOLE_URL=server.url, MSE_CONSOLE_ARTEFACTS=ARTEFACTS,
-               MSE_CONSOLE_CHROMIUM=CHROMIUM,
-               **{f"MSE_CONSOLE_{k.upper()}": str(v) for k, v in values.items()})
-    r = subprocess.run(["node", os.path.join(HERE, "drive.mjs"), scenario], env=env,
-                       capture_output=True, text=True, timeout=240, cwd=harness.SOURCE_DIR)
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert "error" not in out, out["error"] + "\n" + r.stderr
-    return out
-
-
-def assert_accessible(out):
-    for name, page in out["pages"].items():
-        assert page["axe"] == [], f"{name}: {page['axe']}"
-    # The expected refusals: the probe by which the console learns a client is read-only (403)
-    # and the validation error the admin scenario provokes (422).
-    assert all("403" in e or "422" in e for e in out["console_errors"]), out["console_errors"]
 
 
 ENGINEERING = "CN=Engineering,OU=Groups,DC=contoso,DC=example"
@@ -169,7 +142,7 @@ def test_read_only_client_sees_no_write_control_and_is_refused(api, anon, server
     assert "Audit Log" not in out["nav"] and "API Clients" not in out["nav"]
     assert out["new_task_link"] == 0
     assert out["task_buttons"] == []
-    assert out["forms"] == {"schedules": 0, "definitions": 0, "sites": 0}
+    assert out["forms"] == {"schedules": 0, "definitions": 0, "sites": 0, "connections": 0, "sync-tasks": 0}
     assert_accessible(out)
     # The server refuses the write anyway.
     ro_api = anon.as_client(ro["client_id"], ro["client_secret"])
