@@ -49,6 +49,8 @@ export function Editor({ path, title, toForm, toBody, fields, onDone, onCancel }
       const r = await api.getForEdit(path);
       setEtag(r.etag);
       form.reset(toForm(r.data));
+      // The form opens above the list: take keyboard focus there, as a page change does.
+      setTimeout(() => el.current && el.current.querySelector('h2').focus(), 0);
     } catch (e) {
       setLoadError(e);
     }
@@ -64,7 +66,7 @@ export function Editor({ path, title, toForm, toBody, fields, onDone, onCancel }
       form.failed(err);
     }
   };
-  return html`<form class="panel" ref=${el} aria-label=${title} onSubmit=${save}><h2>${title}</h2>
+  return html`<form class="panel" ref=${el} aria-label=${title} onSubmit=${save}><h2 tabindex="-1">${title}</h2>
     ${fields(form)}
     <${FormError} error=${unmatched(form.error, (f) => shows(el.current, f))}
       onReload=${load} />
@@ -76,6 +78,8 @@ export function Editor({ path, title, toForm, toBody, fields, onDone, onCancel }
 export function DeleteButton({ what, path, onDone }) {
   const [asking, setAsking] = useState(null);
   const [error, setError] = useState(null);
+  const confirmRef = useRef(null);
+  useEffect(() => { if (asking && confirmRef.current) confirmRef.current.focus(); }, [asking]);
   const ask = async () => {
     setError(null);
     try { setAsking((await api.getForEdit(path)).etag || '*'); } catch (e) { setError(e); }
@@ -85,7 +89,7 @@ export function DeleteButton({ what, path, onDone }) {
   };
   return html`<span class="delete">
     ${asking ? html`<span role="group" aria-label=${`Confirm deleting ${what}`}>Delete ${what}?
-        <button type="button" class="danger" onClick=${confirm}>Confirm delete</button>
+        <button type="button" class="danger" ref=${confirmRef} onClick=${confirm}>Confirm delete</button>
         <button type="button" onClick=${() => setAsking(null)}>Keep</button></span>`
       : html`<button type="button" onClick=${ask} aria-label=${`Delete ${what}`}>Delete</button>`}
     <${FormError} error=${error} onReload=${error && error.conflict ? () => { setError(null); onDone(); } : null} /></span>`;

@@ -123,6 +123,7 @@ function Info({ rows }) {
 export function TaskDetail({ id }) {
   const { admin } = useSession();
   const [actionError, setActionError] = useState(null);
+  const [actionNote, setActionNote] = useState(null);
   const [edit, setEdit] = useState(null);
   const [data, error, reload] = usePoll(async () => {
     const [task, execs, mailboxes, schedules, definitions, sites] = await Promise.all([
@@ -136,6 +137,7 @@ export function TaskDetail({ id }) {
   const name = (list, v, k = 'name') => (list.find((x) => x.id === v) || {})[k] || v;
   const act = async (fn) => {
     setActionError(null);
+    setActionNote(null);
     try { await fn(); reload(); } catch (e) { setActionError(e); }
   };
   const save = async (e) => {
@@ -150,7 +152,11 @@ export function TaskDetail({ id }) {
       ${task.enabled ? html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: false }))}>Disable</button>`
                      : html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: true }))}>Enable</button>`}
       <button onClick=${() => setEdit({ body: { schedule_id: task.schedule_id, definition_id: task.definition_id } })}>Edit</button>
+      <button onClick=${() => act(async () => { await api.post(`/exchange-tasks/${id}/membership/refresh`);
+        setActionNote('The group is resolved afresh by the next execution.'); })}>Refresh membership</button>
+      <${DeleteButton} what=${task.name} path=${`/exchange-tasks/${id}`} onDone=${() => { location.hash = '#/tasks'; }} />
     </div>`}
+    ${actionNote && html`<p role="status">${actionNote}</p>`}
     <${FormError} error=${actionError} />
     ${edit && html`<form class="panel" aria-label="Edit task" onSubmit=${save}>
       <${SelectField} label="Schedule" name="schedule_id" value=${edit.body.schedule_id} error=${edit.error && edit.error.fields.schedule_id}

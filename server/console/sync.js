@@ -67,16 +67,21 @@ function ConnectionCreate({ sites, onDone }) {
     <button type="submit">Create</button></form>`;
 }
 
-function testText(t) {
+// A test's outcome in words; badged, the state itself is left to the badge.
+function testText(t, badged = false) {
   if (!t) return 'never tested';
-  if (t.state === 'pending') return `pending since ${when(t.requested_at)}: waiting for a worker of the site`;
+  const state = badged ? '' : t.state;
+  if (t.state === 'pending') return `${state} since ${when(t.requested_at)}, waiting for a worker of the site`.trim();
   const how = `${t.latency_ms ?? '—'} ms${t.server_version ? `, ${t.server_version}` : ''}${t.mailbox ? `, mailbox ${t.mailbox}` : ''}`;
-  return t.state === 'succeeded' ? `succeeded (${how})` : `failed: ${t.reason_code || 'error'} — ${t.detail || ''} (${how})`;
+  return t.state === 'succeeded' ? `${state} (${how})`.trim()
+    : `${state ? `${state}: ` : ''}${t.reason_code || 'error'} — ${t.detail || ''} (${how})`;
 }
 
 // "Test": asks a worker of the site to reach Exchange, then follows the test until it ends.
 function ConnectionTest({ conn, onDone }) {
   const [mailbox, setMailbox] = useState('');
+  const el = useRef(null);
+  useEffect(() => { el.current.querySelector('input').focus(); }, []);
   const [test, setTest] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
@@ -95,7 +100,7 @@ function ConnectionTest({ conn, onDone }) {
     setError(null);
     try { setTest(await api.post(`/server-connections/${conn.id}/test`, mailbox ? { mailbox } : {})); } catch (err) { setError(err); }
   };
-  return html`<form class="panel" aria-label=${`Test ${conn.name}`} onSubmit=${run}><h2>Test ${conn.name}</h2>
+  return html`<form class="panel" ref=${el} aria-label=${`Test ${conn.name}`} onSubmit=${run}><h2>Test ${conn.name}</h2>
     <${TextField} label="Mailbox to open (empty: the service account's own)" name="mailbox" value=${mailbox}
       onInput=${setMailbox} error=${error && error.fields.mailbox} />
     <${FormError} error=${error && !error.fields.mailbox ? error : null} />
@@ -122,14 +127,14 @@ export function Connections() {
       toForm=${connectionForm} toBody=${connectionBody}
       fields=${(form) => html`<${ConnectionFields} form=${form} sites=${data.sites} editing />`}
       onDone=${() => { setEditing(null); reload(); }} onCancel=${() => setEditing(null)} />`}
-    ${testing && html`<${ConnectionTest} conn=${testing} onDone=${reload} />`}
+    ${testing && html`<${ConnectionTest} key=${testing.id} conn=${testing} onDone=${reload} />`}
     <table class="connections"><thead><tr><th scope="col">Name</th><th scope="col">Site</th><th scope="col">EWS URL</th>
       <th scope="col">Authentication</th><th scope="col">Service account</th><th scope="col">Impersonation</th>
       <th scope="col">TLS verified</th><th scope="col">Last test</th>${admin && html`<th scope="col">Actions</th>`}</tr></thead><tbody>
       ${data.conns.map((c) => html`<tr data-id=${c.id}><td>${c.name}</td><td>${site(c.site_id)}</td><td><code>${c.ews_url}</code></td>
         <td>${c.authentication}</td><td>${c.service_account}</td><td>${c.impersonation ? 'Yes' : 'No'}</td>
         <td>${c.tls_verify ? 'Yes' : 'No (test servers only)'}</td>
-        <td class="last-test">${c.last_test ? html`<${Badge} value=${c.last_test.state} /> ` : ''}${testText(c.last_test)}</td>
+        <td class="last-test">${c.last_test ? html`<${Badge} value=${c.last_test.state} /> ` : ''}${testText(c.last_test, true)}</td>
         ${admin && html`<td class="row-actions"><button type="button" aria-label=${`Test ${c.name}`} onClick=${() => setTesting(c)}>Test</button>
           <button type="button" aria-label=${`Edit ${c.name}`} onClick=${() => setEditing(c)}>Edit</button>
           <${DeleteButton} what=${c.name} path=${`/server-connections/${c.id}`} onDone=${reload} /></td>`}</tr>`)}</tbody></table>

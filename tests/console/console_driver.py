@@ -13,13 +13,19 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTEFACTS = os.path.join(harness.BUILD_DIR, "console-artefacts")
 
 
-def drive(scenario, server, **values):
+def drive(scenario, server, idle=(), **values):
+    """Runs the scenario with values as MSE_CONSOLE_* variables; returns its findings. The
+    clients in idle sat unused while the browser ran, possibly past the server's idle timeout:
+    their pooled connections are dropped, so the next request opens a new one instead of
+    racing the server's close of the old one."""
     os.makedirs(ARTEFACTS, exist_ok=True)
     env = dict(os.environ, MSE_CONSOLE_URL=server.url, MSE_CONSOLE_ARTEFACTS=ARTEFACTS,
                MSE_CONSOLE_CHROMIUM=CHROMIUM,
                **{f"MSE_CONSOLE_{k.upper()}": str(v) for k, v in values.items()})
     r = subprocess.run(["node", os.path.join(HERE, "drive.mjs"), scenario], env=env,
                        capture_output=True, text=True, timeout=240, cwd=harness.SOURCE_DIR)
+    for client in idle:
+        client.session.close()
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert "error" not in out, out["error"] + "\n" + r.stderr

@@ -235,8 +235,12 @@ async function edit(page) {
   const A = env('SCHEDULE');
   await go(page, '#/schedules', 'table.schedules');
   const f = `form[aria-label="Edit schedule ${A}"]`;
-  await page.click(`button[aria-label="Edit ${A}"]`);
+  await page.focus(`button[aria-label="Edit ${A}"]`);
+  await page.keyboard.press('Enter');
   await page.waitForSelector(`${f} [name=start_time]`);
+  // The form opens above the list; keyboard focus goes to it.
+  await page.waitForFunction((sel) => document.activeElement === document.querySelector(`${sel} h2`), { timeout: 10000 }, f);
+  out.focus_in_form = true;
   out.edit_prefilled = await page.$eval(`${f} [name=start_time]`, (e) => e.value);
   await replace(page, `${f} [name=start_time]`, '04:30');
   await page.click(`${f} button[type=submit]`);
@@ -259,9 +263,13 @@ async function edit(page) {
   await within(page, f, 'Cancel');
 
   // Delete: an unused schedule goes; one that tasks use is refused with the API's reason.
+  // By keyboard alone: Enter on Delete moves focus to the confirmation, Enter confirms.
   const B = env('SPARE');
-  await page.click(`button[aria-label="Delete ${B}"]`);
-  await within(page, `tr[data-id="${env('SPARE_ID')}"]`, 'Confirm delete');
+  await page.focus(`button[aria-label="Delete ${B}"]`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement.textContent === 'Confirm delete', { timeout: 10000 });
+  out.focus_on_confirm = await page.evaluate(() => document.activeElement.closest('tr').dataset.id);
+  await page.keyboard.press('Enter');
   await waitRow(page, 'table.schedules', B, false);
   await page.click(`button[aria-label="Delete ${A}"]`);
   await within(page, `tr[data-id="${env('SCHEDULE_ID')}"]`, 'Confirm delete');

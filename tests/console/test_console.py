@@ -61,7 +61,8 @@ def admin_run(api, anon, server, sim, site):
          "member_count": None}]})
     assert r.status_code == 204, r.text
     names = {"schedule": unique("sched"), "definition": unique("def"), "task": unique("task")}
-    out = drive("admin", server, admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
+    out = drive("admin", server, idle=(api, anon),
+                admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
                 site_id=site["id"], mailbox=mailbox, **names)
     return out, names, mailbox
 
@@ -136,7 +137,7 @@ def test_read_only_client_sees_no_write_control_and_is_refused(api, anon, server
     ro = ok(api.post("/api/v1/api-clients", json={"name": unique("ro"), "role": "read_only"}), 201)
     task = next(t for t in ok(api.get("/api/v1/exchange-tasks", params={"limit": 500}))["items"]
                 if t["name"] == names["task"])
-    out = drive("readonly", server, ro_id=ro["client_id"], ro_secret=ro["client_secret"],
+    out = drive("readonly", server, idle=(api, anon), ro_id=ro["client_id"], ro_secret=ro["client_secret"],
                 task_id=task["id"])
     assert "read-only" in out["who"]
     assert "Audit Log" not in out["nav"] and "API Clients" not in out["nav"]

@@ -33,7 +33,7 @@ def run(api, server):
             "definition_id": d["id"], "schedule_id": used["id"], "enabled": False,
             "group": {"kind": "mailbox", "value": "anna@contoso.example"}}), 201)
     definition = unique("msm")
-    out = drive("edit", server, admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
+    out = drive("edit", server, idle=(api,), admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
                 schedule=used["name"], schedule_id=used["id"], spare=spare["name"],
                 spare_id=spare["id"], definition=definition)
     return out, {"used": used, "spare": spare, "names": names, "definition": definition}
@@ -42,6 +42,7 @@ def run(api, server):
 def test_editing_a_schedule_saves_it(run):
     out, _ = run
     assert out["edit_prefilled"] == "02:00"  # the form starts from the stored schedule
+    assert out["focus_in_form"]  # opened by keyboard, focus is in the form
     assert out["saved_status"].startswith("Saved ")
 
 
@@ -56,7 +57,8 @@ def test_a_schedule_someone_else_changed_is_a_conflict_not_overwritten(api, run)
 
 def test_deleting_schedules(api, run):
     out, ctx = run
-    # The unused one is gone, from the list and the server.
+    # The unused one is gone (deleted by keyboard alone), from the list and the server.
+    assert out["focus_on_confirm"] == ctx["spare"]["id"]
     assert ctx["spare"]["name"] not in out["schedule_rows"]
     assert api.get(f"/api/v1/schedules/{ctx['spare']['id']}").status_code == 404
     # The one the tasks use is refused with the API's reason, shown at its row, and kept.

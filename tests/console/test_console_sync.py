@@ -74,7 +74,7 @@ def run(api, server, sim, site):
     shutil.rmtree(downloads, ignore_errors=True)
     os.makedirs(downloads)
     names = {"conn": unique("exchange"), "task": unique("archive")}
-    out = drive("sync", server, admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET, site_id=site["id"],
+    out = drive("sync", server, idle=(api,), admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET, site_id=site["id"],
                 ews_url=sim.ews_url, service_user=simlib.SERVICE_USER, service_password=simlib.SERVICE_PASSWORD,
                 test_mailbox=TEST_MAILBOX, mailbox=TEST_MAILBOX, word=WORD, downloads=downloads, **names)
     return out, names, posted, downloads
