@@ -161,7 +161,9 @@ async function admin(page) {
 
   for (const [hash, sel, name] of [['#/tasks', 'table.tasks', 'tasks'], ['#/schedules', 'main table', 'schedules'],
     ['#/definitions', 'main table', 'definitions'], ['#/sites', 'main table', 'sites'],
-    ['#/clients', 'main table', 'clients'], ['#/audit', 'main table', 'audit'], ['#/archive', 'main table', 'archive-mailboxes']]) {
+    ['#/clients', 'main table', 'clients'], ['#/audit', 'main table', 'audit'], ['#/archive', 'main table', 'archive-mailboxes'],
+    ['#/search', 'form[aria-label="Search the archive"]', 'search-empty'], ['#/connections', 'table.connections', 'connections-empty'],
+    ['#/sync-tasks', 'table.sync-tasks', 'sync-tasks-empty']]) {
     await go(page, hash, sel);
     await visit(page, name);
   }
