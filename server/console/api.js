@@ -77,8 +77,12 @@ function query(params) {
 // One call; { data, etag }. A GET revalidates what it fetched before (If-None-Match) unless
 // fresh is set; ifMatch makes a write conditional on the ETag the form was filled from.
 async function call(method, path, { params, body, ifMatch, fresh } = {}) {
+  // Signed out (a poll's timer may still fire): nothing to send, and no sign-in form to show
+  // before sign-out's own revocation has gone out.
+  const sent = token;
+  if (!sent) throw new ApiError(401, { detail: 'signed out' });
   const url = `/api/v1${path}${query(params)}`;
-  const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+  const headers = { Authorization: `Bearer ${sent}`, Accept: 'application/json' };
   const cached = method === 'GET' && !fresh ? etags.get(url) : null;
   if (cached) headers['If-None-Match'] = cached.etag;
   if (ifMatch) headers['If-Match'] = ifMatch;
@@ -91,7 +95,7 @@ async function call(method, path, { params, body, ifMatch, fresh } = {}) {
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (r.status === 401) {
+  if (r.status === 401 && sent === token) {
     // Expired or revoked: forget it, as sign-out would, and go back to the sign-in form.
     token = null;
     client = null;

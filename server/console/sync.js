@@ -239,11 +239,13 @@ const counts = (c) => `${c.total} (${c.ok} ok, ${c.warning} warning, ${c.error} 
 export function SyncTasks() {
   const { admin } = useSession();
   const [created, setCreated] = useState(null);
-  const pages = usePages('');
+  const [enabled, setEnabled] = useState('');
+  const pages = usePages(enabled);
   const [data, error, reload] = usePoll(async () => {
-    const [conns, tasks] = await Promise.all([api.all('/server-connections'), api.page('/sync-tasks', {}, pages.cursor, PAGE)]);
+    const [conns, tasks] = await Promise.all([api.all('/server-connections'),
+      api.page('/sync-tasks', { enabled }, pages.cursor, PAGE)]);
     return { conns, tasks: tasks.items, next: tasks.next_cursor };
-  }, [pages.cursor], 5000);
+  }, [enabled, pages.cursor], 5000);
   if (!data) return html`<${Title}>Sync Tasks<//><${Loading} error=${error} />`;
   const conn = (id) => (data.conns.find((c) => c.id === id) || {}).name || id;
   return html`<${Title}>Sync Tasks<//>
@@ -252,6 +254,9 @@ export function SyncTasks() {
     ${admin && (data.conns.length ? html`<${SyncCreate} conns=${data.conns} onDone=${(t) => { setCreated(t); reload(); }} />`
       : html`<p>Create a <a href="#/connections">server connection</a> first.</p>`)}
     ${created && html`<p role="status">Created <a href=${`#/sync-tasks/${created.id}`}>${created.name}</a>.</p>`}
+    <form class="filters" aria-label="Filter sync tasks" onSubmit=${(e) => e.preventDefault()}>
+      <${SelectField} label="Show" name="enabled" value=${enabled} onChange=${setEnabled}
+        options=${[['', 'All sync tasks'], ['true', 'Started'], ['false', 'Stopped']]} /></form>
     <table class="sync-tasks"><thead><tr><th scope="col">Name</th><th scope="col">Connection</th><th scope="col">Group</th>
       <th scope="col">Status</th><th scope="col">Mailboxes</th><th scope="col">Latest detail</th></tr></thead><tbody>
       ${data.tasks.map((t) => html`<tr data-id=${t.id}><td><a href=${`#/sync-tasks/${t.id}`}>${t.name}</a></td><td>${conn(t.connection_id)}</td>

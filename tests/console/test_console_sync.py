@@ -116,6 +116,8 @@ def test_an_exclusion_without_region_is_refused_at_the_region_and_creates_nothin
     out, names, _, _ = run
     assert out["region_error"] and out["region_invalid"] == "true"
     assert names["task"] not in out["sync_rows_after_error"]
+    # Created, it is started: the list of stopped tasks leaves it out.
+    assert names["task"] not in out["stopped_filter_rows"]
 
 
 def test_sync_task_status_never_claims_content_is_synchronised(run):
