@@ -62,7 +62,8 @@ function SignIn({ onSignedIn }) {
 }
 
 function useRoute() {
-  const parse = () => (location.hash.replace(/^#\/?/, '') || 'dashboard').split('/');
+  // The query (#/tasks?status=running, the dashboard's links) is the page's, not the route's.
+  const parse = () => (location.hash.replace(/^#\/?/, '').split('?')[0] || 'dashboard').split('/');
   const [route, setRoute] = useState(parse());
   useEffect(() => {
     const on = () => setRoute(parse());

@@ -321,6 +321,14 @@ async function edit(page) {
   await waitRow(page, 'table.definitions', env('DEFINITION') + '-mf');
   await visit(page, 'definitions-edited');
 
+  // The dashboard's count of disabled tasks leads to the list filtered to them.
+  await go(page, '#/dashboard', '[data-status="disabled"]');
+  out.dashboard_disabled = Number(await text(page, '[data-status="disabled"]'));
+  await page.click('a[href="#/tasks?status=disabled"]');
+  await page.waitForSelector('table.tasks tbody tr', { timeout: 15000 });
+  out.status_filter = await page.$eval('form[aria-label="Filter tasks"] [name=status]', (e) => e.value);
+  out.filtered_first_page = await text(page, 'nav[aria-label="Task pages, above"] [role=status]');
+
   // The task list in pages of the API's keyset cursors: every task once, one page in the DOM.
   await go(page, '#/tasks', 'table.tasks tbody tr');
   const pager = 'nav[aria-label="Task pages, above"]';

@@ -103,6 +103,12 @@ def test_a_thousand_tasks_are_paged_each_shown_once(run):
     assert out["back_page"] == "801–900"
 
 
+def test_the_dashboards_status_count_opens_the_filtered_list(run):
+    out, _ = run
+    assert out["dashboard_disabled"] == TASKS
+    assert out["status_filter"] == "disabled" and out["filtered_first_page"] == "1–100"
+
+
 def test_edit_pages_have_no_serious_accessibility_violation(run):
     out, _ = run
     assert {"schedule-conflict", "definition-error", "definition-edit", "tasks-paged"} <= set(out["pages"])
