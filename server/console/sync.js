@@ -191,7 +191,7 @@ function SyncFields({ form, conns, creating }) {
       error=${errs.include_sensitive} onChange=${(v) => change('include_sensitive', v)} />
     <${TextField} label="Synchronise each mailbox every (minutes)" name="interval_minutes" type="number"
       value=${body.interval_minutes} error=${errs.interval_minutes} onInput=${(v) => change('interval_minutes', v)} />
-    <fieldset><legend>Exclusions: windows with no synchronisation</legend>
+    <fieldset data-field="exclusions"><legend>Exclusions: windows with no synchronisation</legend>
       <${CheckField} label="Exclusions active" name="exclusions_active" value=${body.exclusions_active}
         error=${errs.exclusions_active} onChange=${(v) => change('exclusions_active', v)} />
       ${body.exclusions.map((x, i) => html`<div class="row exclusion" role="group" aria-label=${`Exclusion ${i + 1}`}>
@@ -203,7 +203,7 @@ function SyncFields({ form, conns, creating }) {
         <button type="button" aria-label=${`Remove exclusion ${i + 1}`}
           onClick=${() => change('exclusions', body.exclusions.filter((_, j) => j !== i))}>Remove</button>
         ${errs[`exclusions[${i}]`] && html`<p class="field-error" role="alert">${errs[`exclusions[${i}]`]}</p>`}</div>`)}
-      ${errs.exclusions && html`<p class="field-error" role="alert" data-field-error="exclusions">${errs.exclusions}</p>`}
+      ${errs.exclusions && html`<p class="field-error" role="alert">${errs.exclusions}</p>`}
       <button type="button" onClick=${() => change('exclusions', [...body.exclusions, { ...EXCLUSION }])}>Add exclusion</button>
     </fieldset>
     ${creating && html`<${CheckField} label="Start at once" name="enabled" value=${body.enabled}
@@ -223,7 +223,7 @@ function SyncCreate({ conns, onDone }) {
   };
   return html`<form class="panel" ref=${el} aria-label="New sync task" onSubmit=${submit}><h2>New sync task</h2>
     <${SyncFields} form=${form} conns=${conns} creating />
-    <${FormError} error=${unmatched(form.error, (f) => f === 'exclusions' || shows(el.current, f))} />
+    <${FormError} error=${unmatched(form.error, (f) => shows(el.current, f))} />
     <button type="submit">Create</button></form>`;
 }
 
