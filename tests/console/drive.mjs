@@ -351,6 +351,15 @@ async function edit(page) {
   await page.waitForFunction((s, t) => document.querySelector(s).textContent !== t, { timeout: 15000 },
     `${pager} [role=status]`, out.task_pages[out.task_pages.length - 1]);
   out.back_page = await text(page, `${pager} [role=status]`);
+
+  // A task's page: membership refresh, then delete (confirmed), back to the list.
+  await go(page, `#/tasks/${env('DELETE_TASK_ID')}`, '#h-info');
+  await clickText(page, 'button', 'Refresh membership');
+  out.task_refresh_note = await (await page.waitForSelector('::-p-xpath(//main//p[@role="status"][contains(., "afresh")])')).evaluate((e) => e.textContent);
+  await page.click('main .actions button[aria-label^="Delete "]');
+  await clickText(page, 'button', 'Confirm delete');
+  await page.waitForFunction(() => location.hash === '#/tasks', { timeout: 15000 });
+  out.after_task_delete = await page.evaluate(() => location.hash);
 }
 
 // Sync & Recover: a server connection made and tested from the console, a sync task with an

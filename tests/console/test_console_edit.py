@@ -33,10 +33,11 @@ def run(api, server):
             "definition_id": d["id"], "schedule_id": used["id"], "enabled": False,
             "group": {"kind": "mailbox", "value": "anna@contoso.example"}}), 201)
     definition = unique("msm")
+    doomed = ok(api.get("/api/v1/exchange-tasks", params={"limit": 1}))["items"][0]
     out = drive("edit", server, idle=(api,), admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
                 schedule=used["name"], schedule_id=used["id"], spare=spare["name"],
-                spare_id=spare["id"], definition=definition)
-    return out, {"used": used, "spare": spare, "names": names, "definition": definition}
+                spare_id=spare["id"], definition=definition, delete_task_id=doomed["id"])
+    return out, {"used": used, "spare": spare, "names": names, "definition": definition, "doomed": doomed}
 
 
 def test_editing_a_schedule_saves_it(run):
@@ -107,6 +108,13 @@ def test_the_dashboards_status_count_opens_the_filtered_list(run):
     out, _ = run
     assert out["dashboard_disabled"] == TASKS
     assert out["status_filter"] == "disabled" and out["filtered_first_page"] == "1–100"
+
+
+def test_a_task_is_deleted_from_its_page(api, run):
+    out, ctx = run
+    assert "afresh" in out["task_refresh_note"]
+    assert out["after_task_delete"] == "#/tasks"
+    assert api.get(f"/api/v1/exchange-tasks/{ctx['doomed']['id']}").status_code == 404
 
 
 def test_edit_pages_have_no_serious_accessibility_violation(run):
