@@ -13,6 +13,10 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem || {};
   }
+  // 412 to a write that carried If-Match: someone changed the resource since it was read.
+  get conflict() {
+    return this.status === 412;
+  }
   // { field: message } from the problem document's errors[].
   get fields() {
     const out = {};
@@ -70,20 +74,28 @@ function query(params) {
   return s ? `?${s}` : '';
 }
 
-export async function request(method, path, { params, body } = {}) {
+// One call; { data, etag }. A GET revalidates what it fetched before (If-None-Match) unless
+// fresh is set; ifMatch makes a write conditional on the ETag the form was filled from.
+async function call(method, path, { params, body, ifMatch, fresh } = {}) {
+  // Signed out (a poll's timer may still fire): nothing to send, and no sign-in form to show
+  // before sign-out's own revocation has gone out.
+  const sent = token;
+  if (!sent) throw new ApiError(401, { detail: 'signed out' });
   const url = `/api/v1${path}${query(params)}`;
-  const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
-  const cached = method === 'GET' ? etags.get(url) : null;
+  const headers = { Authorization: `Bearer ${sent}`, Accept: 'application/json' };
+  const cached = method === 'GET' && !fresh ? etags.get(url) : null;
   if (cached) headers['If-None-Match'] = cached.etag;
+  if (ifMatch) headers['If-Match'] = ifMatch;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const r = await fetch(url, {
     method, headers, cache: 'no-store',
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (r.status === 304 && cached) return cached.body;
+  if (r.status === 304 && cached) return { data: cached.body, etag: cached.etag };
   const text = await r.text();
-  const data = text ? JSON.parse(text) : null;
-  if (r.status === 401) {
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (r.status === 401 && sent === token) {
     // Expired or revoked: forget it, as sign-out would, and go back to the sign-in form.
     token = null;
     client = null;
@@ -93,13 +105,39 @@ export async function request(method, path, { params, body } = {}) {
   if (!r.ok) throw new ApiError(r.status, data);
   const etag = r.headers.get('ETag');
   if (method === 'GET' && etag) etags.set(url, { etag, body: data });
-  return data;
+  return { data, etag };
 }
+
+export async function request(method, path, opts = {}) {
+  return (await call(method, path, opts)).data;
+}
+
+// A resource with its current ETag, always fetched afresh: what an edit form starts from.
+export const getForEdit = (path) => call('GET', path, { fresh: true });
 
 export const get = (path, params) => request('GET', path, { params });
 export const post = (path, body) => request('POST', path, { body: body ?? {} });
-export const patch = (path, body) => request('PATCH', path, { body });
-export const del = (path) => request('DELETE', path);
+export const patch = (path, body, ifMatch) => request('PATCH', path, { body, ifMatch });
+export const del = (path, ifMatch) => request('DELETE', path, { ifMatch });
+
+// One page of a keyset-paged list: { items, next_cursor }.
+export const page = (path, params, cursor, limit) => get(path, { ...params, limit, cursor });
+
+// Saves what an authenticated URL serves (a message's EML) as a file: the browser cannot send
+// the bearer token with a plain link, so the bytes are fetched and handed over as a blob.
+export async function download(path, filename) {
+  const r = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+  if (!r.ok) throw new ApiError(r.status, await r.json().catch(() => null));
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return r.headers.get('Content-Type');
+}
 
 // Every page of a list (small resource lists: sites, schedules, definitions).
 export async function all(path, params) {

@@ -3,7 +3,10 @@
 import { html, render, useEffect, useState } from './preact-htm.js';
 import * as api from './api.js';
 import { Session, TextField, FormError } from './ui.js';
-import { Dashboard, Tasks, TaskDetail, Schedules, Definitions, Sites, Audit, Clients } from './pages.js';
+import { Dashboard, Tasks, TaskDetail, Schedules, Sites, Audit, Clients } from './pages.js';
+import { Definitions } from './definitions.js';
+import { Connections, SyncTasks, SyncTaskDetail } from './sync.js';
+import { Search } from './search.js';
 import { Wizard } from './wizard.js';
 import { Archive } from './archive.js';
 
@@ -14,6 +17,9 @@ const NAV = [
   ['definitions', 'Definitions', false],
   ['sites', 'Sites', false],
   ['archive', 'Archive', false],
+  ['search', 'Archive Search', false],
+  ['connections', 'Server Connections', false],
+  ['sync-tasks', 'Sync Tasks', false],
   ['clients', 'API Clients', true],
   ['audit', 'Audit Log', true],
 ];
@@ -56,7 +62,8 @@ function SignIn({ onSignedIn }) {
 }
 
 function useRoute() {
-  const parse = () => (location.hash.replace(/^#\/?/, '') || 'dashboard').split('/');
+  // The query (#/tasks?status=running, the dashboard's links) is the page's, not the route's.
+  const parse = () => (location.hash.replace(/^#\/?/, '').split('?')[0] || 'dashboard').split('/');
   const [route, setRoute] = useState(parse());
   useEffect(() => {
     const on = () => setRoute(parse());
@@ -77,6 +84,9 @@ function Page({ route }) {
     case 'definitions': return html`<${Definitions} />`;
     case 'sites': return html`<${Sites} />`;
     case 'archive': return html`<${Archive} address=${rest[0] && decodeURIComponent(rest[0])} />`;
+    case 'search': return html`<${Search} />`;
+    case 'connections': return html`<${Connections} />`;
+    case 'sync-tasks': return rest[0] ? html`<${SyncTaskDetail} id=${rest[0]} />` : html`<${SyncTasks} />`;
     case 'clients': return html`<${Clients} />`;
     case 'audit': return html`<${Audit} />`;
     default: return html`<${Dashboard} />`;

@@ -2,8 +2,9 @@
 // The console's list and detail pages: dashboard, tasks, schedules, definitions, sites, audit.
 import { html, useEffect, useState } from './preact-htm.js';
 import * as api from './api.js';
-import { Badge, FormError, Loading, Progress, SelectField, TextField, TYPES, typeName,
-  usePoll, useSession, when } from './ui.js';
+import { Badge, FormError, Loading, Pager, Progress, SelectField, TextField, TYPES, errorAt, typeName,
+  usePages, usePoll, useSession, when } from './ui.js';
+import { DeleteButton, Editor } from './edit.js';
 
 const ACTIVE = ['queued', 'running', 'waiting'];
 const doneOf = (m) => m.healthy + m.warning + m.error + m.skipped;
@@ -75,17 +76,25 @@ function hashParams() {
   return Object.fromEntries(new URLSearchParams(q));
 }
 
+// Tasks a page: the list is keyset-paged by the API (next_cursor), so a site with thousands of
+// tasks costs one page of rows in the browser, not all of them.
+export const TASK_PAGE = 100;
+
 export function Tasks() {
   const { admin } = useSession();
   const [f, setF] = useState({ site_id: '', type: '', status: '', ...hashParams() });
   const [sort, setSort] = useState('name');
+  const pages = usePages(`${f.site_id}|${f.type}|${f.status}`);
   const [data, error] = usePoll(async () => {
-    const [sites, tasks] = await Promise.all([api.all('/sites'), api.all('/exchange-tasks', f)]);
-    return { sites, tasks };
-  }, [f.site_id, f.type, f.status]);
+    const [sites, tasks] = await Promise.all([api.all('/sites'),
+      api.page('/exchange-tasks', f, pages.cursor, TASK_PAGE)]);
+    return { sites, tasks: tasks.items, next: tasks.next_cursor };
+  }, [f.site_id, f.type, f.status, pages.cursor]);
   const set = (k) => (v) => setF({ ...f, [k]: v });
   const siteName = (id) => (data && data.sites.find((s) => s.id === id) || {}).name || id;
   const rows = data ? [...data.tasks].sort((a, b) => String(a[sort] ?? '').localeCompare(String(b[sort] ?? ''))) : [];
+  const pager = (where) => data && html`<${Pager} label=${`Task pages, ${where}`} first=${pages.first} count=${rows.length} next=${data.next}
+    hasPrev=${pages.hasPrev} onNext=${() => pages.next(data.next, rows.length)} onPrev=${pages.prev} />`;
   return html`<${Title}>Exchange Tasks<//>
     ${admin && html`<p><a class="button" href="#/tasks/new">New Exchange Task</a></p>`}
     <form class="filters" aria-label="Filter tasks" onSubmit=${(e) => e.preventDefault()}>
@@ -95,16 +104,16 @@ export function Tasks() {
         options=${[['', 'All types'], ...TYPES]} />
       <${SelectField} label="Status" name="status" value=${f.status} onChange=${set('status')}
         options=${[['', 'Any status'], ...['scheduled', 'queued', 'running', 'waiting', 'disabled'].map((s) => [s, s])]} />
-      <${SelectField} label="Sort by" name="sort" value=${sort} onChange=${setSort}
+      <${SelectField} label="Sort this page by" name="sort" value=${sort} onChange=${setSort}
         options=${[['name', 'Name'], ['status', 'Status'], ['next_run_at', 'Next run'], ['updated_at', 'Last modified']]} />
     </form>
-    ${!data ? html`<${Loading} error=${error} />` : html`<table class="tasks"><thead><tr>
+    ${!data ? html`<${Loading} error=${error} />` : html`${pager('above')}<table class="tasks"><thead><tr>
       <th scope="col">Name</th><th scope="col">Site</th><th scope="col">Type</th><th scope="col">Status</th>
       <th scope="col">Health</th><th scope="col">Next run</th><th scope="col">Sequence</th></tr></thead><tbody>
       ${rows.map((t) => html`<tr><td><a href=${`#/tasks/${t.id}`}>${t.name}</a></td><td>${siteName(t.site_id)}</td>
         <td>${typeName(t.type)}</td><td><${Badge} value=${t.status} /></td><td>${t.health || '—'}</td>
         <td>${when(t.next_run_at)}</td><td>${t.sequence}</td></tr>`)}</tbody></table>
-      ${rows.length === 0 && html`<p>No task matches.</p>`}`}`;
+      ${rows.length === 0 && html`<p>No task matches.</p>`}${pager('below')}`}`;
 }
 
 function Info({ rows }) {
@@ -114,6 +123,7 @@ function Info({ rows }) {
 export function TaskDetail({ id }) {
   const { admin } = useSession();
   const [actionError, setActionError] = useState(null);
+  const [actionNote, setActionNote] = useState(null);
   const [edit, setEdit] = useState(null);
   const [data, error, reload] = usePoll(async () => {
     const [task, execs, mailboxes, schedules, definitions, sites] = await Promise.all([
@@ -127,6 +137,7 @@ export function TaskDetail({ id }) {
   const name = (list, v, k = 'name') => (list.find((x) => x.id === v) || {})[k] || v;
   const act = async (fn) => {
     setActionError(null);
+    setActionNote(null);
     try { await fn(); reload(); } catch (e) { setActionError(e); }
   };
   const save = async (e) => {
@@ -141,7 +152,11 @@ export function TaskDetail({ id }) {
       ${task.enabled ? html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: false }))}>Disable</button>`
                      : html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: true }))}>Enable</button>`}
       <button onClick=${() => setEdit({ body: { schedule_id: task.schedule_id, definition_id: task.definition_id } })}>Edit</button>
+      <button onClick=${() => act(async () => { await api.post(`/exchange-tasks/${id}/membership/refresh`);
+        setActionNote('The group is resolved afresh by the next execution.'); })}>Refresh membership</button>
+      <${DeleteButton} what=${task.name} path=${`/exchange-tasks/${id}`} onDone=${() => { location.hash = '#/tasks'; }} />
     </div>`}
+    ${actionNote && html`<p role="status">${actionNote}</p>`}
     <${FormError} error=${actionError} />
     ${edit && html`<form class="panel" aria-label="Edit task" onSubmit=${save}>
       <${SelectField} label="Schedule" name="schedule_id" value=${edit.body.schedule_id} error=${edit.error && edit.error.fields.schedule_id}
@@ -284,32 +299,51 @@ export const SCHEDULE_FIELDS = [
 export const SCHEDULE_INITIAL = { name: '', timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
   type: 'daily', mode: 'once', start_time: '02:00' };
 
+// A datetime-local input's value (the browser's local time) for an instant.
+function localInput(t) {
+  if (!t) return '';
+  const d = new Date(t);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+// The form's values for a stored schedule.
+function scheduleForm(s) {
+  return { name: s.name, timezone: s.timezone, type: s.type, mode: s.mode || 'once', start_time: s.start_time || '',
+    end_time: s.end_time || '', interval_minutes: s.interval_minutes ?? '',
+    days_of_week: (s.days_of_week || []).join(', '), run_at: localInput(s.run_at) };
+}
+
+function ScheduleFields({ form }) {
+  const { body, change, errs } = form;
+  return html`${SCHEDULE_FIELDS.map(([k, label, kind, options]) => kind === 'select'
+    ? html`<${SelectField} label=${label} name=${k} value=${body[k]} error=${errs[k]} options=${options}
+        onChange=${(v) => change(k, v)} />`
+    : html`<${TextField} label=${label} name=${k} value=${body[k]} error=${errorAt(errs, k)} type=${kind || 'text'}
+        onInput=${(v) => change(k, v)} />`)}
+    <${NextRuns} body=${body} />`;
+}
+
 export function Schedules() {
   const { admin } = useSession();
   const [created, setCreated] = useState(null);
+  const [editing, setEditing] = useState(null);
   const [data, error, reload] = usePoll(() => api.all('/schedules'), [], 0);
   return html`<${Title}>Schedules<//>
-    ${admin && html`<${CreateForm} title="New schedule" fields=${SCHEDULE_FIELDS} initial=${SCHEDULE_INITIAL} preview
+    ${admin && !editing && html`<${CreateForm} title="New schedule" fields=${SCHEDULE_FIELDS} initial=${SCHEDULE_INITIAL} preview
       submit=${(b) => api.post('/schedules', scheduleBody(b))} onDone=${(s) => { setCreated(s); reload(); }} />`}
-    ${created && html`<p role="status">Created ${created.name}; next runs: ${created.next_runs.slice(0, 3).map(when).join(', ')}</p>`}
-    ${!data ? html`<${Loading} error=${error} />` : html`<table><thead><tr><th scope="col">Name</th><th scope="col">Type</th>
-      <th scope="col">Time zone</th><th scope="col">Next runs</th><th scope="col">Last modified by</th></tr></thead><tbody>
-      ${data.map((s) => html`<tr><td>${s.name}</td><td>${s.type}${s.mode ? ` (${s.mode})` : ''}</td><td>${s.timezone}</td>
-        <td>${s.next_runs.slice(0, 3).map(when).join('; ') || '—'}</td><td>${s.updated_by}</td></tr>`)}</tbody></table>`}`;
-}
-
-export const DEF_FIELDS = [['type', 'Type', 'select', TYPES], ['description', 'Description']];
-
-export function Definitions() {
-  const { admin } = useSession();
-  const [data, error, reload] = usePoll(() => api.all('/definitions'), [], 0);
-  return html`<${Title}>Definitions<//>
-    ${admin && html`<${CreateForm} title="New definition" fields=${DEF_FIELDS}
-      initial=${{ type: TYPES[0][0], description: '' }} submit=${(b) => api.post('/definitions', b)} onDone=${reload} />`}
-    ${!data ? html`<${Loading} error=${error} />` : html`<table><thead><tr><th scope="col">Description</th><th scope="col">Type</th>
-      <th scope="col">Settings</th><th scope="col">Last modified</th></tr></thead><tbody>
-      ${data.map((d) => html`<tr><td>${d.description}</td><td>${typeName(d.type)}</td>
-        <td><code>${JSON.stringify(d.settings)}</code></td><td>${when(d.updated_at)}</td></tr>`)}</tbody></table>`}`;
+    ${editing && html`<${Editor} path=${`/schedules/${editing.id}`} title=${`Edit schedule ${editing.name}`}
+      toForm=${scheduleForm} toBody=${scheduleBody} fields=${(form) => html`<${ScheduleFields} form=${form} />`}
+      onDone=${(s) => { setEditing(null); setCreated(s); reload(); }} onCancel=${() => setEditing(null)} />`}
+    ${created && html`<p role="status">Saved ${created.name}; next runs: ${created.next_runs.slice(0, 3).map(when).join(', ')}</p>`}
+    ${!data ? html`<${Loading} error=${error} />` : html`<table class="schedules"><thead><tr><th scope="col">Name</th><th scope="col">Type</th>
+      <th scope="col">Time zone</th><th scope="col">Next runs</th><th scope="col">Last modified by</th>
+      ${admin && html`<th scope="col">Actions</th>`}</tr></thead><tbody>
+      ${data.map((s) => html`<tr data-id=${s.id}><td>${s.name}</td><td>${s.type}${s.mode ? ` (${s.mode})` : ''}${s.start_time ? ` ${s.start_time}` : ''}</td><td>${s.timezone}</td>
+        <td>${s.next_runs.slice(0, 3).map(when).join('; ') || '—'}</td><td>${s.updated_by}</td>
+        ${admin && html`<td><button type="button" onClick=${() => { setCreated(null); setEditing(s); }}
+          aria-label=${`Edit ${s.name}`}>Edit</button>
+          <${DeleteButton} what=${s.name} path=${`/schedules/${s.id}`} onDone=${reload} /></td>`}</tr>`)}</tbody></table>`}`;
 }
 
 // A secret shown once, right after the API returned it.

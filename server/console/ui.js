@@ -23,8 +23,8 @@ export function Field({ label, name, error, children, hint }) {
   </div>`;
 }
 
-export function TextField({ label, name, value, onInput, error, type = 'text', ...rest }) {
-  return html`<${Field} label=${label} name=${name} error=${error}>${(a) =>
+export function TextField({ label, name, value, onInput, error, hint, type = 'text', ...rest }) {
+  return html`<${Field} label=${label} name=${name} error=${error} hint=${hint}>${(a) =>
     html`<input ...${a} type=${type} value=${value ?? ''}
       onInput=${(e) => onInput(e.target.value)} ...${rest} />`}<//>`;
 }
@@ -36,10 +36,64 @@ export function SelectField({ label, name, value, onChange, error, options }) {
     </select>`}<//>`;
 }
 
-// The problem's detail when it names no field this form shows.
-export function FormError({ error }) {
+// A checkbox; its label follows it, as a checkbox's does.
+export function CheckField({ label, name, value, onChange, error }) {
+  const id = useRef(nextId()).current;
+  return html`<div class="field check" data-field=${name}>
+    <input type="checkbox" id=${id} name=${name} checked=${!!value}
+      aria-invalid=${error ? 'true' : undefined} aria-describedby=${error ? `${id}-err` : undefined}
+      onChange=${(e) => onChange(e.target.checked)} />
+    <label for=${id}>${label}</label>
+    ${error && html`<p class="field-error" id=${`${id}-err`} role="alert">${error}</p>`}
+  </div>`;
+}
+
+// A list typed one entry a line (folder paths, message classes).
+export function ListField({ label, name, value, onInput, error, hint }) {
+  return html`<${Field} label=${label} name=${name} error=${error} hint=${hint}>${(a) =>
+    html`<textarea ...${a} rows="3" onInput=${(e) => onInput(e.target.value)}>${value ?? ''}</textarea>`}<//>`;
+}
+export const lines = (text) => (text || '').split(/\n/).map((l) => l.trim()).filter(Boolean);
+
+// The API's message for a field, or for an entry of it when the form shows a list as one
+// input, one entry a line (`settings.exclude_folders[2]` is line 3 of that input).
+export function errorAt(errs, name) {
+  if (!errs) return undefined;
+  if (errs[name]) return errs[name];
+  const entries = Object.keys(errs).filter((k) => k.startsWith(`${name}[`) && /^\[\d+\]$/.test(k.slice(name.length)));
+  return entries.length ? entries.map((k) => `line ${Number(k.slice(name.length + 1, -1)) + 1}: ${errs[k]}`).join('; ') : undefined;
+}
+
+// The problem's detail when it names no field this form shows; a 412 says what happened.
+export function FormError({ error, onReload }) {
   if (!error) return null;
+  if (error.conflict) {
+    return html`<div class="form-error conflict" role="alert"><p>Changed by someone else since you opened it: reload it
+      to see the current version, then make your change again.</p>
+      ${onReload && html`<button type="button" onClick=${onReload}>Reload</button>`}</div>`;
+  }
   return html`<p class="form-error" role="alert">${error.message}</p>`;
+}
+
+// Previous / next over a keyset-paged list; cursors is the stack of the pages before this one.
+export function Pager({ label, first, count, next, onNext, onPrev, hasPrev }) {
+  if (!hasPrev && !next) return null;
+  return html`<nav class="pager" aria-label=${label}>
+    <button type="button" onClick=${onPrev} disabled=${!hasPrev}>Previous page</button>
+    <span role="status">${count ? `${first + 1}–${first + count}` : 'none'}</span>
+    <button type="button" onClick=${onNext} disabled=${!next}>Next page</button></nav>`;
+}
+
+// The state of a paged list: [cursor of the page shown, its first row's index, go next, go back].
+export function usePages(key) {
+  const [stack, setStack] = useState([]); // { cursor, first } of each page before this one
+  const [at, setAt] = useState({ cursor: null, first: 0 });
+  useEffect(() => { setStack([]); setAt({ cursor: null, first: 0 }); }, [key]);
+  return {
+    cursor: at.cursor, first: at.first, hasPrev: stack.length > 0,
+    next: (cursor, count) => { setStack([...stack, at]); setAt({ cursor, first: at.first + count }); },
+    prev: () => { setAt(stack[stack.length - 1]); setStack(stack.slice(0, -1)); },
+  };
 }
 
 export function when(t) {

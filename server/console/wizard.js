@@ -2,7 +2,8 @@
 // The New Exchange Task wizard in seed 001's order: site, schedule, type, definition, group, save.
 import { html, useEffect, useState } from './preact-htm.js';
 import * as api from './api.js';
-import { CreateForm, DEF_FIELDS, SCHEDULE_FIELDS, SCHEDULE_INITIAL, scheduleBody } from './pages.js';
+import { CreateForm, SCHEDULE_FIELDS, SCHEDULE_INITIAL, scheduleBody } from './pages.js';
+import { DefinitionCreate } from './definitions.js';
 import { FormError, Loading, SelectField, TextField, TYPES, typeName, usePoll, useSession } from './ui.js';
 
 const STEPS = ['Site', 'Schedule', 'Task type', 'Definition', 'Group', 'Save'];
@@ -87,8 +88,7 @@ export function Wizard() {
       error=${errs.type} options=${TYPES} />`,
     () => html`<${SelectField} label=${`Definition (${typeName(cur.type)})`} name="definition_id" value=${cur.definition_id}
       onChange=${set('definition_id')} error=${errs.definition_id} options=${defs.map((d) => [d.id, d.description])} />
-      ${creating ? html`<${CreateForm} title="Create New definition" fields=${DEF_FIELDS.slice(1)} initial=${{ description: '' }}
-        submit=${(b) => api.post('/definitions', { ...b, type: cur.type })} onDone=${created('definition_id')} />`
+      ${creating ? html`<${DefinitionCreate} title="Create New definition" fixedType=${cur.type} onDone=${created('definition_id')} />`
         : html`<button type="button" onClick=${() => setCreating(true)}>Create New definition</button>`}`,
     () => html`<${SelectField} label="Group kind" name="group.kind" value=${cur.kind} onChange=${set('kind')}
       error=${errs['group.kind']} options=${GROUPS} />

@@ -6,10 +6,7 @@ no write control and the server refuses its writes; axe-core finds no serious or
 violation on any page. Screenshots and axe reports land in the build tree (console-artefacts).
 """
 import datetime
-import json
 import os
-import shutil
-import subprocess
 import sys
 import zoneinfo
 
@@ -19,10 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "worker"))
 from conftest import FAST, admin_server, BOOTSTRAP_ID, BOOTSTRAP_SECRET  # noqa: E402
 from admin_helpers import make_site, ok, problem, unique  # noqa: E402
 from e2e import harness, simlib, worker_env  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTEFACTS = os.path.join(harness.BUILD_DIR, "console-artefacts")
+from console_driver import assert_accessible, drive  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,27 +44,6 @@ def site(api, server, sim):
     worker.stop()
 
 
-def drive(scenario, server, **values):
-    os.makedirs(ARTEFACTS, exist_ok=True)
-    env = dict(os.environ, MSE_CONSOLE_URL=server.url, MSE_CONSOLE_ARTEFACTS=ARTEFACTS,
-               MSE_CONSOLE_CHROMIUM=CHROMIUM,
-               **{f"MSE_CONSOLE_{k.upper()}": str(v) for k, v in values.items()})
-    r = subprocess.run(["node", os.path.join(HERE, "drive.mjs"), scenario], env=env,
-                       capture_output=True, text=True, timeout=240, cwd=harness.SOURCE_DIR)
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert "error" not in out, out["error"] + "\n" + r.stderr
-    return out
-
-
-def assert_accessible(out):
-    for name, page in out["pages"].items():
-        assert page["axe"] == [], f"{name}: {page['axe']}"
-    # The expected refusals: the probe by which the console learns a client is read-only (403)
-    # and the validation error the admin scenario provokes (422).
-    assert all("403" in e or "422" in e for e in out["console_errors"]), out["console_errors"]
-
-
 ENGINEERING = "CN=Engineering,OU=Groups,DC=contoso,DC=example"
 
 
@@ -88,7 +61,8 @@ def admin_run(api, anon, server, sim, site):
          "member_count": None}]})
     assert r.status_code == 204, r.text
     names = {"schedule": unique("sched"), "definition": unique("def"), "task": unique("task")}
-    out = drive("admin", server, admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
+    out = drive("admin", server, idle=(api, anon),
+                admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
                 site_id=site["id"], mailbox=mailbox, **names)
     return out, names, mailbox
 
@@ -148,7 +122,8 @@ def test_validation_error_shows_at_its_field(admin_run):
 def test_admin_pages_have_no_serious_accessibility_violation(admin_run):
     out, _, _ = admin_run
     assert {"signin", "dashboard", "wizard", "wizard-group-lookup", "task-detail", "archive", "tasks", "schedules",
-            "definitions", "sites", "clients", "audit", "dashboard-phone"} <= set(out["pages"])
+            "definitions", "sites", "clients", "audit", "dashboard-phone", "search-empty",
+            "connections-empty", "sync-tasks-empty"} <= set(out["pages"])
     assert_accessible(out)
 
 
@@ -163,13 +138,13 @@ def test_read_only_client_sees_no_write_control_and_is_refused(api, anon, server
     ro = ok(api.post("/api/v1/api-clients", json={"name": unique("ro"), "role": "read_only"}), 201)
     task = next(t for t in ok(api.get("/api/v1/exchange-tasks", params={"limit": 500}))["items"]
                 if t["name"] == names["task"])
-    out = drive("readonly", server, ro_id=ro["client_id"], ro_secret=ro["client_secret"],
+    out = drive("readonly", server, idle=(api, anon), ro_id=ro["client_id"], ro_secret=ro["client_secret"],
                 task_id=task["id"])
     assert "read-only" in out["who"]
     assert "Audit Log" not in out["nav"] and "API Clients" not in out["nav"]
     assert out["new_task_link"] == 0
     assert out["task_buttons"] == []
-    assert out["forms"] == {"schedules": 0, "definitions": 0, "sites": 0}
+    assert out["forms"] == {"schedules": 0, "definitions": 0, "sites": 0, "connections": 0, "sync-tasks": 0}
     assert_accessible(out)
     # The server refuses the write anyway.
     ro_api = anon.as_client(ro["client_id"], ro["client_secret"])
