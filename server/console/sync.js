@@ -227,13 +227,6 @@ function SyncCreate({ conns, onDone }) {
     <button type="submit">Create</button></form>`;
 }
 
-// What this engine version cannot do yet, said where the administrator looks (never "fine").
-function NotImplemented({ task }) {
-  if (task.content_sync !== 'not_implemented') return null;
-  return html`<p class="not-implemented" role="note"><strong>Not yet implemented:</strong> this engine version does not
-    synchronise content; no mailbox of this task is archived.</p>`;
-}
-
 const counts = (c) => `${c.total} (${c.ok} ok, ${c.warning} warning, ${c.error} error)`;
 
 export function SyncTasks() {
@@ -249,8 +242,6 @@ export function SyncTasks() {
   if (!data) return html`<${Title}>Sync Tasks<//><${Loading} error=${error} />`;
   const conn = (id) => (data.conns.find((c) => c.id === id) || {}).name || id;
   return html`<${Title}>Sync Tasks<//>
-    <p class="not-implemented" role="note"><strong>Not yet implemented by this engine version:</strong> content
-      synchronisation. Tasks are stored, validated and reported, but no mailbox is archived yet.</p>
     ${admin && (data.conns.length ? html`<${SyncCreate} conns=${data.conns} onDone=${(t) => { setCreated(t); reload(); }} />`
       : html`<p>Create a <a href="#/connections">server connection</a> first.</p>`)}
     ${created && html`<p role="status">Created <a href=${`#/sync-tasks/${created.id}`}>${created.name}</a>.</p>`}
@@ -286,7 +277,6 @@ export function SyncTaskDetail({ id }) {
   };
   const conn = (data.conns.find((c) => c.id === task.connection_id) || {}).name || task.connection_id;
   return html`<${Title}>${task.name}<//>
-    <${NotImplemented} task=${task} />
     ${admin && html`<div class="actions" role="group" aria-label="Sync task actions">
       ${task.enabled ? html`<button onClick=${() => act('Stopped.', () => api.post(`/sync-tasks/${id}/stop`))}>Stop</button>`
         : html`<button onClick=${() => act('Started.', () => api.post(`/sync-tasks/${id}/start`))}>Start</button>`}
@@ -304,7 +294,7 @@ export function SyncTaskDetail({ id }) {
     <dl class="info">
       <dt>Status</dt><dd data-info="Status"><${Badge} value=${task.status} /></dd>
       <dt>Latest Detail</dt><dd data-info="Latest Detail">${task.latest_detail}</dd>
-      <dt>Content synchronisation</dt><dd data-info="Content sync">${task.content_sync === 'not_implemented' ? 'not implemented' : task.content_sync}</dd>
+      <dt>Content synchronisation</dt><dd data-info="Content sync">${task.content_sync}</dd>
       <dt>Connection</dt><dd>${conn}</dd><dt>Group</dt><dd>${task.group.kind}: ${task.group.value}</dd>
       <dt>Mail</dt><dd>${task.mail ? 'Yes' : 'No'}</dd><dt>Calendars</dt><dd>${task.calendars ? 'Yes' : 'No (recovery only)'}</dd>
       <dt>Additional message classes</dt><dd>${task.message_classes.join(', ') || 'none'}</dd>

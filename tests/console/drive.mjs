@@ -430,14 +430,15 @@ async function sync(page) {
   out.stopped_filter_rows = await rowNames(page, 'table.sync-tasks');
   await page.select('form[aria-label="Filter sync tasks"] [name=enabled]', '');
   await waitRow(page, 'table.sync-tasks', env('TASK'));
-  out.list_not_implemented = await text(page, 'main .not-implemented');
+  out.list_not_implemented = await page.$$eval('main .not-implemented', (e) => e.length);
   await visit(page, 'sync-tasks');
   await clickText(page, 'a', env('TASK'));
   await page.waitForSelector('#h-smbx');
   out.sync_url = await page.evaluate(() => location.hash);
   out.sync_status = await text(page, '[data-info="Status"]');
   out.sync_detail = await text(page, '[data-info="Latest Detail"]');
-  out.detail_not_implemented = await text(page, 'main .not-implemented');
+  out.detail_not_implemented = await page.$$eval('main .not-implemented', (e) => e.length);
+  out.content_sync = await text(page, '[data-info="Content sync"]');
   await visit(page, 'sync-task-detail');
   await clickText(page, 'button', 'Stop');
   await page.waitForFunction(() => document.querySelector('[data-info="Status"]').textContent.trim() === 'disabled', { timeout: 15000 });

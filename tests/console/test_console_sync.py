@@ -120,14 +120,15 @@ def test_an_exclusion_without_region_is_refused_at_the_region_and_creates_nothin
     assert names["task"] not in out["stopped_filter_rows"]
 
 
-def test_sync_task_status_never_claims_content_is_synchronised(run):
+def test_sync_task_status_is_the_apis_and_content_sync_is_active(run):
     out, _, _, _ = run
-    # No content synchronisation in this version: said on the list and the task, not "enabled".
-    assert "not yet implemented" in out["list_not_implemented"].lower()
-    assert "not yet implemented" in out["detail_not_implemented"].lower()
-    assert out["sync_status"] == "enabled_with_warning"
-    assert out["started_status"] == "enabled_with_warning"
-    assert "not yet implemented" in out["sync_detail"]
+    # Content synchronisation runs in this version: no "not implemented" note any more, and
+    # the status is one of seed 002's, as the API computes it from the mailboxes' states.
+    assert out["list_not_implemented"] == 0 and out["detail_not_implemented"] == 0
+    assert out["content_sync"] == "active"
+    statuses = {"enabled", "enabled_with_warning", "enabled_with_errors", "failed"}
+    assert out["sync_status"] in statuses and out["started_status"] in statuses
+    assert "not yet implemented" not in out["sync_detail"]
 
 
 def test_sync_task_actions_and_edit(api, run):
