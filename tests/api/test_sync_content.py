@@ -114,7 +114,8 @@ def test_a_sync_task_is_claimed_with_its_settings_and_connection(api, anon, data
                           include_sensitive=True, calendars=False)
     w = ScriptedWorker(anon, site["credentials"])
     claim = wait_claim(w)
-    assert claim["task"] == {"id": task["id"], "name": task["name"], "type": "sync_recover"}
+    assert claim["task"] == {"id": task["id"], "name": task["name"], "type": "sync_recover",
+                             "max_parallel_mailboxes": 1}
     assert claim["definition"] == {"id": task["id"], "type": "sync_recover", "settings": {
         "mail": True, "calendars": False, "include_sensitive": True,
         "message_classes": DEFAULTS + ["IPM.Note.Custom"]}}
