@@ -126,6 +126,8 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
     ENV_INT("MSE_THREADS", cores > 0 ? 4 * cores : 8, 1, 256, threads);
     ENV_INT("MSE_DB_POOL_SIZE", cfg->threads + 2, 1, 512, db_pool_size);
     ENV_INT("MSE_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, max_body);
+    ENV_INT("MSE_MAX_CONTENT_BYTES", (int64_t)MSE_MAX_CONTENT_BODY, 1024,
+            (int64_t)64 * 1024 * 1024 * 1024, max_content);
     ENV_INT("MSE_HEARTBEAT_SECONDS", 10, 1, 300, heartbeat_seconds);
     ENV_INT("MSE_LEASE_SECONDS", 3 * (int64_t)cfg->heartbeat_seconds, 2, 3600, lease_seconds);
     ENV_INT("MSE_SCHEDULER_INTERVAL_MS", 1000, 50, 60000, scheduler_ms);

@@ -18,6 +18,7 @@ struct server_config {
     unsigned threads;            /* libmicrohttpd worker threads */
     unsigned db_pool_size;       /* PostgreSQL connections shared by those threads */
     size_t max_body;             /* request bodies above this get 413 */
+    size_t max_content;          /* one uploaded content (spooled to disk) above this gets 413 */
     unsigned lease_seconds;      /* a claim lasts this long without a heartbeat */
     unsigned heartbeat_seconds;  /* how often workers are asked to report */
     unsigned scheduler_ms;       /* how often the scheduler looks for due work */

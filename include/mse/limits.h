@@ -51,7 +51,9 @@
 #define MSE_MAX_BATCH_RECORDS   5000                /* records of one kind in one batch */
 #define MSE_MAX_CHECKPOINT      (16u * 1024 * 1024) /* an EWS sync state, as stored */
 #define MSE_MAX_SUBMISSION_BODY (40u * 1024 * 1024) /* a batch request (checkpoints included) */
-#define MSE_MAX_ATTACHMENT_BODY (32u * 1024 * 1024) /* one attachment's content */
+/* One blob uploaded by a worker (an attachment, a message's MIME): spooled to disk as it
+ * arrives, never held in memory. The default of MSE_MAX_CONTENT_BYTES. */
+#define MSE_MAX_CONTENT_BODY    ((size_t)2 * 1024 * 1024 * 1024)
 #define MSE_MAX_MEMBERSHIP_BODY (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
 
 /* Journal ingest: one RFC 5322 message and what the archive reads from it (mime.h). */

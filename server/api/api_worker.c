@@ -6,9 +6,11 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "api_outcome.h"
@@ -668,32 +670,66 @@ void api_worker_blob_get(struct request *req)
  * while the row was being recorded (it deletes with the row locked, and the upsert waited for
  * it) has taken the object with it, so it is written once more.
  */
+/* The producer of a put: the spooled body, from its start. */
+static ssize_t spool_read(void *arg, void *buf, size_t cap)
+{
+    int fd = *(const int *)arg;
+    for (;;) {
+        ssize_t n = read(fd, buf, cap);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+/* Puts the request's content (spooled or in memory) into the store; MSE_ERR_INVALID when it
+ * does not hash to sha. */
+static enum mse_rc content_put(struct request *req, const char *sha, int64_t *size,
+                               struct mse_err *serr)
+{
+    char got[BLOBSTORE_SHA_HEX];
+    struct blobstore *bs = req->srv->blobs;
+    if (req->body_fd < 0) {
+        *size = (int64_t)req->body.len;
+        return blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+    }
+    if (lseek(req->body_fd, 0, SEEK_SET) != 0) {
+        snprintf(serr->msg, sizeof(serr->msg), "cannot rewind the spooled content: %s",
+                 strerror(errno));
+        return MSE_ERR_IO;
+    }
+    return blobstore_put_stream(bs, spool_read, &req->body_fd, sha, got, size, serr);
+}
+
 static enum mse_rc blob_store_and_record(struct request *req, struct db *db, const char *sha,
-                                         bool *created, bool *held_before, struct mse_err *serr,
-                                         struct db_error *err)
+                                         int64_t *size, bool *created, bool *held_before,
+                                         struct mse_err *serr, struct db_error *err)
 {
     struct blobstore *bs = req->srv->blobs;
-    char got[BLOBSTORE_SHA_HEX];
     bool present = false;
-    int64_t size = 0;
-    enum mse_rc rc = blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+    int64_t stored = 0;
+    enum mse_rc rc = content_put(req, sha, size, serr);
     if (rc != MSE_OK)
         return rc;
-    rc = db_blob_record(db, req->principal.site_id, sha, (int64_t)req->body.len,
-                        blobstore_backend_name(bs), created, held_before, err);
+    rc = db_blob_record(db, req->principal.site_id, sha, *size, blobstore_backend_name(bs), created,
+                        held_before, err);
     if (rc != MSE_OK) {
         serr->msg[0] = '\0'; /* a database failure, not the store's */
         return rc;
     }
-    rc = blobstore_stat(bs, sha, &present, &size, serr);
+    rc = blobstore_stat(bs, sha, &present, &stored, serr);
     if (rc == MSE_OK && !present)
-        rc = blobstore_put(bs, req->body.data, req->body.len, sha, got, serr);
+        rc = content_put(req, sha, size, serr);
     return rc;
 }
 
+/*
+ * The body was spooled to a file as it arrived (the route's `spool`), so content of any size
+ * up to MSE_MAX_CONTENT_BODY costs the server no more memory than a small one; the store
+ * hashes it while copying and refuses it when it is not what the path names.
+ */
 void api_worker_blob_put(struct request *req)
 {
-    char sha[65], got[65];
+    char sha[65];
     if (!path_sha(req, 0, sha))
         return;
     const char *ct = http_header(req, "Content-Type");
@@ -701,19 +737,20 @@ void api_worker_blob_put(struct request *req)
         problem_send(req, 415, "attachment content must be sent as application/octet-stream");
         return;
     }
-    /* Content addressing is only as good as the check that the content has that address. */
-    mse_crypto_sha256_hex(req->body.data ? req->body.data : "", req->body.len, got);
-    if (strcmp(sha, got) != 0) {
-        problem_send(req, 422, "the content's SHA-256 is %s, not the %s the path names", got, sha);
-        return;
-    }
     struct db *db;
     struct db_error err;
     struct mse_err serr = { { 0 } };
     bool created = false, held_before = false;
+    int64_t size = 0;
     enum mse_rc rc = http_db(req, &db);
     if (rc == MSE_OK)
-        rc = blob_store_and_record(req, db, sha, &created, &held_before, &serr, &err);
+        rc = blob_store_and_record(req, db, sha, &size, &created, &held_before, &serr, &err);
+    if (rc == MSE_ERR_INVALID && serr.msg[0]) {
+        /* Content addressing is only as good as the check that the content has that address. */
+        problem_send(req, 422, "the content does not hash to the %s the path names: %s", sha,
+                     serr.msg);
+        return;
+    }
     if (rc != MSE_OK && serr.msg[0]) {
         api_blob_problem(req, rc, &serr, "the content could not be stored");
         return;
@@ -723,11 +760,11 @@ void api_worker_blob_put(struct request *req)
         return;
     }
     if (created)
-        metrics_count(METRIC_ATTACHMENT_BYTES_STORED, req->body.len);
+        metrics_count(METRIC_ATTACHMENT_BYTES_STORED, (uint64_t)size);
     /* 201 whenever this site did not hold it: whether another site did is not revealed. */
     bool new_here = !held_before;
     char json[128];
-    snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%zu,\"created\":%s}", sha,
-             req->body.len, new_here ? "true" : "false");
+    snprintf(json, sizeof(json), "{\"sha256\":\"%s\",\"size\":%lld,\"created\":%s}", sha,
+             (long long)size, new_here ? "true" : "false");
     (void)http_reply_json(req, new_here ? 201 : 200, json);
 }

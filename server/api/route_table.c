@@ -84,7 +84,7 @@ const struct route routes_table[] = {
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
     { "GET", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
     { "PUT", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_put, ROLE_SITE,
-      MSE_MAX_ATTACHMENT_BODY },
+      ROUTE_BODY_SPOOLED },
     /* A site's Active Directory (docs/directory.md): admins configure, the site's workers ask. */
     { "GET", "/api/v1/sites/{id}/directory", api_directory_get, ROLE_READ, 0 },
     { "PUT", "/api/v1/sites/{id}/directory", api_directory_put, ROLE_ADMIN, 0 },

@@ -96,6 +96,12 @@ enum mse_rc blobstore_stat(struct blobstore *bs, const char *sha, bool *exists, 
  */
 enum mse_rc blobstore_delete(struct blobstore *bs, const char *sha, struct mse_err *err) MSE_WUR;
 
+/*
+ * An unlinked file in the store's staging directory (on the disk the store writes to), for
+ * content received before it is put; -1 with errno on failure. The caller closes it.
+ */
+int blobstore_tmpfile(struct blobstore *bs);
+
 /* True when s is 64 lowercase hex digits (a blob address). */
 bool blobstore_sha_ok(const char *s);
 

@@ -32,8 +32,6 @@ struct blobstore {
 extern const struct blobstore_ops blobstore_fs_ops;
 extern const struct blobstore_ops blobstore_s3_ops;
 
-/* A new anonymous (already unlinked) file in bs->tmp for staging a download; -1 on failure. */
-int blobstore_tmpfile(struct blobstore *bs);
 /* fsync of a directory, so that a rename or creation in it survives a crash. */
 enum mse_rc blobstore_sync_dir(const char *dir, struct mse_err *err);
 

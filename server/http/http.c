@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "blobstore.h"
 #include "db.h"
 #include "ids.h"
 #include "metrics.h"
@@ -344,6 +346,8 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     (void)uri;
     struct server_ctx *srv = cls;
     struct request *req = calloc(1, sizeof(*req));
+    if (req)
+        req->body_fd = -1;
     if (!req)
         return NULL; /* on_request tries again */
     req->srv = srv;
@@ -386,9 +390,34 @@ static void request_free(struct request *req)
     db_pool_release(req->srv->pool, req->db);
     extra_headers_free(req);
     mse_buf_cleanup(&req->body);
+    if (req->body_fd >= 0)
+        close(req->body_fd);
     free(req->path_copy);
     atomic_fetch_sub(&req->srv->in_flight, 1);
     free(req);
+}
+
+/*
+ * A spool route's client is authenticated and authorised before its body is read, and the
+ * body then goes to an unlinked file in the blob store's staging directory. false when a
+ * response (401, 403, 500) was queued.
+ */
+static bool spool_open(struct request *req)
+{
+    const struct route_match *m = &req->match;
+    req->route = m->route;
+    memcpy(req->params, m->params, sizeof(req->params));
+    req->nparams = m->nparams;
+    if (!auth_check(req))
+        return false;
+    req->authenticated = true;
+    req->body_fd = blobstore_tmpfile(req->srv->blobs);
+    if (req->body_fd < 0) {
+        snprintf(req->cause, sizeof(req->cause), "cannot create a spool file: %s", strerror(errno));
+        problem_send(req, 500, "the content could not be received");
+        return false;
+    }
+    return true;
 }
 
 /* Checks made before any body byte is read. Returns false when a response was queued. */
@@ -425,14 +454,19 @@ static bool request_precheck(struct request *req)
     size_t cap = req->srv->cfg.max_body;
     if (req->match_result == ROUTE_FOUND && req->match.route->max_body)
         cap = req->match.route->max_body;
+    bool spooled = req->match_result == ROUTE_FOUND && cap == ROUTE_BODY_SPOOLED;
+    if (spooled)
+        cap = req->srv->cfg.max_content;
     req->body.max = cap;
+    if (spooled && !spool_open(req))
+        return false;
     const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         unsigned long long n = strtoull(cl, NULL, 10);
         if (n > cap)
             req->body_too_large = true;
         /* Far too large to drain politely: answer now, libmicrohttpd then closes. */
-        if (n > MSE_MAX_DISCARD_BODY || (n > cap && cap > MSE_MAX_DISCARD_BODY / 2)) {
+        if ((n > MSE_MAX_DISCARD_BODY && n > cap) || (n > cap && cap > MSE_MAX_DISCARD_BODY / 2)) {
             problem_send(req, 413, "request body of %llu bytes exceeds the limit of %zu bytes", n,
                          cap);
             return false;
@@ -446,6 +480,25 @@ static void body_feed(struct request *req, const char *data, size_t n)
     req->body_seen += n;
     if (req->body_too_large)
         return; /* drained so the client can read our 413 */
+    if (req->body_fd >= 0) {
+        if (req->body_spooled + n > req->body.max) {
+            req->body_too_large = true;
+            return;
+        }
+        while (n && !req->body_spool_errno) {
+            ssize_t w = write(req->body_fd, data, n);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                req->body_spool_errno = w < 0 ? errno : EIO;
+                break;
+            }
+            data += w;
+            n -= (size_t)w;
+            req->body_spooled += (size_t)w;
+        }
+        return;
+    }
     if (mse_buf_append(&req->body, data, n) != MSE_OK)
         req->body_too_large = true;
 }
@@ -454,6 +507,13 @@ static void dispatch(struct request *req)
 {
     if (req->body_too_large) {
         problem_send(req, 413, "request body exceeds the limit of %zu bytes", req->body.max);
+        return;
+    }
+    if (req->body_spool_errno) {
+        snprintf(req->cause, sizeof(req->cause), "spooling the body: %s",
+                 strerror(req->body_spool_errno));
+        problem_send(req, req->body_spool_errno == ENOSPC ? 507 : 500,
+                     "the content could not be received");
         return;
     }
     const struct route_match *m = &req->match;
@@ -471,7 +531,7 @@ static void dispatch(struct request *req)
     req->route = m->route;
     memcpy(req->params, m->params, sizeof(req->params));
     req->nparams = m->nparams;
-    if (!auth_check(req))
+    if (!req->authenticated && !auth_check(req))
         return; /* auth_check answered 401/403/429 */
     /*
      * Changes take everything from the body; a query string there is a client's mistake. The
@@ -505,7 +565,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         /* A body trickling in keeps the idle timeout from firing; the total time cap ends
            it. libmicrohttpd 0.9.75 takes no response in mid-body, so the connection closes. */
-        if (!req->dispatched && request_time_left_ms(req) <= 0) {
+        /* Content (a spool route) may take long on a slow link: only the idle timeout ends it. */
+        if (!req->dispatched && req->body_fd < 0 && request_time_left_ms(req) <= 0) {
             req->status = 408; /* for the access log: no response can be sent */
             return MHD_NO;
         }

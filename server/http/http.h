@@ -42,6 +42,10 @@ struct request {
 
     /* Body: kept up to the cap, counted and dropped beyond it. */
     struct mse_buf body;
+    int body_fd;          /* spool routes: the body in an unlinked file; else -1 */
+    size_t body_spooled;  /* bytes written to body_fd */
+    int body_spool_errno; /* a write to body_fd failed (the request is answered 507/500) */
+    bool authenticated;   /* auth_check passed already (spool routes check before the body) */
     size_t body_seen;
     bool body_too_large;
     bool first_call_done;

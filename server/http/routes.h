@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mse/limits.h"
 
@@ -22,6 +23,14 @@ enum route_role {
 };
 
 typedef void (*route_handler)(struct request *req);
+
+/*
+ * max_body of a route whose body goes to an unlinked file (request.body_fd) instead of
+ * memory, capped by MSE_MAX_CONTENT_BYTES: content that may be far larger than any JSON body.
+ * The client is authenticated before a byte of it is written, so only a site's own
+ * credentials can fill the disk.
+ */
+#define ROUTE_BODY_SPOOLED SIZE_MAX
 
 struct route {
     const char *method;  /* "GET", "POST", … (HEAD is served by GET routes) */

@@ -25,7 +25,8 @@ DEFAULT_CLASSES = ["IPM.Note"]  # the server's list begins with it; the demo hol
 
 @pytest.fixture(scope="module")
 def server(database):
-    yield from admin_server(database, FAST)
+    # A content cap of 32 MiB, so that a message of some 41 MB is over it.
+    yield from admin_server(database, {**FAST, "MSE_MAX_CONTENT_BYTES": 32 * 1024 * 1024})
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +244,8 @@ def test_calendars_archive_the_default_calendar(api, database, server, sim):
 
 def test_a_message_larger_than_the_server_takes_waits_and_the_rest_goes_on(api, database,
                                                                             server, sim):
-    """The server refuses uploads over its limit (413): that message is not archived, the
-    mailbox ends with a warning naming it, every other message is archived."""
+    """The server refuses uploads over its limit (413, MSE_MAX_CONTENT_BYTES): that message is
+    not archived, the mailbox ends with a warning naming it, every other message is archived."""
     site = make_site(api)
     box = sim.get("/mailboxes")["items"][8]["address"]
     big = sim.control("POST", f"/mailboxes/{box}/items", expect=201, json={
