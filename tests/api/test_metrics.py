@@ -4,6 +4,7 @@ worse than none (monitoring trusts a zero), so the last test fails for any expor
 this file does not exercise, unless UNCHECKED names it with the reason."""
 import hashlib
 import re
+import threading
 import time
 
 import pytest
@@ -190,6 +191,19 @@ def test_auth_failures_and_requests_move(anon):
     value(after, "mse_http_request_duration_seconds_sum", count)
     value(after, "mse_http_request_duration_seconds_bucket")
     assert value(after, "mse_http_in_flight") >= 1  # the scrape itself is in flight
+
+
+def test_a_waiting_claim_is_counted_while_it_is_parked(api, anon):
+    site = make_site(api)
+    w = ScriptedWorker(anon, site["credentials"])
+    before = value(scrape(anon), "mse_http_parked")
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(w.claim(wait=2)), daemon=True)
+    t.start()
+    wait_for(lambda: value(scrape(anon), "mse_http_parked") == before + 1, "the claim to park")
+    t.join(60)
+    assert answer[0].status_code == 204  # its wait is over: nothing was queued
+    assert value(scrape(anon), "mse_http_parked") == before
 
 
 def test_every_exported_metric_is_checked(anon):
