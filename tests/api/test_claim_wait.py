@@ -8,6 +8,7 @@ deadline; the server's log (debug) names each wake by the claim's request id."""
 import json
 import re
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -190,3 +191,37 @@ def test_stop_answers_parked_claims_within_the_grace(database):
     # None was left to the connection's end: the stop answered every one of them.
     assert [c.error for c in claims] == [None] * 6
     assert [c.response.status_code for c in claims] == [204] * 6
+
+
+def test_stop_with_claims_whose_clients_went_away(database):
+    """Parked claims whose workers closed their connections (a worker that stopped) do not
+    hold the server's stop: it exits 0 inside its grace."""
+    srv = harness.Server(database.conninfo,
+                         env={**SETTINGS, "MSE_SHUTDOWN_GRACE": 60,
+                              "MSE_BOOTSTRAP_CLIENT_ID": BOOTSTRAP_ID,
+                              "MSE_BOOTSTRAP_CLIENT_SECRET": BOOTSTRAP_SECRET})
+    try:
+        anon = ApiClient(srv.url)
+        api = anon.as_client(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        site = make_site(api)
+        token = anon.token_for(site["credentials"]["client_id"],
+                               site["credentials"]["client_secret"])
+        body = json.dumps({"worker_id": "gone", "wait_seconds": LONG_WAIT}).encode()
+        socks = []
+        for _ in range(3):
+            s = socket.create_connection((srv.host, srv.port))
+            s.sendall(b"POST /api/v1/worker/claims HTTP/1.1\r\nHost: x\r\n"
+                      b"Authorization: Bearer " + token.encode() + b"\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: " +
+                      str(len(body)).encode() + b"\r\n\r\n" + body)
+            socks.append(s)
+        wait_until(lambda: parked(anon) == 3, "three claims to park")
+        for s in socks:
+            s.close()
+        srv.send_signal(signal.SIGTERM)
+        rc = srv.wait(90)
+    except BaseException:
+        srv.proc.kill()
+        raise
+    srv.assert_clean_exit(rc)
+    assert "cut off" not in srv.output()
