@@ -667,8 +667,7 @@ static void *slot_main(void *arg)
         }
         if (rc == MSE_OK && r.status == 422 && wait_s > 0) {
             /* A server older than wait_seconds refuses the member: poll as before. */
-            LOG_INFO(NULL, "the server does not take wait_seconds (%s); polling instead",
-                     r.detail);
+            LOG_INFO(NULL, "the server does not take wait_seconds (%s); polling instead", r.detail);
             wait_s = 0;
             cJSON_DeleteItemFromObjectCaseSensitive(body, "wait_seconds");
         } else if ((rc != MSE_OK && !atomic_load(a->stop)) || (rc == MSE_OK && r.status != 204)) {

@@ -14,7 +14,8 @@ struct db_listen {
 static void listen_err(struct db_error *err, PGconn *conn)
 {
     memset(err, 0, sizeof(*err));
-    snprintf(err->message, sizeof(err->message), "%s", conn ? PQerrorMessage(conn) : "out of memory");
+    snprintf(err->message, sizeof(err->message), "%s",
+             conn ? PQerrorMessage(conn) : "out of memory");
     char *nl = strchr(err->message, '\n');
     if (nl)
         *nl = '\0';
