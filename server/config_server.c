@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "mse/limits.h"
+#include "mse/protocol.h"
 
 /* A bootstrap client id must be a valid client id; its secret long enough to resist guessing. */
 static enum mse_rc bootstrap_check(const struct server_config *cfg, struct mse_err *err)
@@ -137,6 +138,7 @@ enum mse_rc server_config_load(struct server_config *cfg, struct mse_err *err)
     ENV_INT("MSE_MAX_CONNECTIONS", 1024, 1, 65536, max_connections);
     ENV_INT("MSE_PER_IP_CONNECTIONS", 256, 1, 65536, per_ip_connections);
     ENV_INT("MSE_SHUTDOWN_GRACE", 30, 0, 3600, shutdown_grace);
+    ENV_INT("MSE_CLAIM_WAIT_MAX", 25, 0, MSE_PROTO_MAX_CLAIM_WAIT, claim_wait_max);
     ENV_INT("MSE_TOKEN_TTL", 3600, 60, 86400, token_ttl);
     ENV_INT("MSE_TOKEN_CACHE_SECONDS", 5, 0, 60, token_cache_ms);
     cfg->token_cache_ms *= 1000;

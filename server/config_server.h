@@ -29,6 +29,7 @@ struct server_config {
     unsigned max_connections;    /* all clients together */
     unsigned per_ip_connections; /* one client address */
     unsigned shutdown_grace;     /* seconds in-flight requests get after SIGTERM */
+    unsigned claim_wait_max;     /* seconds a claim may wait for work (0: answer at once) */
     enum mse_log_level log_level;
     unsigned log_repeat_seconds; /* a repeated warning is written once per this many seconds */
     const char *data_dir;        /* where generated files (bootstrap credentials) go */

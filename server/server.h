@@ -15,6 +15,7 @@ struct MHD_Daemon;
 struct token_cache;
 struct ratelimit;
 struct blobstore;
+struct park;
 
 struct server_ctx {
     struct server_config cfg;
@@ -28,6 +29,7 @@ struct server_ctx {
     struct token_cache *tokens;      /* bearer tokens validated recently */
     struct ratelimit *auth_failures; /* failure back-off per address and (client id, address) */
     struct blobstore *blobs;         /* all content: attachments (fs or s3) */
+    struct park *park;               /* requests waiting for a notification (claims) */
 };
 
 #endif

@@ -23,7 +23,10 @@
 #include "sync.h"
 #include "timefmt.h"
 
-/* How often an idle slot asks for work: a run-now must start within 5 s (issue #5). */
+/*
+ * How often an idle slot asks for work when the server answers at once (a claim that does not
+ * wait, or a server that does not wait): a run-now must start within 5 s (issue #5).
+ */
 #define AGENT_CLAIM_POLL_MS 1000
 /* How often a slot retries a mailbox lock held by another task. */
 #define AGENT_LOCK_RETRY_MS 2000
@@ -780,19 +783,38 @@ static void slot_run(struct slot *s, cJSON *doc)
     cJSON_Delete(x.doc);
 }
 
+/* The claim's body; wait_s < 0 leaves wait_seconds out. NULL when out of memory. */
+static cJSON *claim_body(const struct agent *a, int64_t wait_s)
+{
+    cJSON *body = cJSON_CreateObject();
+    if (!body || !cJSON_AddStringToObject(body, "worker_id", a->worker_id) ||
+        (wait_s >= 0 && !cJSON_AddNumberToObject(body, "wait_seconds", (double)wait_s))) {
+        cJSON_Delete(body);
+        return NULL;
+    }
+    return body;
+}
+
+/*
+ * An idle slot claims with wait_seconds: the server answers as soon as an execution of the site
+ * is queued, or 204 when the wait is over. The claim runs on the slot's own connection and
+ * thread, so heartbeats (the main thread's) stay on time while it waits.
+ */
 static void *slot_main(void *arg)
 {
     struct slot *s = arg;
     struct agent *a = s->agent;
-    cJSON *body = cJSON_CreateObject();
-    if (!body || !cJSON_AddStringToObject(body, "worker_id", a->worker_id)) {
-        cJSON_Delete(body);
+    int64_t wait_s = a->cfg->claim_wait_s;
+    cJSON *body = claim_body(a, wait_s > 0 ? wait_s : -1);
+    if (!body)
         return NULL;
-    }
     while (!atomic_load(a->stop)) {
         struct srv_reply r;
         struct mse_err err = { { 0 } };
+        int64_t sent = mse_time_mono_ms();
+        srv_client_set_interruptible(s->srv, true);
         enum mse_rc rc = srv_call(s->srv, "POST", MSE_WORKER_CLAIMS, body, &r, &err);
+        srv_client_set_interruptible(s->srv, false);
         if (rc == MSE_OK && r.status == 200 && r.body) {
             cJSON *doc = r.body;
             r.body = NULL;
@@ -800,10 +822,17 @@ static void *slot_main(void *arg)
             slot_run(s, doc);
             continue;
         }
-        if (rc != MSE_OK || r.status != 204)
+        if (rc == MSE_OK && r.status == 422 && wait_s > 0) {
+            /* A server older than wait_seconds refuses the member: poll as before. */
+            LOG_INFO(NULL, "the server does not take wait_seconds (%s); polling instead", r.detail);
+            wait_s = 0;
+            cJSON_DeleteItemFromObjectCaseSensitive(body, "wait_seconds");
+        } else if ((rc != MSE_OK && !atomic_load(a->stop)) || (rc == MSE_OK && r.status != 204)) {
             LOG_WARN(NULL, "claim failed: %s", rc != MSE_OK ? err.msg : r.detail);
+        }
         srv_reply_cleanup(&r);
-        int64_t end = mse_time_mono_ms() + AGENT_CLAIM_POLL_MS;
+        /* A wait the server kept is the pause; an answer at once gets the poll interval. */
+        int64_t end = sent + AGENT_CLAIM_POLL_MS;
         while (!atomic_load(a->stop) && mse_time_mono_ms() < end)
             usleep(50 * 1000);
     }

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "config.h"
 #include "mse/limits.h"
+#include "mse/protocol.h"
 
 extern char **environ;
 
@@ -59,6 +60,7 @@ static const struct key_def keys[] = {
     { "ews_impersonation", K_BOOL, OFF(ews_impersonation), 0, 0, 0, "true" },
     { "ews_version", K_VERSION, OFF(ews_version), 0, 0, 0, "Exchange2013_SP1" },
     { "slots", K_INT, OFF(slots), 0, 1, 64, "2" },
+    { "claim_wait", K_INT, OFF(claim_wait_s), 0, 0, MSE_PROTO_MAX_CLAIM_WAIT, "25" },
     { "tls_verify", K_BOOL, OFF(tls_verify), 0, 0, 0, "true" },
     { "tls_ca_file", K_STR, OFF(tls_ca_file), 0, 0, 0, NULL },
     { "ews_connect_timeout", K_INT, OFF(ews_connect_timeout_s), 0, 1, 600, "15" },

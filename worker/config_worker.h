@@ -24,6 +24,7 @@ struct worker_config {
     bool ews_impersonation;
     char *ews_version;
     int64_t slots;
+    int64_t claim_wait_s; /* how long an idle slot's claim waits at the server for work */
     bool tls_verify;
     char *tls_ca_file;
     int64_t ews_connect_timeout_s;

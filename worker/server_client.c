@@ -28,6 +28,7 @@ struct srv_client {
     char token[128];
     int64_t token_expires_ms; /* monotonic */
     const atomic_bool *stop;
+    bool interruptible; /* the stop flag ends the transfer in flight */
     struct backoff backoff;
     long retry_after_s;
     int64_t fencing_token;
@@ -130,6 +131,26 @@ void srv_client_set_stop(struct srv_client *c, const atomic_bool *stop)
     c->stop = stop;
 }
 
+void srv_client_set_interruptible(struct srv_client *c, bool on)
+{
+    c->interruptible = on;
+}
+
+/*
+ * libcurl's progress callback: a nonzero answer aborts the transfer. Only while nothing of the
+ * answer has come: an answer already arriving (an execution just claimed) is read, so the
+ * caller can hand it back rather than leave it to its lease.
+ */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    (void)ulnow;
+    const struct srv_client *c = ud;
+    return dlnow == 0 && c->stop && atomic_load(c->stop) ? 1 : 0;
+}
+
 void srv_reply_cleanup(struct srv_reply *r)
 {
     cJSON_Delete(r->body);
@@ -176,6 +197,13 @@ static enum mse_rc srv_exchange(struct srv_client *c, const char *method, const 
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->cfg->timeout_ms > 0 ? c->cfg->timeout_ms : 60000L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (c->interruptible) {
+        /* Called about once a second while the answer is awaited, so a stop ends a claim
+           parked at the server within about a second. */
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->cfg->tls_verify ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->cfg->tls_verify ? 2L : 0L);
     if (c->cfg->ca_file)

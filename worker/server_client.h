@@ -47,6 +47,11 @@ void srv_client_free(struct srv_client *c);
 void srv_client_set_fencing(struct srv_client *c, int64_t token);
 /* A flag that, once true, ends retry waits early (shutdown). */
 void srv_client_set_stop(struct srv_client *c, const atomic_bool *stop);
+/*
+ * While on, the stop flag also ends a request in flight (a claim waiting at the server for
+ * work); off for everything that must reach the server during shutdown (hand-backs).
+ */
+void srv_client_set_interruptible(struct srv_client *c, bool on);
 
 /*
  * Sends `method path` with body as JSON (NULL for none) and fills reply. Gets a bearer token

@@ -29,5 +29,6 @@
 #define MSE_PROTO_MAX_REASON_TEXT   1000 /* membership error, mailbox finish: reason_text */
 #define MSE_PROTO_MAX_COMMAND       500  /* progress: command */
 #define MSE_PROTO_MAX_DETAIL        1000 /* progress: latest_detail */
+#define MSE_PROTO_MAX_CLAIM_WAIT    300  /* claim: wait_seconds (the server may wait less) */
 
 #endif

@@ -43,8 +43,12 @@ void api_metrics(struct request *req)
                             "mse_db_pool_connections{state=\"idle\"} %u\n"
                             "# HELP mse_http_in_flight Requests being served.\n"
                             "# TYPE mse_http_in_flight gauge\n"
-                            "mse_http_in_flight %d\n",
-                            in_use, total - in_use, atomic_load(&req->srv->in_flight));
+                            "mse_http_in_flight %d\n"
+                            "# HELP mse_http_parked Requests waiting for work (claims that wait).\n"
+                            "# TYPE mse_http_parked gauge\n"
+                            "mse_http_parked %u\n",
+                            in_use, total - in_use, atomic_load(&req->srv->in_flight),
+                            park_waiting(req->srv->park));
     /* The database's view (executions, mailboxes, sites) is shared by all servers. */
     if (rc == MSE_OK && http_db(req, &db) == MSE_OK &&
         db_exec_metrics(db, &gauges, &err) == MSE_OK && gauges)

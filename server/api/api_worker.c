@@ -203,31 +203,45 @@ void api_worker_heartbeat(struct request *req)
     cJSON_Delete(body);
 }
 
-void api_worker_claim(struct request *req)
+/*
+ * Claims for the site, or parks the request until an execution of the site is queued (schema
+ * 040 NOTIFYs), its wait is over or the server stops; woken, the handler runs again from the
+ * top with the same deadline. Armed before looking, so a queueing that commits between the
+ * look and the parking still wakes it.
+ */
+static void claim_serve(struct request *req, const char *worker, int64_t wait_s)
 {
-    static const char *const allowed[] = { "worker_id", NULL };
-    cJSON *body;
-    if (!jsonin_parse(req, 0, &body))
-        return;
-    struct verr v;
-    const char *worker = NULL;
-    verr_init(&v);
-    jsonin_members(body, "", allowed, NULL, &v);
-    (void)jsonin_str(body, "", "worker_id", MSE_PROTO_MAX_WORKER_ID, JF_REQUIRED, &v, &worker);
-    if (verr_any(&v)) {
-        problem_send_fields(req, 422, "the claim is not valid", &v);
-    } else {
+    const struct server_config *cfg = &req->srv->cfg;
+    if (wait_s > cfg->claim_wait_max)
+        wait_s = cfg->claim_wait_max;
+    (void)park_deadline(req, wait_s * 1000);
+    for (;;) {
+        if (atomic_load(&req->srv->stopping)) {
+            /* A claim woken by the stop answers at once, without the database. */
+            req->quiet = true;
+            (void)http_reply_empty(req, api_outcome_of(EXO_NOTHING_QUEUED)->status);
+            return;
+        }
+        bool armed = park_arm(req, req->principal.site_id);
         struct db *db;
         struct db_error err;
         char *json = NULL;
         enum exec_outcome o = EXO_DONE;
         enum mse_rc rc = http_db(req, &db);
         if (rc == MSE_OK)
-            rc = db_exec_claim(db, req->principal.site_id, worker, req->srv->cfg.lease_seconds,
-                               &json, &o, &err);
+            rc = db_exec_claim(db, req->principal.site_id, worker, cfg->lease_seconds, &json, &o,
+                               &err);
         /* A sync task's claim carries its settings and its connection (secret included). */
         if (rc == MSE_OK && o == EXO_DONE)
             rc = api_sync_tasks_claim_complete(req, db, &json);
+        if (rc == MSE_OK && o == EXO_NOTHING_QUEUED && armed) {
+            enum park_result pr = park_suspend(req);
+            if (pr == PARK_SUSPENDED)
+                return;
+            if (pr == PARK_RETRY)
+                continue;
+        }
+        park_disarm(req);
         if (rc != MSE_OK) {
             free(json);
             problem_send_rc(req, rc, NULL);
@@ -238,7 +252,27 @@ void api_worker_claim(struct request *req)
             metrics_count(METRIC_CLAIMS, 1);
             (void)http_reply_json_take(req, 200, json);
         }
+        return;
     }
+}
+
+void api_worker_claim(struct request *req)
+{
+    static const char *const allowed[] = { "worker_id", "wait_seconds", NULL };
+    cJSON *body;
+    if (!jsonin_parse(req, 0, &body))
+        return;
+    struct verr v;
+    const char *worker = NULL;
+    int64_t wait_s = 0;
+    verr_init(&v);
+    jsonin_members(body, "", allowed, NULL, &v);
+    (void)jsonin_str(body, "", "worker_id", MSE_PROTO_MAX_WORKER_ID, JF_REQUIRED, &v, &worker);
+    (void)jsonin_int(body, "", "wait_seconds", 0, MSE_PROTO_MAX_CLAIM_WAIT, 0, &v, &wait_s);
+    if (verr_any(&v))
+        problem_send_fields(req, 422, "the claim is not valid", &v);
+    else
+        claim_serve(req, worker, wait_s);
     verr_cleanup(&v);
     cJSON_Delete(body);
 }

@@ -73,6 +73,12 @@ enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *wo
                               const char *host, const char *version, const char *ids,
                               const char *tokens, unsigned lease_s, unsigned heartbeat_s,
                               char **json, struct db_error *err) MSE_WUR;
+/*
+ * The channel schema 040's trigger NOTIFYs, with the site's id as payload, whenever an execution
+ * becomes queued (created, or handed back): a parked claim of that site looks again.
+ */
+#define DB_EXEC_CLAIMABLE_CHANNEL "mse_claimable"
+
 /* Claims the oldest queued execution of the site; EXO_NOTHING_QUEUED (*json NULL) when none. */
 enum mse_rc db_exec_claim(struct db *db, const char *site_id, const char *worker_id,
                           unsigned lease_s, char **json, enum exec_outcome *out,

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "blobstore.h"
 #include "db.h"
+#include "db_exec.h"
 #include "ids.h"
 #include "metrics.h"
 #include "problem.h"
@@ -387,6 +388,7 @@ static void request_free(struct request *req)
 {
     if (!req)
         return;
+    park_disarm(req);
     db_pool_release(req->srv->pool, req->db);
     extra_headers_free(req);
     mse_buf_cleanup(&req->body);
@@ -544,7 +546,17 @@ static void dispatch(struct request *req)
         return;
     }
     m->route->handler(req);
-    if (!req->responded)
+    if (!req->responded && !req->parked)
+        problem_send(req, 500, "the handler produced no response");
+}
+
+/* A parked request was woken (park.h): its handler answers, or parks it again. */
+static void dispatch_resumed(struct request *req)
+{
+    req->parked = false;
+    LOG_DEBUG(&req->log, "parked request woken");
+    req->route->handler(req);
+    if (!req->responded && !req->parked)
         problem_send(req, 500, "the handler produced no response");
 }
 
@@ -574,14 +586,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->dispatched)
+    if (req->dispatched) {
+        if (req->parked && !req->responded)
+            dispatch_resumed(req);
         return MHD_YES;
+    }
     req->dispatched = true;
     /* The request is in: what remains (handler, response) gets the ordinary idle timeout. */
     MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
                               req->srv->cfg.connection_timeout);
     dispatch(req);
-    return req->responded ? MHD_YES : MHD_NO;
+    return req->responded || req->parked ? MHD_YES : MHD_NO;
 }
 
 /* Appends `,"key":"value"` with value escaped and redacted. */
@@ -681,7 +696,12 @@ enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
                  gai_strerror(gai));
         return MSE_ERR_INVALID;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (park_start(cfg->database_url, DB_EXEC_CLAIMABLE_CHANNEL, &srv->park, err) != MSE_OK) {
+        freeaddrinfo(ai);
+        return MSE_ERR_NOMEM;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     srv->mhd = MHD_start_daemon(
@@ -707,12 +727,18 @@ enum mse_rc http_start(struct server_ctx *srv, struct mse_err *err)
 
 void http_stop(struct server_ctx *srv, unsigned grace)
 {
-    if (!srv->mhd)
+    if (!srv->mhd) {
+        park_free(srv->park);
+        srv->park = NULL;
         return;
+    }
     /* Close the listening socket first so new clients are refused at once. */
     MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    /* Parked requests answer now, and none parks any more: libmicrohttpd refuses to stop
+       while a connection is suspended, and a parked claim must not outlast the grace. */
+    park_shutdown(srv->park);
     int64_t deadline = mse_time_mono_ms() + (int64_t)grace * 1000;
     while (atomic_load(&srv->in_flight) > 0 && mse_time_mono_ms() < deadline)
         usleep(20 * 1000);
@@ -721,4 +747,7 @@ void http_stop(struct server_ctx *srv, unsigned grace)
         LOG_WARN(NULL, "shutdown grace period over; %d requests cut off", left);
     MHD_stop_daemon(srv->mhd);
     srv->mhd = NULL;
+    /* Only now: until the daemon stopped, finishing requests still leave the park. */
+    park_free(srv->park);
+    srv->park = NULL;
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mse/limits.h"
 #include "mse/rc.h"
+#include "park.h"
 #include "principal.h"
 #include "routes.h"
 
@@ -74,6 +75,10 @@ struct request {
     bool quiet;
     struct http_header extra[HTTP_MAX_EXTRA_HEADERS];
     unsigned nextra;
+
+    /* A handler may park the request (park.h); it runs again when the request is woken. */
+    struct park_entry park;
+    bool parked; /* suspended now: the handler returned without a response */
 };
 
 /* Starts the daemon on cfg's address; fills srv->mhd and srv->port. */

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -292,6 +293,17 @@ def test_the_grafana_dashboard_reads_exported_metrics(anon):
         used = expr_metrics(expr)
         assert used, f"{expr!r} reads no MSE metric"
         assert used <= names, f"{expr!r} reads metrics /metrics does not export: {used - names}"
+def test_a_waiting_claim_is_counted_while_it_is_parked(api, anon):
+    site = make_site(api)
+    w = ScriptedWorker(anon, site["credentials"])
+    before = value(scrape(anon), "mse_http_parked")
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(w.claim(wait=2)), daemon=True)
+    t.start()
+    wait_for(lambda: value(scrape(anon), "mse_http_parked") == before + 1, "the claim to park")
+    t.join(60)
+    assert answer[0].status_code == 204  # its wait is over: nothing was queued
+    assert value(scrape(anon), "mse_http_parked") == before
 
 
 def test_every_exported_metric_is_checked(anon):

@@ -22,8 +22,13 @@ class ScriptedWorker:
                 "executions": held, **kw}
         return self.api.post("/api/v1/worker/heartbeat", json=body)
 
-    def claim(self):
-        r = self.api.post("/api/v1/worker/claims", json={"worker_id": self.worker_id})
+    def claim(self, wait=None, request_id=None, timeout=60):
+        """wait: the claim's wait_seconds (absent when None); request_id: its X-Request-Id."""
+        body = {"worker_id": self.worker_id}
+        if wait is not None:
+            body["wait_seconds"] = wait
+        headers = {"X-Request-Id": request_id} if request_id else None
+        r = self.api.post("/api/v1/worker/claims", json=body, headers=headers, timeout=timeout)
         if r.status_code == 200:
             self.execution = r.json()
             self.token = self.execution["fencing_token"]

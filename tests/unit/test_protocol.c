@@ -84,6 +84,7 @@ static void test_caps_documented(void **state)
         { "`reason_text`", MSE_PROTO_MAX_REASON_TEXT, "" },
         { "`command`", MSE_PROTO_MAX_COMMAND, "" },
         { "`latest_detail`", MSE_PROTO_MAX_DETAIL, "" },
+        { "claim `wait_seconds`", MSE_PROTO_MAX_CLAIM_WAIT, " seconds" },
     };
     char *doc = slurp(MSE_SOURCE_DIR "/docs/worker.md");
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {

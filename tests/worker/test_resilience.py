@@ -16,9 +16,9 @@ from admin_helpers import make_definition, make_site, make_task, ok
 from e2e import MFR, simlib
 from test_service import assert_archive_equals, start_worker
 
-# Heartbeats every 10 s, leases of 30 s: a slot polls for claims every second, so a claim made
-# after an expiry lands well before the worker's next heartbeat, and a loaded machine does not
-# let the lease lapse on its own.
+# Heartbeats every 10 s, leases of 30 s: an idle slot's claim waits at the server and is woken
+# when the expired execution is queued again, so a claim made after an expiry lands well before
+# the worker's next heartbeat, and a loaded machine does not let the lease lapse on its own.
 HEARTBEAT_S = 10
 
 

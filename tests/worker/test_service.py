@@ -14,6 +14,7 @@ import pytest
 
 from conftest import FAST, admin_server
 from admin_helpers import make_definition, make_site, make_task, ok
+from api_client import ApiClient
 from scripted_worker import ScriptedWorker
 from e2e import CAL, MFR, Expected, _assert_same, harness, simlib, worker_env
 
@@ -416,3 +417,46 @@ def test_group_members_that_are_not_mailboxes_are_listed_as_skipped(api, server,
         assert again["skipped_members"] == expected
     finally:
         worker.assert_clean_exit(worker.stop(signal.SIGTERM, timeout=60))
+
+
+def _metric(url, name, labels=""):
+    """One sample of a server's /metrics (0 when absent)."""
+    text = ApiClient(url).get("/metrics").text
+    for line in text.splitlines():
+        if line.startswith(f"{name}{labels} "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_idle_slots_wait_at_the_server_and_heartbeats_go_on(api, database, server, sim):
+    """The worker's claims wait at a second server process (the one queueing is the module's
+    own, so the wake crosses processes through PostgreSQL): the waiting claims are what picks up
+    the run-now, no claim is answered 204 meanwhile, and the heartbeats keep coming."""
+    other = harness.Server(database.conninfo, env={**FAST, "MSE_CLAIM_WAIT_MAX": 300})
+    site = make_site(api)
+    mailbox = sim.get("/mailboxes")["items"][0]["address"]
+    task = make_task(api, site=site, definition=make_definition(api),
+                     group={"kind": "mailbox", "value": mailbox})
+    no_work = '{method="POST",route="/api/v1/worker/claims",status="204"}'
+    claimed = '{method="POST",route="/api/v1/worker/claims",status="200"}'
+    worker = start_worker(other, sim, site, MSE_WORKER_CLAIM_WAIT=300)
+    try:
+        deadline = time.monotonic() + 60
+        while _metric(other.url, "mse_http_parked") < 2:  # both slots wait at the server
+            assert time.monotonic() < deadline, "the slots' claims did not park"
+            time.sleep(0.1)
+        seen = []
+        while len(set(seen)) < 3:  # two more heartbeats while both claims wait
+            w = ok(api.get(f"/api/v1/sites/{site['id']}"))["workers"]
+            seen.append(w[0]["last_seen_at"])
+            assert _metric(other.url, "mse_http_parked") == 2
+            assert time.monotonic() < deadline + 60, f"heartbeats stopped: {seen}"
+            time.sleep(0.2)
+        done = run_and_wait(api, task)
+        assert done["result"] == "ok" and done["claims"] == 1, done
+        assert _metric(other.url, "mse_http_requests_total", claimed) == 1
+        assert _metric(other.url, "mse_http_requests_total", no_work) == 0
+    finally:
+        rc = worker.stop(signal.SIGTERM, timeout=60)  # its claims wait 300 s: stop ends them
+        other.stop_clean()
+    worker.assert_clean_exit(rc)
