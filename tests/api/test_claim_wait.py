@@ -76,6 +76,13 @@ class ParkedClaim:
 
 
 def access_lines(server, request_id):
+    """The request's access-log lines. The line is written once libmicrohttpd has sent the
+    answer, so it may reach the log just after the client has it: wait for the first."""
+    wait_until(lambda: _access_lines(server, request_id), f"the access line of {request_id}")
+    return _access_lines(server, request_id)
+
+
+def _access_lines(server, request_id):
     out = []
     for line in server.lines:
         if f'"request_id":"{request_id}"' in line and '"route":"/api/v1/worker/claims"' in line:
