@@ -103,15 +103,17 @@ struct sync_job {
     struct sync_checkpoints *checkpoints; /* stored ones in; kept equal to what the sink
                                              accepted as the pass goes on */
     const struct sync_sink *sink;
-    struct ews_session *ews;          /* the pass sets its mailbox */
-    const struct sync_source *source; /* another backend instead of ews (sync_source.h); NULL */
-    unsigned getitem_batch;           /* ids per GetItem (0 = MSE_EWS_GETITEM_BATCH) */
-    unsigned max_changes;             /* SyncFolderItems page size (0 = 512) */
+    struct ews_session *ews; /* the pass sets its mailbox */
+    unsigned getitem_batch;  /* ids per GetItem (0 = MSE_EWS_GETITEM_BATCH) */
+    unsigned max_changes;    /* SyncFolderItems page size (0 = 512) */
     unsigned parallel;       /* GetItem requests of a page in flight at once, and with more than
                                 one the next SyncFolderItems page read ahead (0 =
                                 MSE_EWS_PARALLEL; 1 = every request in turn) */
     struct mse_log_ctx log;  /* context for log lines (site, task, …); mailbox is added */
     const atomic_bool *stop; /* when it turns true the pass ends at the next batch boundary */
+
+    /* Another backend to read the mailbox through instead of ews (sync_source.h), or NULL. */
+    const struct sync_source *source;
 };
 
 enum sync_health { SYNC_HEALTHY, SYNC_WARNING, SYNC_ERROR };
