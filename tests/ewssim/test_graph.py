@@ -171,7 +171,7 @@ def test_folder_delta_lists_the_hierarchy_then_changes(g):
     assert len(folders) == len(export)
 
     made = sim.control("POST", f"/mailboxes/{ALICE}/folders", expect=201,
-                       json={"parent": "/Inbox", "name": "Graph new"}).json()
+                       json={"parent_path": "/Inbox", "name": "Graph new"}).json()
     sim.control("DELETE", f"/mailboxes/{ALICE}/folders/{by_name['Projects']['id']}",
                 expect=200)
     changes, delta2, _ = g.walk(delta)
