@@ -69,7 +69,8 @@ enum mse_rc sim_config_load(struct sim_config *cfg, struct mse_err *err)
         mse_env_int("EWS_SIM_SEED", 42, 0, INT64_MAX, &seed, err) != MSE_OK ||
         mse_env_bool("EWS_SIM_VALIDATE_RESPONSES", false, &cfg->validate_responses, err) !=
                 MSE_OK ||
-        realism_settings_load(&cfg->realism, err) != MSE_OK)
+        realism_settings_load(&cfg->realism, err) != MSE_OK ||
+        graph_settings_load(&cfg->graph, err) != MSE_OK)
         return MSE_ERR_INVALID;
     cfg->threads = (unsigned)threads;
     cfg->max_body = (size_t)max_body;
@@ -209,6 +210,7 @@ static enum mse_rc syncstate_key_load(const struct sim_config *cfg, struct mse_e
 enum mse_rc sim_init(struct sim *s, struct mse_err *err)
 {
     realism_init(&s->realism, &s->cfg.realism, s->cfg.seed); /* first: cleanup destroys it */
+    graph_init(&s->graph);
     enum mse_rc krc = syncstate_key_load(&s->cfg, err);
     if (krc != MSE_OK)
         return krc;
@@ -232,4 +234,5 @@ void sim_cleanup(struct sim *s)
     s->schema = NULL;
     faults_cleanup(&s->faults);
     realism_cleanup(&s->realism);
+    graph_cleanup(&s->graph);
 }

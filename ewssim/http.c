@@ -16,6 +16,7 @@
 #include "control.h"
 #include "crypto.h"
 #include "ews.h"
+#include "graph.h"
 #include "ids.h"
 #include "sim_limits.h"
 #include "timefmt.h"
@@ -206,6 +207,60 @@ static bool control_allowed(struct conn *c)
            mse_crypto_equal(auth + 7, token, n);
 }
 
+/* Percent-encodes s onto b (all but RFC 3986 unreserved characters). */
+static enum mse_rc query_escape_append(struct mse_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~' ||
+                     ch == '$';
+        enum mse_rc rc = plain ? mse_buf_append(b, s, 1) : mse_buf_printf(b, "%%%02X", ch);
+        if (rc != MSE_OK)
+            return rc;
+    }
+    return MSE_OK;
+}
+
+/* Appends one query argument to the raw query string being rebuilt (cls is a struct mse_buf). */
+static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct mse_buf *b = cls;
+    if ((b->len && mse_buf_append(b, "&", 1) != MSE_OK) || query_escape_append(b, key) != MSE_OK ||
+        (value && (mse_buf_append(b, "=", 1) != MSE_OK || query_escape_append(b, value) != MSE_OK)))
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* A Graph or identity-platform request: the raw query string rebuilt, then graph_process. */
+static enum mse_rc graph_request(struct conn *c, const char *url, const char *method,
+                                 struct ews_reply *r)
+{
+    struct mse_buf q;
+    mse_buf_init(&q, 8192);
+    MHD_get_connection_values(c->mc, MHD_GET_ARGUMENT_KIND, query_collect, &q);
+    /* Behind a TLS-terminating proxy the links Graph returns name the proxy, as clients need. */
+    const char *fwd_host = header(c, "X-Forwarded-Host"),
+               *fwd_proto = header(c, "X-Forwarded-Proto");
+    if (fwd_proto && strcmp(fwd_proto, "https") != 0 && strcmp(fwd_proto, "http") != 0)
+        fwd_proto = NULL;
+    struct graph_request rq = { .method = method,
+                                .path = url,
+                                .query = q.data ? q.data : "",
+                                .authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+                                .prefer = header(c, "Prefer"),
+                                .host = fwd_host ? fwd_host : header(c, MHD_HTTP_HEADER_HOST),
+                                .scheme = fwd_proto ? fwd_proto : "http",
+                                .body = c->body.data ? c->body.data : "",
+                                .len = c->body.len };
+    enum mse_rc rc = graph_process(c->sim, &rq, &c->log, r);
+    c->account_slot = r->account_slot;
+    mse_buf_cleanup(&q);
+    return rc;
+}
+
 /* Routes a complete request: EWS, the control API, or 404. */
 static enum MHD_Result dispatch(struct conn *c, const char *url, const char *method)
 {
@@ -230,6 +285,8 @@ static enum MHD_Result dispatch(struct conn *c, const char *url, const char *met
         struct control_query q = { query_get, c->mc };
         rc = control_handle(c->sim, method, url, &q, c->body.data ? c->body.data : "", c->body.len,
                             &c->log, &r);
+    } else if (graph_path(url)) {
+        rc = graph_request(c, url, method, &r);
     } else {
         return reply_plain(c, 404, "not found (EWS is at /EWS/Exchange.asmx)\n", NULL);
     }

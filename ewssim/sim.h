@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "faults.h"
+#include "graph.h"
 #include "log.h"
 #include "mse/rc.h"
 #include "realism.h"
@@ -31,6 +32,7 @@ struct sim_config {
     unsigned threads;                /* EWS_SIM_THREADS */
     size_t max_body;                 /* EWS_SIM_MAX_BODY_BYTES */
     struct realism_settings realism; /* EWS_SIM_LATENCY_MS, … (realism.h) */
+    struct graph_settings graph;     /* EWS_SIM_GRAPH_APPS, … (graph.h) */
     enum mse_log_level log_level;
 };
 
@@ -40,6 +42,7 @@ struct sim {
     struct schema *schema;
     struct faults faults;
     struct realism realism;
+    struct graph graph; /* Graph tokens issued */
     struct stats stats;
     struct MHD_Daemon *mhd;
     uint16_t port;

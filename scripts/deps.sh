@@ -22,6 +22,7 @@ packages=(
   libclang-rt-dev                    # libFuzzer + sanitizer runtimes for clang (a Recommends only)
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2
   python3-exchangelib                # third-party EWS client that drives ews-sim in tests
+  python3-msal                       # third-party OAuth2 client that gets ews-sim Graph tokens
   wrk                                # HTTP load for make bench
   time                               # GNU time: peak RSS of the processes make bench runs
   jq                                 # the README's API session (run by the tests)

@@ -59,6 +59,14 @@ static const struct key_def keys[] = {
       NULL },
     { "ews_impersonation", K_BOOL, OFF(ews_impersonation), 0, 0, 0, "true" },
     { "ews_version", K_VERSION, OFF(ews_version), 0, 0, 0, "Exchange2013_SP1" },
+    { "backend", K_STR, OFF(backend), 0, 0, 0, "ews" },
+    { "graph_url", K_STR, OFF(graph_url), 0, 0, 0, "https://graph.microsoft.com" },
+    { "graph_login_url", K_STR, OFF(graph_login_url), 0, 0, 0,
+      "https://login.microsoftonline.com" },
+    { "graph_tenant", K_STR, OFF(graph_tenant), 0, 0, 0, NULL },
+    { "graph_client_id", K_STR, OFF(graph_client_id), 0, 0, 0, NULL },
+    { "graph_client_secret", K_SECRET, OFF(graph_client_secret), 0, 0, 0, NULL },
+    { "graph_client_secret_file", K_FILE, NO_MEMBER, OFF(graph_client_secret), 0, 0, NULL },
     { "slots", K_INT, OFF(slots), 0, 1, 64, "2" },
     { "claim_wait", K_INT, OFF(claim_wait_s), 0, 0, MSE_PROTO_MAX_CLAIM_WAIT, "25" },
     { "tls_verify", K_BOOL, OFF(tls_verify), 0, 0, 0, "true" },
@@ -416,6 +424,11 @@ enum mse_rc worker_config_load(const char *path, struct worker_config *cfg, stru
         }
     }
     raw_cleanup(&r);
+    if (rc == MSE_OK && strcmp(cfg->backend, "ews") != 0 && strcmp(cfg->backend, "graph") != 0) {
+        snprintf(err->msg, sizeof(err->msg), "backend must be ews or graph, got \"%.64s\"",
+                 cfg->backend);
+        rc = MSE_ERR_INVALID;
+    }
     if (rc == MSE_ERR_NOMEM)
         snprintf(err->msg, sizeof(err->msg), "out of memory reading the configuration");
     if (rc != MSE_OK)
@@ -459,6 +472,15 @@ enum mse_rc worker_config_require(const struct worker_config *cfg, bool ews, boo
                                   struct mse_err *err)
 {
     bool userpass = cfg->ews_auth == EWS_AUTH_BASIC || cfg->ews_auth == EWS_AUTH_NTLM;
+    bool graph = ews && strcmp(cfg->backend, "graph") == 0;
+    if (graph && !cfg->graph_tenant)
+        return missing(err, "graph_tenant", NULL);
+    if (graph && !cfg->graph_client_id)
+        return missing(err, "graph_client_id", NULL);
+    if (graph && !cfg->graph_client_secret)
+        return missing(err, "graph_client_secret", "graph_client_secret_file");
+    if (graph)
+        ews = false; /* mailboxes are read through Graph: no EWS endpoint is needed */
     if (ews && !cfg->ews_url)
         return missing(err, "ews_url", NULL);
     if (ews && userpass && !cfg->ews_username)
@@ -523,8 +545,34 @@ void worker_config_ews(const struct worker_config *cfg, struct ews_config *out)
     out->auth_retries = (unsigned)cfg->ews_auth_retries;
 }
 
+void worker_config_graph(const struct worker_config *cfg, struct graph_client_config *out)
+{
+    *out = (struct graph_client_config){
+        .url = cfg->graph_url,
+        .login_url = cfg->graph_login_url,
+        .tenant = cfg->graph_tenant,
+        .client_id = cfg->graph_client_id,
+        .client_secret = cfg->graph_client_secret,
+        .tls_verify = cfg->tls_verify,
+        .ca_file = cfg->tls_ca_file,
+        .connect_timeout_ms = (long)cfg->ews_connect_timeout_s * 1000,
+        .timeout_ms = (long)cfg->ews_timeout_s * 1000,
+        .max_response = (size_t)cfg->ews_max_response_bytes,
+        .retry_max = (unsigned)cfg->ews_retry_max,
+        .retry_max_wait_ms = cfg->ews_retry_max_wait_s * 1000,
+        .backoff_base_ms = cfg->ews_backoff_base_ms,
+        .backoff_hint_max_ms = cfg->ews_backoff_hint_max_s * 1000,
+        .user_agent = "mse-worker/" MSE_VERSION,
+    };
+}
+
 void worker_config_log(const struct worker_config *cfg)
 {
+    if (strcmp(cfg->backend, "graph") == 0)
+        LOG_INFO(NULL, "backend graph: %s, tenant %s, app %s (secret %s)", cfg->graph_url,
+                 cfg->graph_tenant ? cfg->graph_tenant : "-",
+                 cfg->graph_client_id ? cfg->graph_client_id : "-",
+                 cfg->graph_client_secret ? "[set]" : "[unset]");
     static const char *const auths[] = { "none", "basic", "ntlm", "bearer" };
     LOG_INFO(NULL,
              "configuration: server %s, site client %s (secret %s), EWS %s, auth kind %s, user "

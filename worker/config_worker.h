@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ews.h"
+#include "graph_client.h"
 #include "log.h"
 #include "mse/rc.h"
 
@@ -23,6 +24,12 @@ struct worker_config {
     char *ews_bearer_token_file; /* re-read by worker_config_reload_token */
     bool ews_impersonation;
     char *ews_version;
+    char *backend;             /* "ews" | "graph": what mailboxes are read through */
+    char *graph_url;           /* https://graph.microsoft.com */
+    char *graph_login_url;     /* https://login.microsoftonline.com */
+    char *graph_tenant;        /* directory (tenant) id */
+    char *graph_client_id;     /* app (client) id */
+    char *graph_client_secret; /* secret */
     int64_t slots;
     int64_t claim_wait_s; /* how long an idle slot's claim waits at the server for work */
     bool tls_verify;
@@ -71,6 +78,8 @@ enum mse_rc worker_config_read_token(const struct worker_config *cfg, char **out
                                      struct mse_err *err) MSE_WUR;
 /* Fills an EWS transport configuration that borrows cfg's strings. */
 void worker_config_ews(const struct worker_config *cfg, struct ews_config *out);
+/* Fills a Graph client configuration that borrows cfg's strings (timeouts and retries as EWS). */
+void worker_config_graph(const struct worker_config *cfg, struct graph_client_config *out);
 /* Logs the effective settings at info level, secrets as "[set]" / "[unset]". */
 void worker_config_log(const struct worker_config *cfg);
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mse/limits.h"
 #include "sync.h"
+#include "sync_graph.h"
 
 /* Exit codes: 0 done (healthy or warning), 1 the mailbox or group failed, 2 usage/config. */
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -168,6 +169,24 @@ static cJSON *definition_read(const char *arg, struct mse_err *err)
     return j;
 }
 
+/* The EWS session of a --sync-once run, behind the process's gate (ec: the caller's storage,
+ * which the session borrows). */
+static enum mse_rc sync_once_ews(const struct worker_config *cfg, struct ews_config *ec,
+                                 struct ews_gate **gate, struct ews_session **ews,
+                                 struct mse_err *err)
+{
+    worker_config_ews(cfg, ec);
+    if (ews_gate_new((unsigned)cfg->ews_max_concurrency, gate) != MSE_OK) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return MSE_ERR_NOMEM;
+    }
+    ec->gate = *gate;
+    enum mse_rc rc = ews_session_new(ec, ews, err);
+    if (rc == MSE_OK)
+        ews_session_set_stop(*ews, &stop_requested);
+    return rc;
+}
+
 static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
 {
     int code = EXIT_USAGE;
@@ -177,6 +196,11 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
     struct cli_sink sink = { 0 };
     struct ews_session *ews = NULL;
     struct ews_gate *gate = NULL;
+    struct sync_graph *graph = NULL;
+    struct graph_client_config gc;
+    struct ews_config ec;
+    struct sync_source src;
+    bool use_graph = strcmp(cfg->backend, "graph") == 0;
     enum sync_type type;
     cJSON *dj = definition_read(cli->definition, &err);
     if (!cli->type || sync_type_parse(cli->type, &type) != MSE_OK) {
@@ -189,24 +213,30 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
         fprintf(stderr, "mse-worker: %s\n", err.msg);
         goto out;
     }
-    struct ews_config ec;
-    worker_config_ews(cfg, &ec);
-    if (ews_gate_new((unsigned)cfg->ews_max_concurrency, &gate) != MSE_OK) {
-        fprintf(stderr, "mse-worker: out of memory\n");
+    if (use_graph && type != SYNC_MFR) {
+        fprintf(stderr, "mse-worker: backend graph replicates mailbox_folder_replication only "
+                        "so far; calendar_replication needs backend ews\n");
         goto out;
     }
-    ec.gate = gate;
-    if (ews_session_new(&ec, &ews, &err) != MSE_OK) {
+    if (use_graph) {
+        worker_config_graph(cfg, &gc);
+        if (sync_graph_new(&gc, &graph, &err) != MSE_OK) {
+            fprintf(stderr, "mse-worker: %s\n", err.msg);
+            goto out;
+        }
+        sync_graph_set_stop(graph, &stop_requested);
+        src = sync_graph_source(graph);
+    } else if (sync_once_ews(cfg, &ec, &gate, &ews, &err) != MSE_OK) {
         fprintf(stderr, "mse-worker: %s\n", err.msg);
         goto out;
     }
-    ews_session_set_stop(ews, &stop_requested);
     struct sync_sink iface = cli_sink_interface(&sink);
     struct sync_job job = { .mailbox = cli->mailbox,
                             .def = &def,
                             .checkpoints = &cps,
                             .sink = &iface,
                             .ews = ews,
+                            .source = use_graph ? &src : NULL,
                             .getitem_batch = (unsigned)cfg->ews_getitem_batch,
                             .parallel = (unsigned)cfg->ews_parallel,
                             .stop = &stop_requested };
@@ -225,6 +255,7 @@ static int run_sync_once(const struct cli *cli, struct worker_config *cfg)
     cJSON_Delete(line);
     code = rc == MSE_OK ? EXIT_DONE : EXIT_FAILED;
 out:
+    sync_graph_free(graph);
     ews_session_free(ews);
     ews_gate_free(gate);
     cli_sink_close(&sink);
@@ -282,6 +313,11 @@ static int run_service(struct worker_config *cfg)
     struct mse_err err = { { 0 } };
     if (worker_config_require(cfg, true, true, &err) != MSE_OK) {
         fprintf(stderr, "mse-worker: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    if (strcmp(cfg->backend, "graph") == 0) {
+        fprintf(stderr, "mse-worker: backend graph works with --sync-once so far; the service "
+                        "mode reads mailboxes through EWS (set backend = ews)\n");
         return EXIT_USAGE;
     }
     if (worker_config_reload_token(cfg, &err) != MSE_OK) {

@@ -9,13 +9,14 @@
 #include "sync_batch.h"
 #include "sync_folder.h"
 #include "sync_hierarchy.h"
+#include "sync_source.h"
 #include "timefmt.h"
 
 /* Side sessions for GetItem requests and the read-ahead, unless the job wants one at a time. */
 static enum mse_rc pass_pool(struct sync_ctx *c)
 {
     unsigned width = c->job->parallel ? c->job->parallel : MSE_EWS_PARALLEL;
-    if (width <= 1)
+    if (width <= 1 || c->job->source)
         return MSE_OK;
     if (ews_pool_new(c->job->ews, width, &c->pool) != MSE_OK)
         return sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
@@ -32,8 +33,8 @@ enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out)
                                                  : &sync_feature_mfr;
     c.log = job->log;
     mse_log_ctx_add(&c.log, "mailbox", job->mailbox);
-    struct ews_stats before = *ews_session_stats(job->ews);
-    enum mse_rc rc = ews_session_set_mailbox(job->ews, job->mailbox);
+    struct ews_stats before = *sync_source_stats(&c);
+    enum mse_rc rc = sync_source_set_mailbox(&c);
     if (rc != MSE_OK) {
         rc = sync_fail(&c, rc, "invalid_mailbox", "\"%.100s\" cannot be used as a mailbox",
                        job->mailbox);
@@ -52,7 +53,7 @@ out:
     enum mse_rc sub_rc = sync_submit_wait(&c); /* the last batch may still be on its way */
     if (rc == MSE_OK)
         rc = sub_rc;
-    struct ews_stats all = *ews_session_stats(job->ews);
+    struct ews_stats all = *sync_source_stats(&c);
     ews_pool_stats_add(c.pool, &all);
     ews_pool_free(c.pool);
     folder_table_cleanup(&c.table);

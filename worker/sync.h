@@ -13,6 +13,7 @@
 #include "mse/rc.h"
 
 struct cJSON;
+struct sync_source;
 
 enum sync_type {
     SYNC_MFR,      /* mailbox_folder_replication: folders + message metadata */
@@ -132,6 +133,9 @@ struct sync_job {
                                 MSE_EWS_PARALLEL; 1 = every request in turn) */
     struct mse_log_ctx log;  /* context for log lines (site, task, …); mailbox is added */
     const atomic_bool *stop; /* when it turns true the pass ends at the next batch boundary */
+
+    /* Another backend to read the mailbox through instead of ews (sync_source.h), or NULL. */
+    const struct sync_source *source;
 };
 
 enum sync_health { SYNC_HEALTHY, SYNC_WARNING, SYNC_ERROR };

@@ -10,6 +10,7 @@
 #include "mse/limits.h"
 #include "sync_batch.h"
 #include "sync_page.h"
+#include "sync_source.h"
 
 /* SyncFolderItems pages read from one folder in one pass before giving up (≈ 51 M items). */
 #define FOLDER_MAX_PAGES 100000
@@ -215,7 +216,7 @@ static enum mse_rc folder_page(struct sync_ctx *c, const struct hfolder *f, stru
     if (!readahead_take(c, f, fr->state, &page, &reply, &err, &rc)) {
         struct ews_sync_items_args a;
         items_args(c, f, fr->state, &a);
-        rc = ews_sync_items(c->job->ews, &a, &page, &reply, &err);
+        rc = sync_source_items(c, &a, &page, &reply, &err);
     }
     if (rc != MSE_OK) {
         /* An earlier batch's failure is reported before this one (it is in the outcome). */

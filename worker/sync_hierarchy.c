@@ -11,6 +11,7 @@
 #include "sync_batch.h"
 #include "sync_hierarchy.h"
 #include "sync_json.h"
+#include "sync_source.h"
 
 /* SyncFolderHierarchy pages read in one pass before giving up. */
 #define HIERARCHY_MAX_PAGES 1000
@@ -121,7 +122,7 @@ static enum mse_rc distinguished_learn(struct sync_ctx *c)
     struct ews_get_folders res = { 0 };
     struct ews_reply reply;
     struct mse_err err;
-    enum mse_rc rc = ews_get_folders(c->job->ews, &a, &res, &reply, &err);
+    enum mse_rc rc = sync_source_get_folders(c, &a, &res, &reply, &err);
     if (rc != MSE_OK) {
         rc = sync_fail_ews(c, rc, &reply, &err);
         goto out;
@@ -182,7 +183,7 @@ static enum mse_rc hierarchy_fetch(struct sync_ctx *c)
         struct ews_hierarchy_page p = { 0 };
         struct ews_reply reply;
         struct mse_err err;
-        enum mse_rc rc = ews_sync_hierarchy(c->job->ews, &a, &p, &reply, &err);
+        enum mse_rc rc = sync_source_hierarchy(c, &a, &p, &reply, &err);
         if (rc == MSE_OK && reply.policy.action == EWS_ACT_RESYNC && c->table.state) {
             hierarchy_reset(c);
         } else if (rc == MSE_OK && reply.policy.action != EWS_ACT_OK) {

@@ -12,6 +12,7 @@
 #include "mse/limits.h"
 #include "sync_batch.h"
 #include "sync_json.h"
+#include "sync_source.h"
 
 /* One GetItem request of a page. */
 struct fetch_call {
@@ -160,6 +161,8 @@ static enum mse_rc fetch_calls(struct sync_ctx *c, struct fetch_run *r)
 static enum mse_rc page_fetch(struct page_work *w)
 {
     struct sync_ctx *c = w->c;
+    if (!sync_source_fetches(c))
+        return MSE_OK; /* the source's pages are complete */
     unsigned per = c->job->getitem_batch ? c->job->getitem_batch : MSE_EWS_GETITEM_BATCH;
     struct fetch_run r = { NULL, 0, SIZE_MAX };
     const char **ids = NULL;
