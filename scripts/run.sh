@@ -16,11 +16,16 @@ listen=${MSE_LISTEN:-127.0.0.1:8080}
 pids=()
 own_pg=""
 
+stopping=""
 stop_all() {
   # Ignored, not reset: a second signal (make forwards SIGTERM to us, and a signal to the
   # process group reaches us too) must not kill the script before PostgreSQL is stopped.
   trap '' INT TERM
   trap - EXIT
+  # Bash runs traps re-entrantly: a second signal that arrived before the line above runs
+  # this function again inside the first call, and the outer call then has nothing to do.
+  [ -z "$stopping" ] || return 0
+  stopping=1
   echo
   echo "run: stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -29,7 +34,9 @@ stop_all() {
   echo "run: stopped"
 }
 trap stop_all EXIT
-trap 'exit 0' INT TERM
+# Stop from the signal's own trap: an `exit` here would run stop_all from the EXIT trap, where
+# a second signal's `exit` would end the script half-way through stopping.
+trap 'stop_all; exit 0' INT TERM
 
 if [ -z "${MSE_DATABASE_URL:-}" ]; then
   echo "run: starting PostgreSQL in $var/pg"

@@ -1013,8 +1013,16 @@ enum mse_rc agent_run(const struct worker_config *cfg, const atomic_bool *stop, 
                  cfg->server_url);
         rc = slots_start(&a, err);
     }
+    /*
+     * Fixed rate, from each beat's start: timed from the end of the previous one, a slow
+     * server stretched every period by its latency and leases expired on a loaded machine.
+     */
+    int64_t next = mse_time_mono_ms();
     while (rc == MSE_OK && !atomic_load(stop)) {
-        int64_t next = mse_time_mono_ms() + (int64_t)atomic_load(&a.heartbeat_s) * 1000;
+        int64_t now = mse_time_mono_ms();
+        next += (int64_t)atomic_load(&a.heartbeat_s) * 1000;
+        if (next < now) /* a beat longer than the period: the next one goes at once */
+            next = now;
         while (!atomic_load(stop) && mse_time_mono_ms() < next)
             usleep(100 * 1000);
         if (atomic_load(stop))

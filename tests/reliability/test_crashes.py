@@ -58,7 +58,10 @@ def test_kill_9_at_random_points_of_a_first_full_sync(rig):
         worker = rig.start_worker()
     e = rig.wait_for_end(x)
     assert killed >= (KILLS + 1) // 2, f"only {killed} of {KILLS} kills landed mid-sync"
-    # Every kill cost one claim and one lease expiry, nothing more.
-    assert e["claims"] == killed + 1 and e["lease_expiries"] == killed, (e, killed)
+    # Every kill cost one lease expiry and one claim, nothing more. A loaded machine can also
+    # starve a live worker's heartbeats past its lease: that costs an expiry too, and the same
+    # single re-claim; never a claim without an expiry before it.
+    assert e["lease_expiries"] >= killed, (e, killed)
+    assert e["claims"] == e["lease_expiries"] + 1, (e, killed)
     box = rig.assert_exactly_once(e)
     assert box["first_full_sync_duration_ms"] >= box["last_sync_duration_ms"] > 0
