@@ -155,3 +155,30 @@ def test_a_wrong_app_secret_fails_with_the_cause_and_no_secret_is_logged(fresh):
 def test_graph_backend_refuses_what_it_cannot_do_yet(fresh):
     run = e2e.run_worker(fresh, ALICE, kind=e2e.CAL, env=graph_env(fresh), check=False)
     assert run.returncode != 0 and "calendar_replication needs backend ews" in run.log
+
+
+def test_graph_429s_are_waited_out_per_app(fresh):
+    """Two passes of one app at once over an app limit of one request: Graph answers 429 with
+    Retry-After, the worker waits it out, both replicas are complete."""
+    import concurrent.futures
+    sim = fresh
+    sim.control("PUT", "/realism", json={"latency_ms": 100, "max_concurrency": 1,
+                                          "busy_backoff_ms": 100}, expect=200)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            def one(address):
+                return address, e2e.run_worker(sim, address, state=os.path.join(tmp, address),
+                                               env=graph_env(sim))
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                runs = dict(pool.map(one, [ALICE, "bob@example.com"]))
+        throttled = 0
+        for address, run in runs.items():
+            assert run.returncode == 0 and run.outcome["health"] == "healthy", run.log
+            replica = e2e.Replica()
+            replica.apply_run(run)
+            e2e.assert_replica_equals(replica, sim.export(address))
+            throttled += run.outcome["ews_throttled"]
+        accounts = {a["account"]: a for a in sim.get("/realism")["accounts"]}
+        assert accounts[f"graph:{APP}"]["throttled"] == throttled > 0
+    finally:
+        sim.control("PUT", "/realism", json={"latency_ms": 0, "max_concurrency": 0}, expect=200)
