@@ -1,7 +1,8 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- Schemas 038 (sync tasks run as executions) and 042 (max_parallel_mailboxes) each replaced
 -- mse_execution_snapshot without the other's part: a sync task's claim lost its settings and
--- connection, or an Exchange task's its parallelism. One function with both.
+-- connection, or an Exchange task's its parallelism. One function with both: this file is the
+-- function's definition; the bodies in 038 and 042 are history, kept for migrations' order.
 CREATE OR REPLACE FUNCTION mse_execution_snapshot(task uuid) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
