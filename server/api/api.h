@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "exec_state.h"
 #include "mse/rc.h"
 
 struct request;
@@ -145,8 +146,12 @@ void api_sync_tasks_mailboxes(struct request *req);
  * Completes a claimed execution's document (JSON text, replaced in *json) when it is a sync
  * task's: the effective message classes (the default list plus the task's additions) and the
  * connection's secret, opened for this answer only. Other documents are left as they are.
+ * When the secret does not open (sealed under another master key, or damaged), the execution
+ * is ended failed with error connection_secret_unreadable naming the connection, *json is
+ * freed and set to NULL, and *o becomes EXO_UNCLAIMABLE: the caller claims again.
  */
-enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, char **json);
+enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, char **json,
+                                          enum exec_outcome *o);
 /* True when task_id is a sync task's twin (its deferred changes are the sync task's). */
 enum mse_rc api_sync_tasks_is(struct db *db, const char *task_id, bool *is);
 /* Applies a sync task's changes or deletion that waited for its execution to end. */

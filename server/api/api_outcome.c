@@ -29,6 +29,8 @@ static const struct api_outcome table[EXEC_OUTCOME_COUNT] = {
                           "an execution of this task is still active; stop it or wait for it" },
     [EXO_TASK_DISABLED] = { 409, NULL, "the task is disabled; enable it before running it" },
     [EXO_NOT_ACTIVE] = { 409, NULL, "the task has no active execution to stop" },
+    /* Nothing was handed out: the worker is told what it would hear with nothing queued. */
+    [EXO_UNCLAIMABLE] = { 204, NULL, "the execution could not be handed out and was ended" },
 };
 
 static const struct api_outcome unknown = { 500, NULL, "an outcome without an answer" };

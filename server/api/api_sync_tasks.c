@@ -15,11 +15,13 @@
 #include "api.h"
 #include "api_util.h"
 #include "db_audit.h"
+#include "db_exec.h"
 #include "db_sync.h"
 #include "group.h"
 #include "http.h"
 #include "ids.h"
 #include "jsonin.h"
+#include "log.h"
 #include "problem.h"
 #include "query.h"
 #include "schedule.h"
@@ -592,7 +594,73 @@ static void secret_wipe(cJSON *conn)
         explicit_bzero(s->valuestring, strlen(s->valuestring));
 }
 
-enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, char **json)
+/* Why a sync execution was ended at its claim, for the execution and the task's status. */
+#define CLAIM_SECRET_CODE "connection_secret_unreadable"
+
+/*
+ * Writes the error text naming the connection and what the administrator must do. The
+ * connection's name is read again (the claim's document carries only its id); without it the
+ * id alone still says which one.
+ */
+static void claim_secret_text(struct db *db, const char *conn_id, char *out, size_t size)
+{
+    struct db_doc d = { 0 };
+    struct db_error err;
+    cJSON *c =
+            db_sync_conn_get(db, conn_id, false, &d, &err) == MSE_OK ? cJSON_Parse(d.json) : NULL;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+    snprintf(out, size,
+             "the secret of server connection \"%s\" (%s) cannot be opened with this server's "
+             "master key (sealed under another key, or damaged); an administrator must enter "
+             "the connection's secret again (PATCH /api/v1/server-connections/%s with \"secret\")",
+             cJSON_IsString(name) ? name->valuestring : "?", conn_id, conn_id);
+    cJSON_Delete(c);
+    db_doc_cleanup(&d);
+}
+
+/*
+ * Ends the claimed execution of doc failed: the error on the execution, the task's status
+ * failed, its waiting changes applied, in one transaction.
+ * A worker handed the claim could do nothing without the secret, and re-queueing it would
+ * only fail again on every claim.
+ */
+static enum mse_rc claim_refuse(struct request *req, struct db *db, const cJSON *doc,
+                                const char *conn_id)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(doc, "fencing_token");
+    if (!cJSON_IsString(id) || !cJSON_IsNumber(tok))
+        return MSE_ERR_INTERNAL;
+    char token[24], text[600];
+    snprintf(token, sizeof(token), "%lld", (long long)tok->valuedouble);
+    struct fence f = { id->valuestring, req->principal.site_id, token };
+    struct db_error err;
+    struct exec_end end = { 0 };
+    enum exec_outcome o = EXO_DONE;
+    bool sync = false;
+    claim_secret_text(db, conn_id, text, sizeof(text));
+    LOG_WARN(&req->log, "execution %s ended at its claim (%s): %s", id->valuestring,
+             CLAIM_SECRET_CODE, text);
+    enum mse_rc rc = db_begin(db, &err);
+    if (rc == MSE_OK)
+        rc = db_exec_fail(db, &f, CLAIM_SECRET_CODE, text, &o, &err);
+    if (rc == MSE_OK && o == EXO_DONE)
+        rc = db_exec_complete(db, &f, true, &end, &o, &err);
+    if (rc == MSE_OK && o == EXO_DONE && end.pending)
+        rc = api_sync_tasks_is(db, end.task_id, &sync);
+    if (rc == MSE_OK && o == EXO_DONE && end.pending && sync)
+        rc = api_sync_tasks_apply_deferred(req, db, end.task_id);
+    /* Another outcome: the claim no longer holds (it lapsed meanwhile); its next claim ends it. */
+    if (rc == MSE_OK && o == EXO_DONE)
+        rc = db_commit(db, &err);
+    else
+        db_rollback(db);
+    exec_end_cleanup(&end);
+    return rc;
+}
+
+enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, char **json,
+                                          enum exec_outcome *o)
 {
     /* Most claims are Exchange tasks': they are not parsed again. */
     if (!strstr(*json, "sync_recover"))
@@ -619,6 +687,17 @@ enum mse_rc api_sync_tasks_claim_complete(struct request *req, struct db *db, ch
         rc = MSE_ERR_NOMEM;
     if (rc == MSE_OK)
         rc = connection_secret_add(req, db, conn);
+    if (rc == MSE_ERR_CRYPTO) {
+        /* The secret does not open: nothing to hand out; the execution ends with why. */
+        const cJSON *cid = cJSON_GetObjectItemCaseSensitive(conn, "id");
+        rc = claim_refuse(req, db, doc, cid->valuestring);
+        if (rc == MSE_OK)
+            *o = EXO_UNCLAIMABLE;
+        cJSON_Delete(doc);
+        free(*json);
+        *json = NULL;
+        return rc;
+    }
     char *out = rc == MSE_OK ? cJSON_PrintUnformatted(doc) : NULL;
     if (rc == MSE_OK && !out)
         rc = MSE_ERR_NOMEM;

@@ -233,7 +233,10 @@ static void claim_serve(struct request *req, const char *worker, int64_t wait_s)
                                &err);
         /* A sync task's claim carries its settings and its connection (secret included). */
         if (rc == MSE_OK && o == EXO_DONE)
-            rc = api_sync_tasks_claim_complete(req, db, &json);
+            rc = api_sync_tasks_claim_complete(req, db, &json, &o);
+        /* That execution was ended instead of handed out: the next one may be claimable. */
+        if (rc == MSE_OK && o == EXO_UNCLAIMABLE)
+            continue;
         if (rc == MSE_OK && o == EXO_NOTHING_QUEUED && armed) {
             enum park_result pr = park_suspend(req);
             if (pr == PARK_SUSPENDED)

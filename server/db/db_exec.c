@@ -145,6 +145,10 @@ DB_STMT(exec_membership, 6, false,
         " WHERE m.task_id = f.task_id AND $5::text IS NULL AND m.in_group"
         " AND NOT EXISTS (SELECT 1 FROM a WHERE a.addr = m.address))"
         " SELECT count(*) FROM e");
+/* The execution's own error, whatever its membership (a second report of one keeps the first). */
+DB_STMT(exec_fail, 5, false,
+        "UPDATE executions e SET membership_known = true, error_code = $4, error_text = $5"
+        " WHERE " FENCE);
 /*
  * For the group kinds whose members the server knows exactly (a mailbox, a list of them), the
  * first reported address that is not one of them. A site is the least trusted principal: its
@@ -582,6 +586,24 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
         return db_exec_fence_failure(db, f, out, err);
     if (rc == MSE_OK)
         rc = text_query(db, &exec_membership_doc, params, json, err);
+    return rc;
+}
+
+enum mse_rc db_exec_fail(struct db *db, const struct fence *f, const char *error_code,
+                         const char *error_text, enum exec_outcome *out, struct db_error *err)
+{
+    const char *params[5];
+    struct db_res res;
+    *out = EXO_DONE;
+    fence_params(f, params);
+    params[3] = error_code;
+    params[4] = error_text;
+    enum mse_rc rc = db_query(db, &exec_fail, params, &res, err);
+    long n = rc == MSE_OK ? db_res_affected(&res) : 0;
+    if (rc == MSE_OK)
+        db_res_clear(&res);
+    if (rc == MSE_OK && n == 0)
+        return db_exec_fence_failure(db, f, out, err);
     return rc;
 }
 

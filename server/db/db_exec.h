@@ -94,6 +94,14 @@ enum mse_rc db_exec_membership(struct db *db, const struct fence *f, const char 
                                char outside[MSE_MAX_ADDRESS + 1], char **json,
                                enum exec_outcome *out, struct db_error *err) MSE_WUR;
 /*
+ * Records why the execution failed as a whole (error_code, error_text), whether or not its
+ * membership was reported: the server's own refusal to hand it out. End it with
+ * db_exec_complete. The fence failures as db_exec_fence_failure.
+ */
+enum mse_rc db_exec_fail(struct db *db, const struct fence *f, const char *error_code,
+                         const char *error_text, enum exec_outcome *out,
+                         struct db_error *err) MSE_WUR;
+/*
  * Records, with the membership and in its transaction, the group members the worker skipped
  * (a JSON array of {address, reason}, the first of skipped_total; NULL: none), when the group
  * was resolved (RFC 3339, never later than now; NULL: now) and whether the worker's cache

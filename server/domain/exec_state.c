@@ -315,6 +315,7 @@ const char *exec_state_outcome_name(enum exec_outcome o)
         [EXO_TASK_ACTIVE] = "task_active",
         [EXO_TASK_DISABLED] = "task_disabled",
         [EXO_NOT_ACTIVE] = "not_active",
+        [EXO_UNCLAIMABLE] = "unclaimable",
     };
     return NAME_OF(names, o);
 }

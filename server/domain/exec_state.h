@@ -215,6 +215,8 @@ enum exec_outcome {
     EXO_TASK_ACTIVE,         /* run: an execution of the task is still active */
     EXO_TASK_DISABLED,       /* run: the task is disabled */
     EXO_NOT_ACTIVE,          /* stop: the task has no active execution */
+    EXO_UNCLAIMABLE,         /* claim: it cannot be handed out (a sync task's connection
+                                secret does not open) and was ended failed; claim again */
     EXEC_OUTCOME_COUNT
 };
 /* Short stable name, for logs and tests. */

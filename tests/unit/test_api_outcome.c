@@ -49,6 +49,7 @@ static void test_answers(void **state)
         { EXO_TASK_ACTIVE, 409, NULL },
         { EXO_TASK_DISABLED, 409, NULL },
         { EXO_NOT_ACTIVE, 409, NULL },
+        { EXO_UNCLAIMABLE, 204, NULL },
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const struct api_outcome *a = api_outcome_of(want[i].o);
