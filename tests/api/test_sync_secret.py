@@ -9,7 +9,8 @@ import time
 import pytest
 
 from admin_helpers import ok
-from conftest import FAST, admin_server
+from api_client import ApiClient
+from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET, FAST, admin_server
 from scripted_worker import ScriptedWorker
 from test_sync_content import (BASE, SECRET, executions, mailbox_address, make_connection,
                                make_sync_task, wait_claim)
@@ -31,9 +32,8 @@ def queued(database, task_id, timeout=15):
         time.sleep(0.05)
 
 
-# Damaged ciphertext (its last byte flipped), and a secret sealed for something else: another
-# connection's, bound to that connection's id as a secret sealed under another key would be
-# to ours — neither opens.
+# Damaged ciphertext (its last byte flipped), and another connection's sealed secret (bound to
+# that connection's id): neither opens. A secret sealed under another master key: below.
 SPOIL = {
     "damaged": "UPDATE server_connections SET secret_sealed = set_byte(secret_sealed,"
                " length(secret_sealed) - 1, get_byte(secret_sealed, length(secret_sealed) - 1)"
@@ -91,3 +91,34 @@ def test_an_unreadable_secret_fails_the_execution_not_the_claim(api, anon, datab
                    " WHERE task_id = %s", broken["id"])
     again = wait_claim(w)
     assert again["task"]["id"] == broken["id"] and again["connection"]["secret"] == SECRET
+
+
+def test_a_secret_sealed_under_another_master_key(api, database):
+    """A second server on the same database with a master key of its own (its data directory's,
+    as when the key file was replaced) cannot open what the first sealed: its claim fails the
+    execution, names the connection, and answers 204; the secret entered again through it
+    opens."""
+    site, conn = make_connection(api)
+    task = make_sync_task(api, conn, [mailbox_address()])
+    queued(database, task["id"])
+    other = admin_server(database, {"MSE_SCHEDULER_INTERVAL_MS": FAST[
+        "MSE_SCHEDULER_INTERVAL_MS"]})
+    srv = next(other)
+    try:
+        anon2 = ApiClient(srv.url)
+        api2 = anon2.as_client(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
+        w = ScriptedWorker(anon2, site["credentials"])
+        r = w.claim()
+        assert r.status_code == 204, r.text
+        assert database.query("SELECT result, error_code FROM executions WHERE task_id = %s",
+                              task["id"]) == [("failed", CODE)]
+        shown = ok(api2.get(f"{BASE}/{task['id']}"))
+        assert shown["status"] == "failed" and conn["name"] in shown["latest_detail"]
+        ok(api2.patch(f"/api/v1/server-connections/{conn['id']}", json={"secret": SECRET}))
+        database.query("UPDATE executions SET finished_at = finished_at - interval '1 day'"
+                       " WHERE task_id = %s", task["id"])
+        again = wait_claim(w)
+        assert again["task"]["id"] == task["id"] and again["connection"]["secret"] == SECRET
+        assert SECRET not in srv.output()
+    finally:
+        next(other, None)
