@@ -142,6 +142,14 @@ void api_sync_tasks_delete(struct request *req);
 void api_sync_tasks_start(struct request *req);
 void api_sync_tasks_stop(struct request *req);
 void api_sync_tasks_mailboxes(struct request *req);
+/* The error code of a connection whose secret does not open (executions, connection tests). */
+#define API_SYNC_SECRET_UNREADABLE "connection_secret_unreadable"
+/*
+ * Writes into out the error text for a connection whose sealed secret does not open with this
+ * server's master key: which connection (name, read again, and id) and what an administrator
+ * must do. Never fails: without the name, the id alone says which one.
+ */
+void api_sync_conn_unreadable(struct db *db, const char *conn_id, char *out, size_t size);
 /*
  * Completes a claimed execution's document (JSON text, replaced in *json) when it is a sync
  * task's: the effective message classes (the default list plus the task's additions) and the

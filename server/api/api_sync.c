@@ -18,6 +18,7 @@
 #include "http.h"
 #include "ids.h"
 #include "jsonin.h"
+#include "log.h"
 #include "problem.h"
 #include "server.h"
 #include "tx.h"
@@ -334,31 +335,73 @@ enum mse_rc api_sync_conn_secret(struct request *req, struct db *db, const char 
     return rc;
 }
 
-/* Replaces each test's secret_sealed by the opened secret; false when one does not open. */
-static bool tests_open(struct request *req, cJSON *tests)
+void api_sync_conn_unreadable(struct db *db, const char *conn_id, char *out, size_t size)
 {
-    cJSON *t;
-    cJSON_ArrayForEach(t, tests)
-    {
+    struct db_doc d = { 0 };
+    struct db_error err;
+    cJSON *c =
+            db_sync_conn_get(db, conn_id, false, &d, &err) == MSE_OK ? cJSON_Parse(d.json) : NULL;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+    snprintf(out, size,
+             "the secret of server connection \"%s\" (%s) cannot be opened with this server's "
+             "master key (sealed under another key, or damaged); an administrator must enter "
+             "the connection's secret again (PATCH /api/v1/server-connections/%s with \"secret\")",
+             cJSON_IsString(name) ? name->valuestring : "?", conn_id, conn_id);
+    cJSON_Delete(c);
+    db_doc_cleanup(&d);
+}
+
+/*
+ * Ends a pending test whose connection's secret does not open, failed with why: no worker
+ * could run it, and left pending it would be offered, and fail to open, on every poll.
+ */
+static enum mse_rc test_refuse(struct request *req, struct db *db, const char *id,
+                               const char *conn_id)
+{
+    char text[600];
+    struct db_error err;
+    api_sync_conn_unreadable(db, conn_id, text, sizeof(text));
+    LOG_WARN(&req->log, "connection test %s ended (%s): %s", id, API_SYNC_SECRET_UNREADABLE, text);
+    struct db_sync_test_result r = { false, -1, NULL, API_SYNC_SECRET_UNREADABLE, text, NULL };
+    enum mse_rc rc = db_sync_test_finish(db, req->principal.site_id, id, &r, &err);
+    /* Another poll may have ended it first. */
+    return rc == MSE_ERR_NOT_FOUND ? MSE_OK : rc;
+}
+
+/*
+ * Replaces each test's secret_sealed by the opened secret; a test whose secret does not open
+ * is ended failed (test_refuse) and left out of the list.
+ */
+static enum mse_rc tests_open(struct request *req, struct db *db, cJSON *tests)
+{
+    cJSON *t = tests ? tests->child : NULL;
+    while (t) {
+        cJSON *next = t->next;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "id");
         const cJSON *conn = cJSON_GetObjectItemCaseSensitive(t, "connection_id");
         const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(t, "secret_sealed");
         char aad[80], *secret = NULL;
         size_t len = 0;
-        if (!cJSON_IsString(conn) || !cJSON_IsString(sealed))
-            return false;
+        if (!cJSON_IsString(id) || !cJSON_IsString(conn) || !cJSON_IsString(sealed))
+            return MSE_ERR_INTERNAL;
         conn_aad(conn->valuestring, aad, sizeof(aad));
-        bool ok = secrets_open(&req->srv->secrets, aad, sealed->valuestring, &secret, &len) ==
-                          MSE_OK &&
-                  cJSON_AddStringToObject(t, "secret", secret);
+        enum mse_rc rc = secrets_open(&req->srv->secrets, aad, sealed->valuestring, &secret, &len);
+        if (rc == MSE_OK && !cJSON_AddStringToObject(t, "secret", secret))
+            rc = MSE_ERR_NOMEM;
         if (secret) {
             explicit_bzero(secret, len);
             free(secret);
         }
         cJSON_DeleteItemFromObjectCaseSensitive(t, "secret_sealed");
-        if (!ok)
-            return false;
+        if (rc == MSE_ERR_CRYPTO) {
+            rc = test_refuse(req, db, id->valuestring, conn->valuestring);
+            cJSON_Delete(cJSON_DetachItemViaPointer(tests, t));
+        }
+        if (rc != MSE_OK)
+            return rc;
+        t = next;
     }
-    return true;
+    return MSE_OK;
 }
 
 void api_worker_sync_tests(struct request *req)
@@ -373,7 +416,9 @@ void api_worker_sync_tests(struct request *req)
         rc = db_sync_tests_pending(db, req->principal.site_id, &pending, &err);
     cJSON *tests = rc == MSE_OK ? cJSON_Parse(pending) : NULL;
     cJSON *out = tests ? cJSON_CreateObject() : NULL;
-    if (out && tests_open(req, tests) && cJSON_AddItemToObject(out, "tests", tests)) {
+    if (out && rc == MSE_OK)
+        rc = tests_open(req, db, tests);
+    if (out && rc == MSE_OK && cJSON_AddItemToObject(out, "tests", tests)) {
         tests = NULL;
         json = cJSON_PrintUnformatted(out);
     }

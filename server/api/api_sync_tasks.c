@@ -594,30 +594,6 @@ static void secret_wipe(cJSON *conn)
         explicit_bzero(s->valuestring, strlen(s->valuestring));
 }
 
-/* Why a sync execution was ended at its claim, for the execution and the task's status. */
-#define CLAIM_SECRET_CODE "connection_secret_unreadable"
-
-/*
- * Writes the error text naming the connection and what the administrator must do. The
- * connection's name is read again (the claim's document carries only its id); without it the
- * id alone still says which one.
- */
-static void claim_secret_text(struct db *db, const char *conn_id, char *out, size_t size)
-{
-    struct db_doc d = { 0 };
-    struct db_error err;
-    cJSON *c =
-            db_sync_conn_get(db, conn_id, false, &d, &err) == MSE_OK ? cJSON_Parse(d.json) : NULL;
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-    snprintf(out, size,
-             "the secret of server connection \"%s\" (%s) cannot be opened with this server's "
-             "master key (sealed under another key, or damaged); an administrator must enter "
-             "the connection's secret again (PATCH /api/v1/server-connections/%s with \"secret\")",
-             cJSON_IsString(name) ? name->valuestring : "?", conn_id, conn_id);
-    cJSON_Delete(c);
-    db_doc_cleanup(&d);
-}
-
 /*
  * Ends the claimed execution of doc failed: the error on the execution, the task's status
  * failed, its waiting changes applied, in one transaction.
@@ -638,12 +614,12 @@ static enum mse_rc claim_refuse(struct request *req, struct db *db, const cJSON 
     struct exec_end end = { 0 };
     enum exec_outcome o = EXO_DONE;
     bool sync = false;
-    claim_secret_text(db, conn_id, text, sizeof(text));
+    api_sync_conn_unreadable(db, conn_id, text, sizeof(text));
     LOG_WARN(&req->log, "execution %s ended at its claim (%s): %s", id->valuestring,
-             CLAIM_SECRET_CODE, text);
+             API_SYNC_SECRET_UNREADABLE, text);
     enum mse_rc rc = db_begin(db, &err);
     if (rc == MSE_OK)
-        rc = db_exec_fail(db, &f, CLAIM_SECRET_CODE, text, &o, &err);
+        rc = db_exec_fail(db, &f, API_SYNC_SECRET_UNREADABLE, text, &o, &err);
     if (rc == MSE_OK && o == EXO_DONE)
         rc = db_exec_complete(db, &f, true, &end, &o, &err);
     if (rc == MSE_OK && o == EXO_DONE && end.pending)

@@ -122,3 +122,21 @@ def test_a_secret_sealed_under_another_master_key(api, database):
         assert SECRET not in srv.output()
     finally:
         next(other, None)
+
+
+def test_a_connection_test_with_an_unreadable_secret_fails_and_the_others_are_served(api, anon,
+                                                                                     database):
+    """The worker's poll for connection tests leaves out a test whose secret does not open
+    and ends it failed, naming the connection; the site's other tests are served."""
+    site, broken = make_connection(api)
+    _, good = make_connection(api, site)
+    database.query(SPOIL["damaged"], broken["id"])
+    bad_test = ok(api.post(f"/api/v1/server-connections/{broken['id']}/test"), 202)
+    good_test = ok(api.post(f"/api/v1/server-connections/{good['id']}/test"), 202)
+    w = ScriptedWorker(anon, site["credentials"])
+    served = ok(w.api.get("/api/v1/worker/server-connection-tests"))["tests"]
+    assert [(t["id"], t["secret"]) for t in served] == [(good_test["id"], SECRET)]
+    done = ok(api.get(f"/api/v1/server-connections/{broken['id']}/tests/{bad_test['id']}"))
+    assert done["state"] == "failed" and done["reason_code"] == CODE
+    assert broken["name"] in done["detail"] and "secret again" in done["detail"]
+    assert ok(api.get(f"/api/v1/server-connections/{broken['id']}"))["last_test"] == done
