@@ -240,10 +240,25 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
     ok(holder.membership([address]))
     ok(holder.lock(address))
     done = threading.Event()
+    lapses = []  # beats that did not renew the holder's lease, or failed
 
     def keep_lease():
-        while not done.wait(1):
-            holder.heartbeat()
+        # Fixed rate, from each beat's start (as the worker beats): timed from the end of the
+        # previous beat, a slow server stretched every period by its latency on a loaded
+        # machine until the holder's lease ran out, the lock was granted to the execution
+        # under test and it ran instead of waiting.
+        next_beat = time.monotonic()
+        while True:
+            next_beat = max(next_beat + 1, time.monotonic())
+            if done.wait(max(0.0, next_beat - time.monotonic())):
+                return
+            try:
+                r = holder.heartbeat()
+                beats = r.json()["executions"] if r.status_code == 200 else []
+                if r.status_code != 200 or any(b["lease"] != "renewed" for b in beats):
+                    lapses.append(f"{r.status_code} {r.text[:300]}")
+            except Exception as exc:  # noqa: BLE001 — a dead keeper must not go unnoticed
+                lapses.append(repr(exc))
 
     keeper = threading.Thread(target=keep_lease)
     keeper.start()
@@ -263,13 +278,17 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
                 f"the execution never waited for the lock: {seen}; the holder's: {held}"
             time.sleep(0.2)
         ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"), 202)
-        deadline = time.monotonic() + 20
+        # What shows the stop did not wait for the lock is the order, not a time: the
+        # execution ends while the holder still holds the lock (it releases it only below).
+        # The deadline only keeps a hang from blocking the run; it is no bound on the stop.
+        deadline = time.monotonic() + 120
         while (e := ok(api.get(path)))["state"] == "waiting":
             assert time.monotonic() < deadline, "the stop waited for the other task's lock"
             time.sleep(0.2)
+        assert not lapses, f"the holder's lease was not kept: {lapses}"
         assert e["state"] == "cancelled" and e["result"] == "cancelled", e
         assert e["mailboxes"]["skipped"] == 1
-        # The holder was never disturbed.
+        # The holder was never disturbed: its lock and lease outlived the stopped execution.
         assert holder.finish(address).status_code == 204
         ok(holder.complete())
     finally:
