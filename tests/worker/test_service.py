@@ -232,10 +232,15 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
                          group={"kind": "mailbox_list", "value": address})
 
     # Another site's task holds the mailbox's lock (a scripted worker that keeps its lease).
+    # The holder is served by a server of its own with a long lease: under the module's 6 s
+    # lease, a loaded machine that held back the holder's beats for a few seconds let its
+    # lease run out, and the execution under test took the lock instead of waiting for it.
+    # Holding the lock is what this test needs, not a lease kept by the clock.
+    holder_server = harness.Server(database.conninfo, env={**FAST, "MSE_LEASE_SECONDS": 600})
     holder_site = make_site(api)
     holding = task_on(holder_site)
     ok(api.post(f"/api/v1/exchange-tasks/{holding['id']}/run"), 202)
-    holder = ScriptedWorker(anon, holder_site["credentials"])
+    holder = ScriptedWorker(ApiClient(holder_server.url), holder_site["credentials"])
     ok(holder.claim())
     ok(holder.membership([address]))
     ok(holder.lock(address))
@@ -275,7 +280,8 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
             held = ok(api.get(f"/api/v1/exchange-tasks/{holding['id']}/executions/"
                               f"{holder.execution['id']}"))
             assert time.monotonic() < deadline, \
-                f"the execution never waited for the lock: {seen}; the holder's: {held}"
+                f"the execution never waited for the lock: {seen}; the holder's: {held}; " \
+                f"the holder's lapses: {lapses}"
             time.sleep(0.2)
         ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"), 202)
         # What shows the stop did not wait for the lock is the order, not a time: the
@@ -295,6 +301,7 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
         done.set()
         keeper.join(10)
         rc = worker.stop(signal.SIGTERM, timeout=60)
+        holder_server.stop_clean()
     worker.assert_clean_exit(rc)
 
 
