@@ -255,9 +255,12 @@ def test_a_refused_batch_is_reported_before_the_next_pages_failure(sim, tmp_path
                 json={"kind": "delay", "operation": "GetItem", "delay_ms": 0, "count": 6})
     fault = sim.control("POST", "/faults", expect=201,
                         json={"kind": "mailbox_move", "operation": "GetItem"}).json()["id"]
-    # Pages come slowly, so the store is locked before page 1's batch reaches it.
-    sim.control("POST", "/faults", expect=201,
-                json={"kind": "delay", "operation": "SyncFolderItems", "delay_ms": 1500})
+    # No page is answered until the store is locked: Exchange is busy (the worker waits and
+    # asks again) until this test has locked it. A delay raced the test to the lock instead,
+    # and a loaded machine let page 1's batch be stored first.
+    gate = sim.control("POST", "/faults", expect=201,
+                       json={"kind": "server_busy", "operation": "SyncFolderItems",
+                             "backoff_ms": 1000}).json()["id"]
     proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=4,
                         MSE_WORKER_EWS_GETITEM_BATCH=100)
     hierarchy = json.loads(proc.stdout.readline())["batch"]
@@ -271,6 +274,7 @@ def test_a_refused_batch_is_reported_before_the_next_pages_failure(sim, tmp_path
                           for r in hierarchy["folders"] if r.get("folder_id")}
         with open(state, "w") as f:
             json.dump(doc, f)
+        sim.control("DELETE", f"/faults/{gate}", expect=200)  # pages are answered from now on
         deadline = time.monotonic() + 60
         while True:  # page 2's GetItem has failed while page 1's batch waits for the store
             # A new connection: a kept-alive one may belong to a sim thread asleep in a delay.

@@ -232,18 +232,38 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
                          group={"kind": "mailbox_list", "value": address})
 
     # Another site's task holds the mailbox's lock (a scripted worker that keeps its lease).
+    # The holder is served by a server of its own with a long lease: under the module's 6 s
+    # lease, a loaded machine that held back the holder's beats for a few seconds let its
+    # lease run out, and the execution under test took the lock instead of waiting for it.
+    # Holding the lock is what this test needs, not a lease kept by the clock.
+    holder_server = harness.Server(database.conninfo, env={**FAST, "MSE_LEASE_SECONDS": 600})
     holder_site = make_site(api)
     holding = task_on(holder_site)
     ok(api.post(f"/api/v1/exchange-tasks/{holding['id']}/run"), 202)
-    holder = ScriptedWorker(anon, holder_site["credentials"])
+    holder = ScriptedWorker(ApiClient(holder_server.url), holder_site["credentials"])
     ok(holder.claim())
     ok(holder.membership([address]))
     ok(holder.lock(address))
     done = threading.Event()
+    lapses = []  # beats that did not renew the holder's lease, or failed
 
     def keep_lease():
-        while not done.wait(1):
-            holder.heartbeat()
+        # Fixed rate, from each beat's start (as the worker beats): timed from the end of the
+        # previous beat, a slow server stretched every period by its latency on a loaded
+        # machine until the holder's lease ran out, the lock was granted to the execution
+        # under test and it ran instead of waiting.
+        next_beat = time.monotonic()
+        while True:
+            next_beat = max(next_beat + 1, time.monotonic())
+            if done.wait(max(0.0, next_beat - time.monotonic())):
+                return
+            try:
+                r = holder.heartbeat()
+                beats = r.json()["executions"] if r.status_code == 200 else []
+                if r.status_code != 200 or any(b["lease"] != "renewed" for b in beats):
+                    lapses.append(f"{r.status_code} {r.text[:300]}")
+            except Exception as exc:  # noqa: BLE001 — a dead keeper must not go unnoticed
+                lapses.append(repr(exc))
 
     keeper = threading.Thread(target=keep_lease)
     keeper.start()
@@ -260,22 +280,28 @@ def test_stop_ends_an_execution_waiting_for_a_mailbox_lock(api, anon, database, 
             held = ok(api.get(f"/api/v1/exchange-tasks/{holding['id']}/executions/"
                               f"{holder.execution['id']}"))
             assert time.monotonic() < deadline, \
-                f"the execution never waited for the lock: {seen}; the holder's: {held}"
+                f"the execution never waited for the lock: {seen}; the holder's: {held}; " \
+                f"the holder's lapses: {lapses}"
             time.sleep(0.2)
         ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/stop"), 202)
-        deadline = time.monotonic() + 20
+        # What shows the stop did not wait for the lock is the order, not a time: the
+        # execution ends while the holder still holds the lock (it releases it only below).
+        # The deadline only keeps a hang from blocking the run; it is no bound on the stop.
+        deadline = time.monotonic() + 120
         while (e := ok(api.get(path)))["state"] == "waiting":
             assert time.monotonic() < deadline, "the stop waited for the other task's lock"
             time.sleep(0.2)
+        assert not lapses, f"the holder's lease was not kept: {lapses}"
         assert e["state"] == "cancelled" and e["result"] == "cancelled", e
         assert e["mailboxes"]["skipped"] == 1
-        # The holder was never disturbed.
+        # The holder was never disturbed: its lock and lease outlived the stopped execution.
         assert holder.finish(address).status_code == 204
         ok(holder.complete())
     finally:
         done.set()
         keeper.join(10)
         rc = worker.stop(signal.SIGTERM, timeout=60)
+        holder_server.stop_clean()
     worker.assert_clean_exit(rc)
 
 
