@@ -212,7 +212,11 @@ def test_killed_worker_is_replaced_and_nothing_is_lost(api, database, server, si
                 break
             assert time.monotonic() < deadline, f"execution still {e['state']}"
             time.sleep(0.3)
-        assert e["result"] == "ok" and e["claims"] == 2 and e["lease_expiries"] == 1, e
+        # The kill cost one lease expiry and one claim. A starved machine can also lapse the
+        # second worker's lease (reliability.crashes saw it): another expiry, one more claim,
+        # never a claim without an expiry before it.
+        assert e["result"] == "ok" and e["lease_expiries"] >= 1, e
+        assert e["claims"] == e["lease_expiries"] + 1, e
         for m in addresses:
             assert assert_archive_equals(database, sim, m, MFR) > 0
         # Every applied submission counted once: the task's sequence is the execution's count.
