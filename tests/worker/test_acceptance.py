@@ -146,7 +146,11 @@ def test_kill_9_at_several_points(api, database, server, sim, kill_after):
                 break
             assert time.monotonic() < deadline, f"execution still {e['state']}"
             time.sleep(0.3)
-        assert e["result"] == "ok" and e["claims"] == 2, e
+        # The kill cost one lease expiry and one claim; a starved machine can also lapse the
+        # second worker's 6 s lease (CI saw claims 3): each expiry costs one more claim, and
+        # the archive and the sequence below must still come out exact.
+        assert e["result"] == "ok" and e["lease_expiries"] >= 1, e
+        assert e["claims"] == e["lease_expiries"] + 1, e
         for m in addresses:
             assert_archive_equals(database, sim, m, MFR)
         # This task's own partitions: the parametrised runs archive the same mailboxes with
