@@ -239,3 +239,55 @@ def test_a_sites_worker_replicates_through_graph(api, database, server, fresh):
         rc = worker.stop()
     worker.assert_clean_exit(rc)
     assert SECRET not in worker.output()
+
+
+def test_kill_9_of_a_graph_worker_loses_and_doubles_nothing(api, database, server, fresh):
+    """A graph worker dies part-way through a task of four mailboxes (Graph answering slowly);
+    a new one resumes from the delta links the server holds: the archive equals the export,
+    nothing is doubled, the sequence counts every applied submission once."""
+    import signal
+    import time
+    sim = fresh
+    site = make_site(api)
+    boxes = [m["address"] for m in sim.get("/mailboxes")["items"]]
+    task = make_task(api, site=site, group={"kind": "mailbox_list", "value": ";".join(boxes)})
+    sim.control("PUT", "/realism", json={"latency_ms": 150}, expect=200)
+    try:
+        first = start_worker(server, sim, site, **graph_env(sim))
+        x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+        deadline = time.monotonic() + 120
+        while ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"] < 3:
+            assert time.monotonic() < deadline, "no submissions arrived"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    finally:
+        sim.control("PUT", "/realism", json={"latency_ms": 0}, expect=200)
+    second = start_worker(server, sim, site, **graph_env(sim))
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+            if e["state"] not in ("queued", "running", "waiting"):
+                break
+            assert time.monotonic() < deadline, f"execution still {e['state']}"
+            time.sleep(0.3)
+        # The kill cost a lease expiry and a claim; a starved machine may lapse another.
+        assert e["result"] == "ok" and e["lease_expiries"] >= 1, e
+        assert e["claims"] == e["lease_expiries"] + 1, e
+        for m in boxes:
+            assert_archive_equals(database, sim, m, e2e.MFR)
+        dupes = database.query("SELECT i.mailbox, i.internet_message_id, count(*) "
+                               "FROM archive_items i "
+                               "JOIN archive_partitions p ON p.id = i.partition_id "
+                               "WHERE p.task_id = %s AND i.deleted_at IS NULL "
+                               "GROUP BY i.mailbox, i.internet_message_id HAVING count(*) > 1",
+                               task["id"])
+        assert dupes == []
+        seq = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"]
+        applied = database.scalar("SELECT count(*) FROM applied_batches WHERE task_id = %s",
+                                  task["id"])
+        assert seq == applied == e["submissions"]
+    finally:
+        rc = second.stop()
+    second.assert_clean_exit(rc)
