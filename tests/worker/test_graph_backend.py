@@ -291,3 +291,23 @@ def test_kill_9_of_a_graph_worker_loses_and_doubles_nothing(api, database, serve
     finally:
         rc = second.stop()
     second.assert_clean_exit(rc)
+
+
+def test_a_wrong_app_secret_is_a_clear_error_on_the_task(api, database, server, fresh):
+    """A revoked or mistyped app secret on a site's graph worker: the task's mailboxes end in
+    error with the identity platform's reason, the execution is not ok, no secret is logged."""
+    sim = fresh
+    site = make_site(api)
+    task = make_task(api, site=site, group={"kind": "mailbox", "value": ALICE})
+    wrong = "Wrong~Secret_7"
+    worker = start_worker(server, sim, site, **graph_env(sim, secret=wrong))
+    try:
+        e = run_and_wait(api, task)
+        assert e["result"] != "ok", e
+        mb = _mailboxes(api, task, e)[ALICE]
+        assert mb["state"] == "error" and mb["reason_code"] == "graph_auth_failed", mb
+        assert "AADSTS" in mb["reason_text"], mb
+    finally:
+        rc = worker.stop()
+    worker.assert_clean_exit(rc)
+    assert wrong not in worker.output() and SECRET not in worker.output()
