@@ -182,6 +182,12 @@ def rows(results):
                         f"{f['exchangelib_requests']:.0f} requests", ratio, "≥ 20×", met))
             out.append(("… the same against seed 004's 15 minutes", f"{_fmt(f['seconds'])} s",
                         "seed baseline 900 s", seed_ratio, "≥ 100×", seed_met))
+            if "graph_seconds" in f:
+                out.append(("… the same through Microsoft Graph (the engine, both sides)",
+                            f"Graph {_fmt(f['graph_seconds'])} s, "
+                            f"{f['graph_requests']:.0f} requests",
+                            f"EWS {_fmt(f['seconds'])} s, {f['requests']:.0f} requests",
+                            f"{f['ratio_graph_ews']:.2f}×", "—", "—"))
         sw = r["sweep"]
         for key, label in (("one_task", "one task, sequential"),
                            ("split", f"{sw['split']['tasks']} tasks")):

@@ -51,6 +51,7 @@ def test_every_benchmark_runs_with_tiny_sizes():
     assert [f["latency_ms"] for f in lat["full"]] == list(doc["sizes"]["latency_ms"])
     for f in lat["full"]:
         assert f["seconds"] > 0 and f["exchangelib_seconds"] > 0 and f["requests"] > 0
+        assert f["graph_seconds"] > 0 and f["graph_requests"] > 0
     assert lat["sweep"]["one_task"]["requests_per_mailbox"] > 0
     assert lat["sweep"]["changes"]["items"] == 10 * lat["sweep"]["changes"]["changed_mailboxes"]
     with open(os.path.join(out, "latest.md")) as f:
