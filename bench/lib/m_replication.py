@@ -79,12 +79,15 @@ def worker_env(sim):
             "MSE_WORKER_EWS_PASSWORD": password, "MSE_WORKER_LOG_LEVEL": "warn"}
 
 
-def sync_once(ctx, sim, mailbox, state_path, env=None):
+def sync_once(ctx, sim, mailbox, state_path, env=None, kind=MFR, settings=SETTINGS,
+              content_dir=None):
     """One `mse-worker --sync-once` pass (env on top of the EWS settings); returns (outcome,
     wall s, peak RSS KiB)."""
     out_path = state_path + ".out"
-    argv = [worker_binary(ctx), "--sync-once", mailbox, "--type", MFR, "--definition",
-            json.dumps(SETTINGS), "--state", state_path]
+    argv = [worker_binary(ctx), "--sync-once", mailbox, "--type", kind, "--definition",
+            json.dumps(settings), "--state", state_path]
+    if content_dir:
+        argv += ["--content-dir", content_dir]
     with open(out_path, "wb") as out:
         rc, wall, rss, err = procs.run_timed(argv, env=dict(worker_env(sim), **(env or {})),
                                              stdout=out)
@@ -96,10 +99,11 @@ def sync_once(ctx, sim, mailbox, state_path, env=None):
     return outcome, wall, rss
 
 
-def peer(script, sim, mailbox):
+def peer(script, sim, mailbox, *args):
     user, password = procs.SIM_ACCOUNT
     out = subprocess.run(["/usr/bin/python3", os.path.join(PEERS, script), sim.ews, user,
-                          password, mailbox], capture_output=True, text=True, timeout=3600)
+                          password, mailbox, *args], capture_output=True, text=True,
+                         timeout=3600)
     m = re.search(r"^BENCH (\{.*\})$", out.stdout, re.M)
     if out.returncode != 0 or not m:
         raise RuntimeError(f"{script} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
