@@ -13,9 +13,7 @@ from admin_helpers import ok
 from api_client import ApiClient
 from conftest import BOOTSTRAP_ID, BOOTSTRAP_SECRET, FAST
 import harness
-from scripted_worker import folder, message
-from test_exports import BASE, create, wait_state
-from test_sync_content import SyncSession, make_connection
+from test_exports import BASE, create, fill, wait_state
 
 
 def start(database, data_dir=None):
@@ -26,23 +24,6 @@ def start(database, data_dir=None):
     srv = harness.Server(database.conninfo, env=env)
     anon = ApiClient(srv.url)
     return srv, anon, anon.as_client(BOOTSTRAP_ID, BOOTSTRAP_SECRET)
-
-
-def fill(api, anon, n=6, size=4 * 1024 * 1024):
-    """A mailbox of n incompressible messages: each export of it takes a while to write."""
-    site, conn = make_connection(api)
-    s = SyncSession(api, anon, site, conn)
-    ok(s.hierarchy([folder("inbox", "Inbox")]))
-    shas = []
-    for i in range(n):
-        data = b"Subject: big\r\n\r\n" + os.urandom(size)
-        sha = hashlib.sha256(data).hexdigest()
-        assert s.w.put_content(sha, data).status_code in (200, 201)
-        ok(s.folder("inbox", [message(f"m{i}", "inbox", content_sha256=sha,
-                                      content_size=len(data))]))
-        shas.append(sha)
-    s.end()
-    return s.mailbox
 
 
 def caught_running(api, box, tries=20):
@@ -67,7 +48,7 @@ def test_a_killed_producer_s_export_is_produced_again(database):
     srv, anon, api = start(database)
     data_dir = srv.data_dir
     try:
-        box = fill(api, anon)
+        box = fill(api, anon, 6, 4 * 1024 * 1024)
         e = caught_running(api, box)
         srv.stop(signal.SIGKILL, timeout=30)
         srv, anon, api = start(database, data_dir)
