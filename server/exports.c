@@ -319,6 +319,9 @@ static enum outcome messages_write(struct production *p, bool mbox)
             o = folder_next(p, m.folder_path, mbox);
             if (o == OUT_DONE)
                 o = message_copy(p, &m, mbox);
+            /* A message may be large: a stopping server does not wait for the page's end. */
+            if (o == OUT_DONE && atomic_load(&p->ex->stop))
+                o = OUT_STOPPING;
             if (i == rows - 1) {
                 free(after);
                 after = strdup(m.folder_path);
