@@ -120,11 +120,21 @@ function Info({ rows }) {
   return html`<dl class="info">${rows.map(([k, v]) => html`<dt>${k}</dt><dd data-info=${k}>${v ?? '—'}</dd>`)}</dl>`;
 }
 
+// What a task's edit form changes; the Editor makes the change conditional on the task's ETag.
+const taskForm = (t) => ({ schedule_id: t.schedule_id, definition_id: t.definition_id });
+
+function TaskFields({ form, schedules, definitions }) {
+  const select = (label, name, options) => html`<${SelectField} label=${label} name=${name} value=${form.body[name]}
+    error=${errorAt(form.errs, name)} onChange=${(v) => form.change(name, v)} options=${options} />`;
+  return html`${select('Schedule', 'schedule_id', schedules.map((s) => [s.id, s.name]))}
+    ${select('Definition', 'definition_id', definitions.map((d) => [d.id, d.description]))}`;
+}
+
 export function TaskDetail({ id }) {
   const { admin } = useSession();
   const [actionError, setActionError] = useState(null);
   const [actionNote, setActionNote] = useState(null);
-  const [edit, setEdit] = useState(null);
+  const [editing, setEditing] = useState(false);
   const [data, error, reload] = usePoll(async () => {
     const [task, execs, mailboxes, schedules, definitions, sites] = await Promise.all([
       api.get(`/exchange-tasks/${id}`), api.get(`/exchange-tasks/${id}/executions`, { limit: 20 }),
@@ -140,10 +150,6 @@ export function TaskDetail({ id }) {
     setActionNote(null);
     try { await fn(); reload(); } catch (e) { setActionError(e); }
   };
-  const save = async (e) => {
-    e.preventDefault();
-    try { await api.patch(`/exchange-tasks/${id}`, edit.body); setEdit(null); reload(); } catch (err) { setEdit({ ...edit, error: err }); }
-  };
   const defs = data.definitions.filter((d) => d.type === task.type);
   return html`<${Title}>${task.name}<//>
     ${admin && html`<div class="actions" role="group" aria-label="Task actions">
@@ -151,21 +157,17 @@ export function TaskDetail({ id }) {
       <button onClick=${() => act(() => api.post(`/exchange-tasks/${id}/stop`))} disabled=${!ACTIVE.includes(task.status)}>Stop</button>
       ${task.enabled ? html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: false }))}>Disable</button>`
                      : html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: true }))}>Enable</button>`}
-      <button onClick=${() => setEdit({ body: { schedule_id: task.schedule_id, definition_id: task.definition_id } })}>Edit</button>
+      <button onClick=${() => setEditing(true)}>Edit</button>
       <button onClick=${() => act(async () => { await api.post(`/exchange-tasks/${id}/membership/refresh`);
         setActionNote('The group is resolved afresh by the next execution.'); })}>Refresh membership</button>
       <${DeleteButton} what=${task.name} path=${`/exchange-tasks/${id}`} onDone=${() => { location.hash = '#/tasks'; }} />
     </div>`}
     ${actionNote && html`<p role="status">${actionNote}</p>`}
     <${FormError} error=${actionError} />
-    ${edit && html`<form class="panel" aria-label="Edit task" onSubmit=${save}>
-      <${SelectField} label="Schedule" name="schedule_id" value=${edit.body.schedule_id} error=${edit.error && edit.error.fields.schedule_id}
-        onChange=${(v) => setEdit({ ...edit, body: { ...edit.body, schedule_id: v } })} options=${data.schedules.map((s) => [s.id, s.name])} />
-      <${SelectField} label="Definition" name="definition_id" value=${edit.body.definition_id} error=${edit.error && edit.error.fields.definition_id}
-        onChange=${(v) => setEdit({ ...edit, body: { ...edit.body, definition_id: v } })} options=${defs.map((d) => [d.id, d.description])} />
-      <${FormError} error=${edit.error} />
-      <button type="submit">Save</button> <button type="button" onClick=${() => setEdit(null)}>Cancel</button>
-    </form>`}
+    ${editing && html`<${Editor} path=${`/exchange-tasks/${id}`} title=${`Edit task ${task.name}`}
+      toForm=${taskForm} toBody=${(b) => b} fields=${(form) => html`<${TaskFields} form=${form}
+        schedules=${data.schedules} definitions=${defs} />`}
+      onDone=${() => { setEditing(false); reload(); }} onCancel=${() => setEditing(false)} />`}
     <div class="panes">
       <section aria-labelledby="h-opt" class="pane"><h2 id="h-opt">Options</h2><${Info} rows=${[
         ['Name', task.name], ['Site', name(data.sites, task.site_id)], ['Type', typeName(task.type)],
