@@ -352,8 +352,33 @@ async function edit(page) {
     `${pager} [role=status]`, out.task_pages[out.task_pages.length - 1]);
   out.back_page = await text(page, `${pager} [role=status]`);
 
-  // A task's page: membership refresh, then delete (confirmed), back to the list.
+  // A task's edit form: someone else changes the task's schedule while it is open, so saving
+  // is refused (412) and says so; Reload shows the server's schedule; saved again, it stands.
   await go(page, `#/tasks/${env('DELETE_TASK_ID')}`, '#h-info');
+  const te = `form[aria-label="Edit task ${env('DELETE_TASK')}"]`;
+  await within(page, 'main .actions', 'Edit');
+  await page.waitForSelector(`${te} [name=schedule_id]`);
+  out.task_edit_prefilled = await page.$eval(`${te} [name=schedule_id]`, (x) => x.value);
+  await apiCall('PATCH', `/exchange-tasks/${env('DELETE_TASK_ID')}`, { schedule_id: env('THEIRS_ID') });
+  await page.select(`${te} [name=schedule_id]`, env('MINE_ID'));
+  await page.click(`${te} button[type=submit]`);
+  await page.waitForSelector(`${te} .conflict`);
+  out.task_conflict_text = await text(page, `${te} .conflict p`);
+  await visit(page, 'task-conflict');
+  await within(page, te, 'Reload');
+  await page.waitForFunction((s, v) => document.querySelector(s).value === v, { timeout: 15000 },
+    `${te} [name=schedule_id]`, env('THEIRS_ID'));
+  out.task_reloaded_schedule = await page.$eval(`${te} [name=schedule_id]`, (x) => x.value);
+  out.task_conflict_after_reload = await count(page, `${te} .conflict`);
+  await page.select(`${te} [name=schedule_id]`, env('MINE_ID'));
+  await page.click(`${te} button[type=submit]`);
+  await page.waitForSelector(te, { hidden: true });
+  // The page shows the saved schedule once its next read has it (it is polled, not patched).
+  await page.waitForFunction((n) => document.querySelector('[data-info="Schedule"]').textContent.trim() === n,
+    { timeout: 15000 }, env('MINE'));
+  out.task_schedule_shown = await text(page, '[data-info="Schedule"]');
+
+  // The same page: membership refresh, then delete (confirmed), back to the list.
   await clickText(page, 'button', 'Refresh membership');
   out.task_refresh_note = await (await page.waitForSelector('::-p-xpath(//main//p[@role="status"][contains(., "afresh")])')).evaluate((e) => e.textContent);
   await page.click('main .actions button[aria-label^="Delete "]');
