@@ -80,6 +80,16 @@ static void page_send(struct request *req, char *json, bool etag)
     (void)http_reply_json_take(req, 200, json);
 }
 
+void api_reply_polled(struct request *req, enum mse_rc rc, char *json)
+{
+    if (rc != MSE_OK) {
+        free(json);
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    page_send(req, json, true);
+}
+
 static void page_reply(struct request *req, char *items, bool more, int64_t last_seq, char kind,
                        bool etag)
 {

@@ -321,9 +321,16 @@ async function edit(page) {
   await waitRow(page, 'table.definitions', env('DEFINITION') + '-mf');
   await visit(page, 'definitions-edited');
 
-  // The dashboard's count of disabled tasks leads to the list filtered to them.
+  // The dashboard's count of disabled tasks leads to the list filtered to them. The server
+  // counts them: the dashboard reads the summary, never the task list.
+  const asked = [];
+  const onRequest = (r) => asked.push(new URL(r.url()).pathname);
+  page.on('request', onRequest);
   await go(page, '#/dashboard', '[data-status="disabled"]');
   out.dashboard_disabled = Number(await text(page, '[data-status="disabled"]'));
+  out.dashboard_mfr = await text(page, '[data-type="mailbox_folder_replication"]');
+  page.off('request', onRequest);
+  out.dashboard_asked = [...new Set(asked.filter((u) => u.startsWith('/api/v1/')))].sort();
   await page.click('a[href="#/tasks?status=disabled"]');
   await page.waitForSelector('table.tasks tbody tr', { timeout: 15000 });
   out.status_filter = await page.$eval('form[aria-label="Filter tasks"] [name=status]', (e) => e.value);

@@ -112,6 +112,9 @@ def test_a_thousand_tasks_are_paged_each_shown_once(run):
 def test_the_dashboards_status_count_opens_the_filtered_list(run):
     out, _ = run
     assert out["dashboard_disabled"] == TASKS
+    assert out["dashboard_mfr"].startswith(f"{TASKS} ")
+    # Counted by the server: the dashboard reads the summary and the sites, not the tasks.
+    assert out["dashboard_asked"] == ["/api/v1/exchange-services/summary", "/api/v1/sites"]
     assert out["status_filter"] == "disabled" and out["filtered_first_page"] == "1–100"
 
 
