@@ -169,7 +169,7 @@ void api_list_by_enum(struct request *req, char kind, const char *name, const ch
     if (rc == MSE_OK)
         rc = list(db, value >= 0 ? values[value] : NULL, page.has_after, page.after, page.limit,
                   &items, &last, &more, &err);
-    api_reply_list(req, rc, items, more, last, kind);
+    api_reply_list_polled(req, rc, items, more, last, kind);
 }
 
 char *api_splice(const char *object, const char *fragment)

@@ -33,6 +33,17 @@ async function visit(page, name) {
   await shot(page, name);
 }
 
+// The paths of API answers of 304 seen since it was last cleared.
+const notModified = new Set();
+
+// Waits, in this process, until cond() holds (a state, not a time); throws after ms.
+async function until(cond, ms, what) {
+  for (const end = Date.now() + ms; !cond();) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 const count = (page, sel) => page.$$eval(sel, (l) => l.length);
 
@@ -149,6 +160,14 @@ async function admin(page) {
   out.mailbox_state = await text(page, '.mailboxes tbody tr td:nth-child(2)');
   out.membership = await text(page, '.executions tr[data-state="completed"] .membership');
   await visit(page, 'task-detail');
+  // The page polls; once the run has ended, each list it polls is answered 304 (unchanged):
+  // the server honours If-None-Match with the ETag the console kept.
+  const id = out.task_url.split('/').pop();
+  const polled = [`/api/v1/exchange-tasks/${id}/executions`, `/api/v1/exchange-tasks/${id}/mailboxes`,
+    '/api/v1/schedules', '/api/v1/definitions'];
+  notModified.clear();
+  await until(() => polled.every((p) => notModified.has(p)), 30000, 'the task page\'s lists answered 304');
+  out.task_page_not_modified = polled.filter((p) => notModified.has(p)).length;
 
   await go(page, `#/archive/${encodeURIComponent(env('MAILBOX'))}`, '.folders button');
   const folders = await page.$$('.folders button');
@@ -177,6 +196,10 @@ async function admin(page) {
     { timeout: 15000 }, out.disabled_before);
   out.disabled_after = await disabled();
   out.live_without_reload = await page.evaluate(() => globalThis.notReloaded === true);
+  // Nothing changes any more: the summary's next polls are answered 304.
+  notModified.clear();
+  await until(() => notModified.has('/api/v1/exchange-services/summary'), 30000, 'the summary answered 304');
+  out.summary_not_modified = true;
 
   await page.setViewport({ width: 390, height: 844 });
   await go(page, '#/dashboard', '#h-sites');
@@ -544,7 +567,11 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') out.console_errors.push(m.text()); });
   page.on('pageerror', (e) => out.console_errors.push(String(e)));
   out.not_modified = 0; // API answers of 304: polling revalidates instead of downloading
-  page.on('response', (r) => { if (r.status() === 304 && r.url().includes('/api/v1/')) out.not_modified++; });
+  page.on('response', (r) => {
+    if (r.status() !== 304 || !r.url().includes('/api/v1/')) return;
+    out.not_modified++;
+    notModified.add(new URL(r.url()).pathname);
+  });
   await ({ admin, readonly, edit, sync })[process.argv[2]](page);
 } catch (e) {
   out.error = String(e.stack || e);
