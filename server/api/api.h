@@ -51,6 +51,7 @@ void api_definitions_delete(struct request *req);
 
 /* api_tasks.c */
 void api_tasks_list(struct request *req);
+void api_tasks_summary(struct request *req);
 void api_tasks_create(struct request *req);
 void api_tasks_get(struct request *req);
 void api_tasks_patch(struct request *req);

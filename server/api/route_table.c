@@ -52,6 +52,8 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}/mailboxes",
       api_exec_execution_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/mailboxes", api_exec_mailboxes, ROLE_READ, 0 },
+    /* The Exchange Services dashboard: counts and the lists it shows, not every task. */
+    { "GET", "/api/v1/exchange-services/summary", api_tasks_summary, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
     /* The archive view: what workers replicated. EWS ids go in query parameters. */
     { "GET", "/api/v1/mailboxes", api_archive_mailboxes, ROLE_READ, 0 },
