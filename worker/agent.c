@@ -917,6 +917,7 @@ static cJSON *heartbeat_body(struct agent *a)
     cJSON_AddStringToObject(b, "worker_id", a->worker_id);
     cJSON_AddStringToObject(b, "version", MSE_VERSION);
     cJSON_AddStringToObject(b, "host", a->host);
+    cJSON_AddStringToObject(b, "backend", a->graph_cfg ? "graph" : "ews");
     cJSON_AddNumberToObject(b, "slots", a->nslots);
     cJSON *list = cJSON_AddArrayToObject(b, "executions");
     pthread_mutex_lock(&a->lock);

@@ -152,6 +152,34 @@ static enum mse_rc refs_check(struct db *db, bool lock, const struct task_input 
     return rc;
 }
 
+/*
+ * A site whose online workers all read mailboxes through Microsoft Graph (backend = graph)
+ * replicates mail folders only, and cannot expand distribution groups: such a task is refused
+ * now, naming why, rather than failing at each run. A site with no worker online, or with an
+ * EWS worker among them, is not judged. A task's type, site and group are fixed at creation,
+ * so creation is the one place to judge.
+ */
+static enum mse_rc backend_check(struct db *db, const char *site_id, const char *task_type,
+                                 const char *group_kind, struct verr *v)
+{
+    struct db_error err;
+    long online, graph;
+    enum mse_rc rc = db_site_backends(db, site_id, &online, &graph, &err);
+    if (rc != MSE_OK || online == 0 || graph < online)
+        return rc;
+    if (strcmp(task_type, "mailbox_folder_replication") != 0)
+        verr_add(v, "type",
+                 "this site's workers read mailboxes through Microsoft Graph (backend = graph), "
+                 "which does not run %s yet; use a site whose workers use backend = ews",
+                 task_type);
+    if (strcmp(group_kind, "group_email") == 0)
+        verr_add(v, "group.kind",
+                 "this site's workers read mailboxes through Microsoft Graph (backend = graph), "
+                 "which does not expand distribution groups yet; use a mailbox list or an "
+                 "Active Directory group");
+    return MSE_OK;
+}
+
 /* The next run of an enabled task from now; none when disabled or the schedule is over. */
 static void next_run(const struct schedule *rules, bool enabled, bool *has, time_t *t)
 {
@@ -256,6 +284,9 @@ static void create_store(struct tx *tx, const struct task_input *in)
     bool has_rules;
     verr_init(&v);
     enum mse_rc rc = refs_check(tx->db, true, in, task_types[in->type], &v, &rules, &has_rules);
+    if (rc == MSE_OK && !verr_any(&v))
+        rc = backend_check(tx->db, in->site_id, task_types[in->type],
+                           group_kind_names[in->group_kind], &v);
     if (rc != MSE_OK || verr_any(&v)) {
         if (rc != MSE_OK)
             tx_fail_rc(tx, rc, NULL);

@@ -156,8 +156,9 @@ static bool heartbeat_arrays(const cJSON *list, struct mse_buf *ids, struct mse_
 
 void api_worker_heartbeat(struct request *req)
 {
-    static const char *const allowed[] = { "worker_id", "version",    "host",
-                                           "slots",     "executions", NULL };
+    static const char *const allowed[] = { "worker_id",  "version", "host", "slots",
+                                           "executions", "backend", NULL };
+    static const char *const backends[] = { "ews", "graph", NULL };
     cJSON *body;
     if (!jsonin_parse(req, 0, &body))
         return;
@@ -165,6 +166,7 @@ void api_worker_heartbeat(struct request *req)
     const char *worker = NULL, *version = NULL, *host = NULL;
     const cJSON *list = NULL;
     int64_t slots;
+    int backend = -1;
     struct mse_buf ids, tokens;
     verr_init(&v);
     mse_buf_init(&ids, 64 * 1024);
@@ -174,6 +176,8 @@ void api_worker_heartbeat(struct request *req)
     (void)jsonin_str(body, "", "version", MSE_PROTO_MAX_VERSION, 0, &v, &version);
     (void)jsonin_str(body, "", "host", MSE_PROTO_MAX_HOST, 0, &v, &host);
     (void)jsonin_int(body, "", "slots", 1, 1024, 0, &v, &slots);
+    if (jsonin_enum(body, "", "backend", backends, 0, &v, &backend) != JF_OK)
+        backend = -1;
     (void)jsonin_array(body, "", "executions", MSE_PROTO_MAX_HB_EXECUTIONS, 0, &v, &list);
     bool ok = heartbeat_arrays(list, &ids, &tokens, &v);
     if (verr_any(&v)) {
@@ -187,9 +191,9 @@ void api_worker_heartbeat(struct request *req)
         const struct server_config *cfg = &req->srv->cfg;
         enum mse_rc rc = http_db(req, &db);
         if (rc == MSE_OK)
-            rc = db_exec_heartbeat(db, req->principal.site_id, worker, host, version, ids.data,
-                                   tokens.data, cfg->lease_seconds, cfg->heartbeat_seconds, &json,
-                                   &err);
+            rc = db_exec_heartbeat(db, req->principal.site_id, worker, host, version,
+                                   backend >= 0 ? backends[backend] : NULL, ids.data, tokens.data,
+                                   cfg->lease_seconds, cfg->heartbeat_seconds, &json, &err);
         if (rc == MSE_OK && json) {
             req->quiet = true;
             (void)http_reply_json_take(req, 200, json);

@@ -80,11 +80,12 @@ DB_STMT(exec_task_mailboxes, 4, true,
         " FROM task_mailboxes m WHERE m.task_id = $1::uuid AND ($2::text IS NULL OR m.state = $2)"
         " AND ($3::bigint IS NULL OR m.seq > $3) ORDER BY m.seq LIMIT $4");
 
-DB_STMT(exec_heartbeat, 8, false,
-        "WITH w AS (INSERT INTO site_workers (site_id, worker_id, host, version, offline_at)"
-        " VALUES ($1::uuid, $2, $3, $4, now() + make_interval(secs => 3 * $8::int))"
+DB_STMT(exec_heartbeat, 9, false,
+        "WITH w AS (INSERT INTO site_workers (site_id, worker_id, host, version, backend,"
+        " offline_at) VALUES ($1::uuid, $2, $3, $4, $9, now() + make_interval(secs => 3 * $8::int))"
         " ON CONFLICT (site_id, worker_id) DO UPDATE SET host = EXCLUDED.host,"
-        " version = EXCLUDED.version, last_seen_at = now(), offline_at = EXCLUDED.offline_at),"
+        " version = EXCLUDED.version, backend = EXCLUDED.backend, last_seen_at = now(),"
+        " offline_at = EXCLUDED.offline_at),"
         /* A heartbeat served is proof of serving (schema 025): a slow scheduler is no outage. */
         " s AS (UPDATE server_liveness SET alive_at = greatest(alive_at, now())),"
         " r AS (UPDATE executions e SET lease_expires_at = now() + make_interval(secs => $7::int)"
@@ -532,14 +533,14 @@ enum mse_rc db_exec_task_mailboxes(struct db *db, const char *task_id, const cha
 }
 
 enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *worker_id,
-                              const char *host, const char *version, const char *ids,
-                              const char *tokens, unsigned lease_s, unsigned heartbeat_s,
-                              char **json, struct db_error *err)
+                              const char *host, const char *version, const char *backend,
+                              const char *ids, const char *tokens, unsigned lease_s,
+                              unsigned heartbeat_s, char **json, struct db_error *err)
 {
     char lease[16], hb[16];
     snprintf(lease, sizeof(lease), "%u", lease_s);
     snprintf(hb, sizeof(hb), "%u", heartbeat_s);
-    const char *params[] = { site_id, worker_id, host, version, ids, tokens, lease, hb };
+    const char *params[] = { site_id, worker_id, host, version, ids, tokens, lease, hb, backend };
     return text_query(db, &exec_heartbeat, params, json, err);
 }
 

@@ -70,9 +70,9 @@ enum mse_rc db_exec_task_exists(struct db *db, const char *task_id, bool *exists
  * executions: [{id, lease: renewed|lost, cancel_requested}]}.
  */
 enum mse_rc db_exec_heartbeat(struct db *db, const char *site_id, const char *worker_id,
-                              const char *host, const char *version, const char *ids,
-                              const char *tokens, unsigned lease_s, unsigned heartbeat_s,
-                              char **json, struct db_error *err) MSE_WUR;
+                              const char *host, const char *version, const char *backend,
+                              const char *ids, const char *tokens, unsigned lease_s,
+                              unsigned heartbeat_s, char **json, struct db_error *err) MSE_WUR;
 /*
  * The channel schema 040's trigger NOTIFYs, with the site's id as payload, whenever an execution
  * becomes queued (created, or handed back): a parked claim of that site looks again.

@@ -3,6 +3,7 @@
 #include "db_site.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -25,7 +26,7 @@
     " (array_agg(sw.version ORDER BY sw.last_seen_at DESC))[1] AS version,"                        \
     " (array_agg(sw.host ORDER BY sw.last_seen_at DESC))[1] AS host,"                              \
     " json_agg(json_build_object('worker_id', sw.worker_id, 'host', sw.host,"                      \
-    " 'version', sw.version, 'started_at', mse_ts(sw.started_at),"                                 \
+    " 'version', sw.version, 'backend', sw.backend, 'started_at', mse_ts(sw.started_at),"          \
     " 'last_seen_at', mse_ts(sw.last_seen_at), 'online', sw.offline_at > now())"                   \
     " ORDER BY sw.worker_id) AS workers"                                                           \
     " FROM site_workers sw WHERE sw.site_id = s.id) w ON true"
@@ -51,6 +52,9 @@ DB_STMT(site_task_count, 1, false,
 DB_STMT(site_exists, 1, true, "SELECT 1 FROM sites WHERE id = $1");
 DB_STMT(site_exists_share, 1, false, "SELECT 1 FROM sites WHERE id = $1 FOR KEY SHARE");
 DB_STMT(site_client, 1, false, "SELECT id FROM api_clients WHERE site_id = $1");
+DB_STMT(site_backends, 1, true,
+        "SELECT count(*), count(*) FILTER (WHERE backend = 'graph') FROM site_workers"
+        " WHERE site_id = $1 AND offline_at > now()");
 
 static const char *bool_param(int b)
 {
@@ -118,6 +122,21 @@ enum mse_rc db_site_client(struct db *db, const char *id, char client_uuid[37],
         rc = db_res_rows(&res) == 1 ? MSE_OK : MSE_ERR_NOT_FOUND;
         if (rc == MSE_OK)
             snprintf(client_uuid, 37, "%s", db_res_get(&res, 0, 0));
+    }
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_site_backends(struct db *db, const char *id, long *online, long *graph,
+                             struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id };
+    enum mse_rc rc = db_query(db, &site_backends, params, &res, err);
+    *online = *graph = 0;
+    if (rc == MSE_OK && db_res_rows(&res) == 1) {
+        *online = strtol(db_res_get(&res, 0, 0), NULL, 10);
+        *graph = strtol(db_res_get(&res, 0, 1), NULL, 10);
     }
     db_res_clear(&res);
     return rc;

@@ -32,6 +32,9 @@ enum mse_rc db_site_delete(struct db *db, const char *id, struct db_error *err) 
 enum mse_rc db_site_task_count(struct db *db, const char *id, int64_t *n,
                                struct db_error *err) MSE_WUR;
 /* Whether a site exists; share = FOR KEY SHARE, so it cannot vanish before COMMIT. */
+/* Workers of the site online now, and how many of them read mailboxes through Graph. */
+enum mse_rc db_site_backends(struct db *db, const char *id, long *online, long *graph,
+                             struct db_error *err) MSE_WUR;
 enum mse_rc db_site_exists(struct db *db, const char *id, bool share, bool *exists,
                            struct db_error *err) MSE_WUR;
 /* The row id of the site's API client. */

@@ -3,7 +3,8 @@
 import json
 
 from scripted_worker import ScriptedWorker
-from admin_helpers import (audit_events, make_site, make_task, ok, problem, snapshot, unique)
+from admin_helpers import (audit_events, make_definition, make_schedule, make_site, make_task, ok,
+                           problem, snapshot, unique)
 from conftest import BOOTSTRAP_ID
 
 
@@ -179,3 +180,38 @@ def test_unknown_ids(api):
     problem(api.patch("/api/v1/sites/6f1d3c4e-0000-4000-8000-000000000000", json={}), 404)
     problem(api.get("/api/v1/sites/6f1d3c4e-0000-4000-8000-000000000000",
                     params={"expand": "all"}), 400, "expand")
+
+
+
+def test_a_graph_only_site_refuses_tasks_its_workers_cannot_run(api, anon, database):
+    """Workers say what they read mailboxes through; a site whose online workers all read
+    through Graph refuses, at creation, a calendar task or a distribution group, naming the
+    field and changing nothing; once an EWS worker is online beside them it accepts both."""
+    site = make_site(api)
+    graph = ScriptedWorker(anon, site["credentials"])
+    p = problem(graph.heartbeat(backend="imap"), 422, "backend")
+    assert ok(graph.heartbeat(backend="graph"))
+    workers = ok(api.get(f"/api/v1/sites/{site['id']}"))["workers"]
+    assert [(w["worker_id"], w["backend"]) for w in workers] == [(graph.worker_id, "graph")]
+
+    body = {"name": unique("task"), "site_id": site["id"], "type": "calendar_replication",
+            "definition_id": make_definition(api, "calendar_replication")["id"],
+            "schedule_id": make_schedule(api)["id"],
+            "group": {"kind": "mailbox", "value": "anna@example.com"}}
+    before = snapshot(database)
+    p = problem(api.post("/api/v1/exchange-tasks", json=body), 422, "type")
+    assert [e["field"] for e in p["errors"]] == ["type"], p
+    assert "Microsoft Graph" in json.dumps(p)
+    assert snapshot(database) == before
+    dl = {**body, "type": "mailbox_folder_replication",
+          "definition_id": make_definition(api)["id"],
+          "group": {"kind": "group_email", "value": "team@example.com"}}
+    before = snapshot(database)
+    p = problem(api.post("/api/v1/exchange-tasks", json=dl), 422, "group.kind")
+    assert [e["field"] for e in p["errors"]] == ["group.kind"], p
+    assert snapshot(database) == before
+
+    # An EWS worker beside it: a Graph worker may still claim the task, but the site can run it.
+    assert ok(ScriptedWorker(anon, site["credentials"]).heartbeat(backend="ews"))
+    assert ok(api.post("/api/v1/exchange-tasks", json=body), 201)["type"] == "calendar_replication"
+    assert ok(api.post("/api/v1/exchange-tasks", json={**dl, "name": unique("task")}), 201)

@@ -201,12 +201,18 @@ def _mailboxes(api, task, execution):
 
 def test_a_sites_worker_replicates_through_graph(api, database, server, fresh):
     """The service mode with backend = graph: a task's archive equals the sim's export, first
-    and after changes, with no EWS request for its mailboxes; a calendar task and a
-    distribution group are refused where the administrator looks, never ok."""
+    and after changes, with no EWS request for its mailboxes. What Graph cannot do is refused
+    where the administrator looks, never ok: created before the worker said it reads through
+    Graph, a calendar task and a distribution group fail at their run; created after, they are
+    refused at once."""
     sim = fresh
     site = make_site(api)
     boxes = [ALICE, "bob@example.com"]
     task = make_task(api, site=site, group={"kind": "mailbox_list", "value": ";".join(boxes)})
+    cal_def = make_definition(api, "calendar_replication")
+    calendar = make_task(api, site=site, definition=cal_def,
+                         group={"kind": "mailbox", "value": ALICE})
+    team = make_task(api, site=site, group={"kind": "group_email", "value": "team@example.com"})
     worker = start_worker(server, sim, site, **graph_env(sim))
     try:
         assert run_and_wait(api, task)["result"] == "ok"
@@ -222,19 +228,23 @@ def test_a_sites_worker_replicates_through_graph(api, database, server, fresh):
         for m in boxes:  # every read went through Graph
             ews = sim.get(f"/mailboxes/{m}/counters")["requests"]
             assert ews["SyncFolderItems"] == ews["SyncFolderHierarchy"] == 0, ews
+        workers = ok(api.get(f"/api/v1/sites/{site['id']}"))["workers"]
+        assert [w["backend"] for w in workers] == ["graph"], workers
 
-        calendar = make_task(api, site=site, definition=make_definition(api, "calendar_replication"),
-                             group={"kind": "mailbox", "value": ALICE})
         e = run_and_wait(api, calendar)
         assert e["result"] != "ok", e
         mb = _mailboxes(api, calendar, e)[ALICE]
         assert mb["state"] == "error" and mb["reason_code"] == "unsupported_task_type", mb
         assert "Microsoft Graph" in mb["reason_text"], mb
-
-        team = make_task(api, site=site, group={"kind": "group_email", "value": "team@example.com"})
         e = run_and_wait(api, team)
         assert e["result"] != "ok", e
         assert "does not expand distribution groups" in str(e), e
+
+        r = api.post("/api/v1/exchange-tasks", json={
+            "name": "calendar through graph", "site_id": site["id"],
+            "type": "calendar_replication", "definition_id": cal_def["id"],
+            "schedule_id": calendar["schedule_id"], "group": {"kind": "mailbox", "value": ALICE}})
+        assert r.status_code == 422 and "Microsoft Graph" in r.text, r.text
     finally:
         rc = worker.stop()
     worker.assert_clean_exit(rc)
