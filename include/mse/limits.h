@@ -53,8 +53,9 @@
 #define MSE_MAX_SUBMISSION_BODY (40u * 1024 * 1024) /* a batch request (checkpoints included) */
 /* One blob uploaded by a worker (an attachment, a message's MIME): spooled to disk as it
  * arrives, never held in memory. The default of MSE_MAX_CONTENT_BYTES. */
-#define MSE_MAX_CONTENT_BODY    ((size_t)2 * 1024 * 1024 * 1024)
-#define MSE_MAX_MEMBERSHIP_BODY (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
+#define MSE_MAX_CONTENT_BODY      ((size_t)2 * 1024 * 1024 * 1024)
+#define MSE_MAX_MEMBERSHIP_BODY   (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
+#define MSE_MAX_CONFIRMATION_BODY (4u * 1024 * 1024)  /* a batch of archive confirmations */
 
 /* Journal ingest: one RFC 5322 message and what the archive reads from it (mime.h). */
 #define MSE_MAX_JOURNAL_BODY       (32u * 1024 * 1024) /* one journaled message; larger → 413 */

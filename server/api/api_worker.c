@@ -453,8 +453,7 @@ void api_worker_membership(struct request *req)
     cJSON_Delete(body);
 }
 
-/* The {address} placeholder as a stored address; false after answering 404. */
-static bool path_address(struct request *req, char out[MSE_MAX_ADDRESS + 1])
+bool api_worker_path_address(struct request *req, char out[MSE_MAX_ADDRESS + 1])
 {
     if (req->nparams < 2 || !api_worker_address(req->params[1], out, MSE_MAX_ADDRESS + 1)) {
         problem_send(req, 404, "no such mailbox in this execution");
@@ -468,7 +467,7 @@ void api_worker_lock(struct request *req)
     struct fence f;
     char id[37], token[24], addr[MSE_MAX_ADDRESS + 1];
     struct db *db;
-    if (!api_worker_fence(req, &f, id, token) || !path_address(req, addr) ||
+    if (!api_worker_fence(req, &f, id, token) || !api_worker_path_address(req, addr) ||
         !api_worker_begin(req, &db))
         return;
     struct db_error err;
@@ -541,7 +540,7 @@ void api_worker_finish(struct request *req)
     struct fence f;
     char id[37], token[24], addr[MSE_MAX_ADDRESS + 1];
     cJSON *body;
-    if (!api_worker_fence(req, &f, id, token) || !path_address(req, addr) ||
+    if (!api_worker_fence(req, &f, id, token) || !api_worker_path_address(req, addr) ||
         !jsonin_parse(req, 0, &body))
         return;
     struct verr v;

@@ -80,6 +80,8 @@ const struct route routes_table[] = {
       ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/submissions", api_worker_submit, ROLE_SITE,
       MSE_MAX_SUBMISSION_BODY },
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/mailboxes/{address}" MSE_WORKER_CONFIRMATIONS,
+      api_worker_confirm, ROLE_SITE, MSE_MAX_CONFIRMATION_BODY },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/complete", api_worker_complete, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
     { "GET", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
