@@ -15,3 +15,22 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
     SELECT addr IN (lower(sender->>'email'), lower(from_->>'email'))
         OR EXISTS (SELECT 1 FROM jsonb_array_elements(rcpts) r WHERE lower(r->>'email') = addr)
 $$;
+
+-- A storage management execution queued with {"mode": "report"} (POST …/run): its workers
+-- find and confirm candidates and change nothing. Executions without a row run for real.
+CREATE TABLE storage_executions (
+    execution_id uuid PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
+    mode         text NOT NULL CHECK (mode IN ('run', 'report'))
+);
+
+-- What a storage management pass did (or, report-only, would do) in one mailbox: counts per
+-- outcome, bytes, the folders, and the unconfirmed items (docs/storage-management.md).
+CREATE TABLE storage_reports (
+    execution_id uuid NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+    mailbox      text NOT NULL,
+    seq          bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+    report       jsonb NOT NULL,
+    reported_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (execution_id, mailbox)
+);
+CREATE INDEX storage_reports_page ON storage_reports (execution_id, seq);

@@ -15,6 +15,8 @@
 #define MSE_WORKER_ATTACHMENTS MSE_WORKER_PREFIX "/attachments"
 /* After …/executions/{id}/mailboxes/{address}: the archive's confirmation of candidates. */
 #define MSE_WORKER_CONFIRMATIONS "/confirmations"
+/* After …/executions/{id}/mailboxes/{address}: the mailbox's storage management report. */
+#define MSE_WORKER_STORAGE_REPORT "/storage-report"
 
 /* RFC 9457 problem types of the answers a worker acts on (each a 409). */
 #define MSE_PROBLEM_LEASE_LOST          "urn:mse:problem:lease-lost"

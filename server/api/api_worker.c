@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "api_outcome.h"
+#include "api_storage.h"
 #include "api_util.h"
 #include "api_worker.h"
 #include "blobstore.h"
@@ -234,6 +235,8 @@ static void claim_serve(struct request *req, const char *worker, int64_t wait_s)
         /* A sync task's claim carries its settings and its connection (secret included). */
         if (rc == MSE_OK && o == EXO_DONE)
             rc = api_sync_tasks_claim_complete(req, db, &json, &o);
+        if (rc == MSE_OK && o == EXO_DONE)
+            rc = api_storage_claim_complete(db, &json);
         /* That execution was ended instead of handed out: the next one may be claimable. */
         if (rc == MSE_OK && o == EXO_UNCLAIMABLE)
             continue;

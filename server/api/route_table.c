@@ -52,6 +52,8 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}/mailboxes",
       api_exec_execution_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/mailboxes", api_exec_mailboxes, ROLE_READ, 0 },
+    { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}/storage-report",
+      api_storage_reports, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
     /* The archive view: what workers replicated. EWS ids go in query parameters. */
     { "GET", "/api/v1/mailboxes", api_archive_mailboxes, ROLE_READ, 0 },
@@ -82,6 +84,8 @@ const struct route routes_table[] = {
       MSE_MAX_SUBMISSION_BODY },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/mailboxes/{address}" MSE_WORKER_CONFIRMATIONS,
       api_worker_confirm, ROLE_SITE, MSE_MAX_CONFIRMATION_BODY },
+    { "POST", MSE_WORKER_PREFIX "/executions/{id}/mailboxes/{address}" MSE_WORKER_STORAGE_REPORT,
+      api_worker_storage_report, ROLE_SITE, MSE_MAX_STORAGE_REPORT_BODY },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/complete", api_worker_complete, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
     { "GET", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },

@@ -2,6 +2,7 @@
 /* SQL of Mailbox Storage Management: the archive's confirmation of candidates (schema 047). */
 #include "db_storage.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +119,81 @@ out:
     for (int k = 0; k < 3; k++)
         mse_buf_cleanup(&a[k]);
     return rc;
+}
+
+DB_STMT(storage_set_report, 1, false,
+        "INSERT INTO storage_executions (execution_id, mode) SELECT e.id, 'report'"
+        " FROM executions e JOIN exchange_tasks t ON t.id = e.task_id"
+        " WHERE e.id = $1::uuid AND t.type = 'mailbox_storage_management'"
+        " RETURNING 1");
+DB_STMT(storage_mode, 1, true,
+        "SELECT coalesce((SELECT mode FROM storage_executions WHERE execution_id = $1::uuid),"
+        " 'run')");
+DB_STMT(storage_report_put, 5, false,
+        "WITH x AS (SELECT e.id FROM executions e WHERE " DB_EXEC_FENCE "),"
+        " l AS (SELECT k.execution_id FROM mailbox_locks k JOIN x ON k.execution_id = x.id"
+        " WHERE k.address = $4),"
+        " w AS (INSERT INTO storage_reports (execution_id, mailbox, report)"
+        " SELECT l.execution_id, $4, $5::jsonb FROM l"
+        " ON CONFLICT (execution_id, mailbox) DO UPDATE SET report = EXCLUDED.report,"
+        " reported_at = now() RETURNING 1)"
+        " SELECT EXISTS (SELECT 1 FROM x), EXISTS (SELECT 1 FROM w)");
+DB_STMT(storage_reports_page, 3, true,
+        "SELECT json_build_object('mailbox', r.mailbox, 'reported_at', mse_ts(r.reported_at),"
+        " 'report', r.report)::text, r.seq FROM storage_reports r WHERE r.execution_id = $1::uuid"
+        " AND ($2::bigint IS NULL OR r.seq > $2::bigint) ORDER BY r.seq LIMIT $3::int");
+
+enum mse_rc db_storage_set_report(struct db *db, const char *execution_id, bool *ok,
+                                  struct db_error *err)
+{
+    struct db_res res;
+    const char *p[] = { execution_id };
+    enum mse_rc rc = db_query(db, &storage_set_report, p, &res, err);
+    *ok = rc == MSE_OK && db_res_rows(&res) == 1;
+    if (rc == MSE_OK)
+        db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_storage_mode(struct db *db, const char *execution_id, char mode[8],
+                            struct db_error *err)
+{
+    struct db_res res;
+    const char *p[] = { execution_id };
+    enum mse_rc rc = db_query(db, &storage_mode, p, &res, err);
+    if (rc != MSE_OK)
+        return rc;
+    snprintf(mode, 8, "%s", db_res_rows(&res) == 1 ? db_res_get(&res, 0, 0) : "run");
+    db_res_clear(&res);
+    return MSE_OK;
+}
+
+enum mse_rc db_storage_report_put(struct db *db, const struct fence *f, const char *mailbox,
+                                  const char *report, enum exec_outcome *out, struct db_error *err)
+{
+    struct db_res res;
+    const char *p[] = { f->execution_id, f->site_id, f->token, mailbox, report };
+    *out = EXO_DONE;
+    enum mse_rc rc = db_query(db, &storage_report_put, p, &res, err);
+    if (rc != MSE_OK)
+        return rc;
+    bool fenced = db_res_rows(&res) == 1 && !strcmp(db_res_get(&res, 0, 0), "t");
+    bool written = fenced && !strcmp(db_res_get(&res, 0, 1), "t");
+    db_res_clear(&res);
+    if (!fenced)
+        return db_exec_fence_failure(db, f, out, err);
+    if (!written)
+        *out = EXO_NOT_LOCKED;
+    return MSE_OK;
+}
+
+enum mse_rc db_storage_reports(struct db *db, const char *execution_id, bool has_after,
+                               int64_t after, unsigned limit, char **items, int64_t *last_seq,
+                               bool *more, struct db_error *err)
+{
+    char a[24], l[16];
+    snprintf(a, sizeof(a), "%lld", (long long)after);
+    snprintf(l, sizeof(l), "%u", limit + 1);
+    const char *p[] = { execution_id, has_after ? a : NULL, l };
+    return db_page_query(db, &storage_reports_page, p, limit, items, last_seq, more, err);
 }

@@ -209,3 +209,49 @@ def test_unreadable_bodies_and_addresses(world):
     huge = b'{"items": [' + b",".join([b'{"internet_message_id": "<' + b"x" * 990 + b'>"}'] *
                                       5000) + b"]}"
     assert w.api.post(path, data=huge, headers=headers).status_code == 413
+
+
+def storage_report(**kw):
+    counts = {k: 0 for k in ("candidates", "confirmed", "not_archived", "no_permission", "acted",
+                             "failed", "confirmed_bytes", "reclaimed_bytes")}
+    body = {"mode": "report", "action": "message_delete", **counts, "candidates": 2,
+            "confirmed": 1, "not_archived": 1, "confirmed_bytes": 4096, "unconfirmed_total": 1,
+            "folders": [{"folder": "/Inbox", **counts, "candidates": 2, "confirmed": 1,
+                         "not_archived": 1, "confirmed_bytes": 4096}],
+            "unconfirmed": [{"folder": "/Inbox", "item_id": "AAMk-1",
+                             "internet_message_id": "<x@example.com>",
+                             "outcome": "not_archived"}]}
+    body.update(kw)
+    return body
+
+
+def test_a_mailbox_report_is_stored_and_listed(api, world):
+    w, own = world["w"], world["own"]
+    assert w._post("/storage-report", storage_report(), mailbox=own).status_code == 204
+    # The same mailbox again (a resumed pass) replaces its report.
+    again = storage_report(candidates=3, not_archived=2, unconfirmed_total=2)
+    assert w._post("/storage-report", again, mailbox=own).status_code == 204
+    task = w.execution["task"]["id"]
+    page = ok(api.get(f"/api/v1/exchange-tasks/{task}/executions/{w.execution['id']}"
+                      "/storage-report"))
+    assert [(e["mailbox"], e["report"]["candidates"]) for e in page["items"]] == [(own, 3)]
+    assert page["items"][0]["report"]["unconfirmed"][0]["item_id"] == "AAMk-1"
+    problem(api.get(f"/api/v1/exchange-tasks/{task}/executions/{uuid.uuid4()}/storage-report"),
+            404)
+    problem(api.get(f"/api/v1/exchange-tasks/{task}/executions/{w.execution['id']}"
+                    "/storage-report?limit=0"), 400)
+
+
+def test_a_report_needs_the_lock_and_a_valid_body(world):
+    w = world["w"]
+    problem(w._post("/storage-report", storage_report(), mailbox=world["other"]), 409)
+    problem(w._post("/storage-report", storage_report(), mailbox=world["own"],
+                    token=w.token + 1), 409)
+    bad = [({"mode": "dry"}, "mode"), ({"candidates": -1}, "candidates"),
+           ({"folders": [{"folder": "/Inbox"}]}, "folders[0].candidates"),
+           ({"unconfirmed": [{"folder": "/Inbox", "item_id": "x", "outcome": "confirmed",
+                              "internet_message_id": None}]}, "unconfirmed[0].outcome"),
+           ({"unconfirmed_total": 0}, "unconfirmed_total"), ({"extra": 1}, "extra")]
+    for change, field in bad:
+        problem(w._post("/storage-report", storage_report(**change), mailbox=world["own"]), 422,
+                field)
