@@ -63,7 +63,7 @@ void sync_definition_cleanup(struct sync_definition *d)
 bool sync_definition_runnable(const struct sync_definition *d, bool report_only, char *why,
                               size_t size)
 {
-    if (d->type != SYNC_STORAGE || report_only)
+    if (d->type != SYNC_STORAGE || report_only || strcmp(d->action, "message_delete") == 0)
         return true;
     snprintf(why, size,
              "%s is not available on this worker version (%s); a report-only run previews it",

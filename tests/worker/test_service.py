@@ -377,7 +377,7 @@ def test_progress_says_which_folder_and_how_far(api, database, server, sim):
 
 
 @pytest.mark.parametrize("type_,settings,reason,what", [
-    # Storage management runs report-only in this version (docs/storage-management.md).
+    # Storage management stubs nothing in this version (docs/storage-management.md).
     ("mailbox_storage_management", {"action": "attachment_stub", "older_than_days": 90},
      "unsupported_action", "attachment_stub"),
     ("managed_folders", {"policies": [{"folder": "default", "action": "exchange_delete",
