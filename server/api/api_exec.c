@@ -267,6 +267,21 @@ void api_exec_get(struct request *req)
     (void)http_reply_json_take(req, 200, json);
 }
 
+bool api_exec_of_task(struct request *req, const char *task_id, const char *execution_id,
+                      struct db **db, enum mse_rc *rc)
+{
+    struct db_error err;
+    bool exists = false;
+    *rc = http_db(req, db);
+    if (*rc == MSE_OK)
+        *rc = db_exec_of_task(*db, task_id, execution_id, &exists, &err);
+    if (*rc == MSE_OK && !exists) {
+        problem_send(req, 404, "no execution with this id for this task");
+        return false;
+    }
+    return true;
+}
+
 void api_exec_execution_mailboxes(struct request *req)
 {
     static const char *const allowed[] = { "limit", "cursor", "state", NULL };
@@ -290,14 +305,9 @@ void api_exec_execution_mailboxes(struct request *req)
     verr_cleanup(&v);
     struct db *db;
     struct db_error err;
-    bool exists = false;
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_exec_of_task(db, id, eid, &exists, &err);
-    if (rc == MSE_OK && !exists) {
-        problem_send(req, 404, "no execution with this id for this task");
+    enum mse_rc rc;
+    if (!api_exec_of_task(req, id, eid, &db, &rc))
         return;
-    }
     char *items = NULL;
     int64_t last = 0;
     bool more = false;

@@ -15,7 +15,6 @@
 #include "api_storage.h"
 #include "api_util.h"
 #include "api_worker.h"
-#include "db_retry.h"
 #include "db_storage.h"
 #include "http.h"
 #include "jsonin.h"
@@ -371,14 +370,9 @@ void api_storage_reports(struct request *req)
     verr_cleanup(&v);
     struct db *db;
     struct db_error err;
-    bool exists = false;
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_exec_of_task(db, id, eid, &exists, &err);
-    if (rc == MSE_OK && !exists) {
-        problem_send(req, 404, "no execution with this id for this task");
+    enum mse_rc rc;
+    if (!api_exec_of_task(req, id, eid, &db, &rc))
         return;
-    }
     char *items = NULL;
     int64_t last = 0;
     bool more = false;
