@@ -64,7 +64,7 @@ static bool sender_usable(const char *s)
     return n > 0 && n <= MSE_MAX_ADDRESS && strchr(s, '@') && !strpbrk(s, " <>,;\"'\\\t\r\n");
 }
 
-/* The confirmation request of items[first..first+n) that have a Message-ID. */
+/* The confirmation request of the page's items marked in asked (those with a Message-ID). */
 static cJSON *request_build(const struct ews_find_items_page *p, const bool *asked)
 {
     cJSON *req = cJSON_CreateObject();
