@@ -795,7 +795,7 @@ static void slot_run(struct slot *s, cJSON *doc)
         rc = sync_definition_from_json(type, x.settings, &def, &err);
         have_def = rc == MSE_OK;
     }
-    /* A type this worker runs only in part (storage management acts on nothing yet): each
+    /* A type this worker runs only in part (storage management stubs nothing yet): each
        mailbox says so, and an empty group is that error too rather than an ok. */
     bool partial = have_def &&
                    !sync_definition_runnable(&def, x.report_only, unsupported, sizeof(unsupported));

@@ -332,9 +332,14 @@ static enum mse_rc report_send(struct storage_pass *sp)
 enum mse_rc sync_storage_run(struct sync_ctx *c)
 {
     const struct sync_definition *d = c->job->def;
-    if (!c->job->sink->confirm || !c->job->sink->report || c->job->source)
+    if (!c->job->sink->confirm || !c->job->sink->report)
         return sync_fail(c, MSE_ERR_INVALID, "no_archive",
-                         "storage management needs the server's archive and EWS (service mode)");
+                         "storage management needs the server's archive (service mode)");
+    if (c->job->source)
+        return sync_fail(c, MSE_ERR_INVALID, "unsupported_backend",
+                         "storage management is not available through Microsoft Graph on this "
+                         "worker version (%s); use the EWS backend",
+                         MSE_VERSION);
     char why[256];
     if (!sync_definition_runnable(d, c->job->report_only, why, sizeof(why)))
         return sync_fail(c, MSE_ERR_INVALID, "unsupported_action", "%s", why);
