@@ -89,6 +89,7 @@ struct execution {
     const cJSON *mailboxes;  /* [{address, state}], borrowed; NULL until membership known */
     const cJSON *connection; /* sync tasks: the server connection to use, borrowed; else NULL */
     unsigned lanes;          /* mailboxes processed at once (max_parallel_mailboxes) */
+    bool report_only;        /* storage management: claim's mode "report" (change nothing) */
     cJSON *doc;              /* owned: the claim, or the membership answer replacing it */
     struct mse_log_ctx log;
 };
@@ -289,6 +290,33 @@ static enum mse_rc sink_put_content_file(void *ctx, const char *sha256, const ch
     return rc;
 }
 
+/* Storage management: the archive's answers about a batch of the mailbox's candidates. */
+static enum mse_rc sink_confirm(void *ctx, const cJSON *request, cJSON **answers,
+                                struct mse_err *err)
+{
+    struct mailbox_ctx *m = ctx;
+    cJSON *reply = NULL;
+    *answers = NULL;
+    enum mse_rc rc = exec_post(m->slot, m->x, m->address, MSE_WORKER_CONFIRMATIONS, request, &reply,
+                               NULL, err);
+    if (rc == MSE_OK)
+        *answers = cJSON_DetachItemFromObjectCaseSensitive(reply, "items");
+    cJSON_Delete(reply);
+    if (rc == MSE_OK && !cJSON_IsArray(*answers)) {
+        cJSON_Delete(*answers);
+        *answers = NULL;
+        snprintf(err->msg, sizeof(err->msg), "the confirmation answer holds no items");
+        rc = MSE_ERR_INVALID;
+    }
+    return rc;
+}
+
+static enum mse_rc sink_report(void *ctx, const cJSON *report, struct mse_err *err)
+{
+    struct mailbox_ctx *m = ctx;
+    return exec_post(m->slot, m->x, m->address, MSE_WORKER_STORAGE_REPORT, report, NULL, NULL, err);
+}
+
 static void progress_post(struct mailbox_ctx *m, const char *detail)
 {
     int64_t now = mse_time_mono_ms();
@@ -365,7 +393,7 @@ static enum mse_rc mailbox_finish(struct mailbox_ctx *m, const struct sync_outco
         cJSON_AddStringToObject(body, "reason_code", o->reason);
         cJSON_AddStringToObject(body, "reason_text", o->text);
     }
-    cJSON_AddNumberToObject(body, "items", (double)(o->items + o->appointments));
+    cJSON_AddNumberToObject(body, "items", (double)(o->items + o->appointments + o->acted));
     cJSON_AddBoolToObject(body, "full_sync", o->full);
     cJSON_AddNumberToObject(body, "duration_ms", (double)o->duration_ms);
     enum mse_rc rc = exec_post(m->slot, m->x, m->address, "/finish", body, NULL, NULL, err);
@@ -413,6 +441,8 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, const st
         .put_content = sink_put_content,
         .put_content_file = sink_put_content_file,
         .progress = sink_progress,
+        .confirm = sink_confirm,
+        .report = sink_report,
     };
     struct sync_job job = { .mailbox = address,
                             .def = def,
@@ -422,6 +452,7 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, const st
                             .source = rd->graph ? &rd->src : NULL,
                             .log = x->log,
                             .stop = &s->halt,
+                            .report_only = x->report_only,
                             .getitem_batch = (unsigned)s->agent->cfg->ews_getitem_batch,
                             .parallel = (unsigned)s->agent->cfg->ews_parallel };
     struct sync_outcome out;
@@ -476,6 +507,8 @@ static enum mse_rc execution_parse(cJSON *doc, struct execution *x, struct mse_e
     x->lanes = cJSON_IsNumber(lanes) && lanes->valueint >= 1 && lanes->valueint <= AGENT_MAX_LANES
                        ? (unsigned)lanes->valueint
                        : 1;
+    const char *mode = json_str(doc, "mode");
+    x->report_only = mode && strcmp(mode, "report") == 0;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "membership_known")))
         x->mailboxes = cJSON_GetObjectItemCaseSensitive(doc, "mailboxes");
     mse_log_ctx_add(&x->log, "execution", x->id);
@@ -829,8 +862,12 @@ static void slot_run(struct slot *s, cJSON *doc)
         rc = sync_definition_from_json(type, x.settings, &def, &err);
         have_def = rc == MSE_OK;
     }
+    /* A type this worker runs only in part (storage management stubs nothing yet): each
+       mailbox says so, and an empty group is that error too rather than an ok. */
+    bool partial = have_def &&
+                   !sync_definition_runnable(&def, x.report_only, unsupported, sizeof(unsupported));
     if (rc == MSE_OK && !x.mailboxes)
-        rc = execution_membership(s, &x, rd.ews, supported ? NULL : unsupported, &err);
+        rc = execution_membership(s, &x, rd.ews, supported && !partial ? NULL : unsupported, &err);
     if (rc == MSE_OK && have_def)
         rc = execution_mailboxes(s, &x, &rd, &ews_cfg, graph_cfg, &def, &err);
     if (rc == MSE_OK && !supported)

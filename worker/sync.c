@@ -10,6 +10,7 @@
 #include "sync_folder.h"
 #include "sync_hierarchy.h"
 #include "sync_source.h"
+#include "sync_storage.h"
 #include "timefmt.h"
 
 /* Side sessions for GetItem requests and the read-ahead, unless the job wants one at a time. */
@@ -42,6 +43,11 @@ enum mse_rc sync_mailbox(struct sync_job *job, struct sync_outcome *out)
     }
     LOG_INFO(&c.log, "%s pass started (%s)", sync_type_name(job->def->type),
              job->checkpoints->hierarchy ? "incremental" : "full");
+    if (job->def->type == SYNC_STORAGE) {
+        /* No replica, no checkpoints: the pass reads the hierarchy and manages the folders. */
+        rc = sync_storage_run(&c);
+        goto out;
+    }
     rc = pass_pool(&c);
     if (rc == MSE_OK)
         rc = sync_hierarchy_run(&c);

@@ -19,6 +19,7 @@ enum sync_type {
     SYNC_MFR,      /* mailbox_folder_replication: folders + message metadata */
     SYNC_CALENDAR, /* calendar_replication: calendars + appointments + attachments */
     SYNC_RECOVER,  /* sync_recover: messages (and the calendar) with their MIME content */
+    SYNC_STORAGE,  /* mailbox_storage_management: delete or stub what the archive confirms */
 };
 
 /* "mailbox_folder_replication" / "calendar_replication" / "sync_recover". */
@@ -40,7 +41,24 @@ struct sync_definition {
     size_t n_classes;
     bool all_classes;       /* no list was given: every class */
     bool include_sensitive; /* also Private and Confidential items */
+    /* mailbox_storage_management (docs/storage-management.md); exclude_folders as MFR's */
+    char action[32];         /* message_delete, full_message_stub, attachment_stub, … */
+    int64_t older_than_days; /* candidates were received before now minus this */
+    int64_t min_size_kb;     /* and are at least this large (0: any size) */
+    char **folders;          /* paths whose subtrees are managed; NULL: every mail folder */
+    size_t n_folders;
+    bool hard_delete; /* message_delete: gone for good rather than to Deleted Items */
 };
+
+/*
+ * Whether this worker version carries the definition out (in report-only mode or not); when
+ * not, why holds the sentence each mailbox reports ("<action> is not available on this worker
+ * version (<version>); …").
+ */
+bool sync_definition_runnable(const struct sync_definition *d, bool report_only, char *why,
+                              size_t size);
+/* Storage management: the action needs messages with attachments (the attachment stubs). */
+bool sync_definition_needs_attachments(const struct sync_definition *d);
 
 /*
  * sync_recover's selection: the class equals a listed class or starts with one followed by
@@ -116,6 +134,16 @@ struct sync_sink {
     /* What the engine does now: command ("Replicating messages") and detail ("Inbox: 1,536 of
      * 10,000 items"). Called at most once per page. */
     void (*progress)(void *ctx, const char *command, const char *detail);
+    /*
+     * Storage management: asks the archive about a batch of candidates of the job's mailbox
+     * (request {"items": [...]}, docs/storage-management.md); *answers (the caller's) is the
+     * reply's {"items": [...]}, one per candidate in order. NULL when no archive can be asked
+     * (--sync-once): the pass then fails without changing anything.
+     */
+    enum mse_rc (*confirm)(void *ctx, const struct cJSON *request, struct cJSON **answers,
+                           struct mse_err *err);
+    /* Storage management: the mailbox's report, stored with the execution before it ends. */
+    enum mse_rc (*report)(void *ctx, const struct cJSON *report, struct mse_err *err);
 };
 
 /* One mailbox pass. */
@@ -133,6 +161,9 @@ struct sync_job {
                                 MSE_EWS_PARALLEL; 1 = every request in turn) */
     struct mse_log_ctx log;  /* context for log lines (site, task, …); mailbox is added */
     const atomic_bool *stop; /* when it turns true the pass ends at the next batch boundary */
+
+    /* Storage management: find and confirm candidates, report, and change nothing. */
+    bool report_only;
 
     /* Another backend to read the mailbox through instead of ews (sync_source.h), or NULL. */
     const struct sync_source *source;
@@ -159,8 +190,11 @@ struct sync_outcome {
     uint64_t attachment_bytes;
     uint64_t contents; /* sync_recover: MIME contents hashed (stored or already present) */
     uint64_t content_bytes;
-    uint64_t unselected;  /* sync_recover: items whose class or sensitivity is not selected */
-    uint64_t resyncs;     /* folders started over after ErrorInvalidSyncStateData */
+    uint64_t unselected; /* sync_recover: items whose class or sensitivity is not selected */
+    uint64_t resyncs;    /* folders started over after ErrorInvalidSyncStateData */
+    /* storage management: candidates found, confirmed by the archive, acted on, failed */
+    uint64_t candidates, confirmed, acted, failed_items;
+    uint64_t reclaimed_bytes;
     struct ews_stats ews; /* requests, retries, waits of this pass */
     int64_t duration_ms;
 };

@@ -129,6 +129,12 @@ void sync_warn(struct sync_ctx *c, const char *reason, const char *fmt, ...) MSE
 void sync_progress(struct sync_ctx *c, const char *command, const char *fmt, ...) MSE_PRINTF(3, 4);
 /* True once the job's stop flag is set. */
 bool sync_stopped(const struct sync_ctx *c);
+/*
+ * Whether the configured path (exclude_folders, folders) covers the folder path: the folder
+ * itself or one below it, compared case-insensitively, '/' optional at the ends; "/" alone
+ * covers nothing.
+ */
+bool sync_path_covers(const char *configured, const char *path);
 /* "10,000" */
 void sync_format_count(uint64_t n, char *out, size_t size);
 /* "Folder 3 of 12, Inbox/Projects" (without the count outside a pass over folders). */

@@ -15,6 +15,7 @@ const char *sync_type_name(enum sync_type t)
 {
     return t == SYNC_CALENDAR  ? "calendar_replication"
            : t == SYNC_RECOVER ? "sync_recover"
+           : t == SYNC_STORAGE ? "mailbox_storage_management"
                                : "mailbox_folder_replication";
 }
 
@@ -26,6 +27,8 @@ enum mse_rc sync_type_parse(const char *s, enum sync_type *out)
         *out = SYNC_CALENDAR;
     else if (s && strcmp(s, "sync_recover") == 0)
         *out = SYNC_RECOVER;
+    else if (s && strcmp(s, "mailbox_storage_management") == 0)
+        *out = SYNC_STORAGE;
     else
         return MSE_ERR_INVALID;
     return MSE_OK;
@@ -50,6 +53,28 @@ void sync_definition_cleanup(struct sync_definition *d)
     free(d->message_classes);
     d->message_classes = NULL;
     d->n_classes = 0;
+    for (size_t i = 0; i < d->n_folders; i++)
+        free(d->folders[i]);
+    free(d->folders);
+    d->folders = NULL;
+    d->n_folders = 0;
+}
+
+bool sync_definition_runnable(const struct sync_definition *d, bool report_only, char *why,
+                              size_t size)
+{
+    if (d->type != SYNC_STORAGE || report_only || strcmp(d->action, "message_delete") == 0)
+        return true;
+    snprintf(why, size,
+             "%s is not available on this worker version (%s); a report-only run previews it",
+             d->action, MSE_VERSION);
+    return false;
+}
+
+bool sync_definition_needs_attachments(const struct sync_definition *d)
+{
+    return strcmp(d->action, "attachment_stub") == 0 ||
+           strcmp(d->action, "attachment_link_stub") == 0;
 }
 
 bool sync_definition_class_selected(const struct sync_definition *d, const char *item_class)
@@ -128,12 +153,69 @@ static enum mse_rc def_recover(const cJSON *s, struct sync_definition *d, struct
     return rc;
 }
 
+static enum mse_rc def_int(const cJSON *s, const char *key, int64_t min, int64_t max, int64_t *out,
+                           struct mse_err *err)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(s, key);
+    if (!x || cJSON_IsNull(x))
+        return MSE_OK;
+    if (!cJSON_IsNumber(x) || x->valuedouble < (double)min || x->valuedouble > (double)max ||
+        x->valuedouble != (double)(int64_t)x->valuedouble) {
+        snprintf(err->msg, sizeof(err->msg), "%s must be an integer from %lld to %lld", key,
+                 (long long)min, (long long)max);
+        return MSE_ERR_INVALID;
+    }
+    *out = (int64_t)x->valuedouble;
+    return MSE_OK;
+}
+
+/*
+ * A storage management definition's settings: {"action", "older_than_days", "min_size_kb",
+ * "folders": "all" | [paths], "exclude_folders", "hard_delete"}.
+ */
+static enum mse_rc def_storage(const cJSON *s, struct sync_definition *d, struct mse_err *err)
+{
+    static const char *const actions[] = { "message_delete", "full_message_stub", "attachment_stub",
+                                           "attachment_link_stub" };
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(s, "action");
+    for (size_t i = 0; cJSON_IsString(a) && i < sizeof(actions) / sizeof(actions[0]); i++)
+        if (strcmp(a->valuestring, actions[i]) == 0)
+            snprintf(d->action, sizeof(d->action), "%s", actions[i]);
+    if (!d->action[0]) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "action must be one of message_delete, "
+                 "full_message_stub, attachment_stub, "
+                 "attachment_link_stub");
+        return MSE_ERR_INVALID;
+    }
+    /* Without an age nothing is old enough: a missing value must not mean "everything". */
+    d->older_than_days = -1;
+    enum mse_rc rc = def_int(s, "older_than_days", 1, 36500, &d->older_than_days, err);
+    if (rc == MSE_OK && d->older_than_days < 0) {
+        snprintf(err->msg, sizeof(err->msg), "older_than_days is required");
+        rc = MSE_ERR_INVALID;
+    }
+    if (rc == MSE_OK)
+        rc = def_int(s, "min_size_kb", 0, 2097152, &d->min_size_kb, err);
+    if (rc == MSE_OK)
+        rc = def_bool(s, "hard_delete", &d->hard_delete, err);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(s, "folders");
+    bool listed;
+    if (rc == MSE_OK && !(cJSON_IsString(f) && strcmp(f->valuestring, "all") == 0))
+        rc = def_strings(s, "folders", &d->folders, &d->n_folders, &listed, err);
+    return rc;
+}
+
 enum mse_rc sync_definition_from_json(enum sync_type type, const cJSON *s,
                                       struct sync_definition *out, struct mse_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->type = type;
     out->mail = out->all_classes = true;
+    if (!s && type == SYNC_STORAGE) {
+        snprintf(err->msg, sizeof(err->msg), "a storage management definition needs settings");
+        return MSE_ERR_INVALID;
+    }
     if (!s)
         return MSE_OK;
     enum mse_rc rc = MSE_ERR_INVALID;
@@ -157,6 +239,8 @@ enum mse_rc sync_definition_from_json(enum sync_type type, const cJSON *s,
                          err);
     if (rc == MSE_OK && type == SYNC_RECOVER)
         rc = def_recover(s, out, err);
+    if (rc == MSE_OK && type == SYNC_STORAGE)
+        rc = def_storage(s, out, err);
 out:
     if (rc != MSE_OK)
         sync_definition_cleanup(out);

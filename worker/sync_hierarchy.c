@@ -362,3 +362,16 @@ enum mse_rc sync_hierarchy_run(struct sync_ctx *c)
         rc = sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
     return rc;
 }
+
+enum mse_rc sync_hierarchy_read(struct sync_ctx *c)
+{
+    enum mse_rc rc = distinguished_learn(c);
+    if (rc == MSE_OK)
+        rc = hierarchy_fetch(c);
+    if (rc != MSE_OK)
+        return rc;
+    orphans_bury(&c->table);
+    return paths_compute(&c->table) == MSE_OK
+                   ? MSE_OK
+                   : sync_fail(c, MSE_ERR_NOMEM, "internal", "out of memory");
+}

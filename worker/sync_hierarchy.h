@@ -11,5 +11,11 @@
  * the hierarchy batch, and leaves the table ready (paths computed, replicated flags set).
  */
 enum mse_rc sync_hierarchy_run(struct sync_ctx *c) MSE_WUR;
+/*
+ * Reads the whole folder hierarchy into c->table (distinguished folders, every folder with
+ * its path) without a checkpoint and without a batch: what a pass that keeps no replica
+ * (storage management) needs. The pass fails as sync_hierarchy_run's would.
+ */
+enum mse_rc sync_hierarchy_read(struct sync_ctx *c) MSE_WUR;
 
 #endif

@@ -19,8 +19,7 @@ static const char *const mfr_sync_fields[] = {
 /* What GetItem adds. */
 static const char *const mfr_get_fields[] = { "message:ToRecipients", "message:CcRecipients" };
 
-/* Compares a configured path with a folder path: case-insensitive, '/' optional at the ends. */
-static bool path_covers(const char *excluded, const char *path)
+bool sync_path_covers(const char *excluded, const char *path)
 {
     while (*excluded == '/' || isspace((unsigned char)*excluded))
         excluded++;
@@ -41,7 +40,7 @@ static bool mfr_folder_replicated(const struct sync_ctx *c, const struct hfolder
     if (!d->include_deleted_items && folder_table_within(&c->table, f, c->table.deleted_id))
         return false;
     for (size_t i = 0; i < d->n_exclude; i++) {
-        if (path_covers(d->exclude_folders[i], f->path))
+        if (sync_path_covers(d->exclude_folders[i], f->path))
             return false;
     }
     return true;

@@ -53,8 +53,10 @@
 #define MSE_MAX_SUBMISSION_BODY (40u * 1024 * 1024) /* a batch request (checkpoints included) */
 /* One blob uploaded by a worker (an attachment, a message's MIME): spooled to disk as it
  * arrives, never held in memory. The default of MSE_MAX_CONTENT_BYTES. */
-#define MSE_MAX_CONTENT_BODY    ((size_t)2 * 1024 * 1024 * 1024)
-#define MSE_MAX_MEMBERSHIP_BODY (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
+#define MSE_MAX_CONTENT_BODY        ((size_t)2 * 1024 * 1024 * 1024)
+#define MSE_MAX_MEMBERSHIP_BODY     (32u * 1024 * 1024) /* a resolved group of MSE_MAX_MEMBERS */
+#define MSE_MAX_CONFIRMATION_BODY   (4u * 1024 * 1024)  /* a batch of archive confirmations */
+#define MSE_MAX_STORAGE_REPORT_BODY (16u * 1024 * 1024) /* one mailbox's storage report */
 
 /* Journal ingest: one RFC 5322 message and what the archive reads from it (mime.h). */
 #define MSE_MAX_JOURNAL_BODY       (32u * 1024 * 1024) /* one journaled message; larger → 413 */
@@ -78,6 +80,7 @@
 #define MSE_EWS_PARALLEL             4     /* GetItem requests of a page in flight at once */
 #define MSE_EWS_PARALLEL_MAX         16    /* the most ews_parallel may ask for */
 #define MSE_EWS_MAX_FOLDERS          20000 /* folders of one mailbox hierarchy */
+#define MSE_EWS_MAX_FIND_PAGE        1000  /* FindItem entries per page (EWSFindCountLimit) */
 #define MSE_EWS_MAX_ATTACHMENTS      256   /* attachments read per appointment */
 #define MSE_CHECKPOINT_MAX           (16u * 1024u * 1024u) /* one stored checkpoint */
 #define MSE_GROUP_MAX_MEMBERS        100000                /* mailboxes one group resolves to */

@@ -13,6 +13,10 @@
 #define MSE_WORKER_CLAIMS      MSE_WORKER_PREFIX "/claims"
 #define MSE_WORKER_EXECUTIONS  MSE_WORKER_PREFIX "/executions"
 #define MSE_WORKER_ATTACHMENTS MSE_WORKER_PREFIX "/attachments"
+/* After …/executions/{id}/mailboxes/{address}: the archive's confirmation of candidates. */
+#define MSE_WORKER_CONFIRMATIONS "/confirmations"
+/* After …/executions/{id}/mailboxes/{address}: the mailbox's storage management report. */
+#define MSE_WORKER_STORAGE_REPORT "/storage-report"
 
 /* RFC 9457 problem types of the answers a worker acts on (each a 409). */
 #define MSE_PROBLEM_LEASE_LOST          "urn:mse:problem:lease-lost"
@@ -30,5 +34,7 @@
 #define MSE_PROTO_MAX_COMMAND       500  /* progress: command */
 #define MSE_PROTO_MAX_DETAIL        1000 /* progress: latest_detail */
 #define MSE_PROTO_MAX_CLAIM_WAIT    300  /* claim: wait_seconds (the server may wait less) */
+#define MSE_PROTO_MAX_CONFIRMATIONS 1000 /* confirmations: entries of items[] */
+#define MSE_PROTO_MAX_MESSAGE_ID    998  /* confirmations: internet_message_id (RFC 5322 line) */
 
 #endif

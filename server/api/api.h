@@ -91,6 +91,10 @@ void api_worker_submit(struct request *req);
 void api_worker_complete(struct request *req);
 void api_worker_release(struct request *req);
 void api_worker_blob_get(struct request *req);
+/* Mailbox Storage Management: the archive confirms candidates (api_storage.c). */
+void api_worker_confirm(struct request *req);
+void api_worker_storage_report(struct request *req);
+void api_storage_reports(struct request *req);
 void api_worker_blob_put(struct request *req);
 
 /* api_archive.c: the replicated data (admin and read_only). */

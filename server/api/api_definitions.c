@@ -111,7 +111,8 @@ static void folders_read(const cJSON *in, cJSON *out, struct verr *v)
 static void msm_read(const cJSON *in, cJSON *out, struct verr *v)
 {
     static const char *const allowed[] = { "action",  "older_than_days", "min_size_kb",
-                                           "folders", "exclude_folders", NULL };
+                                           "folders", "exclude_folders", "hard_delete",
+                                           NULL };
     static const char *const actions[] = { "message_delete", "full_message_stub", "attachment_stub",
                                            "attachment_link_stub", NULL };
     int action = 0;
@@ -125,6 +126,8 @@ static void msm_read(const cJSON *in, cJSON *out, struct verr *v)
     cJSON_AddNumberToObject(out, "min_size_kb", (double)kb);
     folders_read(in, out, v);
     paths_read(in, "exclude_folders", 0, out, v);
+    /* message_delete: for good (HardDelete) rather than to Deleted Items. */
+    bool_read(in, "hard_delete", out, v);
 }
 
 /* A policy's folder: "default", a well-known folder name, or a path. */

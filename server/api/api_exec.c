@@ -10,6 +10,7 @@
 
 #include "api.h"
 #include "api_outcome.h"
+#include "api_storage.h"
 #include "api_util.h"
 #include "crypto.h"
 #include "api_worker.h"
@@ -39,11 +40,14 @@ static void json_field(const char *json, const char *key, char *out, size_t size
  * The optional body of run: {"mailboxes": "failed"} or {"mailboxes": [addresses]}. False
  * after answering; *retry tells whether mailboxes were asked for, *failed which form.
  */
-static bool run_body(struct request *req, bool *retry, bool *failed, struct mse_buf *arr)
+static bool run_body(struct request *req, bool *retry, bool *failed, bool *report,
+                     struct mse_buf *arr)
 {
-    static const char *const allowed[] = { "mailboxes", NULL };
+    static const char *const allowed[] = { "mailboxes", "mode", NULL };
+    static const char *const modes[] = { "run", "report", NULL };
     cJSON *body = NULL;
-    *retry = *failed = false;
+    int mode = 0;
+    *retry = *failed = *report = false;
     if (!jsonin_parse(req, JSONIN_OPTIONAL, &body))
         return false;
     if (!body)
@@ -74,6 +78,10 @@ static bool run_body(struct request *req, bool *retry, bool *failed, struct mse_
                  MSE_MAX_MAILBOX_LIST);
     }
     ok = ok && mse_buf_puts(arr, "}") == MSE_OK;
+    (void)jsonin_enum(body, "", "mode", modes, 0, &v, &mode);
+    *report = mode == 1;
+    if (*report && *retry)
+        verr_add(&v, "mode", "a report-only run previews every mailbox; leave out mailboxes");
     if (verr_any(&v))
         problem_send_fields(req, 422, "the run request is not valid", &v);
     else if (!ok)
@@ -124,11 +132,11 @@ void api_exec_run(struct request *req)
     char id[37], active[37], location[160];
     struct tx tx;
     struct mse_buf arr;
-    bool retry = false, failed = false;
+    bool retry = false, failed = false, report = false;
     if (!api_path_uuid(req, 0, "exchange task", id))
         return;
     mse_buf_init(&arr, (MSE_MAX_ADDRESS + 4) * (size_t)MSE_MAX_MAILBOX_LIST + 16);
-    if (!run_body(req, &retry, &failed, &arr) || !tx_begin(req, &tx)) {
+    if (!run_body(req, &retry, &failed, &report, &arr) || !tx_begin(req, &tx)) {
         mse_buf_cleanup(&arr);
         return;
     }
@@ -158,6 +166,8 @@ void api_exec_run(struct request *req)
         api_outcome_fail(&tx, o, detail);
     } else if (o != EXO_DONE) {
         api_outcome_fail(&tx, o, NULL);
+    } else if (report && !api_storage_report_mode(&tx, json)) {
+        /* answered */
     } else if (tx_audit(&tx, "exchange_task.run", "exchange_task", id, NULL, json)) {
         char eid[37] = "";
         json_field(json, "id", eid, sizeof(eid));
@@ -257,6 +267,21 @@ void api_exec_get(struct request *req)
     (void)http_reply_json_take(req, 200, json);
 }
 
+bool api_exec_of_task(struct request *req, const char *task_id, const char *execution_id,
+                      struct db **db, enum mse_rc *rc)
+{
+    struct db_error err;
+    bool exists = false;
+    *rc = http_db(req, db);
+    if (*rc == MSE_OK)
+        *rc = db_exec_of_task(*db, task_id, execution_id, &exists, &err);
+    if (*rc == MSE_OK && !exists) {
+        problem_send(req, 404, "no execution with this id for this task");
+        return false;
+    }
+    return true;
+}
+
 void api_exec_execution_mailboxes(struct request *req)
 {
     static const char *const allowed[] = { "limit", "cursor", "state", NULL };
@@ -280,14 +305,9 @@ void api_exec_execution_mailboxes(struct request *req)
     verr_cleanup(&v);
     struct db *db;
     struct db_error err;
-    bool exists = false;
-    enum mse_rc rc = http_db(req, &db);
-    if (rc == MSE_OK)
-        rc = db_exec_of_task(db, id, eid, &exists, &err);
-    if (rc == MSE_OK && !exists) {
-        problem_send(req, 404, "no execution with this id for this task");
+    enum mse_rc rc;
+    if (!api_exec_of_task(req, id, eid, &db, &rc))
         return;
-    }
     char *items = NULL;
     int64_t last = 0;
     bool more = false;

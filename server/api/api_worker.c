@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "api_outcome.h"
+#include "api_storage.h"
 #include "api_util.h"
 #include "api_worker.h"
 #include "blobstore.h"
@@ -238,6 +239,8 @@ static void claim_serve(struct request *req, const char *worker, int64_t wait_s)
         /* A sync task's claim carries its settings and its connection (secret included). */
         if (rc == MSE_OK && o == EXO_DONE)
             rc = api_sync_tasks_claim_complete(req, db, &json, &o);
+        if (rc == MSE_OK && o == EXO_DONE)
+            rc = api_storage_claim_complete(db, &json);
         /* That execution was ended instead of handed out: the next one may be claimable. */
         if (rc == MSE_OK && o == EXO_UNCLAIMABLE)
             continue;
@@ -457,8 +460,7 @@ void api_worker_membership(struct request *req)
     cJSON_Delete(body);
 }
 
-/* The {address} placeholder as a stored address; false after answering 404. */
-static bool path_address(struct request *req, char out[MSE_MAX_ADDRESS + 1])
+bool api_worker_path_address(struct request *req, char out[MSE_MAX_ADDRESS + 1])
 {
     if (req->nparams < 2 || !api_worker_address(req->params[1], out, MSE_MAX_ADDRESS + 1)) {
         problem_send(req, 404, "no such mailbox in this execution");
@@ -472,7 +474,7 @@ void api_worker_lock(struct request *req)
     struct fence f;
     char id[37], token[24], addr[MSE_MAX_ADDRESS + 1];
     struct db *db;
-    if (!api_worker_fence(req, &f, id, token) || !path_address(req, addr) ||
+    if (!api_worker_fence(req, &f, id, token) || !api_worker_path_address(req, addr) ||
         !api_worker_begin(req, &db))
         return;
     struct db_error err;
@@ -545,7 +547,7 @@ void api_worker_finish(struct request *req)
     struct fence f;
     char id[37], token[24], addr[MSE_MAX_ADDRESS + 1];
     cJSON *body;
-    if (!api_worker_fence(req, &f, id, token) || !path_address(req, addr) ||
+    if (!api_worker_fence(req, &f, id, token) || !api_worker_path_address(req, addr) ||
         !jsonin_parse(req, 0, &body))
         return;
     struct verr v;

@@ -15,13 +15,7 @@
 #include "db_util.h"
 #include "exec_state.h"
 
-/*
- * A worker's write counts only while its claim does: same execution, same site, the token of
- * the latest claim, an active state, and a lease that has not run out.
- */
-#define FENCE                                                                                      \
-    "e.id = $1::uuid AND e.site_id = $2::uuid AND e.fencing_token = $3::bigint"                    \
-    " AND e.state IN " EXS_SQL_LEASED " AND e.lease_expires_at > now()"
+#define FENCE DB_EXEC_FENCE
 
 /* The checkpoints of (site, task, mailbox) as the worker's engine reads them. */
 #define CHECKPOINTS_JSON(site, task, mailbox)                                                      \

@@ -16,6 +16,15 @@
 #include "mse/limits.h"
 #include "mse/rc.h"
 
+/*
+ * A worker's write counts only while its claim does (alias e for executions, parameters $1
+ * execution id, $2 site, $3 token): same execution, same site, the token of the latest claim,
+ * an active state, and a lease that has not run out.
+ */
+#define DB_EXEC_FENCE                                                                              \
+    "e.id = $1::uuid AND e.site_id = $2::uuid AND e.fencing_token = $3::bigint"                    \
+    " AND e.state IN " EXS_SQL_LEASED " AND e.lease_expires_at > now()"
+
 /* The proof a worker's write carries: which execution, its site, the claim's token. */
 struct fence {
     const char *execution_id;

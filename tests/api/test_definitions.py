@@ -22,7 +22,8 @@ def test_defaults_are_filled_in(api):
     msm = make_definition(api, "mailbox_storage_management",
                           {"action": "attachment_stub", "older_than_days": 90})
     assert msm["settings"] == {"action": "attachment_stub", "older_than_days": 90,
-                               "min_size_kb": 0, "folders": "all", "exclude_folders": []}
+                               "min_size_kb": 0, "folders": "all", "exclude_folders": [],
+                               "hard_delete": False}
     mf = make_definition(api, "managed_folders", {"policies": [
         {"folder": "default", "action": "exchange_delete", "lifespan_days": 365}]})
     assert mf["settings"]["policies"][0]["lifespan_days"] == 365
@@ -38,8 +39,10 @@ def test_every_setting_is_kept(api):
                            {"include_calendars": "all"})["settings"]["include_calendars"] == "all"
     msm = make_definition(api, "mailbox_storage_management", {
         "action": "message_delete", "older_than_days": 3650, "min_size_kb": 512,
-        "folders": ["/Inbox", "/Sent Items"], "exclude_folders": ["/Inbox/Keep"]})
+        "folders": ["/Inbox", "/Sent Items"], "exclude_folders": ["/Inbox/Keep"],
+        "hard_delete": True})
     assert msm["settings"]["folders"] == ["/Inbox", "/Sent Items"]
+    assert msm["settings"]["hard_delete"] is True
     mf = make_definition(api, "managed_folders", {"policies": [
         {"folder": "inbox", "action": "expire_view", "lifespan_days": 30},
         {"folder": "/Archive/2020", "action": "archive_purge", "lifespan_days": 3650},
@@ -65,8 +68,8 @@ def test_every_setting_is_kept(api):
      ["settings.action", "settings.folders", "settings.min_size_kb",
       "settings.older_than_days"]),
     ("mailbox_storage_management", {"action": "message_delete", "older_than_days": 1.5,
-                                    "folders": []},
-     ["settings.folders", "settings.older_than_days"]),
+                                    "folders": [], "hard_delete": "yes"},
+     ["settings.folders", "settings.older_than_days", "settings.hard_delete"]),
     ("managed_folders", {}, ["settings.policies"]),
     ("managed_folders", {"policies": []}, ["settings.policies"]),
     ("managed_folders", {"policies": [{"folder": "Inbox", "action": "burn", "lifespan_days": 0,

@@ -85,6 +85,8 @@ static void test_caps_documented(void **state)
         { "`command`", MSE_PROTO_MAX_COMMAND, "" },
         { "`latest_detail`", MSE_PROTO_MAX_DETAIL, "" },
         { "claim `wait_seconds`", MSE_PROTO_MAX_CLAIM_WAIT, " seconds" },
+        { "confirmations `items[]`", MSE_PROTO_MAX_CONFIRMATIONS, " entries" },
+        { "`internet_message_id`", MSE_PROTO_MAX_MESSAGE_ID, "" },
     };
     char *doc = slurp(MSE_SOURCE_DIR "/docs/worker.md");
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
@@ -102,9 +104,11 @@ static void test_paths(void **state)
     assert_string_equal(MSE_WORKER_HEARTBEAT, "/api/v1/worker/heartbeat");
     assert_string_equal(MSE_WORKER_CLAIMS, "/api/v1/worker/claims");
     char *spec = slurp(MSE_SOURCE_DIR "/api-spec/openapi.yaml");
-    static const char *const paths[] = { MSE_WORKER_HEARTBEAT ":", MSE_WORKER_CLAIMS ":",
-                                         MSE_WORKER_EXECUTIONS "/{id}/complete:",
-                                         MSE_WORKER_ATTACHMENTS "/{sha256}:" };
+    static const char *const paths[] = {
+        MSE_WORKER_HEARTBEAT ":", MSE_WORKER_CLAIMS ":",
+        MSE_WORKER_EXECUTIONS "/{id}/complete:", MSE_WORKER_ATTACHMENTS "/{sha256}:",
+        MSE_WORKER_EXECUTIONS "/{id}/mailboxes/{address}" MSE_WORKER_CONFIRMATIONS ":"
+    };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         if (!strstr(spec, paths[i]))
             fail_msg("api-spec/openapi.yaml has no path %s", paths[i]);

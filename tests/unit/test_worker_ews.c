@@ -16,6 +16,7 @@
 #include "ews.h"
 #include "ews_attach.h"
 #include "ews_dl.h"
+#include "ews_find.h"
 #include "ews_folder.h"
 #include "ews_item.h"
 #include "ews_sync.h"
@@ -174,6 +175,25 @@ static void test_requests_are_schema_valid(void **state)
     const struct ews_op dl = { .name = "ExpandDL", .build = ews_expand_dl_build };
     struct ews_expand_dl_args da = { "team@example.com" };
     build_and_validate(&dl, &da);
+
+    /* Storage management: the candidates' restriction in each of its shapes, and deletion. */
+    const struct ews_op fi = { .name = "FindItem", .build = ews_find_items_build };
+    const char *const find_fields[] = { "item:Size", "item:DateTimeReceived",
+                                        "message:InternetMessageId", "message:From" };
+    struct ews_find_items_args fia = {
+        "AAMkADc3MWUy", "2026-01-01T00:00:00Z", 0, false, 0, 500, find_fields, 4
+    };
+    build_and_validate(&fi, &fia);
+    fia.min_size = 102400;
+    fia.with_attachments = true;
+    fia.offset = 1000;
+    build_and_validate(&fi, &fia);
+
+    const struct ews_op di = { .name = "DeleteItem", .build = ews_delete_items_build };
+    struct ews_delete_items_args dia = { ids, 2, false };
+    build_and_validate(&di, &dia);
+    dia.hard = true;
+    build_and_validate(&di, &dia);
 }
 
 /* The validator really rejects what the schema forbids: the checks above can fail. */

@@ -319,6 +319,53 @@ static void test_definitions(void **state)
     assert_int_equal(d.n_exclude, 0);
 }
 
+/* Storage management: settings as the server stores them, and what this worker can carry out. */
+static void test_storage_definitions(void **state)
+{
+    (void)state;
+    struct sync_definition d;
+    struct mse_err err;
+    char why[256];
+    cJSON *j = cJSON_Parse("{\"action\":\"message_delete\",\"older_than_days\":30,"
+                           "\"min_size_kb\":100,\"folders\":\"all\",\"exclude_folders\":"
+                           "[\"/Inbox/Keep\"],\"hard_delete\":true}");
+    assert_int_equal(sync_definition_from_json(SYNC_STORAGE, j, &d, &err), MSE_OK);
+    assert_string_equal(d.action, "message_delete");
+    assert_int_equal(d.older_than_days, 30);
+    assert_int_equal(d.min_size_kb, 100);
+    assert_int_equal(d.n_folders, 0); /* "all" */
+    assert_int_equal(d.n_exclude, 1);
+    assert_true(d.hard_delete);
+    assert_false(sync_definition_needs_attachments(&d));
+    assert_true(sync_definition_runnable(&d, false, why, sizeof(why)));
+    sync_definition_cleanup(&d);
+    cJSON_Delete(j);
+    j = cJSON_Parse("{\"action\":\"attachment_link_stub\",\"older_than_days\":1,"
+                    "\"folders\":[\"/Inbox\",\"/Archive\"]}");
+    assert_int_equal(sync_definition_from_json(SYNC_STORAGE, j, &d, &err), MSE_OK);
+    assert_int_equal(d.n_folders, 2);
+    assert_true(sync_definition_needs_attachments(&d));
+    /* Previewed, not carried out: the sentence each mailbox reports. */
+    assert_true(sync_definition_runnable(&d, true, why, sizeof(why)));
+    assert_false(sync_definition_runnable(&d, false, why, sizeof(why)));
+    assert_non_null(strstr(why, "attachment_link_stub is not available on this worker version"));
+    sync_definition_cleanup(&d);
+    cJSON_Delete(j);
+    /* Without an age nothing is old enough: refused rather than read as "everything". */
+    static const char *const bad[] = { "{\"action\":\"message_delete\"}",
+                                       "{\"action\":\"shred\",\"older_than_days\":30}",
+                                       "{\"action\":\"message_delete\",\"older_than_days\":0}",
+                                       "{\"action\":\"message_delete\",\"older_than_days\":30,"
+                                       "\"hard_delete\":1}" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        j = cJSON_Parse(bad[i]);
+        assert_int_equal(sync_definition_from_json(SYNC_STORAGE, j, &d, &err), MSE_ERR_INVALID);
+        assert_true(err.msg[0] != '\0');
+        cJSON_Delete(j);
+    }
+    assert_int_equal(sync_definition_from_json(SYNC_STORAGE, NULL, &d, &err), MSE_ERR_INVALID);
+}
+
 static void test_count_format(void **state)
 {
     (void)state;
@@ -347,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_recover_selection),
         cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_definitions),
+        cmocka_unit_test(test_storage_definitions),
         cmocka_unit_test(test_count_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
