@@ -259,11 +259,14 @@ def test_skipped_group_members_are_recorded_once_and_checked(api, anon, site):
     assert x["skipped_members"] == {"total": 7, "listed": listed}
     assert x["membership_resolved_at"] == "2026-01-02T03:04:05Z"
     assert x["membership_from_cache"] is True
-    # A worker's clock ahead of the server's does not put the resolution in the future.
-    run_task = make_task(api, site=site, definition=definition,
+    # A worker's clock ahead of the server's does not put the resolution in the future. A site
+    # of its own: w sends no heartbeats, and on a loaded machine its lapsed lease would hand
+    # the first execution back out to w2.
+    other = make_site(api)
+    run_task = make_task(api, site=other, definition=definition,
                          group={"kind": "group_email", "value": "staff@example.com"})
     run(api, run_task)
-    w2 = claim(anon, site, run_task["id"])
+    w2 = claim(anon, other, run_task["id"])
     ok(w2._post(path, {"mailboxes": ["anna@example.com"], "resolved_at": "2999-01-01T00:00:00Z"}))
     x = ok(api.get(f"/api/v1/exchange-tasks/{run_task['id']}/executions/{w2.execution['id']}"))
     assert x["membership_resolved_at"] < "2999" and x["membership_from_cache"] is None
