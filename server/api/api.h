@@ -109,6 +109,12 @@ void api_exports_list(struct request *req);
 void api_exports_get(struct request *req);
 void api_exports_delete(struct request *req);
 void api_exports_content(struct request *req);
+/* api_restores.c: restores of archived content into Exchange (docs/restore.md). */
+void api_restores_create(struct request *req);
+void api_restores_list(struct request *req);
+void api_restores_get(struct request *req);
+void api_restores_items(struct request *req);
+void api_restores_cancel(struct request *req);
 void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
 
