@@ -62,6 +62,8 @@ CREATE TABLE restore_items (
     PRIMARY KEY (restore_id, pos)
 );
 CREATE INDEX restore_items_state ON restore_items (restore_id, state, pos);
+-- The site executing a restore reads the content of its items, and only theirs.
+CREATE INDEX restore_items_content ON restore_items (restore_id, content_sha256);
 
 -- Lists the messages a restore's selection names as of its instant, each with its target
 -- folder, and counts them; returns how many. Messages archived without content cannot be

@@ -115,6 +115,8 @@ void api_restores_list(struct request *req);
 void api_restores_get(struct request *req);
 void api_restores_items(struct request *req);
 void api_restores_cancel(struct request *req);
+/* api_archive.c: a restore's content for the site executing it. */
+void api_worker_restore_content(struct request *req);
 void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
 

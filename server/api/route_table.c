@@ -97,6 +97,8 @@ const struct route routes_table[] = {
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/complete", api_worker_complete, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
     { "GET", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
+    { "GET", MSE_WORKER_PREFIX "/restores/{id}/content/{sha256}", api_worker_restore_content,
+      ROLE_SITE, 0 },
     { "PUT", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_put, ROLE_SITE,
       ROUTE_BODY_SPOOLED },
     /* A site's Active Directory (docs/directory.md): admins configure, the site's workers ask. */

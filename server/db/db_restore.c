@@ -64,6 +64,11 @@ DB_STMT(restore_connection_of, 1, true,
 DB_STMT(restore_connection_known, 1, true,
         "SELECT count(*) FROM server_connections WHERE id = $1::uuid");
 
+DB_STMT(restore_content_state, 3, true,
+        "SELECT r.state FROM restores r JOIN server_connections c ON c.id = r.connection_id"
+        " WHERE r.id = $1::uuid AND c.site_id = $2::uuid AND EXISTS (SELECT 1 FROM"
+        " restore_items i WHERE i.restore_id = r.id AND i.content_sha256 = $3)");
+
 enum mse_rc db_restore_insert(struct db *db, const char *id, const struct db_restore_in *in,
                               const char *actor, int64_t *items, struct db_error *err)
 {
@@ -147,5 +152,20 @@ enum mse_rc db_restore_connection_known(struct db *db, const char *id, bool *kno
     const char *params[] = { id };
     enum mse_rc rc = db_int_query(db, &restore_connection_known, params, &n, err);
     *known = rc == MSE_OK && n == 1;
+    return rc;
+}
+
+enum mse_rc db_restore_content_state(struct db *db, const char *id, const char *site_id,
+                                     const char *sha256, char state[16], struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id, site_id, sha256 };
+    state[0] = '\0';
+    enum mse_rc rc = db_query(db, &restore_content_state, params, &res, err);
+    if (rc == MSE_OK && db_res_rows(&res) != 1)
+        rc = MSE_ERR_NOT_FOUND;
+    if (rc == MSE_OK)
+        snprintf(state, 16, "%s", db_res_get(&res, 0, 0));
+    db_res_clear(&res);
     return rc;
 }

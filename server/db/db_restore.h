@@ -44,6 +44,14 @@ enum mse_rc db_restore_cancel(struct db *db, const char *id, bool *cancelled,
                               struct db_error *err) MSE_WUR;
 
 /*
+ * The state of a restore assigned to the site (its server connection's) one of whose items has
+ * this content; NOT_FOUND when there is none.
+ */
+enum mse_rc db_restore_content_state(struct db *db, const char *id, const char *site_id,
+                                     const char *sha256, char state[16],
+                                     struct db_error *err) MSE_WUR;
+
+/*
  * The server connection of the sync tasks that archived the mailbox: *n how many distinct
  * ones there are (0, 1, or 2 meaning several); id[] the one when *n is 1.
  */

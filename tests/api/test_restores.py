@@ -24,8 +24,12 @@ def server(database):
     yield from admin_server(database)
 
 
+def mime(text):
+    return f"Subject: {text}\r\nMessage-ID: <{text}@contoso.example>\r\n\r\n{text}\r\n".encode()
+
+
 def content(s, text):
-    data = f"Subject: {text}\r\nMessage-ID: <{text}@contoso.example>\r\n\r\n{text}\r\n".encode()
+    data = mime(text)
     sha = hashlib.sha256(data).hexdigest()
     assert s.w.put_content(sha, data).status_code in (200, 201)
     return sha, len(data)
@@ -207,6 +211,45 @@ def test_bad_input_names_the_field_and_changes_nothing(api, archive):
     problem(api.post(BASE, data=b"{", headers={"Content-Type": "application/json"}), 400)
     assert api.post(BASE, data=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
     assert len(ok(api.get(BASE, params={"limit": 500}))["items"]) == before
+
+
+def test_a_site_reads_only_the_content_of_restores_assigned_to_it(api, anon, archive):
+    shas = archive["shas"]
+    r = create(api, {"mailbox": archive["box"], "item_ids": ["m1", "m4"]},
+               server_connection_id=archive["conn"]["id"])
+    site = archive["session"].w.api
+    url = f"/api/v1/worker/restores/{r['id']}/content"
+    got = site.get(f"{url}/{shas['m4']}")
+    assert got.status_code == 200 and got.content == mime("m4")
+    assert got.headers["Content-Type"] == "message/rfc822"
+    assert got.headers["ETag"] == f'"{shas["m4"]}"'
+    assert site.get(f"{url}/{shas['m4']}",
+                    headers={"If-None-Match": got.headers["ETag"]}).status_code == 304
+    part = site.get(f"{url}/{shas['m1']}", headers={"Range": "bytes=0-6"})
+    assert part.status_code == 206 and part.content == mime("m1")[:7]
+    # Content the site archived itself, but that this restore does not name.
+    problem(site.get(f"{url}/{shas['m2']}"), 404)
+    problem(site.get(f"{url}/{'0' * 64}"), 404)
+    problem(site.get(f"{url}/NOT-A-HASH"), 404)
+    problem(site.get(f"/api/v1/worker/restores/{uuid.uuid4()}/content/{shas['m4']}"), 404)
+    # Another site: the same restore and content are not there for it.
+    other_site, _ = make_connection(api)
+    other = anon.as_client(other_site["credentials"]["client_id"],
+                           other_site["credentials"]["client_secret"])
+    problem(other.get(f"{url}/{shas['m4']}"), 404)
+    # The restore moved to another site's connection is that site's to read.
+    _, conn2 = make_connection(api, other_site)
+    moved = create(api, {"mailbox": archive["box"], "item_ids": ["m4"]},
+                   server_connection_id=conn2["id"])
+    murl = f"/api/v1/worker/restores/{moved['id']}/content/{shas['m4']}"
+    assert other.get(murl).content == mime("m4")
+    problem(site.get(murl), 404)
+    # Once it has ended its content is not handed out any more.
+    ok(api.post(f"{BASE}/{r['id']}/cancel"))
+    problem(site.get(f"{url}/{shas['m4']}"), 409)
+    # Only sites: administrators read content through the archive, not this route.
+    problem(api.get(murl), 403)
+    problem(anon.get(murl), 401)
 
 
 def test_auth_matrix(api, anon, read_only, archive):  # noqa: F811
