@@ -20,7 +20,9 @@ CREATE TABLE restores (
     folder_name     text CHECK (length(folder_name) BETWEEN 1 AND 255),
     -- skip: a message whose Message-ID the target folder already holds is not written again.
     on_conflict     text NOT NULL CHECK (on_conflict IN ('skip', 'copy')),
-    connection_id   uuid NOT NULL REFERENCES server_connections (id),
+    -- NULL once the connection was deleted (a restore is kept as the record of what was
+    -- written into a mailbox).
+    connection_id   uuid REFERENCES server_connections (id) ON DELETE SET NULL,
     state           text NOT NULL DEFAULT 'queued'
                     CHECK (state IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
     -- Counts of restore_items by outcome, kept with them (a list shows them without a scan).
@@ -39,6 +41,21 @@ CREATE TABLE restores (
 );
 CREATE INDEX restores_queued ON restores (seq) WHERE state IN ('queued', 'running');
 CREATE INDEX restores_connection ON restores (connection_id);
+
+-- A restore whose server connection is deleted before it ended can no longer reach its target:
+-- it fails, saying why, rather than waiting for a site that will never have it.
+CREATE FUNCTION mse_restores_connection_gone() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE restores SET state = 'failed', error_code = 'connection_deleted',
+                        error_text = 'its server connection was deleted before it ended',
+                        finished_at = now(), updated_at = now()
+     WHERE connection_id = OLD.id AND state IN ('queued', 'running');
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER server_connections_restores BEFORE DELETE ON server_connections
+    FOR EACH ROW EXECUTE FUNCTION mse_restores_connection_gone();
 
 -- One selected message and what became of it. pos is its place in the selection's order
 -- (folder path, then archive order), the key per-item results are paged by.

@@ -26,7 +26,7 @@
     " 'created_by', r.created_by, 'created_at', mse_ts(r.created_at),"                             \
     " 'started_at', mse_ts(r.started_at), 'finished_at', mse_ts(r.finished_at),"                   \
     " 'updated_at', mse_ts(r.updated_at))::text"
-#define RESTORE_FROM    " FROM restores r JOIN server_connections c ON c.id = r.connection_id"
+#define RESTORE_FROM    " FROM restores r LEFT JOIN server_connections c ON c.id = r.connection_id"
 #define RESTORE_VERSION "(extract(epoch FROM r.updated_at) * 1000000)::bigint"
 
 DB_STMT(restore_insert, 10, false,

@@ -177,6 +177,24 @@ def test_the_connection_is_named_when_no_single_sync_task_reached_the_target(api
     assert r["site_id"] == archive["site"]["id"] and r["target_mailbox"] == stranger
 
 
+def test_deleting_its_server_connection_fails_a_restore_not_ended(api, archive):
+    _, conn = make_connection(api)
+    queued = create(api, {"mailbox": archive["box"], "item_ids": ["m1"]},
+                    server_connection_id=conn["id"])
+    ended = create(api, {"mailbox": archive["box"], "item_ids": ["m4"]},
+                   server_connection_id=conn["id"])
+    ok(api.post(f"{BASE}/{ended['id']}/cancel"))
+    assert api.delete(f"/api/v1/server-connections/{conn['id']}").status_code == 204
+    failed = ok(api.get(f"{BASE}/{queued['id']}"))
+    assert failed["state"] == "failed" and failed["error"]["code"] == "connection_deleted"
+    assert failed["server_connection_id"] is None and failed["site_id"] is None
+    assert failed["finished_at"] and failed["note"] is None
+    kept = ok(api.get(f"{BASE}/{ended['id']}"))
+    assert kept["state"] == "cancelled" and kept["error"] is None
+    assert kept["server_connection_id"] is None
+    problem(api.post(f"{BASE}/{queued['id']}/cancel"), 409)
+
+
 def test_bad_input_names_the_field_and_changes_nothing(api, archive):
     box = archive["box"]
     cases = [
