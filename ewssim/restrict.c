@@ -22,6 +22,12 @@ static const char *time_text(time_t t, char *buf, size_t size)
 const char *restrict_item_field(const void *obj, const char *uri, char *buf, size_t size)
 {
     const struct sim_item *it = obj;
+    if (!strncmp(uri, RESTRICT_EXTENDED, sizeof(RESTRICT_EXTENDED) - 1)) {
+        for (unsigned i = 0; i < it->nprops; i++)
+            if (!strcmp(it->props[i].attrs, uri + sizeof(RESTRICT_EXTENDED) - 1))
+                return it->props[i].value;
+        return NULL;
+    }
     if (!strcmp(uri, "item:Subject"))
         return it->subject;
     if (!strcmp(uri, "item:ItemClass"))
@@ -130,15 +136,45 @@ static int logic_eval(xmlNodePtr r, restrict_field_fn get, const void *obj)
     return is_and ? 1 : 0;
 }
 
+/*
+ * An extended property's value for obj, by its ExtendedFieldURI; *absent when obj does not
+ * have it. -1 when out of memory.
+ */
+static int extended_value(xmlNodePtr path, restrict_field_fn get, const void *obj, char *buf,
+                          size_t size, const char **value)
+{
+    char *key = render_extprop_key(path);
+    size_t n = key ? sizeof(RESTRICT_EXTENDED) + strlen(key) : 0;
+    char *uri = key ? malloc(n) : NULL;
+    if (!uri) {
+        free(key);
+        return -1;
+    }
+    snprintf(uri, n, "%s%s", RESTRICT_EXTENDED, key);
+    *value = get(obj, uri, buf, size);
+    free(uri);
+    free(key);
+    return 0;
+}
+
 int restrict_eval(xmlNodePtr r, restrict_field_fn get, const void *obj)
 {
     char uri[64], buf[64], constant[1024];
     if (x_is(r, NS_TYPES, "And") || x_is(r, NS_TYPES, "Or") || x_is(r, NS_TYPES, "Not"))
         return logic_eval(r, get, obj);
-    xmlNodePtr path = x_child(r, NS_TYPES, "FieldURI");
-    const char *value = path && x_prop(path, "FieldURI", uri, sizeof(uri))
-                                ? get(obj, uri, buf, sizeof(buf))
-                                : NULL;
+    const char *value = NULL;
+    xmlNodePtr ext = x_child(r, NS_TYPES, "ExtendedFieldURI");
+    if (ext) {
+        /* As Exchange: an item without the property matches no comparison, and Exists is false. */
+        if (extended_value(ext, get, obj, buf, sizeof(buf), &value) < 0)
+            return -1;
+        if (!value)
+            return 0;
+    } else {
+        xmlNodePtr path = x_child(r, NS_TYPES, "FieldURI");
+        value = path && x_prop(path, "FieldURI", uri, sizeof(uri)) ? get(obj, uri, buf, sizeof(buf))
+                                                                   : NULL;
+    }
     if (!value)
         return -1;
     if (x_is(r, NS_TYPES, "Exists"))

@@ -8,7 +8,12 @@
 
 #include "store.h"
 
-/* Value of a FieldURI for obj as text, or NULL when the simulator does not know the path. */
+/*
+ * Value of a FieldURI for obj as text, or NULL when the simulator does not know the path. An
+ * ExtendedFieldURI is asked for as RESTRICT_EXTENDED followed by its render_extprop_key; NULL
+ * then means obj does not have the property.
+ */
+#define RESTRICT_EXTENDED "extended:"
 typedef const char *(*restrict_field_fn)(const void *obj, const char *uri, char *buf, size_t size);
 
 /*

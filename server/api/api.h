@@ -113,6 +113,14 @@ void api_exports_list(struct request *req);
 void api_exports_get(struct request *req);
 void api_exports_delete(struct request *req);
 void api_exports_content(struct request *req);
+/* api_restores.c: restores of archived content into Exchange (docs/restore.md). */
+void api_restores_create(struct request *req);
+void api_restores_list(struct request *req);
+void api_restores_get(struct request *req);
+void api_restores_items(struct request *req);
+void api_restores_cancel(struct request *req);
+/* api_archive.c: a restore's content for the site executing it. */
+void api_worker_restore_content(struct request *req);
 void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
 

@@ -17,6 +17,7 @@
 #include "blobstore.h"
 #include "crypto.h"
 #include "db_archive.h"
+#include "db_restore.h"
 #include "db_journal.h"
 #include "http.h"
 #include "problem.h"
@@ -394,6 +395,30 @@ void api_archive_message_content(struct request *req)
         return;
     }
     message_download(req, sha);
+}
+
+/*
+ * A restore's message content for the site executing it (docs/restore.md): only the content of
+ * the items of a restore assigned to the caller's site, while the restore is to be executed.
+ * Anything else is 404 alike, so a site cannot probe what other sites' restores hold.
+ */
+void api_worker_restore_content(struct request *req)
+{
+    char id[37], sha[65], state[16];
+    if (!api_path_uuid(req, 0, "restore", id) || !path_sha256_at(req, 1, sha) || !api_no_query(req))
+        return;
+    struct db *db;
+    struct db_error err;
+    enum mse_rc rc = http_db(req, &db);
+    if (rc == MSE_OK)
+        rc = db_restore_content_state(db, id, req->principal.site_id, sha, state, &err);
+    if (rc != MSE_OK)
+        problem_send_rc(req, rc, "no restore assigned to this site has an item with this content");
+    else if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
+        problem_send(req, 409, "the restore is %s: its content is read while it is executed",
+                     state);
+    else
+        message_download(req, sha);
 }
 
 /*

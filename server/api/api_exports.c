@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "api_download.h"
+#include "api_selection.h"
 #include "api_util.h"
 #include "api_worker.h"
 #include "db_archive.h"
@@ -32,10 +33,6 @@
 #include "tx.h"
 
 #define EXPORT_CURSOR 'e'
-/* EWS ids are a few hundred bytes; a selection names at most this many of each kind. */
-#define EXPORT_MAX_ID      1024
-#define EXPORT_MAX_FOLDERS 1000
-#define EXPORT_MAX_ITEMS   10000
 
 static const char *const formats[] = { "eml_zip", "mbox", "ics", NULL };
 #define FORMAT_ICS 2 /* formats[2] */
@@ -44,99 +41,16 @@ static const char *const states[] = { "queued", "running", "completed", "failed"
 /* The selection as validated, and the request's format and instant. */
 struct export_input {
     int format;
-    char mailbox[MSE_MAX_ADDRESS + 1];
-    const char *as_of; /* points into the body; NULL = now */
-    cJSON *selection;  /* what is stored */
+    struct api_selection sel;
 };
 
-/*
- * A list of strings (folder ids, paths, item ids) copied into sel under key; paths must be
- * absolute. Empty lists select nothing and are refused as a mistake.
- */
-static void strings_read(const cJSON *in, const char *key, unsigned max, bool path, cJSON *sel,
-                         struct verr *v)
+/* What only exports refuse: appointments have no versions and are not kept once deleted. */
+static void selection_check(const struct export_input *in, struct verr *v)
 {
-    const cJSON *arr;
-    char at[64], field[48];
-    jsonin_path(field, sizeof(field), "selection", key);
-    if (jsonin_array(in, "selection", key, max, 0, v, &arr) != JF_OK)
-        return;
-    if (!arr->child) {
-        verr_add(v, field, "must name at least one (leave it out to select every one)");
-        return;
-    }
-    cJSON *out = cJSON_AddArrayToObject(sel, key);
-    int i = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        snprintf(at, sizeof(at), "%s[%d]", field, i);
-        if (!cJSON_IsString(e))
-            verr_add(v, at, "must be a string");
-        else if (!jsonin_str_ok(e->valuestring, at, path ? MSE_MAX_FOLDER_PATH : EXPORT_MAX_ID, 0,
-                                v))
-            continue;
-        else if (path && e->valuestring[0] != '/')
-            verr_add(v, at, "must be a folder path such as /Inbox/Projects");
-        else if (out)
-            cJSON_AddItemToArray(out, cJSON_CreateString(e->valuestring));
-    }
-}
-
-/* An RFC 3339 member of the selection, copied into sel; *t its instant. */
-static bool time_read(const cJSON *in, const char *key, cJSON *sel, struct verr *v, time_t *t,
-                      const char **out)
-{
-    const char *s = NULL;
-    char field[48];
-    jsonin_path(field, sizeof(field), "selection", key);
-    if (jsonin_str(in, "selection", key, 64, 0, v, &s) != JF_OK)
-        return false;
-    if (mse_time_parse(s, t) != MSE_OK) {
-        verr_add(v, field, "must be an RFC 3339 date-time such as 2026-03-29T01:00:00Z");
-        return false;
-    }
-    if (sel)
-        cJSON_AddStringToObject(sel, key, s);
-    *out = s;
-    return true;
-}
-
-/* The selection member (docs/export.md), checked into in->selection. */
-static void selection_read(const cJSON *body, struct export_input *in, struct verr *v)
-{
-    static const char *const allowed[] = {
-        "mailbox", "folder_ids", "folder_paths",    "item_ids", "from",
-        "to",      "as_of",      "include_deleted", NULL
-    };
-    const cJSON *s;
-    const char *mailbox = NULL, *ignored;
-    bool deleted = false;
-    time_t from = 0, to = 0, as_of = 0;
-    if (jsonin_object(body, "", "selection", JF_REQUIRED, v, &s) != JF_OK)
-        return;
-    jsonin_members(s, "selection", allowed, NULL, v);
-    cJSON *sel = in->selection;
-    if (jsonin_str(s, "selection", "mailbox", MSE_MAX_ADDRESS, JF_REQUIRED, v, &mailbox) == JF_OK) {
-        if (!api_worker_address(mailbox, in->mailbox, sizeof(in->mailbox)))
-            verr_add(v, "selection.mailbox", "must be an e-mail address");
-        else
-            cJSON_AddStringToObject(sel, "mailbox", in->mailbox);
-    }
-    strings_read(s, "folder_ids", EXPORT_MAX_FOLDERS, false, sel, v);
-    strings_read(s, "folder_paths", EXPORT_MAX_FOLDERS, true, sel, v);
-    strings_read(s, "item_ids", EXPORT_MAX_ITEMS, false, sel, v);
-    bool has_from = time_read(s, "from", sel, v, &from, &ignored);
-    if (time_read(s, "to", sel, v, &to, &ignored) && has_from && to <= from)
-        verr_add(v, "selection.to", "must be after from");
-    /* The archive cannot say what a mailbox will be: a later instant would change under it. */
-    if (time_read(s, "as_of", NULL, v, &as_of, &in->as_of) && as_of > time(NULL))
-        verr_add(v, "selection.as_of", "must not be in the future");
-    if (jsonin_bool(s, "selection", "include_deleted", 0, v, &deleted) == JF_OK)
-        cJSON_AddBoolToObject(sel, "include_deleted", deleted);
-    /* Appointments have no versions and are not kept once deleted (docs/sync-recover.md). */
-    if (in->format == FORMAT_ICS && in->as_of)
+    if (in->format == FORMAT_ICS && in->sel.as_of)
         verr_add(v, "selection.as_of",
                  "is not available for ics: appointments are archived as they are now");
-    if (in->format == FORMAT_ICS && deleted)
+    if (in->format == FORMAT_ICS && in->sel.include_deleted)
         verr_add(v, "selection.include_deleted",
                  "is not available for ics: deleted appointments are not kept");
 }
@@ -147,21 +61,8 @@ static void input_read(const cJSON *body, struct export_input *in, struct verr *
     jsonin_members(body, "", allowed, NULL, v);
     in->format = -1;
     (void)jsonin_enum(body, "", "format", formats, JF_REQUIRED, v, &in->format);
-    in->selection = cJSON_CreateObject();
-    v->nomem |= !in->selection;
-    if (in->selection)
-        selection_read(body, in, v);
-}
-
-/* 422 naming selection.mailbox unless the archive holds it. */
-static enum mse_rc mailbox_check(struct tx *tx, const char *address, struct verr *v)
-{
-    struct db_error err;
-    bool known = false;
-    enum mse_rc rc = db_archive_mailbox_known(tx->db, address, &known, &err);
-    if (rc == MSE_OK && !known)
-        verr_add(v, "selection.mailbox", "names no archived mailbox");
-    return rc;
+    api_selection_read(body, &in->sel, v);
+    selection_check(in, v);
 }
 
 /* Writes the export as stored, with its audit event, and commits. */
@@ -197,19 +98,19 @@ void api_exports_create(struct request *req)
         problem_send_fields(req, 422, "the export is not valid", &v);
         goto out;
     }
-    selection = cJSON_PrintUnformatted(in.selection);
+    selection = cJSON_PrintUnformatted(in.sel.json);
     if (!selection) {
         problem_send_rc(req, MSE_ERR_NOMEM, NULL);
         goto out;
     }
     if (!tx_begin(req, &tx))
         goto out;
-    enum mse_rc rc = mailbox_check(&tx, in.mailbox, &v);
+    enum mse_rc rc = api_selection_mailbox_check(tx.db, in.sel.mailbox, &v);
     if (rc == MSE_OK && verr_any(&v)) {
         tx_fail_fields(&tx, 422, "the export is not valid", &v);
         goto out;
     }
-    struct db_export_in row = { formats[in.format], in.mailbox, selection, in.as_of,
+    struct db_export_in row = { formats[in.format], in.sel.mailbox, selection, in.sel.as_of,
                                 req->srv->cfg.export_ttl_seconds };
     mse_uuid_new(id);
     if (rc == MSE_OK)
@@ -220,7 +121,7 @@ void api_exports_create(struct request *req)
         export_reply(&tx, id);
 out:
     free(selection);
-    cJSON_Delete(in.selection);
+    api_selection_cleanup(&in.sel);
     verr_cleanup(&v);
     cJSON_Delete(body);
 }

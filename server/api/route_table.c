@@ -78,6 +78,12 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/exports/{id}", api_exports_get, ROLE_READ, 0 },
     { "DELETE", "/api/v1/exports/{id}", api_exports_delete, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/exports/{id}/content", api_exports_content, ROLE_ADMIN, 0 },
+    /* Restores (docs/restore.md): content goes back into Exchange, so only admins ask. */
+    { "GET", "/api/v1/restores", api_restores_list, ROLE_READ, 0 },
+    { "POST", "/api/v1/restores", api_restores_create, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/restores/{id}", api_restores_get, ROLE_READ, 0 },
+    { "GET", "/api/v1/restores/{id}/items", api_restores_items, ROLE_READ, 0 },
+    { "POST", "/api/v1/restores/{id}/cancel", api_restores_cancel, ROLE_ADMIN, 0 },
     /* The worker protocol (docs/worker-protocol.md): a site's own credentials only. */
     { "POST", MSE_WORKER_PREFIX "/heartbeat", api_worker_heartbeat, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/claims", api_worker_claim, ROLE_SITE, 0 },
@@ -97,6 +103,8 @@ const struct route routes_table[] = {
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/complete", api_worker_complete, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/executions/{id}/release", api_worker_release, ROLE_SITE, 0 },
     { "GET", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_get, ROLE_SITE, 0 },
+    { "GET", MSE_WORKER_PREFIX "/restores/{id}/content/{sha256}", api_worker_restore_content,
+      ROLE_SITE, 0 },
     { "PUT", MSE_WORKER_PREFIX "/attachments/{sha256}", api_worker_blob_put, ROLE_SITE,
       ROUTE_BODY_SPOOLED },
     /* A site's Active Directory (docs/directory.md): admins configure, the site's workers ask. */

@@ -146,3 +146,38 @@ def test_create_folder_and_save_into_it(c):
     # The next hierarchy sync reports the two new folders.
     created = [(k, n) for k, _, n in c.sync_hierarchy(hier)["changes"]]
     assert sorted(created) == [("Create", "Old meetings"), ("Create", "Restored")]
+
+
+def marked(c, subject, mark):
+    mime = MIME.replace(b"Restored report", subject.encode())
+    prop = (f"<t:ExtendedProperty>{MARK}<t:Value>{mark}</t:Value></t:ExtendedProperty>"
+            if mark else "")
+    item = ("<t:Message><t:MimeContent CharacterSet=\"UTF-8\">"
+            f"{base64.b64encode(mime).decode()}</t:MimeContent>{prop}</t:Message>")
+    return new_id(create(c, item)[0])
+
+
+def test_find_item_restricted_on_an_extended_property(c):
+    """A restore resuming after a crash asks which of its items exist: FindItem restricted on
+    the property that marks them, as Exchange evaluates it (an item without the property
+    matches no comparison; Exists is false for it)."""
+    from test_items import find_items
+    marked(c, "first restored", "restore-1:m1")
+    marked(c, "second restored", "restore-1:m2")
+    marked(c, "plain", None)
+
+    def subjects(restriction):
+        _, found = find_items(c, "inbox", 0, 100, f"<m:Restriction>{restriction}</m:Restriction>")
+        return sorted(s for s in found if s in ("first restored", "second restored", "plain"))
+
+    equal = ("<t:IsEqualTo>" + MARK + '<t:FieldURIOrConstant><t:Constant Value="restore-1:m2"/>'
+             "</t:FieldURIOrConstant></t:IsEqualTo>")
+    assert subjects(equal) == ["second restored"]
+    exists = f"<t:Exists>{MARK}</t:Exists>"
+    assert subjects(exists) == ["first restored", "second restored"]
+    assert subjects(f"<t:Not>{exists}</t:Not>") == ["plain"]
+    prefixed = ("<t:Contains ContainmentMode=\"Prefixed\" ContainmentComparison=\"Exact\">"
+                + MARK + '<t:Constant Value="restore-1:"/></t:Contains>')
+    assert subjects(prefixed) == ["first restored", "second restored"]
+    other = MARK.replace("RestoredFrom", "SomethingElse")
+    assert subjects(f"<t:Exists>{other}</t:Exists>") == []
