@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "blobs.h"
+#include "content.h"
 #include "db.h"
 #include "db_exec.h"
 #include "db_schedule.h"
@@ -38,6 +39,7 @@ struct scheduler {
     struct db *db;
     int64_t housekeeping_at;
     int64_t blob_sweep_at; /* when the collector of unreferenced uploads runs next */
+    char index_after[65];  /* the archive search indexer's place in its pass (content.h) */
 };
 
 /* The next run strictly after the later of now and the run just due. */
@@ -131,6 +133,10 @@ static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
         rc = db_exec_housekeeping(s->db, err);
         s->housekeeping_at = mse_time_mono_ms() + HOUSEKEEPING_MS;
     }
+    /* Newly archived content becomes searchable within a tick or a few. */
+    unsigned indexed = CONTENT_INDEX_BATCH;
+    for (int round = 0; rc == MSE_OK && indexed == CONTENT_INDEX_BATCH && round < 4; round++)
+        rc = content_index(s->srv, s->db, s->index_after, &indexed, err);
     unsigned collected = 0;
     if (rc == MSE_OK && mse_time_mono_ms() >= s->blob_sweep_at) {
         rc = blobs_sweep(s->srv, s->db, &collected, err);

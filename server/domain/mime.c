@@ -403,7 +403,7 @@ static bool has_originator(const struct mime_message *m)
 }
 
 /* Collects everything from a constructed message; the outcome when it is not archivable. */
-static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m,
+static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m, bool originator,
                                 enum mime_outcome *outcome)
 {
     GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
@@ -413,7 +413,7 @@ static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m,
     }
     if (!headers_read(msg, m))
         return MSE_ERR_NOMEM;
-    if (!has_originator(m)) {
+    if (originator && !has_originator(m)) {
         *outcome = MIME_NO_ORIGINATOR;
         return MSE_OK;
     }
@@ -431,8 +431,8 @@ static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m,
     return w.rc;
 }
 
-enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
-                       enum mime_outcome *outcome)
+static enum mse_rc parse(const void *data, size_t len, bool originator, struct mime_message *out,
+                         enum mime_outcome *outcome)
 {
     memset(out, 0, sizeof(*out));
     *outcome = MIME_EMPTY;
@@ -453,7 +453,7 @@ enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
     if (!msg)
         *outcome = MIME_NOT_MESSAGE;
     else
-        rc = message_read(msg, out, outcome);
+        rc = message_read(msg, out, originator, outcome);
     if (msg)
         g_object_unref(msg);
     g_object_unref(parser);
@@ -465,6 +465,18 @@ enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
         out->warnings = warnings;
     }
     return rc;
+}
+
+enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
+                       enum mime_outcome *outcome)
+{
+    return parse(data, len, true, out, outcome);
+}
+
+enum mse_rc mime_parse_archived(const void *data, size_t len, struct mime_message *out,
+                                enum mime_outcome *outcome)
+{
+    return parse(data, len, false, out, outcome);
 }
 
 void mime_message_cleanup(struct mime_message *m)
