@@ -45,6 +45,7 @@ struct server_config {
     struct blobstore_config blobs; /* the content store (dir = data_dir) */
     unsigned blob_grace_seconds;   /* an upload nothing references is collected after this */
     unsigned blob_sweep_seconds;   /* how often the collector looks */
+    unsigned retention_sweep_seconds; /* how often retention's sweeper looks */
     /* MSE_INTERNAL_DOMAINS, lower case, comma-separated without spaces ("" = none): journaled
      * mail is attributed to addresses of these domains as well as to archived mailboxes. */
     char internal_domains[1024];

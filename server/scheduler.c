@@ -40,6 +40,7 @@ struct scheduler {
     int64_t housekeeping_at;
     int64_t blob_sweep_at; /* when the collector of unreferenced uploads runs next */
     char index_after[65];  /* the archive search indexer's place in its pass (content.h) */
+    int64_t retention_at;  /* when retention's sweeper runs next */
 };
 
 /* The next run strictly after the later of now and the run just due. */
@@ -143,6 +144,18 @@ static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
         /* A full batch means more are waiting: look again at the next tick. */
         if (collected < BLOBS_SWEEP_BATCH)
             s->blob_sweep_at = mse_time_mono_ms() + s->srv->cfg.blob_sweep_seconds * 1000LL;
+    }
+    bool backlog = false;
+    if (rc == MSE_OK && mse_time_mono_ms() >= s->retention_at) {
+        rc = retention_sweep(s->srv, s->db, &backlog, err);
+        /* A sweep that failed (a store unreachable, say) is tried at its next interval. */
+        if (rc != MSE_OK && rc != MSE_ERR_UNAVAILABLE) {
+            LOG_WARN(NULL, "retention: sweep failed: %s (%s)", err->message, mse_rc_str(rc));
+            rc = MSE_OK;
+            backlog = false;
+        }
+        if (rc == MSE_OK && !backlog)
+            s->retention_at = mse_time_mono_ms() + s->srv->cfg.retention_sweep_seconds * 1000LL;
     }
     return rc;
 }

@@ -53,6 +53,9 @@ const struct route routes_table[] = {
       api_exec_execution_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/mailboxes", api_exec_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
+    /* Organisation-wide settings (docs/retention.md). */
+    { "GET", "/api/v1/settings/retention", api_settings_retention_get, ROLE_READ, 0 },
+    { "PUT", "/api/v1/settings/retention", api_settings_retention_put, ROLE_ADMIN, 0 },
     /* The archive view: what workers replicated. EWS ids go in query parameters. */
     { "GET", "/api/v1/mailboxes", api_archive_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/mailboxes/{address}", api_archive_mailbox, ROLE_READ, 0 },

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "db_util.h"
 #include "mse/rc.h"
 
 /* A content some version names and whose search vector is not written yet. */
@@ -37,3 +38,35 @@ enum mse_rc db_content_text_store(struct db *db, const char *sha256, const char 
                                   struct db_error *err) MSE_WUR;
 
 #endif
+
+/* ---- retention ---- */
+
+/* The retention setting as GET shows it (schema RetentionSetting), its version the ETag's. */
+enum mse_rc db_retention_get(struct db *db, bool lock, struct db_doc *doc,
+                             struct db_error *err) MSE_WUR;
+/* Sets retention_days (NULL: keep forever), inside the caller's transaction. */
+enum mse_rc db_retention_set(struct db *db, const char *days, const char *actor,
+                             struct db_error *err) MSE_WUR;
+/* *days the organisation's retention, *set false when everything is kept forever. */
+enum mse_rc db_retention_days(struct db *db, bool *set, int64_t *days,
+                              struct db_error *err) MSE_WUR;
+
+/* What one purge batch removed. */
+struct retention_batch {
+    int64_t versions; /* versions that ended before the window */
+    int64_t items;    /* messages (with their versions) deleted in Exchange, or of a task
+                         deleted, before the window */
+    int64_t blobs;    /* content nothing references any more */
+    int64_t bytes;    /* their size */
+};
+
+/*
+ * Called inside the caller's transaction: removes up to max versions that ended more than days ago,
+ * then up to max messages deleted in Exchange (or whose task was deleted) more than days
+ * ago, then locks the content those named (waiting for batches that are referencing it) and
+ * deletes the rows of the content nothing references any more: their addresses (malloc'd,
+ * *nblobs of them) are returned for the store's deletion before the commit.
+ */
+enum mse_rc db_retention_purge(struct db *db, int64_t days, unsigned max,
+                               struct retention_batch *out, char (**blobs)[65], size_t *nblobs,
+                               struct db_error *err) MSE_WUR;

@@ -70,3 +70,20 @@ END
 $$;
 CREATE TRIGGER archive_item_versions_search BEFORE INSERT ON archive_item_versions
     FOR EACH ROW EXECUTE FUNCTION archive_item_versions_search();
+
+-- ---- retention (docs/retention.md) ----
+
+-- Settings of the whole organisation: one row. retention_days NULL keeps everything forever.
+CREATE TABLE organisation_settings (
+    id             boolean PRIMARY KEY DEFAULT true CHECK (id),
+    retention_days integer CHECK (retention_days BETWEEN 1 AND 36500),
+    version        bigint NOT NULL DEFAULT 1,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    updated_by     text
+);
+INSERT INTO organisation_settings DEFAULT VALUES;
+
+-- The sweeper's candidates: versions that ended, messages deleted in Exchange, oldest first.
+CREATE INDEX archive_item_versions_ended ON archive_item_versions (valid_to)
+    WHERE valid_to IS NOT NULL;
+CREATE INDEX archive_items_deleted ON archive_items (deleted_at) WHERE deleted_at IS NOT NULL;
