@@ -53,45 +53,39 @@ DB_STMT(journal_attribute, 3, false,
 DB_STMT(journal_get, 1, true,
         "SELECT " MESSAGE_JSON "::text FROM journal_messages m WHERE m.id = $1");
 
-/* A message a sync task archived, one version of it (alias h, p its partition). */
+/* From, else Sender, of version h, as {name, email}. */
+#define HIT_ORIGINATOR "coalesce(mse_person(h.\"from\"), mse_person(h.sender))"
+/* The lower-case addresses of a recipient list (a jsonb expression). */
+#define EMAILS(list)                                                                               \
+    "(SELECT coalesce(json_agg(lower(e.p ->> 'email') ORDER BY e.n), '[]')"                        \
+    " FROM jsonb_array_elements(mse_people(" list ")) WITH ORDINALITY AS e (p, n)"                 \
+    " WHERE e.p ->> 'email' <> '')"
+#define HIT_TO EMAILS("h.to_recipients")
+#define HIT_CC EMAILS("h.cc_recipients")
+
+/*
+ * A message a sync task archived, one version of it (alias h, p its partition); its content
+ * is served by its address, whichever version it is.
+ */
 #define ITEM_HIT_JSON                                                                              \
     "json_build_object('mailbox', p.mailbox, 'item_id', h.item_id, 'folder_id', h.folder_id,"      \
     " 'folder_path', (SELECT f.path FROM archive_folders f WHERE f.partition_id = h.partition_id"  \
     " AND f.folder_id = h.folder_id), 'sha256', h.content_sha256, 'size', h.content_size,"         \
     " 'message_id', h.internet_message_id, 'subject', h.subject,"                                  \
-    " 'from', lower(" ORIGINATOR("h") " ->> 'email'), 'from_name', " ORIGINATOR(                   \
-            "h") " ->> 'name',"                                                                    \
-                 " 'to', " EMAILS("h.to_recipients") ", 'cc', " EMAILS(                            \
-                         "h.cc_recipients") ","                                                    \
-                                            " 'date', mse_ts(h.sent_at), 'received_at', "          \
-                                            "mse_ts(h.received_at),"                               \
-                                            " 'has_attachments', coalesce(h.has_attachments, "     \
-                                            "false), 'mailboxes', json_build_array(p.mailbox),"    \
-                                            " 'current', h.valid_to IS NULL, 'valid_from', "       \
-                                            "mse_ts(h.valid_from),"                                \
-                                            " 'valid_to', mse_ts(h.valid_to), 'content_url', "     \
-                                            "'/api/v1/mailboxes/' ||"                              \
-                                            " mse_url_encode(p.mailbox, '@') || '/items/' || "     \
-                                            "mse_url_encode(replace(h.item_id, '/', '~'),"         \
-                                            " '~') || '/content' || CASE WHEN h.valid_to IS NULL " \
-                                            "THEN '' ELSE '?as_of=' ||"                            \
-                                            " mse_url_encode(to_char(h.valid_from AT TIME ZONE "   \
-                                            "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"         \
-                                            " '') END)"
-/* From, else Sender, as {name, email}. */
-#define ORIGINATOR(v) "coalesce(mse_person(" v ".\"from\"), mse_person(" v ".sender))"
-/* The lower-case addresses of a recipient list. */
-#define EMAILS(list)                                                                               \
-    "(SELECT coalesce(json_agg(lower(e.p ->> 'email') ORDER BY e.n), '[]')"                        \
-    " FROM jsonb_array_elements(mse_people(" list ")) WITH ORDINALITY AS e (p, n)"                 \
-    " WHERE e.p ->> 'email' <> '')"
+    " 'date', mse_ts(h.sent_at), 'received_at', mse_ts(h.received_at),"                            \
+    " 'has_attachments', coalesce(h.has_attachments, false),"                                      \
+    " 'mailboxes', json_build_array(p.mailbox), 'current', h.valid_to IS NULL,"                    \
+    " 'valid_from', mse_ts(h.valid_from), 'valid_to', mse_ts(h.valid_to),"                         \
+    " 'content_url', '/api/v1/archive/messages/' || h.content_sha256 || '/content',"               \
+    " 'from', lower(" HIT_ORIGINATOR " ->> 'email'),"                                              \
+    " 'from_name', " HIT_ORIGINATOR " ->> 'name', 'to', " HIT_TO ", 'cc', " HIT_CC ")"
 
 /*
  * Hits ordered by one bigint: the rank (normalised to [0, 1) by ts_rank's flag 32) in 23
  * bits above the sequence's 40 (journaled messages and message versions draw from one
  * generator, schema 046), so that equal ranks fall back to the newest and a cursor is one
  * number. Without q every rank is 0: newest first. Messages sync tasks archived are searched
- * in the partition the archive view shows for their mailbox, current versions only unless
+ * in the partition a sync task wrote last for their mailbox, current versions only unless
  * $11; journaled messages have no folder, so $10 leaves them out. The page is chosen by key
  * first and rendered after, so only the hits shown are turned into JSON.
  */
@@ -113,38 +107,37 @@ DB_STMT(journal_search, 11, true,
         " FROM archive_item_versions v JOIN archive_partitions p ON p.id = v.partition_id, q"
         " WHERE v.search IS NOT NULL AND (q.tsq IS NULL OR v.search @@ q.tsq)"
         " AND ($11::boolean OR v.valid_to IS NULL)"
-        " AND p.id = mse_view_partition(p.mailbox, 'mail')"
+        " AND p.id = mse_search_partition(p.mailbox)"
         " AND ($2::text IS NULL OR p.mailbox = $2)"
-        " AND ($3::text IS NULL OR lower(" ORIGINATOR(
-                "v") " ->> 'email') = $3)"
-                     " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements("
-                     "mse_people(v.to_recipients) || mse_people(v.cc_recipients)) AS e (p)"
-                     " WHERE lower(e.p ->> 'email') = $4))"
-                     " AND ($5::timestamptz IS NULL OR v.sent_at >= $5)"
-                     " AND ($6::timestamptz IS NULL OR v.sent_at < $6)"
-                     " AND ($7::boolean IS NULL OR coalesce(v.has_attachments, false) = $7)"
-                     " AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM archive_folders f"
-                     " WHERE f.partition_id = v.partition_id AND f.folder_id = v.folder_id"
-                     " AND lower(f.path) = lower($10)))),"
-                     " page AS (SELECT * FROM (SELECT a.*, (floor(a.rank * 8388608)::bigint << 40) "
-                     "| a.seq AS key"
-                     " FROM (SELECT id, NULL::bigint AS part, NULL::text AS item, "
-                     "NULL::timestamptz AS vf, seq,"
-                     " rank FROM jh UNION ALL SELECT NULL, partition_id, item_id, valid_from, seq, "
-                     "rank FROM ih)"
-                     " a) k WHERE ($8::bigint IS NULL OR k.key < $8) ORDER BY k.key DESC LIMIT $9)"
-                     " SELECT CASE WHEN g.id IS NOT NULL THEN (SELECT json_build_object('rank',"
-                     " round(g.rank::numeric, 6), 'source', 'journal', 'message', " MESSAGE_JSON ")"
-                     " FROM journal_messages m WHERE m.id = g.id) ELSE (SELECT "
-                     "json_build_object('rank',"
-                     " round(g.rank::numeric, 6), 'source', 'mailbox', 'message', " ITEM_HIT_JSON
-                     ")"
-                     " FROM archive_item_versions h JOIN archive_partitions p ON p.id = "
-                     "h.partition_id"
-                     " WHERE h.partition_id = g.part AND h.item_id = g.item AND h.valid_from = "
-                     "g.vf) END::text,"
-                     " g.key FROM page g ORDER BY g.key DESC");
-DB_STMT(journal_content, 1, true, "SELECT 1 FROM journal_messages WHERE sha256 = $1");
+        " AND ($3::text IS NULL OR lower(coalesce(mse_person(v.\"from\"), mse_person(v.sender))"
+        " ->> 'email') = $3)"
+        " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements("
+        "mse_people(v.to_recipients) || mse_people(v.cc_recipients)) AS e (p)"
+        " WHERE lower(e.p ->> 'email') = $4))"
+        " AND ($5::timestamptz IS NULL OR v.sent_at >= $5)"
+        " AND ($6::timestamptz IS NULL OR v.sent_at < $6)"
+        " AND ($7::boolean IS NULL OR coalesce(v.has_attachments, false) = $7)"
+        " AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM archive_folders f"
+        " WHERE f.partition_id = v.partition_id AND f.folder_id = v.folder_id"
+        " AND lower(f.path) = lower($10)))),"
+        " page AS (SELECT * FROM (SELECT a.*,"
+        " (floor(a.rank * 8388608)::bigint << 40) | a.seq AS key FROM ("
+        "SELECT id, NULL::bigint AS part, NULL::text AS item, NULL::timestamptz AS vf, seq, rank"
+        " FROM jh UNION ALL SELECT NULL, partition_id, item_id, valid_from, seq, rank FROM ih) a"
+        ") k WHERE ($8::bigint IS NULL OR k.key < $8) ORDER BY k.key DESC LIMIT $9)"
+        " SELECT CASE WHEN g.id IS NOT NULL THEN (SELECT json_build_object("
+        "'rank', round(g.rank::numeric, 6), 'source', 'journal', 'message', " MESSAGE_JSON ")"
+        " FROM journal_messages m WHERE m.id = g.id) ELSE (SELECT json_build_object("
+        "'rank', round(g.rank::numeric, 6), 'source', 'mailbox', 'message', " ITEM_HIT_JSON ")"
+        " FROM archive_item_versions h JOIN archive_partitions p ON p.id = h.partition_id"
+        " WHERE h.partition_id = g.part AND h.item_id = g.item AND h.valid_from = g.vf)"
+        " END::text,"
+        " g.key FROM page g ORDER BY g.key DESC");
+/* Content a journaled message or any version of an archived message has. */
+DB_STMT(journal_content, 1, true,
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM journal_messages WHERE sha256 = $1)"
+        " OR EXISTS (SELECT 1 FROM archive_item_versions WHERE content_sha256 = $1)"
+        " OR EXISTS (SELECT 1 FROM archive_items WHERE content_sha256 = $1)");
 
 /* The message's row after the insert (new or not): id and JSON. */
 static enum mse_rc render(struct db *db, const char *id, char **json, struct db_error *err)
