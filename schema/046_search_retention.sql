@@ -55,17 +55,6 @@ CREATE INDEX archive_item_versions_unindexed ON archive_item_versions (content_s
 CREATE INDEX archive_item_versions_content ON archive_item_versions (content_sha256)
     WHERE content_sha256 IS NOT NULL;
 
--- The partition whose messages the search shows for a mailbox: the one a sync task wrote last
--- (only sync tasks archive content; a mailbox two sync tasks archive is shown once). The
--- archive view's own choice (mse_view_partition) may be a metadata-only partition of an
--- Exchange task that replicated the mailbox since.
-CREATE FUNCTION mse_search_partition(mailbox text) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT p.id FROM archive_partitions p JOIN exchange_tasks t ON t.id = p.task_id
-    WHERE p.mailbox = $1 AND p.feature = 'mail' AND t.type = 'sync_recover'
-    ORDER BY p.written_at DESC, p.id DESC LIMIT 1
-$$;
-
 -- A version of content whose text is known is searchable as soon as it is written (in the
 -- batch's transaction); otherwise the indexer writes its vector once it has read the text.
 CREATE FUNCTION archive_item_versions_search() RETURNS trigger
