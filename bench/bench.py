@@ -19,13 +19,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import context  # noqa: E402
 import m_api  # noqa: E402
 import m_claims  # noqa: E402
+import m_content  # noqa: E402
 import m_directory  # noqa: E402
 import m_latency  # noqa: E402
 import m_replication  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 
-MEASUREMENTS = ("api", "claims", "replication", "directory", "latency")
+MEASUREMENTS = ("api", "claims", "replication", "content", "directory", "latency")
 
 
 def parse_args():
@@ -56,6 +57,8 @@ def run_all(ctx, only):
         ctx.results["claims"] = m_claims.claims(ctx)
     if "replication" in only:
         m_replication.run(ctx)
+    if "content" in only:
+        m_content.run(ctx)
     if "directory" in only:
         m_directory.run(ctx)
     if "latency" in only:

@@ -12,6 +12,8 @@ packages=(
   libxml2-dev libxml2-utils libcmocka-dev
   libglib2.0-dev                     # GTimeZone/GDateTime: schedule times across DST changes
   libgmime-3.0-dev                   # MIME parsing of journaled messages, ews-sim CreateItem
+  libarchive-dev                     # exports: ZIP archives written as they stream
+  libical-dev                        # exports: iCalendar (RFC 5545) of archived calendars
   libldap-dev                        # RFC 4514 DN checks; the worker's Active Directory client
   slapd ldap-utils                   # the tests' private directory (slapadd, ldapmodify, ldapsearch)
   openssl                            # the tests' directory's TLS certificate
@@ -21,6 +23,7 @@ packages=(
   clang clang-format                 # format check; libFuzzer targets
   libclang-rt-dev                    # libFuzzer + sanitizer runtimes for clang (a Recommends only)
   python3 python3-pytest python3-requests python3-yaml python3-jsonschema python3-psycopg2
+  python3-icalendar                  # an independent parser of the exports' iCalendar
   python3-exchangelib                # third-party EWS client that drives ews-sim in tests
   python3-msal                       # third-party OAuth2 client that gets ews-sim Graph tokens
   wrk                                # HTTP load for make bench

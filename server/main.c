@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "blobs.h"
+#include "exports.h"
 #include "blobstore.h"
 #include "bootstrap.h"
 #include "metrics.h"
@@ -158,12 +159,14 @@ int main(int argc, char **argv)
     srv.started_mono_ms = mse_time_mono_ms();
     srv.pool = db_pool_new(srv.cfg.database_url, srv.cfg.db_pool_size);
     struct scheduler *sched = NULL;
+    struct exports *exports = NULL;
     if (!srv.pool || auth_setup(&srv) != MSE_OK || metrics_init(routes_count) != MSE_OK) {
         LOG_ERROR(NULL, "out of memory creating the database pool and caches");
         goto out;
     }
     db_pool_on_connect(srv.pool, scheduler_on_connect, &srv);
-    if (http_start(&srv, &err) != MSE_OK || scheduler_start(&srv, &sched, &err) != MSE_OK) {
+    if (http_start(&srv, &err) != MSE_OK || scheduler_start(&srv, &sched, &err) != MSE_OK ||
+        exports_start(&srv, &exports, &err) != MSE_OK) {
         LOG_ERROR(NULL, "%s", err.msg);
         goto out;
     }
@@ -177,11 +180,14 @@ int main(int argc, char **argv)
     /* No new executions while in-flight requests finish. */
     scheduler_stop(sched);
     sched = NULL;
+    exports_stop(exports); /* an export in production is given back */
+    exports = NULL;
     http_stop(&srv, srv.cfg.shutdown_grace);
     exit_code = 0;
     LOG_INFO(NULL, "stopped");
 out:
     scheduler_stop(sched);
+    exports_stop(exports);
     http_stop(&srv, 0);
     db_pool_free(srv.pool);
     metrics_cleanup();

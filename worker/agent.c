@@ -21,6 +21,7 @@
 #include "mse/protocol.h"
 #include "server_client.h"
 #include "sync.h"
+#include "sync_graph.h"
 #include "timefmt.h"
 
 /*
@@ -61,6 +62,10 @@ struct agent {
     const struct worker_config *cfg;
     struct srv_config srv_cfg;
     struct ews_config ews_cfg;
+    /* backend = graph: Exchange tasks read mailboxes through Graph (sync tasks: their
+       server connection's EWS). NULL for EWS. */
+    const struct graph_client_config *graph_cfg;
+    struct graph_client_config graph_cfg_store;
     const atomic_bool *stop;
     char worker_id[192];
     char host[128];
@@ -106,6 +111,43 @@ FITS(struct mailbox_ctx, command, MSE_PROTO_MAX_COMMAND);
 FITS(struct sync_outcome, reason, MSE_PROTO_MAX_REASON_CODE);
 FITS(struct sync_outcome, text, MSE_PROTO_MAX_REASON_TEXT);
 #undef FITS
+
+/*
+ * What one lane reads its mailboxes through: its own EWS session (connections are not
+ * shared), or its own Graph client when the execution goes through Graph.
+ */
+struct reader {
+    struct ews_session *ews;
+    struct sync_graph *graph;
+    struct sync_source src; /* set when graph is */
+};
+
+static enum mse_rc reader_open(struct reader *r, const struct ews_config *ews_cfg,
+                               const struct graph_client_config *graph_cfg, const atomic_bool *halt,
+                               struct mse_err *err)
+{
+    memset(r, 0, sizeof(*r));
+    enum mse_rc rc;
+    if (graph_cfg) {
+        rc = sync_graph_new(graph_cfg, &r->graph, err);
+        if (rc == MSE_OK) {
+            sync_graph_set_stop(r->graph, halt);
+            r->src = sync_graph_source(r->graph);
+        }
+        return rc;
+    }
+    rc = ews_session_new(ews_cfg, &r->ews, err);
+    if (r->ews) /* a stop or a lost lease also ends a long throttling wait */
+        ews_session_set_stop(r->ews, halt);
+    return rc;
+}
+
+static void reader_close(struct reader *r)
+{
+    sync_graph_free(r->graph);
+    ews_session_free(r->ews);
+    memset(r, 0, sizeof(*r));
+}
 
 static const char *json_str(const cJSON *o, const char *key)
 {
@@ -335,7 +377,7 @@ static enum mse_rc mailbox_finish(struct mailbox_ctx *m, const struct sync_outco
  * Replicates one mailbox under its lock. *retry_later is set when Exchange asked to come back
  * (a mailbox move), in which case nothing was reported yet.
  */
-static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct ews_session *ews,
+static enum mse_rc mailbox_process(struct slot *s, struct execution *x, const struct reader *rd,
                                    const struct sync_definition *def, const char *address,
                                    unsigned position, unsigned total, bool last_try,
                                    bool *retry_later, struct mse_err *err)
@@ -376,7 +418,8 @@ static enum mse_rc mailbox_process(struct slot *s, struct execution *x, struct e
                             .def = def,
                             .checkpoints = &cps,
                             .sink = &sink,
-                            .ews = ews,
+                            .ews = rd->ews,
+                            .source = rd->graph ? &rd->src : NULL,
                             .log = x->log,
                             .stop = &s->halt,
                             .getitem_batch = (unsigned)s->agent->cfg->ews_getitem_batch,
@@ -445,6 +488,21 @@ static enum mse_rc execution_parse(cJSON *doc, struct execution *x, struct mse_e
  * `unsupported` (the execution's type cannot run here), an empty group is reported as that
  * error: no mailbox could carry it, and an empty execution would end as ok.
  */
+/* A worker that reads mailboxes through Graph has no EWS session to call ExpandDL on. */
+static enum mse_rc expand_without_ews(void *ctx, const char *address, struct ews_people *members,
+                                      const char **reason, struct mse_err *err)
+{
+    (void)ctx;
+    (void)members;
+    *reason = "group_unavailable";
+    snprintf(err->msg, sizeof(err->msg),
+             "distribution group %s: this worker reads mailboxes through Microsoft Graph "
+             "(backend = graph), which does not expand distribution groups yet; use a mailbox "
+             "list or an Active Directory group",
+             address);
+    return MSE_ERR_UNAVAILABLE;
+}
+
 static enum mse_rc execution_membership(struct slot *s, struct execution *x,
                                         struct ews_session *ews, const char *unsupported,
                                         struct mse_err *err)
@@ -454,7 +512,8 @@ static enum mse_rc execution_membership(struct slot *s, struct execution *x,
     bool cached = false;
     const char *reason = "invalid_group";
     struct mse_err why = { { 0 } };
-    struct group_expander ex = group_expander_ews(ews);
+    struct group_expander ex =
+            ews ? group_expander_ews(ews) : (struct group_expander){ .expand = expand_without_ews };
     directory_sync_expander(s->agent->dir, &ex);
     enum mse_rc rc = group_kind_parse(x->group_kind, &kind);
     if (rc == MSE_OK)
@@ -535,6 +594,7 @@ struct lanes {
     struct execution *x;
     const struct sync_definition *def;
     const struct ews_config *ews_cfg;
+    const struct graph_client_config *graph_cfg; /* the execution reads through Graph */
     pthread_mutex_t lock;
     const cJSON *next; /* the next entry to look at */
     unsigned position, total;
@@ -564,15 +624,15 @@ static const char *lanes_take(struct lanes *l, unsigned *position)
     return address;
 }
 
-static void lanes_run(struct lanes *l, struct ews_session *ews)
+static void lanes_run(struct lanes *l, const struct reader *rd)
 {
     unsigned position;
     const char *address;
     while ((address = lanes_take(l, &position))) {
         bool again;
         struct mse_err err = { { 0 } };
-        enum mse_rc rc = mailbox_process(l->s, l->x, ews, l->def, address, position, l->total,
-                                         false, &again, &err);
+        enum mse_rc rc = mailbox_process(l->s, l->x, rd, l->def, address, position, l->total, false,
+                                         &again, &err);
         pthread_mutex_lock(&l->lock);
         if (rc != MSE_OK && l->rc == MSE_OK) {
             l->rc = rc;
@@ -584,16 +644,15 @@ static void lanes_run(struct lanes *l, struct ews_session *ews)
     }
 }
 
-/* A lane of its own thread: its own EWS session (connections are not shared). */
+/* A lane of its own thread, with a reader of its own. */
 static void *lane_main(void *arg)
 {
     struct lanes *l = arg;
-    struct ews_session *ews = NULL;
+    struct reader rd;
     struct mse_err err = { { 0 } };
-    enum mse_rc rc = ews_session_new(l->ews_cfg, &ews, &err);
+    enum mse_rc rc = reader_open(&rd, l->ews_cfg, l->graph_cfg, &l->s->halt, &err);
     if (rc == MSE_OK) {
-        ews_session_set_stop(ews, &l->s->halt);
-        lanes_run(l, ews);
+        lanes_run(l, &rd);
     } else {
         pthread_mutex_lock(&l->lock);
         if (l->rc == MSE_OK) {
@@ -602,12 +661,12 @@ static void *lane_main(void *arg)
         }
         pthread_mutex_unlock(&l->lock);
     }
-    ews_session_free(ews);
+    reader_close(&rd);
     return NULL;
 }
 
-/* Runs x->lanes lanes over the mailboxes, this thread one of them with `ews`. */
-static enum mse_rc lanes_all(struct lanes *l, struct ews_session *ews, struct mse_err *err)
+/* Runs x->lanes lanes over the mailboxes, this thread one of them with `rd`. */
+static enum mse_rc lanes_all(struct lanes *l, const struct reader *rd, struct mse_err *err)
 {
     pthread_t threads[AGENT_MAX_LANES];
     unsigned started = 0;
@@ -617,7 +676,7 @@ static enum mse_rc lanes_all(struct lanes *l, struct ews_session *ews, struct ms
         started++;
     }
     LOG_INFO(&l->x->log, "processing up to %u mailboxes at once", started + 1);
-    lanes_run(l, ews);
+    lanes_run(l, rd);
     for (unsigned i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     if (l->rc != MSE_OK)
@@ -626,8 +685,9 @@ static enum mse_rc lanes_all(struct lanes *l, struct ews_session *ews, struct ms
 }
 
 /* Replicates every mailbox the execution still has to do, in group order. */
-static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, struct ews_session *ews,
+static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, const struct reader *rd,
                                        const struct ews_config *ews_cfg,
+                                       const struct graph_client_config *graph_cfg,
                                        const struct sync_definition *def, struct mse_err *err)
 {
     unsigned total = (unsigned)cJSON_GetArraySize(x->mailboxes);
@@ -638,14 +698,15 @@ static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, stru
                        .x = x,
                        .def = def,
                        .ews_cfg = ews_cfg,
+                       .graph_cfg = graph_cfg,
                        .next = x->mailboxes ? x->mailboxes->child : NULL,
                        .total = total,
                        .queue = queue };
     pthread_mutex_init(&l.lock, NULL);
     if (rc == MSE_OK && x->lanes > 1) {
-        rc = lanes_all(&l, ews, err);
+        rc = lanes_all(&l, rd, err);
     } else if (rc == MSE_OK) {
-        lanes_run(&l, ews); /* one by one, in this thread: seed 004's order */
+        lanes_run(&l, rd); /* one by one, in this thread: seed 004's order */
         rc = l.rc;
         if (rc != MSE_OK)
             *err = l.err;
@@ -657,7 +718,7 @@ static enum mse_rc execution_mailboxes(struct slot *s, struct execution *x, stru
            slot_sleep(s, 5000)) {
         struct retry_entry e = queue[head++ % (total ? total : 1)];
         bool last = ++e.attempts >= AGENT_RETRY_LATER_ATTEMPTS, again;
-        rc = mailbox_process(s, x, ews, def, e.address, e.position, total, last, &again, err);
+        rc = mailbox_process(s, x, rd, def, e.address, e.position, total, last, &again, err);
         if (rc == MSE_OK && again)
             queue[tail++ % (total ? total : 1)] = e;
     }
@@ -719,7 +780,6 @@ static void slot_run(struct slot *s, cJSON *doc)
 {
     struct execution x = { 0 };
     struct mse_err err = { { 0 } };
-    struct ews_session *ews = NULL;
     struct sync_definition def = { 0 };
     enum sync_type type;
     bool have_def = false;
@@ -750,22 +810,29 @@ static void slot_run(struct slot *s, cJSON *doc)
             rc = MSE_ERR_INVALID;
         }
     }
+    /* On a graph worker Exchange tasks read through Graph; a sync task, its connection's EWS. */
+    const struct graph_client_config *graph_cfg = x.connection ? NULL : s->agent->graph_cfg;
+    struct reader rd = { 0 };
     if (rc == MSE_OK)
-        rc = ews_session_new(&ews_cfg, &ews, &err);
-    if (ews) /* a stop or a lost lease also ends a long throttling wait */
-        ews_session_set_stop(ews, &s->halt);
-    bool supported = sync_type_parse(x.type, &type) == MSE_OK;
-    char unsupported[160];
-    snprintf(unsupported, sizeof(unsupported), "%s is not available on this worker version (%s)",
-             x.type, MSE_VERSION);
+        rc = reader_open(&rd, &ews_cfg, graph_cfg, &s->halt, &err);
+    bool supported = sync_type_parse(x.type, &type) == MSE_OK && (!graph_cfg || type == SYNC_MFR);
+    char unsupported[200];
+    if (graph_cfg)
+        snprintf(unsupported, sizeof(unsupported),
+                 "%s is not available through Microsoft Graph on this worker version (%s): "
+                 "run it on a site whose workers use backend = ews",
+                 x.type, MSE_VERSION);
+    else
+        snprintf(unsupported, sizeof(unsupported),
+                 "%s is not available on this worker version (%s)", x.type, MSE_VERSION);
     if (rc == MSE_OK && supported) {
         rc = sync_definition_from_json(type, x.settings, &def, &err);
         have_def = rc == MSE_OK;
     }
     if (rc == MSE_OK && !x.mailboxes)
-        rc = execution_membership(s, &x, ews, supported ? NULL : unsupported, &err);
+        rc = execution_membership(s, &x, rd.ews, supported ? NULL : unsupported, &err);
     if (rc == MSE_OK && have_def)
-        rc = execution_mailboxes(s, &x, ews, &ews_cfg, &def, &err);
+        rc = execution_mailboxes(s, &x, &rd, &ews_cfg, graph_cfg, &def, &err);
     if (rc == MSE_OK && !supported)
         rc = execution_unsupported(s, &x, unsupported, &err);
     if (rc != MSE_OK && !slot_halted(s))
@@ -774,7 +841,7 @@ static void slot_run(struct slot *s, cJSON *doc)
     execution_end(s, &x, slot_halted(s));
     if (have_def)
         sync_definition_cleanup(&def);
-    ews_session_free(ews);
+    reader_close(&rd);
     if (token)
         memset(token, 0, strlen(token));
     free(token);
@@ -945,6 +1012,10 @@ static enum mse_rc agent_init(struct agent *a, const struct worker_config *cfg,
                                       .timeout_ms = 60000,
                                       .retry_budget_ms = 120000 };
     worker_config_ews(cfg, &a->ews_cfg);
+    if (strcmp(cfg->backend, "graph") == 0) {
+        worker_config_graph(cfg, &a->graph_cfg_store);
+        a->graph_cfg = &a->graph_cfg_store;
+    }
     if (ews_gate_new((unsigned)cfg->ews_max_concurrency, &a->ews_cfg.gate) != MSE_OK)
         return MSE_ERR_NOMEM;
     if (gethostname(a->host, sizeof(a->host)) != 0)

@@ -75,7 +75,7 @@ static const struct key_def keys[] = {
     { "ews_timeout", K_INT, OFF(ews_timeout_s), 0, 1, 3600, "300" },
     { "ews_max_response_bytes", K_INT, OFF(ews_max_response_bytes), 0, 64 * 1024,
       1024LL * 1024 * 1024, "67108864" },
-    { "ews_getitem_batch", K_INT, OFF(ews_getitem_batch), 0, 1, 512, "50" },
+    { "ews_getitem_batch", K_INT, OFF(ews_getitem_batch), 0, 1, 512, "100" },
     { "ews_parallel", K_INT, OFF(ews_parallel), 0, 1, MSE_EWS_PARALLEL_MAX, "4" },
     { "ews_max_concurrency", K_INT, OFF(ews_max_concurrency), 0, 1, 1000, "27" },
     { "ews_retry_max", K_INT, OFF(ews_retry_max), 0, 1, 100, "10" },

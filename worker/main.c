@@ -315,11 +315,6 @@ static int run_service(struct worker_config *cfg)
         fprintf(stderr, "mse-worker: %s\n", err.msg);
         return EXIT_USAGE;
     }
-    if (strcmp(cfg->backend, "graph") == 0) {
-        fprintf(stderr, "mse-worker: backend graph works with --sync-once so far; the service "
-                        "mode reads mailboxes through EWS (set backend = ews)\n");
-        return EXIT_USAGE;
-    }
     if (worker_config_reload_token(cfg, &err) != MSE_OK) {
         fprintf(stderr, "mse-worker: %s\n", err.msg);
         return EXIT_USAGE;

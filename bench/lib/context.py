@@ -26,6 +26,8 @@ FULL = {
     "sweep_mailboxes": 1000,
     "big_generate": "mailboxes=1,folders=9,items=10000,appointments=0,groups=0",
     "big_items": 100_000,
+    "content_generate": "mailboxes=1,folders=10,items=1000,appointments=0,groups=0",
+    "content_rounds": 3,
     "latency_ms": (20, 50),  # issue #19's scenario 1
     "latency_rounds": 1,
     "latency_sweep_generate": "mailboxes=5000,folders=3,items=5,appointments=0,groups=0",
@@ -45,6 +47,8 @@ SMOKE = {
     "sweep_mailboxes": 3,
     "big_generate": "mailboxes=1,folders=1,items=50,appointments=0,groups=0",
     "big_items": 100,
+    "content_generate": "mailboxes=1,folders=1,items=20,appointments=0,groups=0",
+    "content_rounds": 1,
     "latency_ms": (20,),
     "latency_rounds": 1,
     "latency_sweep_generate": "mailboxes=4,folders=1,items=2,appointments=0,groups=0",

@@ -11,6 +11,9 @@ incrementally; 5,000 mailboxes need 20 tasks to finish in a day):
 2. incremental no-change sweep of many mailboxes at 20 ms: one task (sequential, as the seed
    describes) and the group split over as many tasks as the worker has slots;
 3. the same sweep when 5% of the mailboxes have 10 new messages each.
+
+Scenario 1 also runs the engine through Microsoft Graph (issue #20) on the same sim and
+latency: delta pages carry every field, so there is no GetItem round.
 """
 import json
 import time
@@ -21,6 +24,16 @@ from context import median
 
 SEED_FULL_S = 15 * 60  # seed 004: 15–25 minutes for a 10,000-item mailbox, the first time
 SEED_INCREMENTAL_S = 2 * 60  # and 2 minutes afterwards
+# The app the sim lets in through Graph for the bench (tenant, client id, secret).
+GRAPH_APP = ("5f0c2b1a-0d4e-4c3b-9a8f-7e6d5c4b3a21", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+             "bench~graph.secret")
+
+
+def graph_env(sim):
+    tenant, client, secret = GRAPH_APP
+    return {"MSE_WORKER_BACKEND": "graph", "MSE_WORKER_GRAPH_URL": sim.url,
+            "MSE_WORKER_GRAPH_LOGIN_URL": sim.url, "MSE_WORKER_GRAPH_TENANT": tenant,
+            "MSE_WORKER_GRAPH_CLIENT_ID": client, "MSE_WORKER_GRAPH_CLIENT_SECRET": secret}
 
 
 def realism(sim, **settings):
@@ -42,39 +55,48 @@ def add_message(sim, mailbox, n):
 
 
 def full_at(ctx, sim, mailbox, latency_ms):
-    """Alternating rounds of the engine and exchangelib over the mailbox at latency_ms."""
+    """Alternating rounds of the engine (through EWS and through Graph) and exchangelib over
+    the mailbox at latency_ms."""
     realism(sim, latency_ms=latency_ms)
-    rounds = {"worker": [], "exchangelib": []}
+    rounds = {"worker": [], "exchangelib": [], "graph": []}
+    order = ("worker", "exchangelib", "graph")
     try:
         for r in range(ctx.sizes["latency_rounds"]):
-            for who in (("worker", "exchangelib") if r % 2 == 0 else ("exchangelib", "worker")):
+            for who in order[r % 3:] + order[:r % 3]:
                 sim.requests()
-                if who == "worker":
-                    state = f"{ctx.workdir}/latency-{latency_ms}-{r}.json"
-                    outcome, wall, _ = repl.sync_once(ctx, sim, mailbox, state)
-                    rec = {"items": outcome["items_replicated"], "seconds": wall}
-                else:
+                if who == "exchangelib":
                     doc = repl.peer("exchangelib_sync.py", sim, mailbox)
                     rec = {"items": doc["items"], "seconds": doc["seconds"]}
-                rec["requests"] = sum(sim.requests().values())
+                else:
+                    state = f"{ctx.workdir}/latency-{who}-{latency_ms}-{r}.json"
+                    env = graph_env(sim) if who == "graph" else None
+                    outcome, wall, _ = repl.sync_once(ctx, sim, mailbox, state, env=env)
+                    rec = {"items": outcome["items_replicated"], "seconds": wall}
+                # Graph's count includes its token request; EWS's, its operations.
+                rec["requests"] = sim.http_requests() if who == "graph" else \
+                    sum(sim.requests().values())
                 if rec["items"] != ctx.sizes["repl_items"]:
                     raise RuntimeError(f"{who} at {latency_ms} ms replicated {rec['items']}")
                 rec["items_per_s"] = rec["items"] / rec["seconds"]
                 rounds[who].append(rec)
     finally:
         realism(sim, latency_ms=0)
-    w, x = rounds["worker"], rounds["exchangelib"]
+    w, x, g = rounds["worker"], rounds["exchangelib"], rounds["graph"]
     res = {"latency_ms": latency_ms,
            "seconds": median([r["seconds"] for r in w]),
            "items_per_s": median([r["items_per_s"] for r in w]),
            "requests": median([r["requests"] for r in w]),
            "exchangelib_seconds": median([r["seconds"] for r in x]),
            "exchangelib_requests": median([r["requests"] for r in x]),
-           "ratio_exchangelib": median([b["seconds"] / a["seconds"] for a, b in zip(w, x)])}
+           "ratio_exchangelib": median([b["seconds"] / a["seconds"] for a, b in zip(w, x)]),
+           "graph_seconds": median([r["seconds"] for r in g]),
+           "graph_requests": median([r["requests"] for r in g]),
+           "ratio_graph_ews": median([a["seconds"] / b["seconds"] for a, b in zip(w, g)])}
     res["ratio_seed"] = SEED_FULL_S / res["seconds"]
     ctx.log(f"full MFR at {latency_ms} ms: worker {res['seconds']:.1f} s "
             f"({res['requests']:.0f} requests), exchangelib {res['exchangelib_seconds']:.1f} s "
-            f"({res['exchangelib_requests']:.0f} requests)")
+            f"({res['exchangelib_requests']:.0f} requests), through Graph "
+            f"{res['graph_seconds']:.1f} s ({res['graph_requests']:.0f} requests)")
     return res
 
 
@@ -170,7 +192,7 @@ def run(ctx):
                                                    name="mse-server-latency")
     ctx.repl_admin = repl.Api(ctx.repl_url)
     try:
-        sim = repl.Sim(ctx, ctx.sizes["repl_generate"], "ews-sim-latency")
+        sim = repl.Sim(ctx, ctx.sizes["repl_generate"], "ews-sim-latency", graph_app=GRAPH_APP)
         try:
             mailbox = sim.mailboxes()[0]
             full = [full_at(ctx, sim, mailbox, ms) for ms in ctx.sizes["latency_ms"]]

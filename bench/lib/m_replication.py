@@ -43,9 +43,9 @@ def worker_modes(ctx):
 
 
 class Sim:
-    def __init__(self, ctx, generate, name):
+    def __init__(self, ctx, generate, name, graph_app=None):
         self.proc, self.url = procs.start_sim(ctx.build_dir, ctx.source_dir, ctx.workdir,
-                                              generate, name=name)
+                                              generate, name=name, graph_app=graph_app)
         self.ews = self.url + "/EWS/Exchange.asmx"
 
     def control(self, method, path):
@@ -63,6 +63,12 @@ class Sim:
         self.control("POST", "/stats/reset")
         return {k: v for k, v in stats.items() if v}
 
+    def http_requests(self):
+        """EWS and Graph requests together since the last reset; resets."""
+        n = self.control("GET", "/stats")["http_requests"]
+        self.control("POST", "/stats/reset")
+        return n
+
     def stop(self):
         self.proc.stop()
 
@@ -73,13 +79,18 @@ def worker_env(sim):
             "MSE_WORKER_EWS_PASSWORD": password, "MSE_WORKER_LOG_LEVEL": "warn"}
 
 
-def sync_once(ctx, sim, mailbox, state_path):
-    """One `mse-worker --sync-once` pass; returns (outcome, wall s, peak RSS KiB)."""
+def sync_once(ctx, sim, mailbox, state_path, env=None, kind=MFR, settings=SETTINGS,
+              content_dir=None):
+    """One `mse-worker --sync-once` pass (env on top of the EWS settings); returns (outcome,
+    wall s, peak RSS KiB)."""
     out_path = state_path + ".out"
-    argv = [worker_binary(ctx), "--sync-once", mailbox, "--type", MFR, "--definition",
-            json.dumps(SETTINGS), "--state", state_path]
+    argv = [worker_binary(ctx), "--sync-once", mailbox, "--type", kind, "--definition",
+            json.dumps(settings), "--state", state_path]
+    if content_dir:
+        argv += ["--content-dir", content_dir]
     with open(out_path, "wb") as out:
-        rc, wall, rss, err = procs.run_timed(argv, env=worker_env(sim), stdout=out)
+        rc, wall, rss, err = procs.run_timed(argv, env=dict(worker_env(sim), **(env or {})),
+                                             stdout=out)
     with open(out_path, "rb") as f:
         last = f.read().decode().strip().splitlines()[-1:]
     outcome = json.loads(last[0]).get("outcome") if last else None
@@ -88,10 +99,11 @@ def sync_once(ctx, sim, mailbox, state_path):
     return outcome, wall, rss
 
 
-def peer(script, sim, mailbox):
+def peer(script, sim, mailbox, *args):
     user, password = procs.SIM_ACCOUNT
     out = subprocess.run(["/usr/bin/python3", os.path.join(PEERS, script), sim.ews, user,
-                          password, mailbox], capture_output=True, text=True, timeout=3600)
+                          password, mailbox, *args], capture_output=True, text=True,
+                         timeout=3600)
     m = re.search(r"^BENCH (\{.*\})$", out.stdout, re.M)
     if out.returncode != 0 or not m:
         raise RuntimeError(f"{script} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")

@@ -127,11 +127,15 @@ def start_server(build_dir, workdir, conninfo, name="mse-server", env=None):
 SIM_ACCOUNT = ("svc-bench@example.com", "bench-service-password")
 
 
-def start_sim(build_dir, source_dir, workdir, generate, name="ews-sim", threads=None):
-    """An ews-sim generating an organisation (EWS_SIM_GENERATE); returns (proc, base_url)."""
+def start_sim(build_dir, source_dir, workdir, generate, name="ews-sim", threads=None,
+              graph_app=None):
+    """An ews-sim generating an organisation (EWS_SIM_GENERATE); returns (proc, base_url).
+    graph_app (tenant, client id, secret) also lets that app in through Microsoft Graph."""
     env = {"EWS_SIM_LISTEN": "127.0.0.1:0", "EWS_SIM_GENERATE": generate,
            "EWS_SIM_SERVICE_ACCOUNT": "%s:%s" % SIM_ACCOUNT, "EWS_SIM_SEED": "8",
            "EWS_SIM_SCHEMA_DIR": os.path.join(source_dir, "ewssim", "schema")}
+    if graph_app:
+        env["EWS_SIM_GRAPH_APPS"] = ":".join(graph_app)
     if threads:
         env["EWS_SIM_THREADS"] = threads
     proc = Proc(name, [os.path.join(build_dir, "ewssim", "ews-sim")], env,

@@ -161,6 +161,19 @@ def rows(results):
                     f"worker {_fmt(r.get('worker_cli_rss_mib'))} MiB (engine), "
                     f"{_fmt(r.get('worker_service_rss_mib'))} MiB (service); mse-server "
                     f"{_fmt(r.get('server_rss_mib'))} MiB", "—", "—", "—", "—"))
+    r = results.get("content")
+    if r:
+        ratio, met = _ratio(r["ratio_exchangelib"], r["target_exchangelib"])
+        out.append((f"Sync & Recover content pass, {r['items']:,} messages (MIME read, hashed, "
+                    "stored)",
+                    f"{_fmt(r['items_per_s'])} items/s, {_fmt(r['mb_per_s'])} MB/s, "
+                    f"{r['requests']:.0f} requests",
+                    f"exchangelib {_fmt(r['exchangelib_items_per_s'])} items/s, "
+                    f"{_fmt(r['exchangelib_mb_per_s'])} MB/s", ratio,
+                    f"≥ {r['target_exchangelib']:g}×", met))
+        out.append(("… the same against the sim's bare limit", f"{_fmt(r['items_per_s'])} items/s",
+                    f"bare client {_fmt(r['bare_items_per_s'])} items/s",
+                    f"{r['ratio_bare']:.2f}×", "—", "—"))
     r = results.get("directory")
     if r:
         met = "yes" if r["group_s"] <= r["group_limit_s"] else "**no**"
@@ -182,6 +195,12 @@ def rows(results):
                         f"{f['exchangelib_requests']:.0f} requests", ratio, "≥ 20×", met))
             out.append(("… the same against seed 004's 15 minutes", f"{_fmt(f['seconds'])} s",
                         "seed baseline 900 s", seed_ratio, "≥ 100×", seed_met))
+            if "graph_seconds" in f:
+                out.append(("… the same through Microsoft Graph (the engine, both sides)",
+                            f"Graph {_fmt(f['graph_seconds'])} s, "
+                            f"{f['graph_requests']:.0f} requests",
+                            f"EWS {_fmt(f['seconds'])} s, {f['requests']:.0f} requests",
+                            f"{f['ratio_graph_ews']:.2f}×", "—", "—"))
         sw = r["sweep"]
         for key, label in (("one_task", "one task, sequential"),
                            ("split", f"{sw['split']['tasks']} tasks")):

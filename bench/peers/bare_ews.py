@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """The replication limit: a bare EWS client asking ews-sim for the pages a full mailbox folder
 replication reads — GetFolder, SyncFolderHierarchy, SyncFolderItems pages of 512 with the
-worker's properties per mail folder, GetItem batches of 50 for the recipients — over one
-kept-alive connection, and doing nothing with the answers beyond finding the next page's
-SyncState and the item ids. Its time is what the simulator needs to serve those pages.
+worker's properties per mail folder, GetItem batches of 100 (the worker's default) for the
+recipients — over one kept-alive connection, and doing nothing with the answers beyond finding
+the next page's SyncState and the item ids. Its time is what the simulator needs to serve those
+pages. With `mime`, the GetItems ask for each message's MIME content instead (what a Sync &
+Recover content pass reads), and the bytes answered are counted.
 
-usage: bare_ews.py EWS_URL USER PASSWORD MAILBOX  → one "BENCH {json}" line on stdout.
+usage: bare_ews.py EWS_URL USER PASSWORD MAILBOX [mime]  → one "BENCH {json}" line on stdout.
 """
 import base64
 import http.client
@@ -24,7 +26,7 @@ SYNC_FIELDS = ("item:ItemClass", "item:Subject", "item:Sensitivity", "item:DateT
 GET_FIELDS = ("message:ToRecipients", "message:CcRecipients")
 FOLDER_FIELDS = ("folder:DisplayName", "folder:FolderClass", "folder:ParentFolderId")
 PAGE = 512
-GETITEM_BATCH = 50
+GETITEM_BATCH = 100
 
 
 def props(uris):
@@ -44,6 +46,7 @@ class Client:
             "X-AnchorMailbox": mailbox,
         }
         self.requests = {}
+        self.bytes = 0
 
     def call(self, op, body):
         env = (f'<?xml version="1.0" encoding="utf-8"?><s:Envelope {NS}><s:Header>'
@@ -53,7 +56,9 @@ class Client:
                f"<s:Body>{body}</s:Body></s:Envelope>")
         self.conn.request("POST", self.path, env.encode(), self.headers)
         r = self.conn.getresponse()
-        text = r.read().decode("utf-8")
+        raw = r.read()
+        self.bytes += len(raw)
+        text = raw.decode("utf-8")
         if r.status != 200 or 'ResponseClass="Error"' in text:
             raise RuntimeError(f"{op}: HTTP {r.status}: {text[:400]}")
         self.requests[op] = self.requests.get(op, 0) + 1
@@ -96,7 +101,7 @@ def folders_to_read(c):
             and not under_deleted(f)]
 
 
-def read_folder(c, folder_id):
+def read_folder(c, folder_id, mime=False):
     """Every page of one folder, and GetItem for what the pages created; returns the items."""
     state, items = "", 0
     while True:
@@ -110,9 +115,10 @@ def read_folder(c, folder_id):
         ids = re.findall(r'<t:Create>\s*<t:\w+>\s*<t:ItemId Id="([^"]+)"', text)
         for k in range(0, len(ids), GETITEM_BATCH):
             refs = "".join(f'<t:ItemId Id="{i}"/>' for i in ids[k:k + GETITEM_BATCH])
+            shape = ("<t:IncludeMimeContent>true</t:IncludeMimeContent>" if mime
+                     else props(GET_FIELDS))
             c.call("GetItem", "<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>"
-                   f"{props(GET_FIELDS)}</m:ItemShape><m:ItemIds>{refs}</m:ItemIds>"
-                   "</m:GetItem>")
+                   f"{shape}</m:ItemShape><m:ItemIds>{refs}</m:ItemIds></m:GetItem>")
         items += len(ids)
         state = re.search(r"<m:SyncState>([^<]*)<", text).group(1)
         if "<m:IncludesLastItemInRange>true<" in text:
@@ -121,13 +127,14 @@ def read_folder(c, folder_id):
 
 def main():
     url, user, password, mailbox = sys.argv[1:5]
+    mime = sys.argv[5:6] == ["mime"]
     c = Client(url, user, password, mailbox)
     t0 = time.monotonic()
-    items = sum(read_folder(c, f) for f in folders_to_read(c))
+    items = sum(read_folder(c, f, mime) for f in folders_to_read(c))
     seconds = time.monotonic() - t0
     print("BENCH " + json.dumps({"items": items, "seconds": seconds,
                                  "items_per_s": items / seconds if seconds else 0,
-                                 "requests": c.requests}))
+                                 "bytes": c.bytes, "requests": c.requests}))
 
 
 if __name__ == "__main__":

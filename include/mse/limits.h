@@ -74,7 +74,7 @@
 /* mse-worker: what it accepts from Exchange and keeps per mailbox. */
 #define MSE_EWS_MAX_RESPONSE_DEFAULT (64u * 1024u * 1024u) /* larger EWS responses abort */
 #define MSE_EWS_MAX_CHANGES          512   /* SyncFolderItems page (the schema's maximum) */
-#define MSE_EWS_GETITEM_BATCH        50    /* item ids per GetItem request, by default */
+#define MSE_EWS_GETITEM_BATCH        100   /* item ids per GetItem request, by default */
 #define MSE_EWS_PARALLEL             4     /* GetItem requests of a page in flight at once */
 #define MSE_EWS_PARALLEL_MAX         16    /* the most ews_parallel may ask for */
 #define MSE_EWS_MAX_FOLDERS          20000 /* folders of one mailbox hierarchy */

@@ -51,6 +51,7 @@ void api_definitions_delete(struct request *req);
 
 /* api_tasks.c */
 void api_tasks_list(struct request *req);
+void api_tasks_summary(struct request *req);
 void api_tasks_create(struct request *req);
 void api_tasks_get(struct request *req);
 void api_tasks_patch(struct request *req);
@@ -101,6 +102,13 @@ void api_archive_appointments(struct request *req);
 void api_archive_attachment(struct request *req);
 void api_archive_search(struct request *req);
 void api_archive_message_content(struct request *req);
+
+/* api_exports.c: exports of archived content (docs/export.md). */
+void api_exports_create(struct request *req);
+void api_exports_list(struct request *req);
+void api_exports_get(struct request *req);
+void api_exports_delete(struct request *req);
+void api_exports_content(struct request *req);
 void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
 

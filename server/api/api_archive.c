@@ -9,16 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api.h"
+#include "api_download.h"
 #include "api_util.h"
 #include "api_worker.h"
 #include "blobstore.h"
 #include "crypto.h"
 #include "db_archive.h"
 #include "db_journal.h"
-#include "download.h"
 #include "http.h"
 #include "problem.h"
 #include "server.h"
@@ -252,55 +251,19 @@ static bool path_sha256(struct request *req, char out[65])
     return path_sha256_at(req, 1, out);
 }
 
-/* Answers 416 for a range the content's size cannot satisfy (fd is closed). */
-static void range_refuse(struct request *req, int fd, int64_t size)
-{
-    char cr[48];
-    close(fd);
-    snprintf(cr, sizeof(cr), "bytes */%lld", (long long)size);
-    http_add_header(req, "Content-Range", cr);
-    problem_send(req, 416, "the range starts at or beyond the end of the %lld bytes of content",
-                 (long long)size);
-}
-
-/*
- * Sends the content, verified against its address, with the headers of a download (the
- * validators were added already): whole, or the one byte range asked (206).
- */
+/* Sends the content, verified against its address (the validators were added already). */
 static void content_send(struct request *req, const char *sha, const char *etag,
                          const struct archive_attachment *a)
 {
     struct mse_err serr = { { 0 } };
     int fd = -1;
-    int64_t size = 0, first = 0, last = 0;
+    int64_t size = 0;
     enum mse_rc rc = blobstore_open_verified(req->srv->blobs, sha, &fd, &size, &serr);
     if (rc != MSE_OK) {
         api_blob_problem(req, rc, &serr, "the attachment's content is not stored");
         return;
     }
-    char disposition[DOWNLOAD_DISPOSITION_MAX], cr[80];
-    download_disposition(a->name, disposition);
-    http_add_header(req, "Content-Disposition", disposition);
-    /* Stored content is the mailbox's, not ours: a browser must never run it as a page. */
-    http_add_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
-    http_add_header(req, "Accept-Ranges", "bytes");
-    const char *type =
-            download_media_type_ok(a->content_type) ? a->content_type : "application/octet-stream";
-    switch (download_range(http_header(req, "Range"), http_header(req, "If-Range"), etag, size,
-                           &first, &last)) {
-    case DOWNLOAD_RANGE_UNSATISFIABLE:
-        range_refuse(req, fd, size);
-        break;
-    case DOWNLOAD_RANGE_PARTIAL:
-        snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)first, (long long)last,
-                 (long long)size);
-        http_add_header(req, "Content-Range", cr);
-        (void)http_reply_fd(req, 206, type, fd, first, last - first + 1);
-        break;
-    case DOWNLOAD_RANGE_FULL:
-        (void)http_reply_fd(req, 200, type, fd, 0, size);
-        break;
-    }
+    api_download_send(req, fd, size, etag, a->content_type, a->name);
 }
 
 /*
@@ -312,12 +275,7 @@ static void content_download(struct request *req, const char *sha,
 {
     char etag[68];
     snprintf(etag, sizeof(etag), "\"%s\"", sha);
-    http_add_header(req, "ETag", etag);
-    http_add_header(req, "Cache-Control", "no-cache");
-    http_add_header(req, "X-Content-Type-Options", "nosniff");
-    if (download_none_match(http_header(req, "If-None-Match"), etag))
-        (void)http_reply_not_modified(req);
-    else
+    if (!api_download_not_modified(req, etag))
         content_send(req, sha, etag, a);
 }
 

@@ -326,5 +326,5 @@ void api_exec_mailboxes(struct request *req)
     bool more = false;
     enum mse_rc rc = db_exec_task_mailboxes(db, id, filtered ? states[state] : NULL, page.has_after,
                                             page.after, page.limit, &items, &last, &more, &err);
-    api_reply_list(req, rc, items, more, last, MAILBOX_CURSOR);
+    api_reply_list_polled(req, rc, items, more, last, MAILBOX_CURSOR);
 }

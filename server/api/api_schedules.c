@@ -184,7 +184,7 @@ void api_schedules_list(struct request *req)
         db_schedule_cleanup(&rows[i]);
     free(rows);
     mse_buf_cleanup(&b);
-    api_reply_list(req, rc, items, more, last, SCHEDULE_CURSOR);
+    api_reply_list_polled(req, rc, items, more, last, SCHEDULE_CURSOR);
 }
 
 /* ?from= (default now) and ?count= (default 5) of a single schedule's next_runs. */

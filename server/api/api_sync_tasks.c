@@ -537,7 +537,7 @@ void api_sync_tasks_mailboxes(struct request *req)
     }
     rc = db_sync_task_mailboxes(db, id, page.has_after, page.after, page.limit, &items, &last,
                                 &more, &err);
-    api_reply_list(req, rc, items, more, last, SYNC_MAILBOX_CURSOR);
+    api_reply_list_polled(req, rc, items, more, last, SYNC_MAILBOX_CURSOR);
 }
 
 /* ---- the execution lifecycle's side ---- */

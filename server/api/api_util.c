@@ -80,6 +80,16 @@ static void page_send(struct request *req, char *json, bool etag)
     (void)http_reply_json_take(req, 200, json);
 }
 
+void api_reply_polled(struct request *req, enum mse_rc rc, char *json)
+{
+    if (rc != MSE_OK) {
+        free(json);
+        problem_send_rc(req, rc, NULL);
+        return;
+    }
+    page_send(req, json, true);
+}
+
 static void page_reply(struct request *req, char *items, bool more, int64_t last_seq, char kind,
                        bool etag)
 {
@@ -159,7 +169,7 @@ void api_list_by_enum(struct request *req, char kind, const char *name, const ch
     if (rc == MSE_OK)
         rc = list(db, value >= 0 ? values[value] : NULL, page.has_after, page.after, page.limit,
                   &items, &last, &more, &err);
-    api_reply_list(req, rc, items, more, last, kind);
+    api_reply_list_polled(req, rc, items, more, last, kind);
 }
 
 char *api_splice(const char *object, const char *fragment)

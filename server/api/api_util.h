@@ -45,6 +45,9 @@ void api_reply_list(struct request *req, enum mse_rc rc, char *items, bool more,
 void api_reply_list_polled(struct request *req, enum mse_rc rc, char *items, bool more,
                            int64_t last_seq, char kind);
 
+/* Answers 200 with a polled document (takes json), its ETag a hash of it (304 on a match). */
+void api_reply_polled(struct request *req, enum mse_rc rc, char *json);
+
 /* A collection's list statement with one optional filter value (NULL = all). */
 typedef enum mse_rc (*api_list_fn)(struct db *db, const char *filter, bool has_after, int64_t after,
                                    unsigned limit, char **items, int64_t *last_seq, bool *more,

@@ -52,6 +52,8 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/exchange-tasks/{id}/executions/{execution_id}/mailboxes",
       api_exec_execution_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/exchange-tasks/{id}/mailboxes", api_exec_mailboxes, ROLE_READ, 0 },
+    /* The Exchange Services dashboard: counts and the lists it shows, not every task. */
+    { "GET", "/api/v1/exchange-services/summary", api_tasks_summary, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
     /* Organisation-wide settings (docs/retention.md). */
     { "GET", "/api/v1/settings/retention", api_settings_retention_get, ROLE_READ, 0 },
@@ -71,6 +73,12 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/archive/search", api_archive_search, ROLE_READ, 0 },
     { "GET", "/api/v1/archive/messages/{sha256}/content", api_archive_message_content, ROLE_READ,
       0 },
+    /* Exports (docs/export.md): the state is shown to readers, content goes to admins only. */
+    { "GET", "/api/v1/exports", api_exports_list, ROLE_READ, 0 },
+    { "POST", "/api/v1/exports", api_exports_create, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/exports/{id}", api_exports_get, ROLE_READ, 0 },
+    { "DELETE", "/api/v1/exports/{id}", api_exports_delete, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/exports/{id}/content", api_exports_content, ROLE_ADMIN, 0 },
     /* The worker protocol (docs/worker-protocol.md): a site's own credentials only. */
     { "POST", MSE_WORKER_PREFIX "/heartbeat", api_worker_heartbeat, ROLE_SITE, 0 },
     { "POST", MSE_WORKER_PREFIX "/claims", api_worker_claim, ROLE_SITE, 0 },

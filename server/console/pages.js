@@ -13,34 +13,23 @@ function Title({ children }) {
   return html`<h1 tabindex="-1">${children}</h1>`;
 }
 
-// The newest execution of each task that is queued, running or waiting, with the mailbox it is
-// syncing now (the execution's mailboxes filtered by state: one small page per running task).
-async function activeExecutions(tasks) {
-  const active = tasks.filter((t) => ACTIVE.includes(t.status));
-  const pages = await Promise.all(active.map((t) =>
-    api.get(`/exchange-tasks/${t.id}/executions`, { limit: 1 })));
-  const running = pages.map((p, i) => ({ task: active[i], exec: p.items[0] })).filter((x) => x.exec);
-  const syncing = await Promise.all(running.map(({ task, exec }) => (exec.state === 'running'
-    ? api.get(`/exchange-tasks/${task.id}/executions/${exec.id}/mailboxes`, { state: 'syncing', limit: 1 })
-    : Promise.resolve({ items: [] }))));
-  return running.map((r, i) => ({ ...r, current: syncing[i].items[0]?.address }));
-}
-
 // Records per second since the execution started (or over its whole run once it has ended).
 export function rate(x) {
   const ms = x.duration_ms ?? (x.started_at ? Date.now() - new Date(x.started_at).getTime() : 0);
   return ms > 0 ? (x.items / (ms / 1000)).toFixed(1) : '—';
 }
 
+// The server counts the tasks and picks the executions to show (GET /exchange-services/summary):
+// the dashboard never reads the task list, whose size it cannot bound.
 export function Dashboard() {
   const [data, error] = usePoll(async () => {
-    const [sites, tasks] = await Promise.all([api.all('/sites'), api.all('/exchange-tasks')]);
-    return { sites, tasks, running: await activeExecutions(tasks) };
+    const [sites, summary] = await Promise.all([api.all('/sites'), api.get('/exchange-services/summary')]);
+    return { sites, summary };
   }, []);
   if (!data) return html`<${Title}>Exchange Services<//><${Loading} error=${error} />`;
-  const counts = {};
-  for (const t of data.tasks) counts[t.status] = (counts[t.status] || 0) + 1;
-  const failures = data.tasks.filter((t) => t.health === 'failed' || t.health === 'errors');
+  const { tasks, running, failures } = data.summary;
+  const more = (list, what) => list.total > list.items.length
+    && html`<p class="more" data-more=${what}>${list.items.length} of ${list.total} shown.</p>`;
   return html`<${Title}>Exchange Services<//>
     <section aria-labelledby="h-sites"><h2 id="h-sites">Sites</h2>
       <table><thead><tr><th scope="col">Site</th><th scope="col">Status</th><th scope="col">Version</th>
@@ -51,23 +40,27 @@ export function Dashboard() {
     </section>
     <section aria-labelledby="h-status"><h2 id="h-status">Tasks by status</h2>
       <ul class="counts">${['scheduled', 'queued', 'running', 'waiting', 'disabled'].map((s) =>
-        html`<li><a href=${`#/tasks?status=${s}`}><strong data-status=${s}>${counts[s] || 0}</strong> ${s}</a></li>`)}</ul>
+        html`<li><a href=${`#/tasks?status=${s}`}><strong data-status=${s}>${tasks.by_status[s]}</strong> ${s}</a></li>`)}</ul>
+      <p>${tasks.total} tasks: ${TYPES.map(([t, label]) => html`<span data-type=${t}>${tasks.by_type[t]} ${label}</span>`)
+        .reduce((acc, x) => (acc.length ? [...acc, ', ', x] : [x]), [])}.</p>
     </section>
     <section aria-labelledby="h-running"><h2 id="h-running">Running executions</h2>
-      ${data.running.length === 0 ? html`<p>None.</p>` : html`<table><thead><tr>
+      ${running.items.length === 0 ? html`<p>None.</p>` : html`<table><thead><tr>
         <th scope="col">Task</th><th scope="col">State</th><th scope="col">Mailboxes</th>
         <th scope="col">Current mailbox</th><th scope="col">Items</th><th scope="col">Items/s</th>
         <th scope="col">Latest detail</th></tr></thead><tbody>
-        ${data.running.map(({ task, exec, current }) => html`<tr class="running-exec" data-task=${task.id}>
+        ${running.items.map(({ task, execution: exec, current_mailbox: current }) => html`<tr class="running-exec" data-task=${task.id}>
           <td><a href=${`#/tasks/${task.id}`}>${task.name}</a></td><td><${Badge} value=${exec.state} /></td>
           <td><${Progress} done=${doneOf(exec.mailboxes)} total=${exec.mailboxes.total}
             label=${`Mailboxes done for ${task.name}`} /></td>
           <td>${current || '—'}</td><td>${exec.items}</td><td>${rate(exec)}</td>
           <td>${task.latest_detail || exec.latest_detail || '—'}</td></tr>`)}</tbody></table>`}
+      ${more(running, 'running')}
     </section>
     <section aria-labelledby="h-fail"><h2 id="h-fail">Recent failures</h2>
-      ${failures.length === 0 ? html`<p>None.</p>` : html`<ul>${failures.map((t) =>
+      ${failures.items.length === 0 ? html`<p>None.</p>` : html`<ul>${failures.items.map((t) =>
         html`<li><a href=${`#/tasks/${t.id}`}>${t.name}</a>: ${t.health} — ${t.latest_detail || ''}</li>`)}</ul>`}
+      ${more(failures, 'failures')}
     </section>`;
 }
 
@@ -120,11 +113,21 @@ function Info({ rows }) {
   return html`<dl class="info">${rows.map(([k, v]) => html`<dt>${k}</dt><dd data-info=${k}>${v ?? '—'}</dd>`)}</dl>`;
 }
 
+// What a task's edit form changes; the Editor makes the change conditional on the task's ETag.
+const taskForm = (t) => ({ schedule_id: t.schedule_id, definition_id: t.definition_id });
+
+function TaskFields({ form, schedules, definitions }) {
+  const select = (label, name, options) => html`<${SelectField} label=${label} name=${name} value=${form.body[name]}
+    error=${errorAt(form.errs, name)} onChange=${(v) => form.change(name, v)} options=${options} />`;
+  return html`${select('Schedule', 'schedule_id', schedules.map((s) => [s.id, s.name]))}
+    ${select('Definition', 'definition_id', definitions.map((d) => [d.id, d.description]))}`;
+}
+
 export function TaskDetail({ id }) {
   const { admin } = useSession();
   const [actionError, setActionError] = useState(null);
   const [actionNote, setActionNote] = useState(null);
-  const [edit, setEdit] = useState(null);
+  const [editing, setEditing] = useState(false);
   const [data, error, reload] = usePoll(async () => {
     const [task, execs, mailboxes, schedules, definitions, sites] = await Promise.all([
       api.get(`/exchange-tasks/${id}`), api.get(`/exchange-tasks/${id}/executions`, { limit: 20 }),
@@ -140,10 +143,6 @@ export function TaskDetail({ id }) {
     setActionNote(null);
     try { await fn(); reload(); } catch (e) { setActionError(e); }
   };
-  const save = async (e) => {
-    e.preventDefault();
-    try { await api.patch(`/exchange-tasks/${id}`, edit.body); setEdit(null); reload(); } catch (err) { setEdit({ ...edit, error: err }); }
-  };
   const defs = data.definitions.filter((d) => d.type === task.type);
   return html`<${Title}>${task.name}<//>
     ${admin && html`<div class="actions" role="group" aria-label="Task actions">
@@ -151,21 +150,17 @@ export function TaskDetail({ id }) {
       <button onClick=${() => act(() => api.post(`/exchange-tasks/${id}/stop`))} disabled=${!ACTIVE.includes(task.status)}>Stop</button>
       ${task.enabled ? html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: false }))}>Disable</button>`
                      : html`<button onClick=${() => act(() => api.patch(`/exchange-tasks/${id}`, { enabled: true }))}>Enable</button>`}
-      <button onClick=${() => setEdit({ body: { schedule_id: task.schedule_id, definition_id: task.definition_id } })}>Edit</button>
+      <button onClick=${() => setEditing(true)}>Edit</button>
       <button onClick=${() => act(async () => { await api.post(`/exchange-tasks/${id}/membership/refresh`);
         setActionNote('The group is resolved afresh by the next execution.'); })}>Refresh membership</button>
       <${DeleteButton} what=${task.name} path=${`/exchange-tasks/${id}`} onDone=${() => { location.hash = '#/tasks'; }} />
     </div>`}
     ${actionNote && html`<p role="status">${actionNote}</p>`}
     <${FormError} error=${actionError} />
-    ${edit && html`<form class="panel" aria-label="Edit task" onSubmit=${save}>
-      <${SelectField} label="Schedule" name="schedule_id" value=${edit.body.schedule_id} error=${edit.error && edit.error.fields.schedule_id}
-        onChange=${(v) => setEdit({ ...edit, body: { ...edit.body, schedule_id: v } })} options=${data.schedules.map((s) => [s.id, s.name])} />
-      <${SelectField} label="Definition" name="definition_id" value=${edit.body.definition_id} error=${edit.error && edit.error.fields.definition_id}
-        onChange=${(v) => setEdit({ ...edit, body: { ...edit.body, definition_id: v } })} options=${defs.map((d) => [d.id, d.description])} />
-      <${FormError} error=${edit.error} />
-      <button type="submit">Save</button> <button type="button" onClick=${() => setEdit(null)}>Cancel</button>
-    </form>`}
+    ${editing && html`<${Editor} path=${`/exchange-tasks/${id}`} title=${`Edit task ${task.name}`}
+      toForm=${taskForm} toBody=${(b) => b} fields=${(form) => html`<${TaskFields} form=${form}
+        schedules=${data.schedules} definitions=${defs} />`}
+      onDone=${() => { setEditing(false); reload(); }} onCancel=${() => setEditing(false)} />`}
     <div class="panes">
       <section aria-labelledby="h-opt" class="pane"><h2 id="h-opt">Options</h2><${Info} rows=${[
         ['Name', task.name], ['Site', name(data.sites, task.site_id)], ['Type', typeName(task.type)],

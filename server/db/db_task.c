@@ -88,6 +88,51 @@ DB_STMT(task_soft_delete, 2, false,
 DB_STMT(task_clear_pending, 1, false,
         "UPDATE exchange_tasks SET pending_changes = NULL WHERE id = $1 AND deleted_at IS NULL");
 
+/*
+ * The Exchange Services dashboard in one statement: counts over the live tasks (one pass over
+ * exchange_tasks, no per-task baseline; every key present, 0 when no task has it), the newest
+ * active execution of each task whose status is live (found through executions_task) with the
+ * mailbox it syncs first, and the tasks whose last execution failed or had errors, most
+ * recently finished first. Lists are capped at $1.
+ */
+DB_STMT(task_summary, 1, true,
+        "WITH t AS (SELECT t.id, t.name, t.site_id, t.type, t.health, t.latest_detail, t.seq,"
+        " t.live_state, t.last_execution_id, " TASK_STATUS " AS status"
+        " FROM exchange_tasks t WHERE " LIVE_EXCHANGE_TASK "),"
+        " c AS (SELECT 'status' AS col, status AS k, count(*) AS n FROM t GROUP BY 2"
+        " UNION ALL SELECT 'type', type, count(*) FROM t GROUP BY 2"
+        " UNION ALL SELECT 'health', coalesce(health, 'none'), count(*) FROM t GROUP BY 2),"
+        " keys (col, k, o) AS (VALUES ('status', 'disabled', 1), ('status', 'scheduled', 2),"
+        " ('status', 'queued', 3), ('status', 'running', 4), ('status', 'waiting', 5),"
+        " ('type', 'mailbox_folder_replication', 1), ('type', 'calendar_replication', 2),"
+        " ('type', 'mailbox_storage_management', 3), ('type', 'managed_folders', 4),"
+        " ('health', 'ok', 1), ('health', 'warning', 2), ('health', 'errors', 3),"
+        " ('health', 'failed', 4), ('health', 'none', 5)),"
+        " counts AS (SELECT keys.col, json_object_agg(keys.k, coalesce(c.n, 0) ORDER BY keys.o)"
+        " AS doc FROM keys LEFT JOIN c USING (col, k) GROUP BY keys.col),"
+        " act AS (SELECT t.*, x.e FROM t CROSS JOIN LATERAL (SELECT e FROM executions e"
+        " WHERE e.task_id = t.id AND e.state IN " EXS_SQL_ACTIVE
+        " ORDER BY e.seq DESC LIMIT 1) x WHERE t.live_state IS NOT NULL),"
+        " bad AS (SELECT t.*, l.finished_at FROM t LEFT JOIN executions l"
+        " ON l.id = t.last_execution_id WHERE t.health IN ('failed', 'errors'))"
+        " SELECT json_build_object('tasks', json_build_object('total', (SELECT count(*) FROM t),"
+        " 'by_status', (SELECT doc FROM counts WHERE col = 'status'),"
+        " 'by_type', (SELECT doc FROM counts WHERE col = 'type'),"
+        " 'by_health', (SELECT doc FROM counts WHERE col = 'health')),"
+        " 'running', json_build_object('total', (SELECT count(*) FROM act), 'items',"
+        " coalesce((SELECT json_agg(json_build_object('task', json_build_object('id', a.id,"
+        " 'name', a.name, 'site_id', a.site_id, 'type', a.type, 'status', a.status,"
+        " 'latest_detail', a.latest_detail), 'execution', mse_execution_json(a.e),"
+        " 'current_mailbox', (SELECT m.address FROM execution_mailboxes m"
+        " WHERE m.execution_id = (a.e).id AND m.state = 'syncing' ORDER BY m.position LIMIT 1))"
+        " ORDER BY a.seq) FROM (SELECT * FROM act ORDER BY seq LIMIT $1) a), '[]'::json)),"
+        " 'failures', json_build_object('total', (SELECT count(*) FROM bad), 'items',"
+        " coalesce((SELECT json_agg(json_build_object('id', b.id, 'name', b.name,"
+        " 'site_id', b.site_id, 'type', b.type, 'health', b.health,"
+        " 'latest_detail', b.latest_detail, 'finished_at', mse_ts(b.finished_at))"
+        " ORDER BY b.finished_at DESC NULLS LAST, b.seq) FROM (SELECT * FROM bad"
+        " ORDER BY finished_at DESC NULLS LAST, seq LIMIT $1) b), '[]'::json)))::text");
+
 void db_task_cleanup(struct db_task *t)
 {
     if (t)
@@ -224,4 +269,12 @@ enum mse_rc db_task_clear_pending(struct db *db, const char *id, struct db_error
 {
     const char *params[] = { id };
     return db_run(db, &task_clear_pending, params, err);
+}
+
+enum mse_rc db_task_summary(struct db *db, unsigned limit, char **json, struct db_error *err)
+{
+    char n[16];
+    snprintf(n, sizeof(n), "%u", limit);
+    const char *params[] = { n };
+    return db_json_query(db, &task_summary, params, json, err);
 }

@@ -59,6 +59,14 @@ enum mse_rc db_task_list(struct db *db, const struct db_task_filter *f, char **i
                          int64_t *last_seq, bool *more, struct db_error *err) MSE_WUR;
 
 /*
+ * The Exchange Services dashboard (JSON object text, malloc'd): task counts by status, type
+ * and health; the active executions and the failed tasks, each list at most limit long with
+ * its total.
+ */
+enum mse_rc db_task_summary(struct db *db, unsigned limit, char **json,
+                            struct db_error *err) MSE_WUR;
+
+/*
  * Applies a change now: name, schedule_id, definition_id (NULL = keep), enabled (-1 = keep);
  * when set_next, next_run_at becomes next (or NULL when !has_next).
  */

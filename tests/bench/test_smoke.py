@@ -47,10 +47,14 @@ def test_every_benchmark_runs_with_tiny_sizes():
     assert mem["big"]["cli"]["rss_kib"] > 0 and mem["big"]["service"]["rss_kib"] > 0
     ad = r["directory"]
     assert ad["members"] == 10000 and ad["group_s"] > 0 and ad["ou_s"] > 0 and ad["peer_s"] > 0
+    c = r["content"]
+    assert c["items"] > 0 and c["mb_per_s"] > 0 and c["exchangelib_items_per_s"] > 0
+    assert c["bare_items_per_s"] > 0 and c["ratio_exchangelib"] > 0
     lat = r["latency"]
     assert [f["latency_ms"] for f in lat["full"]] == list(doc["sizes"]["latency_ms"])
     for f in lat["full"]:
         assert f["seconds"] > 0 and f["exchangelib_seconds"] > 0 and f["requests"] > 0
+        assert f["graph_seconds"] > 0 and f["graph_requests"] > 0
     assert lat["sweep"]["one_task"]["requests_per_mailbox"] > 0
     assert lat["sweep"]["changes"]["items"] == 10 * lat["sweep"]["changes"]["changed_mailboxes"]
     with open(os.path.join(out, "latest.md")) as f:

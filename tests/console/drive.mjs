@@ -33,6 +33,17 @@ async function visit(page, name) {
   await shot(page, name);
 }
 
+// The paths of API answers of 304 seen since it was last cleared.
+const notModified = new Set();
+
+// Waits, in this process, until cond() holds (a state, not a time); throws after ms.
+async function until(cond, ms, what) {
+  for (const end = Date.now() + ms; !cond();) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 const count = (page, sel) => page.$$eval(sel, (l) => l.length);
 
@@ -149,6 +160,14 @@ async function admin(page) {
   out.mailbox_state = await text(page, '.mailboxes tbody tr td:nth-child(2)');
   out.membership = await text(page, '.executions tr[data-state="completed"] .membership');
   await visit(page, 'task-detail');
+  // The page polls; once the run has ended, each list it polls is answered 304 (unchanged):
+  // the server honours If-None-Match with the ETag the console kept.
+  const id = out.task_url.split('/').pop();
+  const polled = [`/api/v1/exchange-tasks/${id}/executions`, `/api/v1/exchange-tasks/${id}/mailboxes`,
+    '/api/v1/schedules', '/api/v1/definitions'];
+  notModified.clear();
+  await until(() => polled.every((p) => notModified.has(p)), 30000, 'the task page\'s lists answered 304');
+  out.task_page_not_modified = polled.filter((p) => notModified.has(p)).length;
 
   await go(page, `#/archive/${encodeURIComponent(env('MAILBOX'))}`, '.folders button');
   const folders = await page.$$('.folders button');
@@ -177,6 +196,10 @@ async function admin(page) {
     { timeout: 15000 }, out.disabled_before);
   out.disabled_after = await disabled();
   out.live_without_reload = await page.evaluate(() => globalThis.notReloaded === true);
+  // Nothing changes any more: the summary's next polls are answered 304.
+  notModified.clear();
+  await until(() => notModified.has('/api/v1/exchange-services/summary'), 30000, 'the summary answered 304');
+  out.summary_not_modified = true;
 
   await page.setViewport({ width: 390, height: 844 });
   await go(page, '#/dashboard', '#h-sites');
@@ -321,9 +344,16 @@ async function edit(page) {
   await waitRow(page, 'table.definitions', env('DEFINITION') + '-mf');
   await visit(page, 'definitions-edited');
 
-  // The dashboard's count of disabled tasks leads to the list filtered to them.
+  // The dashboard's count of disabled tasks leads to the list filtered to them. The server
+  // counts them: the dashboard reads the summary, never the task list.
+  const asked = [];
+  const onRequest = (r) => asked.push(new URL(r.url()).pathname);
+  page.on('request', onRequest);
   await go(page, '#/dashboard', '[data-status="disabled"]');
   out.dashboard_disabled = Number(await text(page, '[data-status="disabled"]'));
+  out.dashboard_mfr = await text(page, '[data-type="mailbox_folder_replication"]');
+  page.off('request', onRequest);
+  out.dashboard_asked = [...new Set(asked.filter((u) => u.startsWith('/api/v1/')))].sort();
   await page.click('a[href="#/tasks?status=disabled"]');
   await page.waitForSelector('table.tasks tbody tr', { timeout: 15000 });
   out.status_filter = await page.$eval('form[aria-label="Filter tasks"] [name=status]', (e) => e.value);
@@ -352,8 +382,33 @@ async function edit(page) {
     `${pager} [role=status]`, out.task_pages[out.task_pages.length - 1]);
   out.back_page = await text(page, `${pager} [role=status]`);
 
-  // A task's page: membership refresh, then delete (confirmed), back to the list.
+  // A task's edit form: someone else changes the task's schedule while it is open, so saving
+  // is refused (412) and says so; Reload shows the server's schedule; saved again, it stands.
   await go(page, `#/tasks/${env('DELETE_TASK_ID')}`, '#h-info');
+  const te = `form[aria-label="Edit task ${env('DELETE_TASK')}"]`;
+  await within(page, 'main .actions', 'Edit');
+  await page.waitForSelector(`${te} [name=schedule_id]`);
+  out.task_edit_prefilled = await page.$eval(`${te} [name=schedule_id]`, (x) => x.value);
+  await apiCall('PATCH', `/exchange-tasks/${env('DELETE_TASK_ID')}`, { schedule_id: env('THEIRS_ID') });
+  await page.select(`${te} [name=schedule_id]`, env('MINE_ID'));
+  await page.click(`${te} button[type=submit]`);
+  await page.waitForSelector(`${te} .conflict`);
+  out.task_conflict_text = await text(page, `${te} .conflict p`);
+  await visit(page, 'task-conflict');
+  await within(page, te, 'Reload');
+  await page.waitForFunction((s, v) => document.querySelector(s).value === v, { timeout: 15000 },
+    `${te} [name=schedule_id]`, env('THEIRS_ID'));
+  out.task_reloaded_schedule = await page.$eval(`${te} [name=schedule_id]`, (x) => x.value);
+  out.task_conflict_after_reload = await count(page, `${te} .conflict`);
+  await page.select(`${te} [name=schedule_id]`, env('MINE_ID'));
+  await page.click(`${te} button[type=submit]`);
+  await page.waitForSelector(te, { hidden: true });
+  // The page shows the saved schedule once its next read has it (it is polled, not patched).
+  await page.waitForFunction((n) => document.querySelector('[data-info="Schedule"]').textContent.trim() === n,
+    { timeout: 15000 }, env('MINE'));
+  out.task_schedule_shown = await text(page, '[data-info="Schedule"]');
+
+  // The same page: membership refresh, then delete (confirmed), back to the list.
   await clickText(page, 'button', 'Refresh membership');
   out.task_refresh_note = await (await page.waitForSelector('::-p-xpath(//main//p[@role="status"][contains(., "afresh")])')).evaluate((e) => e.textContent);
   await page.click('main .actions button[aria-label^="Delete "]');
@@ -512,7 +567,11 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') out.console_errors.push(m.text()); });
   page.on('pageerror', (e) => out.console_errors.push(String(e)));
   out.not_modified = 0; // API answers of 304: polling revalidates instead of downloading
-  page.on('response', (r) => { if (r.status() === 304 && r.url().includes('/api/v1/')) out.not_modified++; });
+  page.on('response', (r) => {
+    if (r.status() !== 304 || !r.url().includes('/api/v1/')) return;
+    out.not_modified++;
+    notModified.add(new URL(r.url()).pathname);
+  });
   await ({ admin, readonly, edit, sync })[process.argv[2]](page);
 } catch (e) {
   out.error = String(e.stack || e);

@@ -95,6 +95,10 @@ def test_dashboard_follows_changes_without_a_reload(admin_run):
     assert out["live_without_reload"]
     # Polling revalidates with the lists' ETags: what did not change came back as 304.
     assert out["not_modified"] > 0
+    # Every list the task page polls (executions, mailboxes, schedules, definitions) was
+    # answered 304 once nothing changed any more.
+    assert out["task_page_not_modified"] == 4
+    assert out["summary_not_modified"]  # and so was the dashboard's summary
 
 
 def test_schedule_form_previews_the_next_runs(api, admin_run):

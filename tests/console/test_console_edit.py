@@ -34,10 +34,15 @@ def run(api, server):
             "group": {"kind": "mailbox", "value": "anna@contoso.example"}}), 201)
     definition = unique("msm")
     doomed = ok(api.get("/api/v1/exchange-tasks", params={"limit": 1}))["items"][0]
+    # The schedules the task's edit switches to: another administrator's, then the console's.
+    theirs, mine = make_schedule(api), make_schedule(api)
     out = drive("edit", server, idle=(api,), admin_id=BOOTSTRAP_ID, admin_secret=BOOTSTRAP_SECRET,
                 schedule=used["name"], schedule_id=used["id"], spare=spare["name"],
-                spare_id=spare["id"], definition=definition, delete_task_id=doomed["id"])
-    return out, {"used": used, "spare": spare, "names": names, "definition": definition, "doomed": doomed}
+                spare_id=spare["id"], definition=definition, delete_task_id=doomed["id"],
+                delete_task=doomed["name"], theirs_id=theirs["id"], mine_id=mine["id"],
+                mine=mine["name"])
+    return out, {"used": used, "spare": spare, "names": names, "definition": definition, "doomed": doomed,
+                 "theirs": theirs, "mine": mine}
 
 
 def test_editing_a_schedule_saves_it(run):
@@ -107,7 +112,26 @@ def test_a_thousand_tasks_are_paged_each_shown_once(run):
 def test_the_dashboards_status_count_opens_the_filtered_list(run):
     out, _ = run
     assert out["dashboard_disabled"] == TASKS
+    assert out["dashboard_mfr"].startswith(f"{TASKS} ")
+    # Counted by the server: the dashboard reads the summary and the sites, not the tasks.
+    assert out["dashboard_asked"] == ["/api/v1/exchange-services/summary", "/api/v1/sites"]
     assert out["status_filter"] == "disabled" and out["filtered_first_page"] == "1–100"
+
+
+def test_a_task_someone_else_changed_is_a_conflict_then_saved_after_reload(api, run):
+    out, ctx = run
+    assert out["task_edit_prefilled"] == ctx["used"]["id"]  # the form starts from the task
+    # The console's save over the other administrator's change was refused (412), not applied.
+    assert "changed by someone else" in out["task_conflict_text"].lower()
+    # Reload shows the server's version and clears the conflict; saved again, it is stored.
+    assert out["task_reloaded_schedule"] == ctx["theirs"]["id"]
+    assert out["task_conflict_after_reload"] == 0
+    assert out["task_schedule_shown"] == ctx["mine"]["name"]
+    # The task is deleted later in the scenario: its changes are read from the audit log, newest
+    # first. Exactly two: the other administrator's and the console's second save.
+    changes = ok(api.get("/api/v1/audit-events", params={
+        "resource_id": ctx["doomed"]["id"], "action": "exchange_task.update"}))["items"]
+    assert [c["after"]["schedule_id"] for c in changes] == [ctx["mine"]["id"], ctx["theirs"]["id"]]
 
 
 def test_a_task_is_deleted_from_its_page(api, run):

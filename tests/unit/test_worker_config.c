@@ -69,7 +69,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.ews_version, "Exchange2013_SP1");
     assert_int_equal(c.slots, 2);
     assert_int_equal(c.group_cache_ttl_s, 3600);
-    assert_int_equal(c.ews_getitem_batch, 50);
+    assert_int_equal(c.ews_getitem_batch, 100);
     assert_int_equal(c.ews_max_response_bytes, 64 * 1024 * 1024);
     assert_null(c.ews_url);
     assert_int_equal(worker_config_require(&c, true, false, &err), MSE_ERR_INVALID);

@@ -2,7 +2,9 @@
 """The Graph backend against EWS on the same simulated organisation: one mailbox replicated
 once through EWS and once through Microsoft Graph gives the same replica, on the first pass
 and after changes (creations, edits, read flags, moves, deletions, folder changes); a wrong
-app secret fails the pass with a reason naming it, and no secret reaches the logs.
+app secret fails the pass with a reason naming it, and no secret reaches the logs. A site's
+worker whose backend is graph serves Mailbox Folder Replication tasks through the server, and
+says where the administrator looks what it cannot do through Graph.
 """
 import os
 import tempfile
@@ -11,6 +13,9 @@ import pytest
 
 import e2e
 import simlib
+from admin_helpers import make_definition, make_site, make_task, ok
+from conftest import FAST, admin_server
+from test_service import assert_archive_equals, run_and_wait, start_worker
 
 ALICE = "alice@example.com"
 TENANT = "0b9d7c3e-1f2a-4b5c-8d6e-7f8091a2b3c4"
@@ -182,3 +187,127 @@ def test_graph_429s_are_waited_out_per_app(fresh):
         assert accounts[f"graph:{APP}"]["throttled"] == throttled > 0
     finally:
         sim.control("PUT", "/realism", json={"latency_ms": 0, "max_concurrency": 0}, expect=200)
+
+
+@pytest.fixture(scope="module")
+def server(database):
+    yield from admin_server(database, FAST)
+
+
+def _mailboxes(api, task, execution):
+    return {m["address"]: m for m in ok(api.get(
+        f"/api/v1/exchange-tasks/{task['id']}/executions/{execution['id']}/mailboxes"))["items"]}
+
+
+def test_a_sites_worker_replicates_through_graph(api, database, server, fresh):
+    """The service mode with backend = graph: a task's archive equals the sim's export, first
+    and after changes, with no EWS request for its mailboxes; a calendar task and a
+    distribution group are refused where the administrator looks, never ok."""
+    sim = fresh
+    site = make_site(api)
+    boxes = [ALICE, "bob@example.com"]
+    task = make_task(api, site=site, group={"kind": "mailbox_list", "value": ";".join(boxes)})
+    worker = start_worker(server, sim, site, **graph_env(sim))
+    try:
+        assert run_and_wait(api, task)["result"] == "ok"
+        for m in boxes:
+            assert assert_archive_equals(database, sim, m, e2e.MFR) > 0
+        msgs = [m for m in sim.get(f"/mailboxes/{ALICE}/items?folder=/Inbox")["items"]
+                if m["type"] == "message"]
+        sim.control("PATCH", f"/mailboxes/{ALICE}/items/{msgs[0]['item_id']}", expect=200,
+                    json={"subject": "changed through Graph"})
+        sim.control("DELETE", f"/mailboxes/{ALICE}/items/{msgs[1]['item_id']}", expect=200)
+        assert run_and_wait(api, task)["result"] == "ok"
+        assert_archive_equals(database, sim, ALICE, e2e.MFR)
+        for m in boxes:  # every read went through Graph
+            ews = sim.get(f"/mailboxes/{m}/counters")["requests"]
+            assert ews["SyncFolderItems"] == ews["SyncFolderHierarchy"] == 0, ews
+
+        calendar = make_task(api, site=site, definition=make_definition(api, "calendar_replication"),
+                             group={"kind": "mailbox", "value": ALICE})
+        e = run_and_wait(api, calendar)
+        assert e["result"] != "ok", e
+        mb = _mailboxes(api, calendar, e)[ALICE]
+        assert mb["state"] == "error" and mb["reason_code"] == "unsupported_task_type", mb
+        assert "Microsoft Graph" in mb["reason_text"], mb
+
+        team = make_task(api, site=site, group={"kind": "group_email", "value": "team@example.com"})
+        e = run_and_wait(api, team)
+        assert e["result"] != "ok", e
+        assert "does not expand distribution groups" in str(e), e
+    finally:
+        rc = worker.stop()
+    worker.assert_clean_exit(rc)
+    assert SECRET not in worker.output()
+
+
+def test_kill_9_of_a_graph_worker_loses_and_doubles_nothing(api, database, server, fresh):
+    """A graph worker dies part-way through a task of four mailboxes (Graph answering slowly);
+    a new one resumes from the delta links the server holds: the archive equals the export,
+    nothing is doubled, the sequence counts every applied submission once."""
+    import signal
+    import time
+    sim = fresh
+    site = make_site(api)
+    boxes = [m["address"] for m in sim.get("/mailboxes")["items"]]
+    task = make_task(api, site=site, group={"kind": "mailbox_list", "value": ";".join(boxes)})
+    sim.control("PUT", "/realism", json={"latency_ms": 150}, expect=200)
+    try:
+        first = start_worker(server, sim, site, **graph_env(sim))
+        x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run"), 202)
+        deadline = time.monotonic() + 120
+        while ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"] < 3:
+            assert time.monotonic() < deadline, "no submissions arrived"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+    finally:
+        sim.control("PUT", "/realism", json={"latency_ms": 0}, expect=200)
+    second = start_worker(server, sim, site, **graph_env(sim))
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+            if e["state"] not in ("queued", "running", "waiting"):
+                break
+            assert time.monotonic() < deadline, f"execution still {e['state']}"
+            time.sleep(0.3)
+        # The kill cost a lease expiry and a claim; a starved machine may lapse another.
+        assert e["result"] == "ok" and e["lease_expiries"] >= 1, e
+        assert e["claims"] == e["lease_expiries"] + 1, e
+        for m in boxes:
+            assert_archive_equals(database, sim, m, e2e.MFR)
+        dupes = database.query("SELECT i.mailbox, i.internet_message_id, count(*) "
+                               "FROM archive_items i "
+                               "JOIN archive_partitions p ON p.id = i.partition_id "
+                               "WHERE p.task_id = %s AND i.deleted_at IS NULL "
+                               "GROUP BY i.mailbox, i.internet_message_id HAVING count(*) > 1",
+                               task["id"])
+        assert dupes == []
+        seq = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}"))["sequence"]
+        applied = database.scalar("SELECT count(*) FROM applied_batches WHERE task_id = %s",
+                                  task["id"])
+        assert seq == applied == e["submissions"]
+    finally:
+        rc = second.stop()
+    second.assert_clean_exit(rc)
+
+
+def test_a_wrong_app_secret_is_a_clear_error_on_the_task(api, database, server, fresh):
+    """A revoked or mistyped app secret on a site's graph worker: the task's mailboxes end in
+    error with the identity platform's reason, the execution is not ok, no secret is logged."""
+    sim = fresh
+    site = make_site(api)
+    task = make_task(api, site=site, group={"kind": "mailbox", "value": ALICE})
+    wrong = "Wrong~Secret_7"
+    worker = start_worker(server, sim, site, **graph_env(sim, secret=wrong))
+    try:
+        e = run_and_wait(api, task)
+        assert e["result"] != "ok", e
+        mb = _mailboxes(api, task, e)[ALICE]
+        assert mb["state"] == "error" and mb["reason_code"] == "graph_auth_failed", mb
+        assert "AADSTS" in mb["reason_text"], mb
+    finally:
+        rc = worker.stop()
+    worker.assert_clean_exit(rc)
+    assert wrong not in worker.output() and SECRET not in worker.output()

@@ -216,16 +216,25 @@ def test_next_page_is_read_while_a_batch_is_stored(sim, tmp_path, parallel):
     only handed over after page 1's was stored."""
     mbx = mailbox_of(sim)
     state = tmp_path / "state.json"
+    # No page is answered until the store is locked (Exchange is busy until then): a loaded
+    # machine otherwise let page 1's batch be stored before the test held the lock, and the
+    # pass went on to the next folder (8 GetItems seen, not 7).
+    gate = sim.control("POST", "/faults", expect=201,
+                       json={"kind": "server_busy", "operation": "SyncFolderItems",
+                             "backoff_ms": 500}).json()["id"]
     proc = start_worker(sim, mbx, state, MSE_WORKER_EWS_PARALLEL=parallel,
                         MSE_WORKER_EWS_GETITEM_BATCH=100)
     hierarchy = json.loads(proc.stdout.readline())["batch"]
     assert hierarchy["scope"] == "hierarchy"
     with open(str(state) + ".lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # once the hierarchy batch is stored
+        fcntl.flock(lock, fcntl.LOCK_EX)  # page 1's batch will wait for the store
+        sim.control("DELETE", f"/faults/{gate}", expect=200)
         want = 7 if parallel > 1 else 6  # page 1: 6 GetItems (512 ids); page 2: 1 (88 ids)
-        deadline = time.monotonic() + (30 if parallel > 1 else 2)
-        while time.monotonic() < deadline and counters(sim, mbx).get("GetItem", 0) < want:
+        deadline = time.monotonic() + 60
+        while counters(sim, mbx).get("GetItem", 0) < want:
+            assert time.monotonic() < deadline, counters(sim, mbx)
             time.sleep(0.05)
+        time.sleep(1)  # nothing more goes out while page 1's batch waits for the store
         assert counters(sim, mbx).get("GetItem", 0) == want
         assert proc.poll() is None
         fcntl.flock(lock, fcntl.LOCK_UN)
