@@ -10,10 +10,8 @@
 -- The text of one content, as the MIME library extracted it from the blob store's copy.
 CREATE TABLE content_texts (
     sha256       text PRIMARY KEY REFERENCES blobs (sha256) ON DELETE CASCADE,
-    -- 'extracted'; 'not_message' (no header at all); 'too_large' (over the size the server
-    -- parses: subject and addresses are still searched); 'missing' (the store lost it).
-    outcome      text NOT NULL CHECK (outcome IN ('extracted', 'not_message', 'too_large',
-                                                  'missing')),
+    -- 'extracted'; 'not_message' (no header at all); 'missing' (the store lost it).
+    outcome      text NOT NULL CHECK (outcome IN ('extracted', 'not_message', 'missing')),
     body_text    text NOT NULL,
     truncated    boolean NOT NULL DEFAULT false,
     extracted_at timestamptz NOT NULL DEFAULT now()

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "blobstore.h"
-#include "buf.h"
 #include "db.h"
 #include "db_audit.h"
 #include "db_content.h"
@@ -15,39 +14,25 @@
 #include "mime.h"
 #include "server.h"
 
-/*
- * GMime holds a parsed message in memory, a few times its size: content above the largest
- * message journal ingest parses is searched by its subject and addresses only.
- */
-#define CONTENT_PARSE_MAX MSE_MAX_JOURNAL_BODY
-
-static bool collect(void *arg, const void *data, size_t n)
-{
-    return mse_buf_append(arg, data, n) == MSE_OK;
-}
-
-/* The text of one content: *outcome NULL when the store failed (err says why). */
+/* The text of one content: *outcome NULL when the store failed (serr says why). */
 static enum mse_rc extract(struct server_ctx *srv, const struct content_unindexed *c,
                            const char **outcome, struct mime_message *m, struct mse_err *serr)
 {
+    int fd = -1;
+    int64_t size = 0;
     *outcome = NULL;
-    if (c->size > (int64_t)CONTENT_PARSE_MAX) {
-        *outcome = "too_large";
-        return MSE_OK;
-    }
-    struct mse_buf b;
-    mse_buf_init(&b, CONTENT_PARSE_MAX);
-    enum mse_rc rc = blobstore_get(srv->blobs, c->sha256, collect, &b, serr);
+    enum mse_rc rc = blobstore_open_verified(srv->blobs, c->sha256, &fd, &size, serr);
     if (rc == MSE_ERR_NOT_FOUND) {
         *outcome = "missing";
-        rc = MSE_OK;
-    } else if (rc == MSE_OK) {
-        enum mime_outcome mo;
-        rc = mime_parse_archived(b.data ? b.data : "", b.len, m, &mo);
-        if (rc == MSE_OK)
-            *outcome = mo == MIME_PARSED ? "extracted" : "not_message";
+        return MSE_OK;
     }
-    mse_buf_cleanup(&b);
+    if (rc != MSE_OK)
+        return rc;
+    /* From the verified file: attachments are never read, memory stays small. */
+    enum mime_outcome mo;
+    rc = mime_parse_archived_fd(fd, m, &mo);
+    if (rc == MSE_OK)
+        *outcome = mo == MIME_PARSED ? "extracted" : "not_message";
     return rc;
 }
 
