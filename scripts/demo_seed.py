@@ -5,9 +5,12 @@ credentials go to a 0600 file for the demo worker), a schedule every five minute
 definition of each type, a Mailbox Folder Replication task and a Calendar Replication task
 on the demo organisation's groups — and starts both tasks at once. With LDAP_URL, the site
 also gets the demo Active Directory (scripts/demo_directory.py) and a Mailbox Folder
-Replication task on one of its groups (ad_group).
+Replication task on one of its groups (ad_group). With EWS_URL and EWS_ACCOUNT (user:password),
+a server connection to that Exchange for the site and a Sync & Recover task archiving a few
+demo mailboxes' content (it starts when created); on later starts the connection is pointed at
+EWS_URL again, wherever the sim listens now.
 
-usage: demo_seed.py BASE_URL CLIENT_ID CLIENT_SECRET STATE_FILE [LDAP_URL]
+usage: demo_seed.py BASE_URL CLIENT_ID CLIENT_SECRET STATE_FILE [LDAP_URL [EWS_URL EWS_ACCOUNT]]
 STATE_FILE keeps the demo site's id and credentials; when it names a site that still exists,
 nothing is created again.
 """
@@ -23,6 +26,8 @@ SITE = "demo-site"
 MFR_GROUP = "all@contoso.example"          # nested: includes engineering@ and sales@
 CALENDAR_GROUP = "management@contoso.example"
 AD_GROUP = f"cn=Engineering,ou=Groups,{SUFFIX}"
+SYNC_MAILBOXES = ["anna.schmidt@contoso.example", "ben.carter@contoso.example",
+                  "chloe.martin@contoso.example"]
 
 
 def main():
@@ -37,14 +42,19 @@ def main():
         with open(state_file, encoding="utf-8") as f:
             state = json.load(f)
         if s.get(f"{base}/api/v1/sites/{state['site_id']}", timeout=30).status_code == 200:
+            if len(sys.argv) > 7:
+                follow_ews(s, base, state, sys.argv[6], sys.argv[7])
+                write_private(state_file, json.dumps(state))
             print(f"demo: configuration already seeded (site {SITE})")
             return
-    state = seed(s, base, sys.argv[5] if len(sys.argv) > 5 else None)
+    state = seed(s, base, sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None)
+    if len(sys.argv) > 7:
+        follow_ews(s, base, state, sys.argv[6], sys.argv[7])
     write_private(state_file, json.dumps(state))
     # The worker reads its secret from a file, so it never appears in a process listing.
     write_private(state_file + ".secret", state["client_secret"])
-    print(f"demo: seeded site {SITE}, a schedule, four definitions and "
-          f"{len(state['tasks'])} running tasks")
+    print(f"demo: seeded site {SITE}, a schedule, four definitions, "
+          f"{len(state['tasks'])} running tasks and {len(state.get('sync_tasks', []))} sync task")
 
 
 def write_private(path, text):
@@ -104,6 +114,32 @@ def seed(s, base, ldap_url):
         tasks.append(task["id"])
     return {"site_id": site["id"], "client_id": site["credentials"]["client_id"],
             "client_secret": site["credentials"]["client_secret"], "tasks": tasks}
+
+
+def follow_ews(s, base, state, ews_url, account):
+    """The server connection to the demo Exchange and a sync task over a few mailboxes, once;
+    on later starts the connection follows the sim's address (EWS_SIM_LISTEN may change)."""
+    conn_id = state.get("connection_id")
+    if conn_id:
+        r = s.get(f"{base}/api/v1/server-connections/{conn_id}", timeout=30)
+        if r.status_code == 200:
+            if r.json()["ews_url"] != ews_url:
+                r = s.patch(f"{base}/api/v1/server-connections/{conn_id}", timeout=30,
+                            json={"ews_url": ews_url})
+                if r.status_code not in (200, 202):
+                    sys.exit(f"demo: PATCH server connection failed: {r.status_code} {r.text}")
+            return
+    user, password = account.split(":", 1)
+    conn = post(s, base, "/api/v1/server-connections",
+                {"name": "Demo: ews-sim", "site_id": state["site_id"], "ews_url": ews_url,
+                 "authentication": "basic", "service_account": user, "secret": password,
+                 "impersonation": True, "tls_verify": True})
+    task = post(s, base, "/api/v1/sync-tasks",
+                {"name": "Demo: Sync & Recover (three mailboxes)", "connection_id": conn["id"],
+                 "group": {"kind": "mailbox_list", "value": ";".join(SYNC_MAILBOXES)},
+                 "interval_minutes": 5})
+    state["connection_id"] = conn["id"]
+    state["sync_tasks"] = [task["id"]]
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ demo_state=$MSE_DATA_DIR/demo-site.json
 worker_line="  mse-worker   (no demo: MSE_DEMO=0, or the admin credentials are unknown)"
 if [ "${MSE_DEMO:-1}" != 0 ] && [ -n "$client_id" ]; then
   /usr/bin/python3 scripts/demo_seed.py "$base" "$client_id" "$client_secret" "$demo_state" \
-    "ldap://$ldap_listen"
+    "ldap://$ldap_listen" "http://$sim_listen/EWS/Exchange.asmx" "$sim_account"
   MSE_WORKER_SERVER_URL=$base \
   MSE_WORKER_SITE_CLIENT_ID=$(sed -E 's/.*"client_id": "([^"]*)".*/\1/' "$demo_state") \
   MSE_WORKER_SITE_CLIENT_SECRET_FILE=$demo_state.secret \
@@ -148,6 +148,8 @@ Try:
   curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
        -d '{"name": "site-1"}' $base/api/v1/sites
   curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/exchange-tasks
+  curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/sync-tasks
+  curl -s -H "Authorization: Bearer \$TOKEN" "$base/api/v1/archive/search?q=numbers"
   curl -s -H "Authorization: Bearer \$TOKEN" $base/api/v1/mailboxes
   curl -s http://$sim_listen/_sim/mailboxes
 Console:       $base/console/  (sign in with the admin API client above)

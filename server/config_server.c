@@ -100,6 +100,9 @@ static enum mse_rc blobs_load(struct server_config *cfg, struct mse_err *err)
     if (mse_env_int("MSE_BLOB_SWEEP_SECONDS", 300, 1, 86400, &v, err) != MSE_OK)
         return MSE_ERR_INVALID;
     cfg->blob_sweep_seconds = (unsigned)v;
+    if (mse_env_int("MSE_RETENTION_SWEEP_SECONDS", 3600, 1, 86400, &v, err) != MSE_OK)
+        return MSE_ERR_INVALID;
+    cfg->retention_sweep_seconds = (unsigned)v;
     if (mse_env_int("MSE_EXPORT_TTL_SECONDS", 7 * 86400, 1, 365 * 86400, &v, err) != MSE_OK)
         return MSE_ERR_INVALID;
     cfg->export_ttl_seconds = (unsigned)v;

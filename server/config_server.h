@@ -46,6 +46,8 @@ struct server_config {
     unsigned blob_grace_seconds;   /* an upload nothing references is collected after this */
     unsigned blob_sweep_seconds;   /* how often the collector looks */
     unsigned export_ttl_seconds;   /* a completed export's file is removed this long after */
+    /* How often retention's sweeper looks (docs/retention.md). */
+    unsigned retention_sweep_seconds;
     /* MSE_INTERNAL_DOMAINS, lower case, comma-separated without spaces ("" = none): journaled
      * mail is attributed to addresses of these domains as well as to archived mailboxes. */
     char internal_domains[1024];

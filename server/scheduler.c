@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "blobs.h"
+#include "content.h"
 #include "db.h"
 #include "db_exec.h"
 #include "db_schedule.h"
@@ -38,6 +39,8 @@ struct scheduler {
     struct db *db;
     int64_t housekeeping_at;
     int64_t blob_sweep_at; /* when the collector of unreferenced uploads runs next */
+    char index_after[65];  /* the archive search indexer's place in its pass (content.h) */
+    int64_t retention_at;  /* when retention's sweeper runs next */
 };
 
 /* The next run strictly after the later of now and the run just due. */
@@ -131,12 +134,28 @@ static enum mse_rc scheduler_tick(struct scheduler *s, struct db_error *err)
         rc = db_exec_housekeeping(s->db, err);
         s->housekeeping_at = mse_time_mono_ms() + HOUSEKEEPING_MS;
     }
+    /* Newly archived content becomes searchable within a tick or a few. */
+    unsigned indexed = CONTENT_INDEX_BATCH;
+    for (int round = 0; rc == MSE_OK && indexed == CONTENT_INDEX_BATCH && round < 4; round++)
+        rc = content_index(s->srv, s->db, s->index_after, &indexed, err);
     unsigned collected = 0;
     if (rc == MSE_OK && mse_time_mono_ms() >= s->blob_sweep_at) {
         rc = blobs_sweep(s->srv, s->db, &collected, err);
         /* A full batch means more are waiting: look again at the next tick. */
         if (collected < BLOBS_SWEEP_BATCH)
             s->blob_sweep_at = mse_time_mono_ms() + s->srv->cfg.blob_sweep_seconds * 1000LL;
+    }
+    bool backlog = false;
+    if (rc == MSE_OK && mse_time_mono_ms() >= s->retention_at) {
+        rc = retention_sweep(s->srv, s->db, &backlog, err);
+        /* A sweep that failed (a store unreachable, say) is tried at its next interval. */
+        if (rc != MSE_OK && rc != MSE_ERR_UNAVAILABLE) {
+            LOG_WARN(NULL, "retention: sweep failed: %s (%s)", err->message, mse_rc_str(rc));
+            rc = MSE_OK;
+            backlog = false;
+        }
+        if (rc == MSE_OK && !backlog)
+            s->retention_at = mse_time_mono_ms() + s->srv->cfg.retention_sweep_seconds * 1000LL;
     }
     return rc;
 }

@@ -191,4 +191,8 @@ enum mse_rc api_sync_tasks_apply_deferred(struct request *req, struct db *db, co
 enum mse_rc api_sync_conn_secret(struct request *req, struct db *db, const char *conn_id,
                                  char **secret, size_t *len);
 
+/* api_settings.c */
+void api_settings_retention_get(struct request *req);
+void api_settings_retention_put(struct request *req);
+
 #endif

@@ -334,11 +334,15 @@ static bool query_address(struct request *req, const char *name, struct verr *v,
 static bool search_query(struct request *req, struct journal_search *s,
                          char addr[3][MSE_MAX_ADDRESS + 1])
 {
-    static const char *const allowed[] = { "q",      "mailbox",         "from",  "to",     "after",
-                                           "before", "has_attachments", "limit", "cursor", NULL };
+    static const char *const allowed[] = { "q",      "mailbox",  "from",
+                                           "to",     "after",    "before",
+                                           "folder", "versions", "has_attachments",
+                                           "limit",  "cursor",   NULL };
+    static const char *const versions[] = { "current", "all", NULL };
     struct verr v;
     struct page page;
     bool attachments = false;
+    int which = 0;
     verr_init(&v);
     query_check(req, allowed, &v);
     query_page(req, SEARCH_CURSOR, &page, &v);
@@ -355,6 +359,9 @@ static bool search_query(struct request *req, struct journal_search *s,
         verr_add(&v, "before", "must not be before after");
     if (query_bool(req, "has_attachments", &v, &attachments))
         s->has_attachments = attachments ? "true" : "false";
+    (void)query_text(req, "folder", MSE_MAX_FOLDER_PATH, &v, &s->folder);
+    if (query_enum(req, "versions", versions, &v, &which))
+        s->all_versions = which == 1;
     s->has_cursor = page.has_after;
     s->cursor = page.after;
     s->limit = page.limit;

@@ -57,6 +57,9 @@ const struct route routes_table[] = {
     /* The Exchange Services dashboard: counts and the lists it shows, not every task. */
     { "GET", "/api/v1/exchange-services/summary", api_tasks_summary, ROLE_READ, 0 },
     { "GET", "/api/v1/audit-events", api_audit_list, ROLE_ADMIN, 0 },
+    /* Organisation-wide settings (docs/retention.md). */
+    { "GET", "/api/v1/settings/retention", api_settings_retention_get, ROLE_READ, 0 },
+    { "PUT", "/api/v1/settings/retention", api_settings_retention_put, ROLE_ADMIN, 0 },
     /* The archive view: what workers replicated. EWS ids go in query parameters. */
     { "GET", "/api/v1/mailboxes", api_archive_mailboxes, ROLE_READ, 0 },
     { "GET", "/api/v1/mailboxes/{address}", api_archive_mailbox, ROLE_READ, 0 },

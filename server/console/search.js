@@ -56,7 +56,6 @@ export function Search() {
     error=${errs[k]} onInput=${(v) => change(k, v)} />`;
   return html`<h1 tabindex="-1">Archive Search</h1>
     <p>Journaled messages: words (all must occur), <code>"a phrase"</code>, <code>or</code>, <code>-word</code>.</p>
-    <p class="hint">Not searched yet: messages that sync tasks replicate from mailboxes. Browse them per mailbox on the Archive page.</p>
     <form class="filters" aria-label="Search the archive" onSubmit=${submit}>
       ${text('q', 'Words', 'search')}${text('mailbox', 'Mailbox')}${text('from', 'From')}${text('to', 'To or Cc')}
       ${text('after', 'Dated at or after', 'datetime-local')}${text('before', 'Dated before', 'datetime-local')}

@@ -53,29 +53,101 @@ DB_STMT(journal_attribute, 3, false,
 DB_STMT(journal_get, 1, true,
         "SELECT " MESSAGE_JSON "::text FROM journal_messages m WHERE m.id = $1");
 
+/* From, else Sender, of version h, as {name, email}. */
+#define HIT_ORIGINATOR "coalesce(mse_person(h.\"from\"), mse_person(h.sender))"
+/* The lower-case addresses of a recipient list (a jsonb expression). */
+#define EMAILS(list)                                                                               \
+    "(SELECT coalesce(json_agg(lower(e.p ->> 'email') ORDER BY e.n), '[]')"                        \
+    " FROM jsonb_array_elements(mse_people(" list ")) WITH ORDINALITY AS e (p, n)"                 \
+    " WHERE e.p ->> 'email' <> '')"
+#define HIT_TO EMAILS("h.to_recipients")
+#define HIT_CC EMAILS("h.cc_recipients")
+
+/*
+ * A message a sync task archived, one version of it (alias h, p its partition); its content
+ * is served by its address, whichever version it is.
+ */
+#define ITEM_HIT_JSON                                                                              \
+    "json_build_object('mailbox', p.mailbox, 'item_id', h.item_id, 'folder_id', h.folder_id,"      \
+    " 'folder_path', (SELECT f.path FROM archive_folders f WHERE f.partition_id = h.partition_id"  \
+    " AND f.folder_id = h.folder_id), 'sha256', h.content_sha256, 'size', h.content_size,"         \
+    " 'message_id', h.internet_message_id, 'subject', h.subject,"                                  \
+    " 'date', mse_ts(h.sent_at), 'received_at', mse_ts(h.received_at),"                            \
+    " 'has_attachments', coalesce(h.has_attachments, false),"                                      \
+    " 'mailboxes', json_build_array(p.mailbox), 'current', h.valid_to IS NULL,"                    \
+    " 'valid_from', mse_ts(h.valid_from), 'valid_to', mse_ts(h.valid_to),"                         \
+    " 'content_url', '/api/v1/archive/messages/' || h.content_sha256 || '/content',"               \
+    " 'from', lower(" HIT_ORIGINATOR " ->> 'email'),"                                              \
+    " 'from_name', " HIT_ORIGINATOR " ->> 'name', 'to', " HIT_TO ", 'cc', " HIT_CC ")"
+
 /*
  * Hits ordered by one bigint: the rank (normalised to [0, 1) by ts_rank's flag 32) in 23
- * bits above the sequence's 40, so that equal ranks fall back to the newest message and a
- * cursor is one number. Without q every rank is 0: newest first.
+ * bits above the sequence's 40 (journaled messages and message versions draw from one
+ * generator, schema 046), so that equal ranks fall back to the newest and a cursor is one
+ * number. Without q every rank is 0: newest first. Messages sync tasks archived are searched
+ * in the partition a sync task wrote last for their mailbox (sp: the archive view's choice may
+ * be an Exchange task's copy without content; one hit per message however many sync tasks
+ * archive the mailbox), current versions only unless $11; journaled messages have no folder, so $10
+ * leaves them out. The page is chosen by key first and rendered after, so only the hits shown are
+ * turned into JSON.
  */
-DB_STMT(journal_search, 9, true,
-        "WITH q AS (SELECT CASE WHEN $1::text IS NULL THEN NULL"
-        " ELSE websearch_to_tsquery('simple', $1) END AS tsq),"
-        " hits AS (SELECT m.*, CASE WHEN q.tsq IS NULL THEN 0 ELSE ts_rank(m.search, q.tsq, 32)"
-        " END AS rank FROM journal_messages m, q"
-        " WHERE (q.tsq IS NULL OR m.search @@ q.tsq)"
-        " AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM journal_mailboxes b"
-        " WHERE b.message = m.id AND b.address = $2))"
-        " AND ($3::text IS NULL OR m.from_address = $3)"
-        " AND ($4::text IS NULL OR (m.to_addresses || m.cc_addresses) @> ARRAY[$4::text])"
-        " AND ($5::timestamptz IS NULL OR m.sent_at >= $5)"
-        " AND ($6::timestamptz IS NULL OR m.sent_at < $6)"
-        " AND ($7::boolean IS NULL OR m.has_attachments = $7)),"
-        " keyed AS (SELECT h.*, (floor(h.rank * 8388608)::bigint << 40) | h.seq AS key FROM hits h)"
-        " SELECT json_build_object('rank', round(m.rank::numeric, 6), 'message', " MESSAGE_JSON
-        ")::text, m.key FROM keyed m WHERE ($8::bigint IS NULL OR m.key < $8)"
-        " ORDER BY m.key DESC LIMIT $9");
-DB_STMT(journal_content, 1, true, "SELECT 1 FROM journal_messages WHERE sha256 = $1");
+#define SEARCH_SQL(match_j, rank_j, match_i, rank_i)                                               \
+    "WITH q AS (SELECT websearch_to_tsquery('simple', coalesce($1::text, '')) AS tsq),"            \
+    " jh AS (SELECT m.id, m.seq, " rank_j " AS rank FROM journal_messages m, q"                    \
+    " WHERE $10::text IS NULL AND " match_j                                                        \
+    " AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM journal_mailboxes b"                          \
+    " WHERE b.message = m.id AND b.address = $2))"                                                 \
+    " AND ($3::text IS NULL OR m.from_address = $3)"                                               \
+    " AND ($4::text IS NULL OR (m.to_addresses || m.cc_addresses) @> ARRAY[$4::text])"             \
+    " AND ($5::timestamptz IS NULL OR m.sent_at >= $5)"                                            \
+    " AND ($6::timestamptz IS NULL OR m.sent_at < $6)"                                             \
+    " AND ($7::boolean IS NULL OR m.has_attachments = $7)),"                                       \
+    " sp AS (SELECT DISTINCT ON (p.mailbox) p.id, p.mailbox FROM archive_partitions p"             \
+    " JOIN exchange_tasks t ON t.id = p.task_id WHERE p.feature = 'mail'"                          \
+    " AND t.type = 'sync_recover' AND ($2::text IS NULL OR p.mailbox = $2)"                        \
+    " ORDER BY p.mailbox, p.written_at DESC, p.id DESC),"                                          \
+    " ih AS (SELECT v.partition_id, v.item_id, v.valid_from, v.search_seq AS seq"                  \
+    ", " rank_i " AS rank"                                                                         \
+    " FROM archive_item_versions v JOIN sp ON sp.id = v.partition_id, q"                           \
+    " WHERE v.search IS NOT NULL AND " match_i " AND ($11::boolean OR v.valid_to IS NULL)"         \
+    " AND ($3::text IS NULL OR lower(coalesce(mse_person(v.\"from\"), mse_person(v.sender))"       \
+    " ->> 'email') = $3)"                                                                          \
+    " AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements("                        \
+    "mse_people(v.to_recipients) || mse_people(v.cc_recipients)) AS e (p)"                         \
+    " WHERE lower(e.p ->> 'email') = $4))"                                                         \
+    " AND ($5::timestamptz IS NULL OR v.sent_at >= $5)"                                            \
+    " AND ($6::timestamptz IS NULL OR v.sent_at < $6)"                                             \
+    " AND ($7::boolean IS NULL OR coalesce(v.has_attachments, false) = $7)"                        \
+    " AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM archive_folders f"                           \
+    " WHERE f.partition_id = v.partition_id AND f.folder_id = v.folder_id"                         \
+    " AND lower(f.path) = lower($10)))),"                                                          \
+    " page AS (SELECT * FROM (SELECT a.*,"                                                         \
+    " (floor(a.rank * 8388608)::bigint << 40) | a.seq AS key FROM ("                               \
+    "SELECT id, NULL::bigint AS part, NULL::text AS item, NULL::timestamptz AS vf, seq, rank"      \
+    " FROM jh UNION ALL SELECT NULL, partition_id, item_id, valid_from, seq, rank FROM ih) a"      \
+    ") k WHERE ($8::bigint IS NULL OR k.key < $8) ORDER BY k.key DESC LIMIT $9)"                   \
+    " SELECT CASE WHEN g.id IS NOT NULL THEN (SELECT json_build_object("                           \
+    "'rank', round(g.rank::numeric, 6), 'source', 'journal', 'message', " MESSAGE_JSON ")"         \
+    " FROM journal_messages m WHERE m.id = g.id) ELSE (SELECT json_build_object("                  \
+    "'rank', round(g.rank::numeric, 6), 'source', 'mailbox', 'message', " ITEM_HIT_JSON ")"        \
+    " FROM archive_item_versions h JOIN archive_partitions p ON p.id = h.partition_id"             \
+    " WHERE h.partition_id = g.part AND h.item_id = g.item AND h.valid_from = g.vf)"               \
+    " END::text,"                                                                                  \
+    " g.key FROM page g ORDER BY g.key DESC"
+/*
+ * Two statements, so that each gets a plan that fits: with words, the full-text indexes
+ * select (a "no words" alternative in the condition would keep the planner from them).
+ */
+DB_STMT(journal_search, 11, true,
+        SEARCH_SQL("m.search @@ q.tsq", "ts_rank(m.search, q.tsq, 32)", "v.search @@ q.tsq",
+                   "ts_rank(v.search, q.tsq, 32)"));
+DB_STMT(journal_search_filters, 11, true,
+        SEARCH_SQL("$1::text IS NULL", "0::real", "$1::text IS NULL", "0::real"));
+/* Content a journaled message or any version of an archived message has. */
+DB_STMT(journal_content, 1, true,
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM journal_messages WHERE sha256 = $1)"
+        " OR EXISTS (SELECT 1 FROM archive_item_versions WHERE content_sha256 = $1)"
+        " OR EXISTS (SELECT 1 FROM archive_items WHERE content_sha256 = $1)");
 
 /* The message's row after the insert (new or not): id and JSON. */
 static enum mse_rc render(struct db *db, const char *id, char **json, struct db_error *err)
@@ -166,8 +238,11 @@ enum mse_rc db_journal_search(struct db *db, const struct journal_search *s, cha
                         s->has_before ? before : NULL,
                         s->has_attachments,
                         s->has_cursor ? cursor : NULL,
-                        rows };
-    return db_page_query(db, &journal_search, p, s->limit, items, last_key, more, err);
+                        rows,
+                        s->folder,
+                        s->all_versions ? "true" : "false" };
+    return db_page_query(db, s->q ? &journal_search : &journal_search_filters, p, s->limit, items,
+                         last_key, more, err);
 }
 
 enum mse_rc db_journal_content_find(struct db *db, const char *sha256, bool *found,

@@ -52,13 +52,16 @@ struct journal_search {
     bool has_after, has_before;
     time_t after, before;
     const char *has_attachments; /* "true", "false" or NULL */
+    const char *folder;          /* a folder path: only messages sync tasks archived there */
+    bool all_versions;           /* superseded and deleted versions of archived messages too */
     bool has_cursor;
     int64_t cursor; /* the key of the last hit of the previous page */
     unsigned limit;
 };
 
 /*
- * One page of hits, best first (then newest first). The key of each hit orders the whole
+ * One page of hits over journaled messages and the messages sync tasks archived, best first
+ * (then newest first). The key of each hit orders the whole
  * result: rank in its high bits, the message's sequence below, so a page resumes exactly.
  */
 enum mse_rc db_journal_search(struct db *db, const struct journal_search *s, char **items,

@@ -41,7 +41,16 @@ DB_STMT(submit_missing_blob, 2, false,
  */
 DB_STMT(submit_reference_blobs, 1, false,
         "UPDATE blobs SET referenced_at = now() WHERE sha256 IN (SELECT sha256 FROM blobs"
-        " WHERE sha256 = ANY($1::text[]) AND referenced_at IS NULL ORDER BY sha256 FOR UPDATE)");
+        " WHERE sha256 = ANY($1::text[]) AND referenced_at IS NULL ORDER BY sha256"
+        " FOR NO KEY UPDATE)");
+/*
+ * Content referenced before is locked too, shared, until the batch commits: retention deletes
+ * a content row only after locking it FOR UPDATE and finding nothing that references it, so
+ * it waits for this batch and then sees its records; once retention has deleted the row, the
+ * check that follows this lock finds the content gone (blob_holders go with the row).
+ */
+DB_STMT(submit_lock_blobs, 1, false,
+        "SELECT 1 FROM blobs WHERE sha256 = ANY($1::text[]) ORDER BY sha256 FOR KEY SHARE");
 /* The first item (0-based) whose message content this site has not uploaded (F7's rule). */
 DB_STMT(submit_content_unheld, 2, false,
         "SELECT u.n - 1 FROM unnest($2::text[]) WITH ORDINALITY AS u (h, n) WHERE u.h IS NOT NULL"
@@ -250,7 +259,10 @@ static enum mse_rc contents_check(struct db *db, const struct fence *f, const st
     if (!b->contents)
         return MSE_OK;
     const char *p[] = { f->site_id, b->contents };
-    enum mse_rc rc = db_query(db, &submit_content_unheld, p, &res, err);
+    enum mse_rc rc = db_run(db, &submit_lock_blobs, p + 1, err);
+    if (rc != MSE_OK)
+        return rc;
+    rc = db_query(db, &submit_content_unheld, p, &res, err);
     if (rc == MSE_OK && db_res_rows(&res) == 1) {
         int64_t i = 0;
         rc = mse_parse_int(db_res_get(&res, 0, 0), 0, INT32_MAX, &i);
@@ -309,7 +321,9 @@ static enum mse_rc batch_preconditions(struct db *db, const struct fence *f, con
         return rc;
     const char *p4[] = { f->site_id, b->shas };
     if (b->shas) {
-        rc = db_run(db, &submit_reference_blobs, p4 + 1, err);
+        rc = db_run(db, &submit_lock_blobs, p4 + 1, err);
+        if (rc == MSE_OK)
+            rc = db_run(db, &submit_reference_blobs, p4 + 1, err);
         if (rc != MSE_OK)
             return rc;
         rc = db_query(db, &submit_missing_blob, p4, &res, err);

@@ -91,8 +91,8 @@ enum mse_rc blobstore_stat(struct blobstore *bs, const char *sha, bool *exists, 
                            struct mse_err *err) MSE_WUR;
 
 /*
- * Removes the blob (absent is fine). Only the collector of unreferenced uploads calls this:
- * content that anything references is never deleted.
+ * Removes the blob (absent is fine). Only the collector of unreferenced uploads and retention
+ * (once nothing references it) call this: content that anything references is never deleted.
  */
 enum mse_rc blobstore_delete(struct blobstore *bs, const char *sha, struct mse_err *err) MSE_WUR;
 

@@ -6,6 +6,7 @@
 #include <libxml/HTMLparser.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 
@@ -17,6 +18,7 @@ struct walk {
     struct mime_message *m;
     GString *text;
     size_t attachments_cap;
+    bool text_only; /* attachments are only noted: their bytes are never read */
     enum mse_rc rc;
 };
 
@@ -273,12 +275,29 @@ static bool alternative_has_plain(GMimeMultipart *mp)
     return false;
 }
 
+/*
+ * Archived content is read for its text only: a text part whose encoded form exceeds this is
+ * not read at all (reading it whole would cost its size in memory, many times over).
+ */
+#define ARCHIVED_TEXT_PART_MAX (4 * MSE_MAX_MIME_TEXT)
+
+static bool text_part_large(GMimePart *part)
+{
+    GMimeDataWrapper *content = g_mime_part_get_content(part);
+    GMimeStream *raw = content ? g_mime_data_wrapper_get_stream(content) : NULL;
+    return raw && g_mime_stream_length(raw) > (gint64)ARCHIVED_TEXT_PART_MAX;
+}
+
 static void walk_part(struct walk *w, GMimePart *part, bool skip_html)
 {
     bool html = false;
     if (part_is_body(part, &html)) {
         if (html && skip_html)
             return;
+        if (w->text_only && text_part_large(part)) {
+            w->m->text_truncated = true;
+            return;
+        }
         char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
         if (!text)
             return;
@@ -294,6 +313,10 @@ static void walk_part(struct walk *w, GMimePart *part, bool skip_html)
         g_free(valid);
         return;
     }
+    if (w->text_only) {
+        w->m->has_attachments = true;
+        return;
+    }
     GMimeStream *mem = part_bytes(GMIME_OBJECT(part), false);
     attachment_add(w, g_mime_part_get_filename(part),
                    g_mime_object_get_content_type(GMIME_OBJECT(part)), mem);
@@ -304,7 +327,9 @@ static void walk_object(struct walk *w, GMimeObject *obj, bool skip_html, int de
 {
     if (!obj || w->rc != MSE_OK)
         return;
-    if (GMIME_IS_MESSAGE_PART(obj)) {
+    if (GMIME_IS_MESSAGE_PART(obj) && w->text_only) {
+        w->m->has_attachments = true;
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
         /* A forwarded or bounced message: one attachment, the message as it was sent. */
         GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
         const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
@@ -403,7 +428,7 @@ static bool has_originator(const struct mime_message *m)
 }
 
 /* Collects everything from a constructed message; the outcome when it is not archivable. */
-static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m,
+static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m, bool archived,
                                 enum mime_outcome *outcome)
 {
     GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
@@ -413,11 +438,11 @@ static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m,
     }
     if (!headers_read(msg, m))
         return MSE_ERR_NOMEM;
-    if (!has_originator(m)) {
+    if (!archived && !has_originator(m)) {
         *outcome = MIME_NO_ORIGINATOR;
         return MSE_OK;
     }
-    struct walk w = { .m = m, .text = g_string_new(NULL), .rc = MSE_OK };
+    struct walk w = { .m = m, .text = g_string_new(NULL), .text_only = archived, .rc = MSE_OK };
     walk_object(&w, g_mime_message_get_mime_part(msg), false, 0);
     m->text_len = w.text->len;
     m->text = malloc(w.text->len + 1);
@@ -431,21 +456,16 @@ static enum mse_rc message_read(GMimeMessage *msg, struct mime_message *m,
     return w.rc;
 }
 
-enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
-                       enum mime_outcome *outcome)
+/* Reads the message from stream (taken) into *out; archived: see mime_parse_archived_fd. */
+static enum mse_rc parse(GMimeStream *stream, bool archived, struct mime_message *out,
+                         enum mime_outcome *outcome)
 {
-    memset(out, 0, sizeof(*out));
-    *outcome = MIME_EMPTY;
-    if (len == 0)
-        return MSE_OK;
-    mime_init();
     GMimeParserOptions *opts = g_mime_parser_options_new();
     /* Journaled mail is whatever reached the MTA: read it as leniently as mail clients do. */
     g_mime_parser_options_set_rfc2047_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_address_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_parameter_compliance_mode(opts, GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_warning_callback(opts, on_warning, &out->warnings);
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
@@ -453,7 +473,7 @@ enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
     if (!msg)
         *outcome = MIME_NOT_MESSAGE;
     else
-        rc = message_read(msg, out, outcome);
+        rc = message_read(msg, out, archived, outcome);
     if (msg)
         g_object_unref(msg);
     g_object_unref(parser);
@@ -465,6 +485,30 @@ enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
         out->warnings = warnings;
     }
     return rc;
+}
+
+enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
+                       enum mime_outcome *outcome)
+{
+    memset(out, 0, sizeof(*out));
+    *outcome = MIME_EMPTY;
+    if (len == 0)
+        return MSE_OK;
+    mime_init();
+    return parse(g_mime_stream_mem_new_with_buffer(data, len), false, out, outcome);
+}
+
+enum mse_rc mime_parse_archived_fd(int fd, struct mime_message *out, enum mime_outcome *outcome)
+{
+    memset(out, 0, sizeof(*out));
+    *outcome = MIME_EMPTY;
+    if (lseek(fd, 0, SEEK_END) <= 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return MSE_OK;
+    }
+    mime_init();
+    /* A file stream: the parser keeps parts as ranges of the file, not copies in memory. */
+    return parse(g_mime_stream_fs_new(fd), true, out, outcome);
 }
 
 void mime_message_cleanup(struct mime_message *m)

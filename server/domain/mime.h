@@ -76,6 +76,14 @@ void mime_init(void);
  */
 enum mse_rc mime_parse(const void *data, size_t len, struct mime_message *out,
                        enum mime_outcome *outcome) MSE_WUR;
+/*
+ * As mime_parse, for content a mailbox holds rather than mail in transit, read from the file
+ * fd (taken: closed whatever the result): a draft may name no originator, so
+ * MIME_NO_ORIGINATOR is never the outcome; only the text is wanted, so attachments are noted
+ * (has_attachments) but neither read nor listed, and memory does not grow with their size.
+ */
+enum mse_rc mime_parse_archived_fd(int fd, struct mime_message *out,
+                                   enum mime_outcome *outcome) MSE_WUR;
 void mime_message_cleanup(struct mime_message *m);
 
 /* A stable sentence for an outcome other than MIME_PARSED, for a problem's detail. */

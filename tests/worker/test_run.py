@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`make run`, started for real and stopped every way an administrator stops it: Ctrl-C (SIGINT
 to the process group), SIGTERM to make, to the process group and to the script. Each way must
-stop everything the run started: PostgreSQL, ews-sim, mse-server and the demo worker.
+stop everything the run started: PostgreSQL, ews-sim, mse-server and the demo worker. The
+demo's sync task archives its mailboxes' content, which the archive search then finds.
 
 The run uses this build's binaries (MSE_RUN_BIN) and a state directory of its own
 (MSE_RUN_VAR), so a developer's ./.var is never touched.
@@ -12,9 +13,11 @@ import signal
 import socket
 import subprocess
 import tempfile
+import hashlib
 import time
 
 import pytest
+import requests
 
 from e2e import harness
 
@@ -103,6 +106,55 @@ def script_pid(sid):
     return next(p for p in session_pids(sid) if "scripts/run.sh" in cmdline(p))
 
 
+def banner_value(lines, label):
+    """A value of the banner: the first word after the label at the start of a line."""
+    for line in lines:
+        words = line.split()
+        if words[:1] == [label]:
+            return words[1]
+    raise AssertionError(f"no {label} in the banner:\n" + "".join(lines))
+
+
+def test_the_demo_sync_task_archives_its_mailboxes_content(var):
+    """First in the module: the demo is seeded by this run, with the sim where it listens."""
+    proc = start_make_run(var)
+    try:
+        lines = wait_until_running(proc)
+        base = banner_value(lines, "mse-server")
+        auth = (banner_value(lines, "client_id"), banner_value(lines, "client_secret"))
+        s = requests.Session()
+        r = s.post(f"{base}/api/v1/oauth/token", auth=auth,
+                   data={"grant_type": "client_credentials"}, timeout=30)
+        assert r.status_code == 200, r.text
+        s.headers["Authorization"] = "Bearer " + r.json()["access_token"]
+        tasks = s.get(f"{base}/api/v1/sync-tasks", timeout=30).json()["items"]
+        [task] = [t for t in tasks if t["name"].startswith("Demo: Sync & Recover")]
+        assert task["group"]["kind"] == "mailbox_list" and task["enabled"] is True
+        # The sync task runs beside the demo's Exchange tasks (mailbox locks): generous time.
+        deadline = time.monotonic() + 300
+        while True:
+            hits = s.get(f"{base}/api/v1/archive/search", timeout=30, params={
+                "q": "numbers", "mailbox": "anna.schmidt@contoso.example"}).json()["items"]
+            hits = [h for h in hits if h["source"] == "mailbox"]
+            if hits or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        now = s.get(f"{base}/api/v1/sync-tasks/{task['id']}", timeout=30).json()
+        log = open(os.path.join(var, "log", "worker.log"), encoding="utf-8").read()[-3000:]
+        assert hits, f"nothing archived for anna.schmidt is searchable: {now}\n{log}"
+        content = s.get(base + hits[0]["message"]["content_url"], timeout=30)
+        assert content.status_code == 200
+        assert hashlib.sha256(content.content).hexdigest() == hits[0]["message"]["sha256"]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+
+
 @pytest.mark.parametrize("how", ["sigint_group", "sigterm_make", "sigterm_group",
                                  "sigterm_script"])
 def test_every_way_of_stopping_make_run_stops_everything(var, how):
@@ -143,3 +195,4 @@ def test_every_way_of_stopping_make_run_stops_everything(var, how):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
+
