@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,24 +41,91 @@ struct exports {
     pthread_cond_t wake;
     atomic_bool stop;
     struct db *db;
+    bool swept;        /* the exports directory was swept since start-up */
+    unsigned delay_ms; /* MSE_EXPORT_TEST_DELAY_MS: for tests only, a pause after each item */
 };
 
-bool exports_path(const char *data_dir, const char *id, bool staging, char out[EXPORTS_PATH_MAX])
+bool exports_path(const char *data_dir, const char *id, int64_t attempt, char out[EXPORTS_PATH_MAX])
 {
-    int n = snprintf(out, EXPORTS_PATH_MAX, "%s/exports/%s%s", data_dir, id,
-                     staging ? ".part" : "");
+    int n = attempt > 0 ? snprintf(out, EXPORTS_PATH_MAX, "%s/exports/%s.%lld.part", data_dir, id,
+                                   (long long)attempt)
+                        : snprintf(out, EXPORTS_PATH_MAX, "%s/exports/%s", data_dir, id);
     return n > 0 && n < EXPORTS_PATH_MAX;
 }
 
-/* Removes an export's file and its staging file (absent is fine). */
-static void files_remove(void *arg, const char *id)
+static void path_remove(const char *id, const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        LOG_WARN(NULL, "export %s: cannot remove %s: %s", id, path, strerror(errno));
+}
+
+/* Removes the staging files of an export's attempts 1 … upto (absent is fine). */
+static void staging_remove(const struct exports *ex, const char *id, int64_t upto)
+{
+    char path[EXPORTS_PATH_MAX];
+    for (int64_t k = 1; k <= upto; k++)
+        if (exports_path(ex->srv->cfg.data_dir, id, k, path))
+            path_remove(id, path);
+}
+
+/* A lost producer's export was recovered: the staging files of its attempts go. */
+static void recovered_remove(void *arg, const char *id, int64_t attempts)
+{
+    staging_remove(arg, id, attempts);
+}
+
+/* An expiring export's file (absent is fine). */
+static void final_remove(void *arg, const char *id, int64_t attempts)
 {
     const struct exports *ex = arg;
     char path[EXPORTS_PATH_MAX];
-    for (int staging = 0; staging < 2; staging++)
-        if (exports_path(ex->srv->cfg.data_dir, id, staging, path) && unlink(path) != 0 &&
-            errno != ENOENT)
-            LOG_WARN(NULL, "export %s: cannot remove %s: %s", id, path, strerror(errno));
+    (void)attempts;
+    if (exports_path(ex->srv->cfg.data_dir, id, 0, path))
+        path_remove(id, path);
+}
+
+/*
+ * At start-up: a file no row accounts for is removed (a crash between a row's change and its
+ * file's removal left it). A file is an export's while it is completed or running (it is being
+ * put in place, or it will be produced again); a staging file while its attempt runs.
+ */
+static enum mse_rc exports_sweep(struct exports *ex, struct db_error *err)
+{
+    char dir[EXPORTS_PATH_MAX], path[EXPORTS_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/exports", ex->srv->cfg.data_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return MSE_OK;
+    enum mse_rc rc = MSE_OK;
+    for (struct dirent *e; rc == MSE_OK && (e = readdir(d));) {
+        char id[37], state[16];
+        long long attempt = 0;
+        int64_t attempts = 0;
+        size_t len = strlen(e->d_name);
+        if (len < 36 || e->d_name[0] == '.')
+            continue;
+        memcpy(id, e->d_name, 36);
+        id[36] = '\0';
+        bool staging = len > 36;
+        char tail[32] = "";
+        if (staging && (len - 36 >= sizeof(tail) ||
+                        sscanf(e->d_name + 36, ".%lld.part%1s", &attempt, tail) != 1))
+            continue; /* not a name exports give */
+        rc = db_export_file_owner(ex->db, id, state, &attempts, err);
+        if (rc == MSE_ERR_INVALID) { /* not a uuid: not ours */
+            rc = MSE_OK;
+            continue;
+        }
+        bool keep = staging ? strcmp(state, "running") == 0 && attempt == attempts
+                            : strcmp(state, "completed") == 0 || strcmp(state, "running") == 0;
+        if (rc == MSE_OK && !keep &&
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path)) {
+            LOG_INFO(NULL, "export %s: removing %s, which no export accounts for", id, path);
+            path_remove(id, path);
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 /* ---- the output: a file hashed and counted as it is written ---- */
@@ -108,6 +176,7 @@ struct production {
     char folder[1024]; /* the folder being written (mbox: the entry's) */
     unsigned number;   /* messages written, for entry names */
     struct mboxrd_quoter quoter;
+    struct timespec progressed; /* when progress was last recorded */
     char code[64];
     char text[512];
     char buf[BLOBSTORE_CHUNK];
@@ -142,7 +211,7 @@ static enum outcome item_note(struct production *p, const char *item_id, const c
                               const char *code, const char *detail)
 {
     struct db_error err;
-    if (db_export_error_add(p->ex->db, p->c->id, item_id, path, code, detail, &err) != MSE_OK)
+    if (db_export_error_add(p->ex->db, p->c, item_id, path, code, detail, &err) != MSE_OK)
         return fail(p, "database", "recording a skipped item failed: %s", err.message);
     return OUT_DONE;
 }
@@ -286,16 +355,30 @@ static enum outcome folder_next(struct production *p, const char *path, bool mbo
     return OUT_DONE;
 }
 
-/* Progress after each page: the counts, and whether to go on. */
-static enum outcome page_done(struct production *p)
+/* Progress (the bytes written so far too), and whether to go on. */
+static enum outcome progress(struct production *p)
 {
     struct db_error err;
     bool running = false;
-    if (db_export_progress(p->ex->db, p->c->id, &p->n, &running, &err) != MSE_OK)
+    p->n.bytes = p->out.bytes;
+    clock_gettime(CLOCK_MONOTONIC, &p->progressed);
+    if (db_export_progress(p->ex->db, p->c, &p->n, &running, &err) != MSE_OK)
         return fail(p, "database", "recording progress failed: %s", err.message);
     if (!running)
         return OUT_CANCELLED;
     return atomic_load(&p->ex->stop) ? OUT_STOPPING : OUT_DONE;
+}
+
+/* After an item: progress too when a second has passed since the last (a page may be long). */
+static enum outcome item_done(struct production *p)
+{
+    struct timespec now;
+    if (p->ex->delay_ms)
+        usleep(p->ex->delay_ms * 1000u);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - p->progressed.tv_sec >= 1)
+        return progress(p);
+    return OUT_DONE;
 }
 
 /* Every selected message, folder by folder (eml_zip and mbox). */
@@ -319,6 +402,8 @@ static enum outcome messages_write(struct production *p, bool mbox)
             o = folder_next(p, m.folder_path, mbox);
             if (o == OUT_DONE)
                 o = message_copy(p, &m, mbox);
+            if (o == OUT_DONE)
+                o = item_done(p);
             /* A message may be large: a stopping server does not wait for the page's end. */
             if (o == OUT_DONE && atomic_load(&p->ex->stop))
                 o = OUT_STOPPING;
@@ -332,7 +417,7 @@ static enum outcome messages_write(struct production *p, bool mbox)
         }
         db_res_clear(&res);
         if (o == OUT_DONE)
-            o = page_done(p);
+            o = progress(p);
     }
     free(after);
     return o;
@@ -368,6 +453,8 @@ static enum outcome events_write(struct production *p)
                 o = write_failed(p);
             if (o == OUT_DONE)
                 p->n.items++;
+            if (o == OUT_DONE)
+                o = item_done(p);
             /* Written, but its recurrence is not: say so where the administrator looks. */
             if (o == OUT_DONE && approximate)
                 o = item_note(p, a.event.item_id, a.folder_path, "recurrence_not_exported",
@@ -385,7 +472,7 @@ static enum outcome events_write(struct production *p)
         }
         db_res_clear(&res);
         if (o == OUT_DONE)
-            o = page_done(p);
+            o = progress(p);
     }
     if (o == OUT_DONE && !out_write(&p->out, tail, strlen(tail)))
         o = write_failed(p);
@@ -454,49 +541,76 @@ static void file_name(const struct db_export_claimed *c, const char *ext, char *
     snprintf(out, size, "%s-%sZ.%s", c->mailbox, stamp, ext);
 }
 
-/* Makes the staging file the export's file: synced, renamed, the directory synced. */
-static bool file_commit(struct production *p, const char *staging, const char *final)
+/*
+ * Puts the staging file in place and records the export completed, both under its row's lock
+ * and only while the claim is still this attempt's: a producer that lost its claim never
+ * replaces another attempt's file. OUT_CANCELLED when the claim is gone.
+ */
+static enum outcome complete(struct production *p, const char *staging, const char *final,
+                             const char *media_type, const char *ext, const char *sha)
 {
-    if (fsync(p->out.fd) != 0 || rename(staging, final) != 0) {
+    struct db *db = p->ex->db;
+    struct db_error err;
+    bool held = false, running = false;
+    char name[400], dir[EXPORTS_PATH_MAX];
+    if (fsync(p->out.fd) != 0) {
         p->out.error = errno;
-        return false;
+        return write_failed(p);
     }
-    char dir[EXPORTS_PATH_MAX];
+    file_name(p->c, ext, name, sizeof(name));
+    if (db_begin(db, &err) != MSE_OK || db_export_fence(db, p->c, &held, &err) != MSE_OK) {
+        db_rollback(db);
+        return fail(p, "database", "recording the outcome failed: %s", err.message);
+    }
+    if (!held) {
+        db_rollback(db);
+        return OUT_CANCELLED;
+    }
+    if (rename(staging, final) != 0) {
+        p->out.error = errno;
+        db_rollback(db);
+        return write_failed(p);
+    }
     snprintf(dir, sizeof(dir), "%s/exports", p->ex->srv->cfg.data_dir);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
-    return true;
+    if (db_export_complete(db, p->c, &p->n, sha, name, media_type, &running, &err) != MSE_OK ||
+        db_commit(db, &err) != MSE_OK) {
+        db_rollback(db);
+        /* The file stays: whether the row says completed is not known here. Should it not, the
+         * export is produced again over it (or the start-up sweep removes it). */
+        LOG_WARN(NULL, "export %s: its completion was not recorded: %s", p->c->id, err.message);
+        return OUT_DONE;
+    }
+    LOG_INFO(NULL, "export %s completed: %lld item(s), %lld byte(s)", p->c->id,
+             (long long)p->n.items, (long long)p->out.bytes);
+    return OUT_DONE;
 }
 
-/* Records the outcome of a production (the file is in place when it completed). */
-static void outcome_record(struct production *p, enum outcome o, const char *media_type,
-                           const char *ext, const char *sha)
+/*
+ * Records an outcome other than completion. The staging file is this attempt's alone (its
+ * name carries the attempt, created exclusively): removed before the row is given back, so a
+ * next claim of the same attempt number finds its name free.
+ */
+static void outcome_record(struct production *p, enum outcome o, const char *staging)
 {
     const struct db_export_claimed *c = p->c;
     struct db_error err = { .message = "" };
     enum mse_rc rc = MSE_OK;
-    bool running = true;
-    char name[400];
-    if (o == OUT_DONE) {
-        file_name(c, ext, name, sizeof(name));
-        rc = db_export_complete(p->ex->db, c->id, &p->n, sha, name, media_type, &running, &err);
-        if (rc == MSE_OK && running)
-            LOG_INFO(NULL, "export %s completed: %lld item(s), %lld byte(s)", c->id,
-                     (long long)p->n.items, (long long)p->out.bytes);
-    } else if (o == OUT_STOPPING) {
-        rc = db_export_requeue(p->ex->db, c->id, &err);
+    if (p->out.fd >= 0)
+        path_remove(c->id, staging);
+    p->n.bytes = p->out.bytes;
+    if (o == OUT_STOPPING) {
+        rc = db_export_requeue(p->ex->db, c, &err);
     } else if (o == OUT_FAILED) {
         LOG_WARN(NULL, "export %s failed: %s (%s)", c->id, p->text, p->code);
-        rc = db_export_fail(p->ex->db, c->id, &p->n, p->code, p->text, &err);
+        rc = db_export_fail(p->ex->db, c, &p->n, p->code, p->text, &err);
     }
     if (rc != MSE_OK)
         LOG_WARN(NULL, "export %s: its outcome was not recorded: %s", c->id, err.message);
-    /* Cancelled (removed), or not recorded as completed: no file may stay behind. */
-    if (o != OUT_DONE || rc != MSE_OK || !running)
-        files_remove(p->ex, c->id);
 }
 
 static void produce(struct exports *ex, const struct db_export_claimed *c)
@@ -513,13 +627,14 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
     p->c = c;
     p->out.fd = -1;
     p->out.md = EVP_MD_CTX_new();
+    clock_gettime(CLOCK_MONOTONIC, &p->progressed);
     LOG_INFO(NULL, "export %s (%s of %s as of %s) started", c->id, c->format, c->mailbox, c->as_of);
-    if (!exports_path(ex->srv->cfg.data_dir, c->id, true, staging) ||
-        !exports_path(ex->srv->cfg.data_dir, c->id, false, final)) {
+    if (!exports_path(ex->srv->cfg.data_dir, c->id, c->attempt, staging) ||
+        !exports_path(ex->srv->cfg.data_dir, c->id, 0, final)) {
         o = fail(p, "io_error", "%s", "the data directory's path is too long");
     } else if (!p->out.md || !EVP_DigestInit_ex(p->out.md, EVP_sha256(), NULL)) {
         o = fail(p, "out_of_memory", "%s", "out of memory");
-    } else if ((p->out.fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+    } else if ((p->out.fd = open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
         o = fail(p, "io_error", "the export's file cannot be created: %s", strerror(errno));
     } else {
         o = content_write(p, &media_type, &ext);
@@ -531,14 +646,14 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
         for (unsigned i = 0; i < 32; i++)
             snprintf(sha + 2 * i, 3, "%02x", digest[i]);
         p->n.bytes = p->out.bytes;
-        if (!file_commit(p, staging, final))
-            o = write_failed(p);
+        o = complete(p, staging, final, media_type, ext, sha);
     }
+    if (o != OUT_DONE)
+        outcome_record(p, o, staging);
     if (p->out.fd >= 0)
         close(p->out.fd);
     if (p->zip)
         archive_write_free(p->zip);
-    outcome_record(p, o, media_type, ext, sha);
     EVP_MD_CTX_free(p->out.md);
     free(p);
 }
@@ -547,13 +662,20 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
 static enum mse_rc exports_tick(struct exports *ex, struct db_error *err)
 {
     enum mse_rc rc = MSE_OK;
-    if (!ex->db)
+    if (!ex->db) {
         rc = db_connect(ex->srv->cfg.database_url, &ex->db, err);
+        if (rc == MSE_OK)
+            rc = db_export_session(ex->db, err);
+    }
+    if (rc == MSE_OK && !ex->swept) {
+        rc = exports_sweep(ex, err);
+        ex->swept = rc == MSE_OK;
+    }
     if (rc == MSE_OK)
-        rc = db_export_expire(ex->db, files_remove, ex, err);
+        rc = db_export_expire(ex->db, final_remove, ex, err);
     /* This connection holds no export's lock now: every lock it can take is a lost one's. */
     if (rc == MSE_OK)
-        rc = db_export_recover(ex->db, EXPORTS_MAX_ATTEMPTS, files_remove, ex, err);
+        rc = db_export_recover(ex->db, EXPORTS_MAX_ATTEMPTS, recovered_remove, ex, err);
     struct db_export_claimed c;
     bool found = false;
     if (rc == MSE_OK)
@@ -606,6 +728,9 @@ enum mse_rc exports_start(struct server_ctx *srv, struct exports **out, struct m
     if (!ex)
         return MSE_ERR_NOMEM;
     ex->srv = srv;
+    /* For tests only (docs/export.md): keeps a production running long enough to be seen. */
+    const char *delay = getenv("MSE_EXPORT_TEST_DELAY_MS");
+    ex->delay_ms = delay ? (unsigned)strtoul(delay, NULL, 10) % 60000u : 0;
     pthread_mutex_init(&ex->lock, NULL);
     pthread_cond_init(&ex->wake, NULL);
     if (pthread_create(&ex->thread, NULL, exports_main, ex) != 0) {

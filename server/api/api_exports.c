@@ -65,7 +65,12 @@ static void strings_read(const cJSON *in, const char *key, unsigned max, bool pa
         verr_add(v, field, "must name at least one (leave it out to select every one)");
         return;
     }
+    /* A member lost to memory would widen the selection to everything: no member, no export. */
     cJSON *out = cJSON_AddArrayToObject(sel, key);
+    if (!out) {
+        v->nomem = true;
+        return;
+    }
     int i = 0;
     for (const cJSON *e = arr->child; e; e = e->next, i++) {
         snprintf(at, sizeof(at), "%s[%d]", field, i);
@@ -76,8 +81,8 @@ static void strings_read(const cJSON *in, const char *key, unsigned max, bool pa
             continue;
         else if (path && e->valuestring[0] != '/')
             verr_add(v, at, "must be a folder path such as /Inbox/Projects");
-        else if (out)
-            cJSON_AddItemToArray(out, cJSON_CreateString(e->valuestring));
+        else if (!cJSON_AddItemToArray(out, cJSON_CreateString(e->valuestring)))
+            v->nomem = true;
     }
 }
 
@@ -94,8 +99,8 @@ static bool time_read(const cJSON *in, const char *key, cJSON *sel, struct verr 
         verr_add(v, field, "must be an RFC 3339 date-time such as 2026-03-29T01:00:00Z");
         return false;
     }
-    if (sel)
-        cJSON_AddStringToObject(sel, key, s);
+    if (sel && !cJSON_AddStringToObject(sel, key, s))
+        v->nomem = true;
     *out = s;
     return true;
 }
@@ -118,8 +123,8 @@ static void selection_read(const cJSON *body, struct export_input *in, struct ve
     if (jsonin_str(s, "selection", "mailbox", MSE_MAX_ADDRESS, JF_REQUIRED, v, &mailbox) == JF_OK) {
         if (!api_worker_address(mailbox, in->mailbox, sizeof(in->mailbox)))
             verr_add(v, "selection.mailbox", "must be an e-mail address");
-        else
-            cJSON_AddStringToObject(sel, "mailbox", in->mailbox);
+        else if (!cJSON_AddStringToObject(sel, "mailbox", in->mailbox))
+            v->nomem = true;
     }
     strings_read(s, "folder_ids", EXPORT_MAX_FOLDERS, false, sel, v);
     strings_read(s, "folder_paths", EXPORT_MAX_FOLDERS, true, sel, v);
@@ -130,8 +135,9 @@ static void selection_read(const cJSON *body, struct export_input *in, struct ve
     /* The archive cannot say what a mailbox will be: a later instant would change under it. */
     if (time_read(s, "as_of", NULL, v, &as_of, &in->as_of) && as_of > time(NULL))
         verr_add(v, "selection.as_of", "must not be in the future");
-    if (jsonin_bool(s, "selection", "include_deleted", 0, v, &deleted) == JF_OK)
-        cJSON_AddBoolToObject(sel, "include_deleted", deleted);
+    if (jsonin_bool(s, "selection", "include_deleted", 0, v, &deleted) == JF_OK &&
+        !cJSON_AddBoolToObject(sel, "include_deleted", deleted))
+        v->nomem = true;
     /* Appointments have no versions and are not kept once deleted (docs/sync-recover.md). */
     if (in->format == FORMAT_ICS && in->as_of)
         verr_add(v, "selection.as_of",
@@ -193,7 +199,12 @@ void api_exports_create(struct request *req)
     char id[37], *selection = NULL;
     verr_init(&v);
     input_read(body, &in, &v);
-    if (verr_any(&v) || v.nomem) {
+    /* Out of memory is never a narrower (or wider) export: nothing is queued. */
+    if (v.nomem) {
+        problem_send_rc(req, MSE_ERR_NOMEM, NULL);
+        goto out;
+    }
+    if (verr_any(&v)) {
         problem_send_fields(req, 422, "the export is not valid", &v);
         goto out;
     }
@@ -235,13 +246,15 @@ void api_exports_get(struct request *req)
     api_get_doc(req, "export", "no export with this id", db_export_get);
 }
 
-/* Removes an export's file (and a staging file the producer has not removed yet). */
-static void export_files_remove(struct request *req, const char *id)
+/*
+ * Removes an export's file. A running production's staging file is its producer's to remove
+ * (it sees the row gone); one a crash left behind goes at the next start-up's sweep.
+ */
+static void export_file_remove(struct request *req, const char *id)
 {
     char path[EXPORTS_PATH_MAX];
-    for (int staging = 0; staging < 2; staging++)
-        if (exports_path(req->srv->cfg.data_dir, id, staging, path))
-            (void)unlink(path);
+    if (exports_path(req->srv->cfg.data_dir, id, 0, path))
+        (void)unlink(path);
 }
 
 void api_exports_delete(struct request *req)
@@ -262,7 +275,7 @@ void api_exports_delete(struct request *req)
     else if (tx_audit(&tx, "export.delete", "export", id, before.json, NULL)) {
         /* A running production sees its row gone at its next page and stops. */
         tx_commit_reply(&tx, 204, NULL, NULL, -1);
-        export_files_remove(req, id);
+        export_file_remove(req, id);
     }
 out:
     db_doc_cleanup(&before);
@@ -274,9 +287,8 @@ static enum mse_rc download_audit(struct request *req, struct db *db, const char
     struct db_error err;
     cJSON *o = cJSON_CreateObject();
     const char *range = http_header(req, "Range");
-    if (o && range && strlen(range) < 200)
-        cJSON_AddStringToObject(o, "range", range);
-    char *after = o ? cJSON_PrintUnformatted(o) : NULL;
+    bool ok = o && (!range || strlen(range) >= 200 || cJSON_AddStringToObject(o, "range", range));
+    char *after = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!after)
         return MSE_ERR_NOMEM;
@@ -292,8 +304,7 @@ static bool file_open(struct request *req, const char *id, const struct db_expor
 {
     char path[EXPORTS_PATH_MAX];
     struct stat st;
-    *fd = exports_path(req->srv->cfg.data_dir, id, false, path) ? open(path, O_RDONLY | O_CLOEXEC)
-                                                                : -1;
+    *fd = exports_path(req->srv->cfg.data_dir, id, 0, path) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_size == f->bytes)
         return true;
     if (*fd >= 0)
