@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,6 +31,15 @@
 #include "log.h"
 #include "mboxrd.h"
 #include "server.h"
+
+/* Room for a directory's name: what file systems take (255 bytes), less a uniquifier. */
+#define ZIP_COMPONENT_MAX 240
+#define ZIP_DIR_MAX       1024
+
+/* A directory of the ZIP given to a folder path's prefix (both malloc'd). */
+struct zip_named {
+    char *path, *dir;
+};
 
 /* Rows per page of the selection, and how often progress (and cancellation) is looked at. */
 #define EXPORTS_PAGE 200
@@ -173,8 +183,11 @@ struct production {
     struct out out;
     struct archive *zip; /* eml_zip, or mbox of several folders */
     bool entry_open;
-    char folder[1024]; /* the folder being written (mbox: the entry's) */
-    unsigned number;   /* messages written, for entry names */
+    char folder[1024];         /* the folder being written (mbox: the entry's) */
+    char dir[ZIP_DIR_MAX + 1]; /* its directory in the ZIP ("Inbox/Projects/") */
+    struct zip_named *named;   /* the directories given so far */
+    size_t n_named, cap_named;
+    unsigned number; /* messages written, for entry names */
     struct mboxrd_quoter quoter;
     struct timespec progressed; /* when progress was last recorded */
     char code[64];
@@ -225,29 +238,104 @@ static enum outcome item_skip(struct production *p, const char *item_id, const c
 }
 
 /*
- * A folder path as ZIP entry directories: the components without the leading '/', each
- * kept to what every unpacker takes ('.' and '..' and characters that are separators or
- * controls elsewhere become '_').
+ * One component of a folder path as every unpacker takes it: characters that are separators
+ * or controls elsewhere become '_', trailing dots and spaces go (Windows drops them), one made
+ * only of them is "_", and a long one is cut where a UTF-8 character begins.
  */
-static void zip_dir(const char *path, char *out, size_t size)
+static size_t zip_component(const char *s, size_t len, char *out)
 {
     size_t w = 0;
-    for (const char *s = path; *s && w + 2 < size;) {
+    if (len > ZIP_COMPONENT_MAX) {
+        len = ZIP_COMPONENT_MAX;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+            len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[w++] = c < 0x20 || c == 0x7f || strchr("\\:*?\"<>|", c) ? '_' : (char)c;
+    }
+    while (w > 0 && (out[w - 1] == '.' || out[w - 1] == ' '))
+        w--;
+    if (w == 0)
+        out[w++] = '_';
+    out[w] = '\0';
+    return w;
+}
+
+/* Whether a directory name is taken, case folded (unpackers on Windows and macOS fold). */
+static bool zip_taken(const struct production *p, const char *dir)
+{
+    for (size_t i = 0; i < p->n_named; i++)
+        if (strcasecmp(p->named[i].dir, dir) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * A folder path as ZIP entry directories ("Inbox/Projects/"), each prefix of the path given
+ * its own: two folders whose names sanitise (or case fold) to one directory get "~2", "~3"…,
+ * so neither's mail lands in the other's. false: out of memory.
+ */
+static bool zip_dir(struct production *p, const char *path, char out[ZIP_DIR_MAX])
+{
+    size_t w = 0;
+    out[0] = '\0';
+    for (const char *s = path; *s;) {
         s += strspn(s, "/");
         size_t len = strcspn(s, "/");
         if (len == 0)
             break;
-        bool dots = (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.');
-        for (size_t i = 0; i < len && w + 2 < size; i++) {
-            unsigned char c = (unsigned char)s[i];
-            out[w++] = dots || c < 0x20 || c == 0x7f || strchr("\\:*?\"<>|", c) ? '_' : (char)c;
+        size_t prefix = (size_t)(s + len - path);
+        struct zip_named *known = NULL;
+        for (size_t i = 0; i < p->n_named && !known; i++)
+            if (strncmp(p->named[i].path, path, prefix) == 0 && !p->named[i].path[prefix])
+                known = &p->named[i];
+        if (known) {
+            w = (size_t)snprintf(out, ZIP_DIR_MAX, "%s", known->dir);
+        } else {
+            char comp[ZIP_COMPONENT_MAX + 1], dir[ZIP_DIR_MAX];
+            zip_component(s, len, comp);
+            int n = snprintf(dir, sizeof(dir), "%s%s%s", out, w ? "/" : "", comp);
+            for (unsigned k = 2; n > 0 && n < (int)sizeof(dir) && zip_taken(p, dir); k++)
+                n = snprintf(dir, sizeof(dir), "%s%s%s~%u", out, w ? "/" : "", comp, k);
+            if (n < 0 || n >= (int)sizeof(dir) - 1)
+                break; /* deeper than a name can be: the rest of the path is left out */
+            if (p->n_named == p->cap_named) {
+                size_t cap = p->cap_named ? 2 * p->cap_named : 16;
+                struct zip_named *grown = realloc(p->named, cap * sizeof(*grown));
+                if (!grown)
+                    return false;
+                p->named = grown;
+                p->cap_named = cap;
+            }
+            struct zip_named *e = &p->named[p->n_named];
+            e->path = strndup(path, prefix);
+            e->dir = strdup(dir);
+            if (!e->path || !e->dir) {
+                free(e->path);
+                free(e->dir);
+                return false;
+            }
+            p->n_named++;
+            w = (size_t)n;
+            memcpy(out, dir, w + 1);
         }
-        out[w++] = '/';
         s += len;
     }
     if (w == 0)
-        out[w++] = '_', out[w++] = '/';
+        out[w++] = '_';
+    out[w++] = '/';
     out[w] = '\0';
+    return true;
+}
+
+static void zip_named_free(struct production *p)
+{
+    for (size_t i = 0; i < p->n_named; i++) {
+        free(p->named[i].path);
+        free(p->named[i].dir);
+    }
+    free(p->named);
 }
 
 /* Starts a ZIP entry (size < 0: unknown, written with a data descriptor). */
@@ -303,9 +391,8 @@ static enum outcome message_copy(struct production *p, const struct db_export_me
                          rc == MSE_ERR_CRYPTO ? "content_corrupt" : "content_missing", serr.msg);
     bool ok = true;
     if (!mbox) {
-        char name[1200], dir[1024];
-        zip_dir(m->folder_path, dir, sizeof(dir));
-        snprintf(name, sizeof(name), "%s%06u-%.12s.eml", dir, ++p->number, m->sha256);
+        char name[ZIP_DIR_MAX + 64];
+        snprintf(name, sizeof(name), "%s%06u-%.12s.eml", p->dir, ++p->number, m->sha256);
         ok = entry_begin(p, name, size, m->at);
     } else {
         char line[MBOXRD_FROM_LINE_MAX];
@@ -344,12 +431,15 @@ static enum outcome folder_next(struct production *p, const char *path, bool mbo
         return OUT_DONE;
     snprintf(p->folder, sizeof(p->folder), "%s", path);
     p->n.folders++;
-    if (!mbox || !p->zip)
+    if (!p->zip)
         return OUT_DONE;
-    char dir[1024], name[1100];
-    zip_dir(path, dir, sizeof(dir));
-    dir[strlen(dir) - 1] = '\0'; /* "Inbox/Sub/" → "Inbox/Sub.mbox" */
-    snprintf(name, sizeof(name), "%s.mbox", dir);
+    if (!zip_dir(p, path, p->dir))
+        return fail(p, "out_of_memory", "%s", "out of memory");
+    if (!mbox)
+        return OUT_DONE;
+    char name[ZIP_DIR_MAX + 8];
+    /* "Inbox/Sub/" → "Inbox/Sub.mbox" */
+    snprintf(name, sizeof(name), "%.*s.mbox", (int)strlen(p->dir) - 1, p->dir);
     if (!entry_end(p) || !entry_begin(p, name, -1, time(NULL)))
         return write_failed(p);
     return OUT_DONE;
@@ -655,6 +745,7 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
     if (p->zip)
         archive_write_free(p->zip);
     EVP_MD_CTX_free(p->out.md);
+    zip_named_free(p);
     free(p);
 }
 

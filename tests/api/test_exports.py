@@ -370,18 +370,67 @@ def peak_rss_kib(pid):
         return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
 
 
-def fill(api, anon, n, size, name="Inbox"):
-    """A mailbox of n incompressible messages of size bytes in one folder; its address."""
+def mailbox_of(api, anon, contents, name="Inbox"):
+    """A mailbox whose one folder holds messages of these contents; its address."""
+    return folders_of(api, anon, {name: contents})
+
+
+def folders_of(api, anon, folders):
+    """A mailbox of top folders {name: [content, ...]}; its address."""
     site, conn = make_connection(api)
     s = SyncSession(api, anon, site, conn)
-    ok(s.hierarchy([folder("f", name)]))
-    for i in range(n):
-        data = b"Subject: big\r\n\r\n" + os.urandom(size)
-        sha = hashlib.sha256(data).hexdigest()
-        assert s.w.put_content(sha, data).status_code in (200, 201)
-        ok(s.folder("f", [message(f"m{i}", "f", content_sha256=sha, content_size=len(data))]))
+    ok(s.hierarchy([folder(f"f{k}", name) for k, name in enumerate(folders)]))
+    i = 0
+    for k, contents in enumerate(folders.values()):
+        for data in contents:
+            sha = hashlib.sha256(data).hexdigest()
+            assert s.w.put_content(sha, data).status_code in (200, 201)
+            ok(s.folder(f"f{k}", [message(f"m{i}", f"f{k}", content_sha256=sha,
+                                          content_size=len(data))]))
+            i += 1
     s.end()
     return s.mailbox
+
+
+def test_zip_names_never_merge_folders(api, anon):
+    """Folder names an unpacker would take as one (after sanitising, case folded), or that no
+    file system takes (dots and spaces only, trailing dots), each get a directory of their own.
+    A long name is cut where a UTF-8 character begins."""
+    names = ["A:B", "A?B", "Inbox", "INBOX", "..", ". .", "Notes. ", "é" * 200]
+    contents = {n: [b"Subject: %d\r\n\r\nin folder %d\r\n" % (k, k)]
+                for k, n in enumerate(names)}
+    box = folders_of(api, anon, contents)
+    e, data = produced(api, {"mailbox": box})
+    tree = eml_tree(data)
+    assert e["folders"] == len(names) and len(tree) == len(names), tree
+    assert len({d.lower() for d in tree}) == len(names)
+    for d in tree:
+        assert d and not d.endswith((".", " ")) and d not in (".", ".."), d
+        d.encode("utf-8")  # whole characters only (zipfile decodes the flagged UTF-8 names)
+    assert sorted(h for v in tree.values() for h in v) == sorted(
+        hashlib.sha256(c[0]).hexdigest() for c in contents.values())
+    # Paths come in byte order ("/INBOX" before "/Inbox"): the later one is uniquified.
+    assert {"A_B", "A_B~2", "INBOX", "Inbox~2", "_", "_~2", "Notes"} <= set(tree), tree
+    _, data = produced(api, {"mailbox": box}, "mbox")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        entries = z.namelist()
+    assert len(entries) == len(names) and len({n.lower() for n in entries}) == len(names)
+
+
+def fill(api, anon, n, size, name="Inbox"):
+    """A mailbox of n incompressible messages of size bytes in one folder; its address."""
+    return mailbox_of(api, anon, (b"Subject: big\r\n\r\n" + os.urandom(size) for _ in range(n)),
+                      name)
+
+
+def test_mbox_long_quote_runs_round_trip(api, anon):
+    """However long a line's leading run of '>' before "From ", a reader gets the bytes back."""
+    data = (b"Subject: q\r\n\r\n" + b">" * 100 + b"From the deep\r\n" + b">" * 59
+            + b"From x\r\nFrom top\r\n")
+    e, out = produced(api, {"mailbox": mailbox_of(api, anon, [data])}, "mbox")
+    assert b"\n" + b">" * 101 + b"From the deep" in out
+    assert [hashlib.sha256(m).hexdigest() for m in mbox_messages(out)] == [
+        hashlib.sha256(data).hexdigest()]
 
 
 def part_size(path):
