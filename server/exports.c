@@ -51,6 +51,7 @@ struct exports {
     pthread_cond_t wake;
     atomic_bool stop;
     struct db *db;
+    struct db *snap;   /* the reads of a production: one snapshot (a second connection) */
     bool swept;        /* the exports directory was swept since start-up */
     unsigned delay_ms; /* MSE_EXPORT_TEST_DELAY_MS: for tests only, a pause after each item */
 };
@@ -429,6 +430,10 @@ static enum outcome folder_next(struct production *p, const char *path, bool mbo
 {
     if (strcmp(p->folder, path) == 0 && p->n.folders > 0)
         return OUT_DONE;
+    /* One snapshot counted one folder: another one here means the reads disagree. */
+    if (mbox && !p->zip && p->n.folders > 0)
+        return fail(p, "inconsistent_read",
+                    "a second folder (%s) appeared in a selection counted as one", path);
     snprintf(p->folder, sizeof(p->folder), "%s", path);
     p->n.folders++;
     if (!p->zip)
@@ -480,7 +485,7 @@ static enum outcome messages_write(struct production *p, bool mbox)
     for (int rows = EXPORTS_PAGE; o == OUT_DONE && rows == EXPORTS_PAGE;) {
         struct db_res res;
         struct db_error err;
-        if (db_export_messages(p->ex->db, p->c->selection, p->c->as_of, after, after_seq,
+        if (db_export_messages(p->ex->snap, p->c->selection, p->c->as_of, after, after_seq,
                                EXPORTS_PAGE, &res, &err) != MSE_OK) {
             o = fail(p, "database", "reading the selection failed: %s", err.message);
             break;
@@ -524,8 +529,8 @@ static enum outcome events_write(struct production *p)
     for (int rows = EXPORTS_PAGE; o == OUT_DONE && rows == EXPORTS_PAGE;) {
         struct db_res res;
         struct db_error err;
-        if (db_export_appointments(p->ex->db, p->c->selection, after, after_seq, EXPORTS_PAGE, &res,
-                                   &err) != MSE_OK) {
+        if (db_export_appointments(p->ex->snap, p->c->selection, after, after_seq, EXPORTS_PAGE,
+                                   &res, &err) != MSE_OK) {
             o = fail(p, "database", "reading the selection failed: %s", err.message);
             break;
         }
@@ -605,7 +610,7 @@ static enum outcome content_write(struct production *p, const char **media_type,
     int64_t folders = 0;
     struct db_error err;
     if (mbox &&
-        db_export_folder_count(p->ex->db, p->c->selection, p->c->as_of, &folders, &err) != MSE_OK)
+        db_export_folder_count(p->ex->snap, p->c->selection, p->c->as_of, &folders, &err) != MSE_OK)
         return fail(p, "database", "reading the selection failed: %s", err.message);
     /* One folder is one mbox file; several are a ZIP of them. */
     bool zip = !mbox || folders > 1;
@@ -703,12 +708,35 @@ static void outcome_record(struct production *p, enum outcome o, const char *sta
         LOG_WARN(NULL, "export %s: its outcome was not recorded: %s", c->id, err.message);
 }
 
+/*
+ * Opens the production's snapshot: the folder count and every page are read as of one
+ * instant, so the file is the selection as one consistent state of the archive (at the cost
+ * of holding back vacuum's horizon while the export runs).
+ */
+static enum mse_rc snapshot_begin(struct exports *ex, struct db_error *err)
+{
+    enum mse_rc rc = MSE_OK;
+    if (!ex->snap)
+        rc = db_connect(ex->srv->cfg.database_url, &ex->snap, err);
+    if (rc == MSE_OK)
+        rc = db_begin(ex->snap, err);
+    if (rc == MSE_OK)
+        rc = db_exec_script(ex->snap, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                            err);
+    if (rc != MSE_OK && ex->snap) {
+        db_close(ex->snap); /* a broken one is opened again next time */
+        ex->snap = NULL;
+    }
+    return rc;
+}
+
 static void produce(struct exports *ex, const struct db_export_claimed *c)
 {
     struct production *p = calloc(1, sizeof(*p));
     char staging[EXPORTS_PATH_MAX], final[EXPORTS_PATH_MAX], sha[65] = "";
     const char *media_type = NULL, *ext = NULL;
     enum outcome o = OUT_FAILED;
+    struct db_error err;
     if (!p) {
         LOG_WARN(NULL, "export %s: out of memory; it is given back", c->id);
         return;
@@ -726,9 +754,13 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
         o = fail(p, "out_of_memory", "%s", "out of memory");
     } else if ((p->out.fd = open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
         o = fail(p, "io_error", "the export's file cannot be created: %s", strerror(errno));
+    } else if (snapshot_begin(ex, &err) != MSE_OK) {
+        o = fail(p, "database", "reading the selection failed: %s", err.message);
     } else {
         o = content_write(p, &media_type, &ext);
     }
+    if (ex->snap)
+        db_rollback(ex->snap); /* read only: nothing to keep */
     if (o == OUT_DONE) {
         unsigned char digest[32];
         unsigned len = 0;
@@ -845,6 +877,7 @@ void exports_stop(struct exports *ex)
     pthread_mutex_unlock(&ex->lock);
     pthread_join(ex->thread, NULL);
     db_close(ex->db);
+    db_close(ex->snap);
     pthread_mutex_destroy(&ex->lock);
     pthread_cond_destroy(&ex->wake);
     free(ex);

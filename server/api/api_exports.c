@@ -223,9 +223,13 @@ void api_exports_create(struct request *req)
     struct db_export_in row = { formats[in.format], in.mailbox, selection, in.as_of,
                                 req->srv->cfg.export_ttl_seconds };
     mse_uuid_new(id);
+    bool inserted = false;
     if (rc == MSE_OK)
-        rc = db_export_insert(tx.db, id, &row, api_actor(req), &err);
-    if (rc != MSE_OK)
+        rc = db_export_insert(tx.db, id, &row, api_actor(req), &inserted, &err);
+    if (rc == MSE_OK && !inserted) {
+        verr_add(&v, "selection.as_of", "must not be in the future (of the database's clock)");
+        tx_fail_fields(&tx, 422, "the export is not valid", &v);
+    } else if (rc != MSE_OK)
         tx_fail_rc(&tx, rc, NULL);
     else
         export_reply(&tx, id);

@@ -25,9 +25,11 @@
 /* Every change stamps updated_at: its microseconds are the document's version. */
 #define EXPORT_VERSION "(extract(epoch FROM e.updated_at) * 1000000)::bigint"
 
+/* as_of is checked against the database's clock: the one every read of the export uses. */
 DB_STMT(export_insert, 7, false,
         "INSERT INTO exports (id, format, mailbox, selection, as_of, created_by, ttl_seconds)"
-        " VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6, $7::int)");
+        " SELECT $1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6, $7::int"
+        " WHERE $5::timestamptz IS NULL OR $5::timestamptz <= now()");
 DB_STMT(export_get, 1, true,
         "SELECT " EXPORT_JSON ", " EXPORT_VERSION " FROM exports e WHERE e.id = $1");
 DB_STMT(export_get_lock, 1, false,
@@ -147,13 +149,16 @@ DB_STMT(export_appointments, 4, true,
         " FROM mse_selection_appointments($1::jsonb, $2, $3::bigint, $4::int) r,"
         " LATERAL (SELECT (r.a).*) a");
 
+static enum mse_rc run_one(struct db *db, struct db_stmt *st, const char *const *params,
+                           bool *touched, struct db_error *err);
+
 enum mse_rc db_export_insert(struct db *db, const char *id, const struct db_export_in *in,
-                             const char *actor, struct db_error *err)
+                             const char *actor, bool *inserted, struct db_error *err)
 {
     char ttl[16];
     snprintf(ttl, sizeof(ttl), "%u", in->ttl_seconds);
     const char *params[] = { id, in->format, in->mailbox, in->selection, in->as_of, actor, ttl };
-    return db_run(db, &export_insert, params, err);
+    return run_one(db, &export_insert, params, inserted, err);
 }
 
 enum mse_rc db_export_get(struct db *db, const char *id, bool lock, struct db_doc *doc,

@@ -25,8 +25,9 @@ struct db_export_in {
     unsigned ttl_seconds;  /* the file is kept this long once completed */
 };
 
+/* *inserted false when as_of is after the database's now() (nothing inserted). */
 enum mse_rc db_export_insert(struct db *db, const char *id, const struct db_export_in *in,
-                             const char *actor, struct db_error *err) MSE_WUR;
+                             const char *actor, bool *inserted, struct db_error *err) MSE_WUR;
 /* The rendered export; lock takes the row FOR UPDATE. NOT_FOUND when there is none. */
 enum mse_rc db_export_get(struct db *db, const char *id, bool lock, struct db_doc *doc,
                           struct db_error *err) MSE_WUR;
