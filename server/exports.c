@@ -118,10 +118,13 @@ static enum mse_rc exports_sweep(struct exports *ex, struct db_error *err)
         memcpy(id, e->d_name, 36);
         id[36] = '\0';
         bool staging = len > 36;
-        char tail[32] = "";
-        if (staging && (len - 36 >= sizeof(tail) ||
-                        sscanf(e->d_name + 36, ".%lld.part%1s", &attempt, tail) != 1))
-            continue; /* not a name exports give */
+        /* <id>.<attempt>.part, or <id>.part as the first release named them (attempt 0). */
+        if (staging && strcmp(e->d_name + 36, ".part") != 0) {
+            char *end = NULL;
+            attempt = e->d_name[36] == '.' ? strtoll(e->d_name + 37, &end, 10) : 0;
+            if (attempt <= 0 || !end || strcmp(end, ".part") != 0)
+                continue; /* not a name exports give */
+        }
         rc = db_export_file_owner(ex->db, id, state, &attempts, err);
         if (rc == MSE_ERR_INVALID) { /* not a uuid: not ours */
             rc = MSE_OK;
