@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,15 @@
 #include "mboxrd.h"
 #include "server.h"
 
+/* Room for a directory's name: what file systems take (255 bytes), less a uniquifier. */
+#define ZIP_COMPONENT_MAX 240
+#define ZIP_DIR_MAX       1024
+
+/* A directory of the ZIP given to a folder path's prefix (both malloc'd). */
+struct zip_named {
+    char *path, *dir;
+};
+
 /* Rows per page of the selection, and how often progress (and cancellation) is looked at. */
 #define EXPORTS_PAGE 200
 
@@ -40,24 +51,95 @@ struct exports {
     pthread_cond_t wake;
     atomic_bool stop;
     struct db *db;
+    struct db *snap;   /* the reads of a production: one snapshot (a second connection) */
+    bool swept;        /* the exports directory was swept since start-up */
+    unsigned delay_ms; /* MSE_EXPORT_TEST_DELAY_MS: for tests only, a pause after each item */
 };
 
-bool exports_path(const char *data_dir, const char *id, bool staging, char out[EXPORTS_PATH_MAX])
+bool exports_path(const char *data_dir, const char *id, int64_t attempt, char out[EXPORTS_PATH_MAX])
 {
-    int n = snprintf(out, EXPORTS_PATH_MAX, "%s/exports/%s%s", data_dir, id,
-                     staging ? ".part" : "");
+    int n = attempt > 0 ? snprintf(out, EXPORTS_PATH_MAX, "%s/exports/%s.%lld.part", data_dir, id,
+                                   (long long)attempt)
+                        : snprintf(out, EXPORTS_PATH_MAX, "%s/exports/%s", data_dir, id);
     return n > 0 && n < EXPORTS_PATH_MAX;
 }
 
-/* Removes an export's file and its staging file (absent is fine). */
-static void files_remove(void *arg, const char *id)
+static void path_remove(const char *id, const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        LOG_WARN(NULL, "export %s: cannot remove %s: %s", id, path, strerror(errno));
+}
+
+/* Removes the staging files of an export's attempts 1 … upto (absent is fine). */
+static void staging_remove(const struct exports *ex, const char *id, int64_t upto)
+{
+    char path[EXPORTS_PATH_MAX];
+    for (int64_t k = 1; k <= upto; k++)
+        if (exports_path(ex->srv->cfg.data_dir, id, k, path))
+            path_remove(id, path);
+}
+
+/* A lost producer's export was recovered: the staging files of its attempts go. */
+static void recovered_remove(void *arg, const char *id, int64_t attempts)
+{
+    staging_remove(arg, id, attempts);
+}
+
+/* An expiring export's file (absent is fine). */
+static void final_remove(void *arg, const char *id, int64_t attempts)
 {
     const struct exports *ex = arg;
     char path[EXPORTS_PATH_MAX];
-    for (int staging = 0; staging < 2; staging++)
-        if (exports_path(ex->srv->cfg.data_dir, id, staging, path) && unlink(path) != 0 &&
-            errno != ENOENT)
-            LOG_WARN(NULL, "export %s: cannot remove %s: %s", id, path, strerror(errno));
+    (void)attempts;
+    if (exports_path(ex->srv->cfg.data_dir, id, 0, path))
+        path_remove(id, path);
+}
+
+/*
+ * At start-up: a file no row accounts for is removed (a crash between a row's change and its
+ * file's removal left it). A file is an export's while it is completed or running (it is being
+ * put in place, or it will be produced again); a staging file while its attempt runs.
+ */
+static enum mse_rc exports_sweep(struct exports *ex, struct db_error *err)
+{
+    char dir[EXPORTS_PATH_MAX], path[EXPORTS_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/exports", ex->srv->cfg.data_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return MSE_OK;
+    enum mse_rc rc = MSE_OK;
+    for (struct dirent *e; rc == MSE_OK && (e = readdir(d));) {
+        char id[37], state[16];
+        long long attempt = 0;
+        int64_t attempts = 0;
+        size_t len = strlen(e->d_name);
+        if (len < 36 || e->d_name[0] == '.')
+            continue;
+        memcpy(id, e->d_name, 36);
+        id[36] = '\0';
+        bool staging = len > 36;
+        /* <id>.<attempt>.part, or <id>.part as the first release named them (attempt 0). */
+        if (staging && strcmp(e->d_name + 36, ".part") != 0) {
+            char *end = NULL;
+            attempt = e->d_name[36] == '.' ? strtoll(e->d_name + 37, &end, 10) : 0;
+            if (attempt <= 0 || !end || strcmp(end, ".part") != 0)
+                continue; /* not a name exports give */
+        }
+        rc = db_export_file_owner(ex->db, id, state, &attempts, err);
+        if (rc == MSE_ERR_INVALID) { /* not a uuid: not ours */
+            rc = MSE_OK;
+            continue;
+        }
+        bool keep = staging ? strcmp(state, "running") == 0 && attempt == attempts
+                            : strcmp(state, "completed") == 0 || strcmp(state, "running") == 0;
+        if (rc == MSE_OK && !keep &&
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path)) {
+            LOG_INFO(NULL, "export %s: removing %s, which no export accounts for", id, path);
+            path_remove(id, path);
+        }
+    }
+    closedir(d);
+    return rc;
 }
 
 /* ---- the output: a file hashed and counted as it is written ---- */
@@ -105,9 +187,13 @@ struct production {
     struct out out;
     struct archive *zip; /* eml_zip, or mbox of several folders */
     bool entry_open;
-    char folder[1024]; /* the folder being written (mbox: the entry's) */
-    unsigned number;   /* messages written, for entry names */
+    char folder[1024];         /* the folder being written (mbox: the entry's) */
+    char dir[ZIP_DIR_MAX + 1]; /* its directory in the ZIP ("Inbox/Projects/") */
+    struct zip_named *named;   /* the directories given so far */
+    size_t n_named, cap_named;
+    unsigned number; /* messages written, for entry names */
     struct mboxrd_quoter quoter;
+    struct timespec progressed; /* when progress was last recorded */
     char code[64];
     char text[512];
     char buf[BLOBSTORE_CHUNK];
@@ -142,7 +228,7 @@ static enum outcome item_note(struct production *p, const char *item_id, const c
                               const char *code, const char *detail)
 {
     struct db_error err;
-    if (db_export_error_add(p->ex->db, p->c->id, item_id, path, code, detail, &err) != MSE_OK)
+    if (db_export_error_add(p->ex->db, p->c, item_id, path, code, detail, &err) != MSE_OK)
         return fail(p, "database", "recording a skipped item failed: %s", err.message);
     return OUT_DONE;
 }
@@ -156,29 +242,104 @@ static enum outcome item_skip(struct production *p, const char *item_id, const c
 }
 
 /*
- * A folder path as ZIP entry directories: the components without the leading '/', each
- * kept to what every unpacker takes ('.' and '..' and characters that are separators or
- * controls elsewhere become '_').
+ * One component of a folder path as every unpacker takes it: characters that are separators
+ * or controls elsewhere become '_', trailing dots and spaces go (Windows drops them), one made
+ * only of them is "_", and a long one is cut where a UTF-8 character begins.
  */
-static void zip_dir(const char *path, char *out, size_t size)
+static size_t zip_component(const char *s, size_t len, char *out)
 {
     size_t w = 0;
-    for (const char *s = path; *s && w + 2 < size;) {
+    if (len > ZIP_COMPONENT_MAX) {
+        len = ZIP_COMPONENT_MAX;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+            len--;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out[w++] = c < 0x20 || c == 0x7f || strchr("\\:*?\"<>|", c) ? '_' : (char)c;
+    }
+    while (w > 0 && (out[w - 1] == '.' || out[w - 1] == ' '))
+        w--;
+    if (w == 0)
+        out[w++] = '_';
+    out[w] = '\0';
+    return w;
+}
+
+/* Whether a directory name is taken, case folded (unpackers on Windows and macOS fold). */
+static bool zip_taken(const struct production *p, const char *dir)
+{
+    for (size_t i = 0; i < p->n_named; i++)
+        if (strcasecmp(p->named[i].dir, dir) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * A folder path as ZIP entry directories ("Inbox/Projects/"), each prefix of the path given
+ * its own: two folders whose names sanitise (or case fold) to one directory get "~2", "~3"…,
+ * so neither's mail lands in the other's. false: out of memory.
+ */
+static bool zip_dir(struct production *p, const char *path, char out[ZIP_DIR_MAX])
+{
+    size_t w = 0;
+    out[0] = '\0';
+    for (const char *s = path; *s;) {
         s += strspn(s, "/");
         size_t len = strcspn(s, "/");
         if (len == 0)
             break;
-        bool dots = (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.');
-        for (size_t i = 0; i < len && w + 2 < size; i++) {
-            unsigned char c = (unsigned char)s[i];
-            out[w++] = dots || c < 0x20 || c == 0x7f || strchr("\\:*?\"<>|", c) ? '_' : (char)c;
+        size_t prefix = (size_t)(s + len - path);
+        struct zip_named *known = NULL;
+        for (size_t i = 0; i < p->n_named && !known; i++)
+            if (strncmp(p->named[i].path, path, prefix) == 0 && !p->named[i].path[prefix])
+                known = &p->named[i];
+        if (known) {
+            w = (size_t)snprintf(out, ZIP_DIR_MAX, "%s", known->dir);
+        } else {
+            char comp[ZIP_COMPONENT_MAX + 1], dir[ZIP_DIR_MAX];
+            zip_component(s, len, comp);
+            int n = snprintf(dir, sizeof(dir), "%s%s%s", out, w ? "/" : "", comp);
+            for (unsigned k = 2; n > 0 && n < (int)sizeof(dir) && zip_taken(p, dir); k++)
+                n = snprintf(dir, sizeof(dir), "%s%s%s~%u", out, w ? "/" : "", comp, k);
+            if (n < 0 || n >= (int)sizeof(dir) - 1)
+                break; /* deeper than a name can be: the rest of the path is left out */
+            if (p->n_named == p->cap_named) {
+                size_t cap = p->cap_named ? 2 * p->cap_named : 16;
+                struct zip_named *grown = realloc(p->named, cap * sizeof(*grown));
+                if (!grown)
+                    return false;
+                p->named = grown;
+                p->cap_named = cap;
+            }
+            struct zip_named *e = &p->named[p->n_named];
+            e->path = strndup(path, prefix);
+            e->dir = strdup(dir);
+            if (!e->path || !e->dir) {
+                free(e->path);
+                free(e->dir);
+                return false;
+            }
+            p->n_named++;
+            w = (size_t)n;
+            memcpy(out, dir, w + 1);
         }
-        out[w++] = '/';
         s += len;
     }
     if (w == 0)
-        out[w++] = '_', out[w++] = '/';
+        out[w++] = '_';
+    out[w++] = '/';
     out[w] = '\0';
+    return true;
+}
+
+static void zip_named_free(struct production *p)
+{
+    for (size_t i = 0; i < p->n_named; i++) {
+        free(p->named[i].path);
+        free(p->named[i].dir);
+    }
+    free(p->named);
 }
 
 /* Starts a ZIP entry (size < 0: unknown, written with a data descriptor). */
@@ -234,9 +395,8 @@ static enum outcome message_copy(struct production *p, const struct db_export_me
                          rc == MSE_ERR_CRYPTO ? "content_corrupt" : "content_missing", serr.msg);
     bool ok = true;
     if (!mbox) {
-        char name[1200], dir[1024];
-        zip_dir(m->folder_path, dir, sizeof(dir));
-        snprintf(name, sizeof(name), "%s%06u-%.12s.eml", dir, ++p->number, m->sha256);
+        char name[ZIP_DIR_MAX + 64];
+        snprintf(name, sizeof(name), "%s%06u-%.12s.eml", p->dir, ++p->number, m->sha256);
         ok = entry_begin(p, name, size, m->at);
     } else {
         char line[MBOXRD_FROM_LINE_MAX];
@@ -273,29 +433,50 @@ static enum outcome folder_next(struct production *p, const char *path, bool mbo
 {
     if (strcmp(p->folder, path) == 0 && p->n.folders > 0)
         return OUT_DONE;
+    /* One snapshot counted one folder: another one here means the reads disagree. */
+    if (mbox && !p->zip && p->n.folders > 0)
+        return fail(p, "inconsistent_read",
+                    "a second folder (%s) appeared in a selection counted as one", path);
     snprintf(p->folder, sizeof(p->folder), "%s", path);
     p->n.folders++;
-    if (!mbox || !p->zip)
+    if (!p->zip)
         return OUT_DONE;
-    char dir[1024], name[1100];
-    zip_dir(path, dir, sizeof(dir));
-    dir[strlen(dir) - 1] = '\0'; /* "Inbox/Sub/" → "Inbox/Sub.mbox" */
-    snprintf(name, sizeof(name), "%s.mbox", dir);
+    if (!zip_dir(p, path, p->dir))
+        return fail(p, "out_of_memory", "%s", "out of memory");
+    if (!mbox)
+        return OUT_DONE;
+    char name[ZIP_DIR_MAX + 8];
+    /* "Inbox/Sub/" → "Inbox/Sub.mbox" */
+    snprintf(name, sizeof(name), "%.*s.mbox", (int)strlen(p->dir) - 1, p->dir);
     if (!entry_end(p) || !entry_begin(p, name, -1, time(NULL)))
         return write_failed(p);
     return OUT_DONE;
 }
 
-/* Progress after each page: the counts, and whether to go on. */
-static enum outcome page_done(struct production *p)
+/* Progress (the bytes written so far too), and whether to go on. */
+static enum outcome progress(struct production *p)
 {
     struct db_error err;
     bool running = false;
-    if (db_export_progress(p->ex->db, p->c->id, &p->n, &running, &err) != MSE_OK)
+    p->n.bytes = p->out.bytes;
+    clock_gettime(CLOCK_MONOTONIC, &p->progressed);
+    if (db_export_progress(p->ex->db, p->c, &p->n, &running, &err) != MSE_OK)
         return fail(p, "database", "recording progress failed: %s", err.message);
     if (!running)
         return OUT_CANCELLED;
     return atomic_load(&p->ex->stop) ? OUT_STOPPING : OUT_DONE;
+}
+
+/* After an item: progress too when a second has passed since the last (a page may be long). */
+static enum outcome item_done(struct production *p)
+{
+    struct timespec now;
+    if (p->ex->delay_ms)
+        usleep(p->ex->delay_ms * 1000u);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - p->progressed.tv_sec >= 1)
+        return progress(p);
+    return OUT_DONE;
 }
 
 /* Every selected message, folder by folder (eml_zip and mbox). */
@@ -307,7 +488,7 @@ static enum outcome messages_write(struct production *p, bool mbox)
     for (int rows = EXPORTS_PAGE; o == OUT_DONE && rows == EXPORTS_PAGE;) {
         struct db_res res;
         struct db_error err;
-        if (db_export_messages(p->ex->db, p->c->selection, p->c->as_of, after, after_seq,
+        if (db_export_messages(p->ex->snap, p->c->selection, p->c->as_of, after, after_seq,
                                EXPORTS_PAGE, &res, &err) != MSE_OK) {
             o = fail(p, "database", "reading the selection failed: %s", err.message);
             break;
@@ -319,6 +500,8 @@ static enum outcome messages_write(struct production *p, bool mbox)
             o = folder_next(p, m.folder_path, mbox);
             if (o == OUT_DONE)
                 o = message_copy(p, &m, mbox);
+            if (o == OUT_DONE)
+                o = item_done(p);
             /* A message may be large: a stopping server does not wait for the page's end. */
             if (o == OUT_DONE && atomic_load(&p->ex->stop))
                 o = OUT_STOPPING;
@@ -332,7 +515,7 @@ static enum outcome messages_write(struct production *p, bool mbox)
         }
         db_res_clear(&res);
         if (o == OUT_DONE)
-            o = page_done(p);
+            o = progress(p);
     }
     free(after);
     return o;
@@ -349,8 +532,8 @@ static enum outcome events_write(struct production *p)
     for (int rows = EXPORTS_PAGE; o == OUT_DONE && rows == EXPORTS_PAGE;) {
         struct db_res res;
         struct db_error err;
-        if (db_export_appointments(p->ex->db, p->c->selection, after, after_seq, EXPORTS_PAGE, &res,
-                                   &err) != MSE_OK) {
+        if (db_export_appointments(p->ex->snap, p->c->selection, after, after_seq, EXPORTS_PAGE,
+                                   &res, &err) != MSE_OK) {
             o = fail(p, "database", "reading the selection failed: %s", err.message);
             break;
         }
@@ -368,6 +551,8 @@ static enum outcome events_write(struct production *p)
                 o = write_failed(p);
             if (o == OUT_DONE)
                 p->n.items++;
+            if (o == OUT_DONE)
+                o = item_done(p);
             /* Written, but its recurrence is not: say so where the administrator looks. */
             if (o == OUT_DONE && approximate)
                 o = item_note(p, a.event.item_id, a.folder_path, "recurrence_not_exported",
@@ -385,7 +570,7 @@ static enum outcome events_write(struct production *p)
         }
         db_res_clear(&res);
         if (o == OUT_DONE)
-            o = page_done(p);
+            o = progress(p);
     }
     if (o == OUT_DONE && !out_write(&p->out, tail, strlen(tail)))
         o = write_failed(p);
@@ -428,7 +613,7 @@ static enum outcome content_write(struct production *p, const char **media_type,
     int64_t folders = 0;
     struct db_error err;
     if (mbox &&
-        db_export_folder_count(p->ex->db, p->c->selection, p->c->as_of, &folders, &err) != MSE_OK)
+        db_export_folder_count(p->ex->snap, p->c->selection, p->c->as_of, &folders, &err) != MSE_OK)
         return fail(p, "database", "reading the selection failed: %s", err.message);
     /* One folder is one mbox file; several are a ZIP of them. */
     bool zip = !mbox || folders > 1;
@@ -454,49 +639,98 @@ static void file_name(const struct db_export_claimed *c, const char *ext, char *
     snprintf(out, size, "%s-%sZ.%s", c->mailbox, stamp, ext);
 }
 
-/* Makes the staging file the export's file: synced, renamed, the directory synced. */
-static bool file_commit(struct production *p, const char *staging, const char *final)
+/*
+ * Puts the staging file in place and records the export completed, both under its row's lock
+ * and only while the claim is still this attempt's: a producer that lost its claim never
+ * replaces another attempt's file. OUT_CANCELLED when the claim is gone.
+ */
+static enum outcome complete(struct production *p, const char *staging, const char *final,
+                             const char *media_type, const char *ext, const char *sha)
 {
-    if (fsync(p->out.fd) != 0 || rename(staging, final) != 0) {
+    struct db *db = p->ex->db;
+    struct db_error err;
+    bool held = false, running = false;
+    char name[400], dir[EXPORTS_PATH_MAX];
+    if (fsync(p->out.fd) != 0) {
         p->out.error = errno;
-        return false;
+        return write_failed(p);
     }
-    char dir[EXPORTS_PATH_MAX];
+    file_name(p->c, ext, name, sizeof(name));
+    if (db_begin(db, &err) != MSE_OK || db_export_fence(db, p->c, &held, &err) != MSE_OK) {
+        db_rollback(db);
+        return fail(p, "database", "recording the outcome failed: %s", err.message);
+    }
+    if (!held) {
+        db_rollback(db);
+        return OUT_CANCELLED;
+    }
+    if (rename(staging, final) != 0) {
+        p->out.error = errno;
+        db_rollback(db);
+        return write_failed(p);
+    }
     snprintf(dir, sizeof(dir), "%s/exports", p->ex->srv->cfg.data_dir);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     if (dfd >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
-    return true;
+    if (db_export_complete(db, p->c, &p->n, sha, name, media_type, &running, &err) != MSE_OK ||
+        db_commit(db, &err) != MSE_OK) {
+        db_rollback(db);
+        /* The file stays: whether the row says completed is not known here. Should it not, the
+         * export is produced again over it (or the start-up sweep removes it). */
+        LOG_WARN(NULL, "export %s: its completion was not recorded: %s", p->c->id, err.message);
+        return OUT_DONE;
+    }
+    LOG_INFO(NULL, "export %s completed: %lld item(s), %lld byte(s)", p->c->id,
+             (long long)p->n.items, (long long)p->out.bytes);
+    return OUT_DONE;
 }
 
-/* Records the outcome of a production (the file is in place when it completed). */
-static void outcome_record(struct production *p, enum outcome o, const char *media_type,
-                           const char *ext, const char *sha)
+/*
+ * Records an outcome other than completion. The staging file is this attempt's alone (its
+ * name carries the attempt, created exclusively): removed before the row is given back, so a
+ * next claim of the same attempt number finds its name free.
+ */
+static void outcome_record(struct production *p, enum outcome o, const char *staging)
 {
     const struct db_export_claimed *c = p->c;
     struct db_error err = { .message = "" };
     enum mse_rc rc = MSE_OK;
-    bool running = true;
-    char name[400];
-    if (o == OUT_DONE) {
-        file_name(c, ext, name, sizeof(name));
-        rc = db_export_complete(p->ex->db, c->id, &p->n, sha, name, media_type, &running, &err);
-        if (rc == MSE_OK && running)
-            LOG_INFO(NULL, "export %s completed: %lld item(s), %lld byte(s)", c->id,
-                     (long long)p->n.items, (long long)p->out.bytes);
-    } else if (o == OUT_STOPPING) {
-        rc = db_export_requeue(p->ex->db, c->id, &err);
+    if (p->out.fd >= 0)
+        path_remove(c->id, staging);
+    p->n.bytes = p->out.bytes;
+    if (o == OUT_STOPPING) {
+        rc = db_export_requeue(p->ex->db, c, &err);
     } else if (o == OUT_FAILED) {
         LOG_WARN(NULL, "export %s failed: %s (%s)", c->id, p->text, p->code);
-        rc = db_export_fail(p->ex->db, c->id, &p->n, p->code, p->text, &err);
+        rc = db_export_fail(p->ex->db, c, &p->n, p->code, p->text, &err);
     }
     if (rc != MSE_OK)
         LOG_WARN(NULL, "export %s: its outcome was not recorded: %s", c->id, err.message);
-    /* Cancelled (removed), or not recorded as completed: no file may stay behind. */
-    if (o != OUT_DONE || rc != MSE_OK || !running)
-        files_remove(p->ex, c->id);
+}
+
+/*
+ * Opens the production's snapshot: the folder count and every page are read as of one
+ * instant, so the file is the selection as one consistent state of the archive (at the cost
+ * of holding back vacuum's horizon while the export runs).
+ */
+static enum mse_rc snapshot_begin(struct exports *ex, struct db_error *err)
+{
+    enum mse_rc rc = MSE_OK;
+    if (!ex->snap)
+        rc = db_connect(ex->srv->cfg.database_url, &ex->snap, err);
+    if (rc == MSE_OK)
+        rc = db_begin(ex->snap, err);
+    if (rc == MSE_OK)
+        rc = db_exec_script(ex->snap, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                            err);
+    if (rc != MSE_OK && ex->snap) {
+        db_close(ex->snap); /* a broken one is opened again next time */
+        ex->snap = NULL;
+    }
+    return rc;
 }
 
 static void produce(struct exports *ex, const struct db_export_claimed *c)
@@ -505,6 +739,7 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
     char staging[EXPORTS_PATH_MAX], final[EXPORTS_PATH_MAX], sha[65] = "";
     const char *media_type = NULL, *ext = NULL;
     enum outcome o = OUT_FAILED;
+    struct db_error err;
     if (!p) {
         LOG_WARN(NULL, "export %s: out of memory; it is given back", c->id);
         return;
@@ -513,17 +748,22 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
     p->c = c;
     p->out.fd = -1;
     p->out.md = EVP_MD_CTX_new();
+    clock_gettime(CLOCK_MONOTONIC, &p->progressed);
     LOG_INFO(NULL, "export %s (%s of %s as of %s) started", c->id, c->format, c->mailbox, c->as_of);
-    if (!exports_path(ex->srv->cfg.data_dir, c->id, true, staging) ||
-        !exports_path(ex->srv->cfg.data_dir, c->id, false, final)) {
+    if (!exports_path(ex->srv->cfg.data_dir, c->id, c->attempt, staging) ||
+        !exports_path(ex->srv->cfg.data_dir, c->id, 0, final)) {
         o = fail(p, "io_error", "%s", "the data directory's path is too long");
     } else if (!p->out.md || !EVP_DigestInit_ex(p->out.md, EVP_sha256(), NULL)) {
         o = fail(p, "out_of_memory", "%s", "out of memory");
-    } else if ((p->out.fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+    } else if ((p->out.fd = open(staging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
         o = fail(p, "io_error", "the export's file cannot be created: %s", strerror(errno));
+    } else if (snapshot_begin(ex, &err) != MSE_OK) {
+        o = fail(p, "database", "reading the selection failed: %s", err.message);
     } else {
         o = content_write(p, &media_type, &ext);
     }
+    if (ex->snap)
+        db_rollback(ex->snap); /* read only: nothing to keep */
     if (o == OUT_DONE) {
         unsigned char digest[32];
         unsigned len = 0;
@@ -531,15 +771,16 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
         for (unsigned i = 0; i < 32; i++)
             snprintf(sha + 2 * i, 3, "%02x", digest[i]);
         p->n.bytes = p->out.bytes;
-        if (!file_commit(p, staging, final))
-            o = write_failed(p);
+        o = complete(p, staging, final, media_type, ext, sha);
     }
+    if (o != OUT_DONE)
+        outcome_record(p, o, staging);
     if (p->out.fd >= 0)
         close(p->out.fd);
     if (p->zip)
         archive_write_free(p->zip);
-    outcome_record(p, o, media_type, ext, sha);
     EVP_MD_CTX_free(p->out.md);
+    zip_named_free(p);
     free(p);
 }
 
@@ -547,13 +788,20 @@ static void produce(struct exports *ex, const struct db_export_claimed *c)
 static enum mse_rc exports_tick(struct exports *ex, struct db_error *err)
 {
     enum mse_rc rc = MSE_OK;
-    if (!ex->db)
+    if (!ex->db) {
         rc = db_connect(ex->srv->cfg.database_url, &ex->db, err);
+        if (rc == MSE_OK)
+            rc = db_export_session(ex->db, err);
+    }
+    if (rc == MSE_OK && !ex->swept) {
+        rc = exports_sweep(ex, err);
+        ex->swept = rc == MSE_OK;
+    }
     if (rc == MSE_OK)
-        rc = db_export_expire(ex->db, files_remove, ex, err);
+        rc = db_export_expire(ex->db, final_remove, ex, err);
     /* This connection holds no export's lock now: every lock it can take is a lost one's. */
     if (rc == MSE_OK)
-        rc = db_export_recover(ex->db, EXPORTS_MAX_ATTEMPTS, files_remove, ex, err);
+        rc = db_export_recover(ex->db, EXPORTS_MAX_ATTEMPTS, recovered_remove, ex, err);
     struct db_export_claimed c;
     bool found = false;
     if (rc == MSE_OK)
@@ -606,6 +854,9 @@ enum mse_rc exports_start(struct server_ctx *srv, struct exports **out, struct m
     if (!ex)
         return MSE_ERR_NOMEM;
     ex->srv = srv;
+    /* For tests only (docs/export.md): keeps a production running long enough to be seen. */
+    const char *delay = getenv("MSE_EXPORT_TEST_DELAY_MS");
+    ex->delay_ms = delay ? (unsigned)strtoul(delay, NULL, 10) % 60000u : 0;
     pthread_mutex_init(&ex->lock, NULL);
     pthread_cond_init(&ex->wake, NULL);
     if (pthread_create(&ex->thread, NULL, exports_main, ex) != 0) {
@@ -629,6 +880,7 @@ void exports_stop(struct exports *ex)
     pthread_mutex_unlock(&ex->lock);
     pthread_join(ex->thread, NULL);
     db_close(ex->db);
+    db_close(ex->snap);
     pthread_mutex_destroy(&ex->lock);
     pthread_cond_destroy(&ex->wake);
     free(ex);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mse/rc.h"
 
@@ -28,8 +29,12 @@ enum mse_rc exports_start(struct server_ctx *srv, struct exports **out,
  */
 void exports_stop(struct exports *ex);
 
-/* The path of an export's file ($MSE_DATA_DIR/exports/<id>); false when it does not fit. */
+/*
+ * The path of an export's file ($MSE_DATA_DIR/exports/<id>) or, attempt > 0, of that attempt's
+ * staging file (<id>.<attempt>.part); false when it does not fit.
+ */
 #define EXPORTS_PATH_MAX 4096
-bool exports_path(const char *data_dir, const char *id, bool staging, char out[EXPORTS_PATH_MAX]);
+bool exports_path(const char *data_dir, const char *id, int64_t attempt,
+                  char out[EXPORTS_PATH_MAX]);
 
 #endif

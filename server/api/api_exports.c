@@ -94,7 +94,12 @@ void api_exports_create(struct request *req)
     char id[37], *selection = NULL;
     verr_init(&v);
     input_read(body, &in, &v);
-    if (verr_any(&v) || v.nomem) {
+    /* Out of memory is never a narrower (or wider) export: nothing is queued. */
+    if (v.nomem) {
+        problem_send_rc(req, MSE_ERR_NOMEM, NULL);
+        goto out;
+    }
+    if (verr_any(&v)) {
         problem_send_fields(req, 422, "the export is not valid", &v);
         goto out;
     }
@@ -113,9 +118,13 @@ void api_exports_create(struct request *req)
     struct db_export_in row = { formats[in.format], in.sel.mailbox, selection, in.sel.as_of,
                                 req->srv->cfg.export_ttl_seconds };
     mse_uuid_new(id);
+    bool inserted = false;
     if (rc == MSE_OK)
-        rc = db_export_insert(tx.db, id, &row, api_actor(req), &err);
-    if (rc != MSE_OK)
+        rc = db_export_insert(tx.db, id, &row, api_actor(req), &inserted, &err);
+    if (rc == MSE_OK && !inserted) {
+        verr_add(&v, "selection.as_of", "must not be in the future (of the database's clock)");
+        tx_fail_fields(&tx, 422, "the export is not valid", &v);
+    } else if (rc != MSE_OK)
         tx_fail_rc(&tx, rc, NULL);
     else
         export_reply(&tx, id);
@@ -136,13 +145,15 @@ void api_exports_get(struct request *req)
     api_get_doc(req, "export", "no export with this id", db_export_get);
 }
 
-/* Removes an export's file (and a staging file the producer has not removed yet). */
-static void export_files_remove(struct request *req, const char *id)
+/*
+ * Removes an export's file. A running production's staging file is its producer's to remove
+ * (it sees the row gone); one a crash left behind goes at the next start-up's sweep.
+ */
+static void export_file_remove(struct request *req, const char *id)
 {
     char path[EXPORTS_PATH_MAX];
-    for (int staging = 0; staging < 2; staging++)
-        if (exports_path(req->srv->cfg.data_dir, id, staging, path))
-            (void)unlink(path);
+    if (exports_path(req->srv->cfg.data_dir, id, 0, path))
+        (void)unlink(path);
 }
 
 void api_exports_delete(struct request *req)
@@ -163,7 +174,7 @@ void api_exports_delete(struct request *req)
     else if (tx_audit(&tx, "export.delete", "export", id, before.json, NULL)) {
         /* A running production sees its row gone at its next page and stops. */
         tx_commit_reply(&tx, 204, NULL, NULL, -1);
-        export_files_remove(req, id);
+        export_file_remove(req, id);
     }
 out:
     db_doc_cleanup(&before);
@@ -175,9 +186,8 @@ static enum mse_rc download_audit(struct request *req, struct db *db, const char
     struct db_error err;
     cJSON *o = cJSON_CreateObject();
     const char *range = http_header(req, "Range");
-    if (o && range && strlen(range) < 200)
-        cJSON_AddStringToObject(o, "range", range);
-    char *after = o ? cJSON_PrintUnformatted(o) : NULL;
+    bool ok = o && (!range || strlen(range) >= 200 || cJSON_AddStringToObject(o, "range", range));
+    char *after = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     if (!after)
         return MSE_ERR_NOMEM;
@@ -193,8 +203,7 @@ static bool file_open(struct request *req, const char *id, const struct db_expor
 {
     char path[EXPORTS_PATH_MAX];
     struct stat st;
-    *fd = exports_path(req->srv->cfg.data_dir, id, false, path) ? open(path, O_RDONLY | O_CLOEXEC)
-                                                                : -1;
+    *fd = exports_path(req->srv->cfg.data_dir, id, 0, path) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     if (*fd >= 0 && fstat(*fd, &st) == 0 && st.st_size == f->bytes)
         return true;
     if (*fd >= 0)

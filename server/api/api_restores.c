@@ -177,7 +177,12 @@ void api_restores_create(struct request *req)
     char *selection = NULL;
     verr_init(&v);
     input_read(body, &in, &v);
-    if (verr_any(&v) || v.nomem) {
+    /* Out of memory is never a narrower (or wider) restore: nothing is recorded. */
+    if (v.nomem) {
+        problem_send_rc(req, MSE_ERR_NOMEM, NULL);
+        goto out;
+    }
+    if (verr_any(&v)) {
         problem_send_fields(req, 422, "the restore is not valid", &v);
         goto out;
     }

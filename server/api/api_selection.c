@@ -32,7 +32,13 @@ static void strings_read(const cJSON *in, const char *key, unsigned max, bool pa
         verr_add(v, field, "must name at least one (leave it out to select every one)");
         return;
     }
+    /* A member lost to memory would widen the selection to everything: no member, no export
+       (nor restore). */
     cJSON *out = cJSON_AddArrayToObject(sel, key);
+    if (!out) {
+        v->nomem = true;
+        return;
+    }
     int i = 0;
     for (const cJSON *e = arr->child; e; e = e->next, i++) {
         snprintf(at, sizeof(at), "%s[%d]", field, i);
@@ -43,8 +49,8 @@ static void strings_read(const cJSON *in, const char *key, unsigned max, bool pa
             continue;
         else if (path && e->valuestring[0] != '/')
             verr_add(v, at, "must be a folder path such as /Inbox/Projects");
-        else if (out)
-            cJSON_AddItemToArray(out, cJSON_CreateString(e->valuestring));
+        else if (!cJSON_AddItemToArray(out, cJSON_CreateString(e->valuestring)))
+            v->nomem = true;
     }
 }
 
@@ -61,8 +67,8 @@ static bool time_read(const cJSON *in, const char *key, cJSON *sel, struct verr 
         verr_add(v, field, "must be an RFC 3339 date-time such as 2026-03-29T01:00:00Z");
         return false;
     }
-    if (sel)
-        cJSON_AddStringToObject(sel, key, s);
+    if (sel && !cJSON_AddStringToObject(sel, key, s))
+        v->nomem = true;
     *out = s;
     return true;
 }
@@ -88,8 +94,8 @@ void api_selection_read(const cJSON *body, struct api_selection *in, struct verr
     if (jsonin_str(s, "selection", "mailbox", MSE_MAX_ADDRESS, JF_REQUIRED, v, &mailbox) == JF_OK) {
         if (!api_worker_address(mailbox, in->mailbox, sizeof(in->mailbox)))
             verr_add(v, "selection.mailbox", "must be an e-mail address");
-        else
-            cJSON_AddStringToObject(sel, "mailbox", in->mailbox);
+        else if (!cJSON_AddStringToObject(sel, "mailbox", in->mailbox))
+            v->nomem = true;
     }
     strings_read(s, "folder_ids", SELECTION_MAX_FOLDERS, false, sel, v);
     strings_read(s, "folder_paths", SELECTION_MAX_FOLDERS, true, sel, v);
@@ -100,8 +106,9 @@ void api_selection_read(const cJSON *body, struct api_selection *in, struct verr
     /* The archive cannot say what a mailbox will be: a later instant would change under it. */
     if (time_read(s, "as_of", NULL, v, &as_of, &in->as_of) && as_of > time(NULL))
         verr_add(v, "selection.as_of", "must not be in the future");
-    if (jsonin_bool(s, "selection", "include_deleted", 0, v, &in->include_deleted) == JF_OK)
-        cJSON_AddBoolToObject(sel, "include_deleted", in->include_deleted);
+    if (jsonin_bool(s, "selection", "include_deleted", 0, v, &in->include_deleted) == JF_OK &&
+        !cJSON_AddBoolToObject(sel, "include_deleted", in->include_deleted))
+        v->nomem = true;
 }
 
 void api_selection_cleanup(struct api_selection *sel)

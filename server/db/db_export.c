@@ -25,9 +25,11 @@
 /* Every change stamps updated_at: its microseconds are the document's version. */
 #define EXPORT_VERSION "(extract(epoch FROM e.updated_at) * 1000000)::bigint"
 
+/* as_of is checked against the database's clock: the one every read of the export uses. */
 DB_STMT(export_insert, 7, false,
         "INSERT INTO exports (id, format, mailbox, selection, as_of, created_by, ttl_seconds)"
-        " VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6, $7::int)");
+        " SELECT $1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now()), $6, $7::int"
+        " WHERE $5::timestamptz IS NULL OR $5::timestamptz <= now()");
 DB_STMT(export_get, 1, true,
         "SELECT " EXPORT_JSON ", " EXPORT_VERSION " FROM exports e WHERE e.id = $1");
 DB_STMT(export_get_lock, 1, false,
@@ -47,37 +49,59 @@ DB_STMT(export_claim, 0, false,
         " ORDER BY q.seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
         " RETURNING e.id, e.seq, e.format, e.selection::text, to_char(e.as_of AT TIME ZONE"
         " 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), e.mailbox,"
-        " pg_advisory_lock(1297306968, (e.seq % 2147483647)::int)");
+        " pg_advisory_lock(1297306968, (e.seq % 2147483647)::int), e.attempts");
 DB_STMT(export_release, 1, false,
         "SELECT pg_advisory_unlock(1297306968, ($1::bigint % 2147483647)::int)");
-DB_STMT(export_progress, 5, false,
+DB_STMT(export_progress, 6, false,
         "UPDATE exports SET items = $2::bigint, folders = $3::bigint, skipped = $4::bigint,"
-        " bytes = $5::bigint, updated_at = now() WHERE id = $1 AND state = 'running'");
-DB_STMT(export_complete, 8, false,
+        " bytes = $5::bigint, updated_at = now() WHERE id = $1 AND state = 'running' AND attempts "
+        "= $6::int");
+DB_STMT(export_complete, 9, false,
         "UPDATE exports SET state = 'completed', items = $2::bigint, folders = $3::bigint,"
         " skipped = $4::bigint, bytes = $5::bigint, sha256 = $6, file_name = $7,"
         " media_type = $8, finished_at = now(), updated_at = now(),"
         " expires_at = now() + make_interval(secs => ttl_seconds)"
-        " WHERE id = $1 AND state = 'running'");
-DB_STMT(export_fail, 7, false,
+        " WHERE id = $1 AND state = 'running' AND attempts = $9::int");
+DB_STMT(export_fail, 8, false,
         "UPDATE exports SET state = 'failed', items = $2::bigint, folders = $3::bigint,"
         " skipped = $4::bigint, bytes = $5::bigint, error_code = $6,"
         " error_text = left($7, 2000), finished_at = now(), updated_at = now()"
-        " WHERE id = $1 AND state = 'running'");
+        " WHERE id = $1 AND state = 'running' AND attempts = $8::int");
 /* The first 100 items left out are kept; the count says how many there were. */
-DB_STMT(export_error_add, 5, false,
+DB_STMT(export_error_add, 6, false,
         "UPDATE exports SET errors = errors || jsonb_build_array(jsonb_build_object('item_id',"
         " $2::text, 'folder_path', $3::text, 'code', $4::text, 'detail', left($5, 500)))"
-        " WHERE id = $1 AND state = 'running' AND jsonb_array_length(errors) < 100");
-DB_STMT(export_requeue, 1, false,
+        " WHERE id = $1 AND state = 'running' AND attempts = $6::int AND "
+        "jsonb_array_length(errors) < 100");
+DB_STMT(export_requeue, 2, false,
         "UPDATE exports SET state = 'queued', attempts = greatest(attempts - 1, 0), items = 0,"
         " folders = 0, skipped = 0, bytes = NULL, errors = '[]', updated_at = now()"
-        " WHERE id = $1 AND state = 'running'");
-DB_STMT(export_recover, 1, false, "SELECT id FROM mse_exports_recover($1::int)");
-DB_STMT(export_expire, 0, false,
-        "UPDATE exports SET state = 'expired', updated_at = now() WHERE id IN (SELECT id FROM"
-        " exports WHERE state = 'completed' AND expires_at <= now() ORDER BY expires_at"
-        " LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING id");
+        " WHERE id = $1 AND state = 'running' AND attempts = $2::int");
+/* With the attempts the lost producer had: its staging files are the ones up to that number. */
+DB_STMT(export_recover, 1, false,
+        "SELECT r.id, e.attempts FROM mse_exports_recover($1::int) r JOIN exports e USING (id)");
+/* Expiry removes the file first, then marks the row (a crash between leaves a row to retry). */
+DB_STMT(export_expiring, 0, false,
+        "SELECT id FROM exports WHERE state = 'completed' AND expires_at <= now()"
+        " ORDER BY expires_at LIMIT 100");
+DB_STMT(export_expire, 1, false,
+        "UPDATE exports SET state = 'expired', updated_at = now() WHERE id = $1"
+        " AND state = 'completed' AND expires_at <= now()");
+/* The row of the claim, locked while its file is put in place: no other attempt's can be. */
+DB_STMT(export_fence, 2, false,
+        "SELECT 1 FROM exports WHERE id = $1 AND state = 'running' AND attempts = $2::int"
+        " FOR UPDATE");
+/*
+ * A producer's lock lasts as long as its session: a peer that vanished (no FIN) is noticed by
+ * keepalives and the unacknowledged-data timeout within minutes, not the kernel's hours.
+ */
+DB_STMT(export_session, 0, false,
+        "SELECT set_config('tcp_keepalives_idle', '30', false),"
+        " set_config('tcp_keepalives_interval', '10', false),"
+        " set_config('tcp_keepalives_count', '3', false),"
+        " set_config('tcp_user_timeout', '60000', false)");
+/* What a file in the exports directory belongs to: the state and attempts of its row. */
+DB_STMT(export_file_owner, 1, false, "SELECT state, attempts FROM exports WHERE id = $1::uuid");
 
 DB_STMT(export_folder_count, 2, true,
         "SELECT count(DISTINCT folder_path) FROM mse_selection_messages($1::jsonb,"
@@ -125,13 +149,16 @@ DB_STMT(export_appointments, 4, true,
         " FROM mse_selection_appointments($1::jsonb, $2, $3::bigint, $4::int) r,"
         " LATERAL (SELECT (r.a).*) a");
 
+static enum mse_rc run_one(struct db *db, struct db_stmt *st, const char *const *params,
+                           bool *touched, struct db_error *err);
+
 enum mse_rc db_export_insert(struct db *db, const char *id, const struct db_export_in *in,
-                             const char *actor, struct db_error *err)
+                             const char *actor, bool *inserted, struct db_error *err)
 {
     char ttl[16];
     snprintf(ttl, sizeof(ttl), "%u", in->ttl_seconds);
     const char *params[] = { id, in->format, in->mailbox, in->selection, in->as_of, actor, ttl };
-    return db_run(db, &export_insert, params, err);
+    return run_one(db, &export_insert, params, inserted, err);
 }
 
 enum mse_rc db_export_get(struct db *db, const char *id, bool lock, struct db_doc *doc,
@@ -226,6 +253,9 @@ enum mse_rc db_export_claim(struct db *db, struct db_export_claimed *c, bool *fo
         c->selection = strdup(db_res_get(&res, 0, 3));
         c->as_of = strdup(db_res_get(&res, 0, 4));
         c->mailbox = strdup(db_res_get(&res, 0, 5));
+        copy_col(&res, 0, 7, c->attempt_s, sizeof(c->attempt_s));
+        if (rc == MSE_OK)
+            rc = mse_parse_int(c->attempt_s, 1, INT32_MAX, &c->attempt);
         if (rc == MSE_OK && (!c->selection || !c->as_of || !c->mailbox))
             rc = MSE_ERR_NOMEM;
         *found = true;
@@ -254,50 +284,88 @@ static void counts_fmt(const struct db_export_counts *n, struct counts_s *s)
     snprintf(s->bytes, sizeof(s->bytes), "%lld", (long long)n->bytes);
 }
 
-enum mse_rc db_export_progress(struct db *db, const char *id, const struct db_export_counts *n,
-                               bool *running, struct db_error *err)
+enum mse_rc db_export_progress(struct db *db, const struct db_export_claimed *c,
+                               const struct db_export_counts *n, bool *running,
+                               struct db_error *err)
 {
     struct counts_s s;
     counts_fmt(n, &s);
-    const char *params[] = { id, s.items, s.folders, s.skipped, s.bytes };
+    const char *params[] = { c->id, s.items, s.folders, s.skipped, s.bytes, c->attempt_s };
     return run_one(db, &export_progress, params, running, err);
 }
 
-enum mse_rc db_export_complete(struct db *db, const char *id, const struct db_export_counts *n,
-                               const char *sha256, const char *file_name, const char *media_type,
-                               bool *running, struct db_error *err)
+enum mse_rc db_export_fence(struct db *db, const struct db_export_claimed *c, bool *held,
+                            struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { c->id, c->attempt_s };
+    enum mse_rc rc = db_query(db, &export_fence, params, &res, err);
+    *held = rc == MSE_OK && db_res_rows(&res) == 1;
+    db_res_clear(&res);
+    return rc;
+}
+
+enum mse_rc db_export_complete(struct db *db, const struct db_export_claimed *c,
+                               const struct db_export_counts *n, const char *sha256,
+                               const char *file_name, const char *media_type, bool *running,
+                               struct db_error *err)
 {
     struct counts_s s;
     counts_fmt(n, &s);
-    const char *params[] = { id,      s.items, s.folders, s.skipped,
-                             s.bytes, sha256,  file_name, media_type };
+    const char *params[] = { c->id,  s.items,   s.folders,  s.skipped,   s.bytes,
+                             sha256, file_name, media_type, c->attempt_s };
     return run_one(db, &export_complete, params, running, err);
 }
 
-enum mse_rc db_export_fail(struct db *db, const char *id, const struct db_export_counts *n,
-                           const char *code, const char *text, struct db_error *err)
+enum mse_rc db_export_fail(struct db *db, const struct db_export_claimed *c,
+                           const struct db_export_counts *n, const char *code, const char *text,
+                           struct db_error *err)
 {
     struct counts_s s;
     bool touched;
     counts_fmt(n, &s);
-    const char *params[] = { id, s.items, s.folders, s.skipped, s.bytes, code, text };
+    const char *params[] = {
+        c->id, s.items, s.folders, s.skipped, s.bytes, code, text, c->attempt_s
+    };
     return run_one(db, &export_fail, params, &touched, err);
 }
 
-enum mse_rc db_export_error_add(struct db *db, const char *id, const char *item_id,
-                                const char *folder_path, const char *code, const char *detail,
-                                struct db_error *err)
+enum mse_rc db_export_error_add(struct db *db, const struct db_export_claimed *c,
+                                const char *item_id, const char *folder_path, const char *code,
+                                const char *detail, struct db_error *err)
 {
     bool touched;
-    const char *params[] = { id, item_id, folder_path, code, detail };
+    const char *params[] = { c->id, item_id, folder_path, code, detail, c->attempt_s };
     return run_one(db, &export_error_add, params, &touched, err);
 }
 
-enum mse_rc db_export_requeue(struct db *db, const char *id, struct db_error *err)
+enum mse_rc db_export_requeue(struct db *db, const struct db_export_claimed *c,
+                              struct db_error *err)
 {
     bool touched;
-    const char *params[] = { id };
+    const char *params[] = { c->id, c->attempt_s };
     return run_one(db, &export_requeue, params, &touched, err);
+}
+
+enum mse_rc db_export_session(struct db *db, struct db_error *err)
+{
+    return db_run(db, &export_session, NULL, err);
+}
+
+enum mse_rc db_export_file_owner(struct db *db, const char *id, char state[16], int64_t *attempts,
+                                 struct db_error *err)
+{
+    struct db_res res;
+    const char *params[] = { id };
+    enum mse_rc rc = db_query(db, &export_file_owner, params, &res, err);
+    state[0] = '\0';
+    *attempts = 0;
+    if (rc == MSE_OK && db_res_rows(&res) == 1) {
+        copy_col(&res, 0, 0, state, 16);
+        rc = mse_parse_int(db_res_get(&res, 0, 1), 0, INT64_MAX, attempts);
+    }
+    db_res_clear(&res);
+    return rc;
 }
 
 /* Runs a statement whose rows' first column is an export id, calling fn with each. */
@@ -306,8 +374,12 @@ static enum mse_rc each_id(struct db *db, struct db_stmt *st, const char *const 
 {
     struct db_res res;
     enum mse_rc rc = db_query(db, st, params, &res, err);
-    for (int i = 0; rc == MSE_OK && i < db_res_rows(&res); i++)
-        fn(arg, db_res_get(&res, i, 0));
+    for (int i = 0; rc == MSE_OK && i < db_res_rows(&res); i++) {
+        int64_t attempts = 0;
+        rc = mse_parse_int(db_res_get(&res, i, 1), 0, INT32_MAX, &attempts);
+        if (rc == MSE_OK)
+            fn(arg, db_res_get(&res, i, 0), attempts);
+    }
     db_res_clear(&res);
     return rc;
 }
@@ -323,7 +395,15 @@ enum mse_rc db_export_recover(struct db *db, int max_attempts, db_export_id_fn f
 
 enum mse_rc db_export_expire(struct db *db, db_export_id_fn fn, void *arg, struct db_error *err)
 {
-    return each_id(db, &export_expire, NULL, fn, arg, err);
+    struct db_res res;
+    enum mse_rc rc = db_query(db, &export_expiring, NULL, &res, err);
+    for (int i = 0; rc == MSE_OK && i < db_res_rows(&res); i++) {
+        const char *params[] = { db_res_get(&res, i, 0) };
+        fn(arg, params[0], 0);
+        rc = db_run(db, &export_expire, params, err);
+    }
+    db_res_clear(&res);
+    return rc;
 }
 
 enum mse_rc db_export_folder_count(struct db *db, const char *selection, const char *as_of,

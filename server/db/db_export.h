@@ -25,8 +25,9 @@ struct db_export_in {
     unsigned ttl_seconds;  /* the file is kept this long once completed */
 };
 
+/* *inserted false when as_of is after the database's now() (nothing inserted). */
 enum mse_rc db_export_insert(struct db *db, const char *id, const struct db_export_in *in,
-                             const char *actor, struct db_error *err) MSE_WUR;
+                             const char *actor, bool *inserted, struct db_error *err) MSE_WUR;
 /* The rendered export; lock takes the row FOR UPDATE. NOT_FOUND when there is none. */
 enum mse_rc db_export_get(struct db *db, const char *id, bool lock, struct db_doc *doc,
                           struct db_error *err) MSE_WUR;
@@ -57,6 +58,8 @@ struct db_export_claimed {
     char *selection; /* JSON text */
     char *as_of;     /* RFC 3339 with microseconds */
     char *mailbox;
+    int64_t attempt; /* the claim's attempts: every update of the producer is fenced by it */
+    char attempt_s[24];
 };
 void db_export_claimed_cleanup(struct db_export_claimed *c);
 
@@ -69,31 +72,48 @@ enum mse_rc db_export_claim(struct db *db, struct db_export_claimed *c, bool *fo
 /* Lets go of the claim's advisory lock (after the outcome is recorded). */
 enum mse_rc db_export_release(struct db *db, int64_t seq, struct db_error *err) MSE_WUR;
 
-/* Counts so far; *running false when the export was removed meanwhile (cancelled). */
+/*
+ * The producer's updates are fenced by the claim's attempt: a producer that lost its claim
+ * (its session ended, another server recovered and claimed the export again) changes nothing.
+ * Counts so far; *running false when the export was removed or claimed again (cancelled).
+ */
 struct db_export_counts {
     int64_t items, folders, skipped, bytes;
 };
-enum mse_rc db_export_progress(struct db *db, const char *id, const struct db_export_counts *n,
-                               bool *running, struct db_error *err) MSE_WUR;
+enum mse_rc db_export_progress(struct db *db, const struct db_export_claimed *c,
+                               const struct db_export_counts *n, bool *running,
+                               struct db_error *err) MSE_WUR;
+/* In a transaction: locks the claim's row; *held false when the claim is no longer this one. */
+enum mse_rc db_export_fence(struct db *db, const struct db_export_claimed *c, bool *held,
+                            struct db_error *err) MSE_WUR;
 /* Completed: file name, media type, sha256, expiring the export's ttl from now. */
-enum mse_rc db_export_complete(struct db *db, const char *id, const struct db_export_counts *n,
-                               const char *sha256, const char *file_name, const char *media_type,
-                               bool *running, struct db_error *err) MSE_WUR;
+enum mse_rc db_export_complete(struct db *db, const struct db_export_claimed *c,
+                               const struct db_export_counts *n, const char *sha256,
+                               const char *file_name, const char *media_type, bool *running,
+                               struct db_error *err) MSE_WUR;
 /* Failed with a reason (code and text). */
-enum mse_rc db_export_fail(struct db *db, const char *id, const struct db_export_counts *n,
-                           const char *code, const char *text, struct db_error *err) MSE_WUR;
+enum mse_rc db_export_fail(struct db *db, const struct db_export_claimed *c,
+                           const struct db_export_counts *n, const char *code, const char *text,
+                           struct db_error *err) MSE_WUR;
 /* Records an item left out (the first 100 are kept), with a code and a detail. */
-enum mse_rc db_export_error_add(struct db *db, const char *id, const char *item_id,
-                                const char *folder_path, const char *code, const char *detail,
-                                struct db_error *err) MSE_WUR;
+enum mse_rc db_export_error_add(struct db *db, const struct db_export_claimed *c,
+                                const char *item_id, const char *folder_path, const char *code,
+                                const char *detail, struct db_error *err) MSE_WUR;
 /* Back to queued, its attempt not counted (the server is stopping). */
-enum mse_rc db_export_requeue(struct db *db, const char *id, struct db_error *err) MSE_WUR;
+enum mse_rc db_export_requeue(struct db *db, const struct db_export_claimed *c,
+                              struct db_error *err) MSE_WUR;
+/* Keepalives on the producer's session, so a vanished server's locks do not outlast it long. */
+enum mse_rc db_export_session(struct db *db, struct db_error *err) MSE_WUR;
+/* The state ("" when there is no such export) and attempts of the export a file is named by. */
+enum mse_rc db_export_file_owner(struct db *db, const char *id, char state[16], int64_t *attempts,
+                                 struct db_error *err) MSE_WUR;
 
 /*
- * Exports whose producer is gone (mse_exports_recover), and completed ones past expires_at
- * (now expired): fn is called with each id whose file is to be removed.
+ * Exports whose producer is gone (mse_exports_recover): fn is called with each id whose
+ * staging files are to be removed. Completed ones past expires_at: fn removes the file
+ * first, then the export is marked expired.
  */
-typedef void (*db_export_id_fn)(void *arg, const char *id);
+typedef void (*db_export_id_fn)(void *arg, const char *id, int64_t attempts);
 enum mse_rc db_export_recover(struct db *db, int max_attempts, db_export_id_fn fn, void *arg,
                               struct db_error *err) MSE_WUR;
 enum mse_rc db_export_expire(struct db *db, db_export_id_fn fn, void *arg,

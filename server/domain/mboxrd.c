@@ -29,34 +29,14 @@ void mboxrd_quoter_init(struct mboxrd_quoter *q)
     q->bol = true;
 }
 
-/* Moves the held bytes to out, quoted when they are a whole "^>*From ". */
-static size_t release(struct mboxrd_quoter *q, char *out, bool quote)
+/* Writes the kept-back prefix of "From " as it was: the line is not one to quote. */
+static size_t release(struct mboxrd_quoter *q, char *out)
 {
-    size_t w = 0;
-    if (quote)
-        out[w++] = '>';
-    memcpy(out + w, q->hold, q->held);
-    w += q->held;
-    q->held = 0;
-    q->gt = 0;
+    memcpy(out, from_word, q->word);
+    size_t w = q->word;
+    q->word = 0;
+    q->in_gt = false;
     return w;
-}
-
-/* Takes c while a line may still be "^>*From "; false when c decides it is not. */
-static bool candidate(struct mboxrd_quoter *q, char c, char *out, size_t *w)
-{
-    size_t word = q->held - q->gt; /* bytes of "From " matched */
-    if (word == 0 && c == '>' && q->held < sizeof(q->hold) - FROM_LEN) {
-        q->hold[q->held++] = c;
-        q->gt++;
-        return true;
-    }
-    if (c != from_word[word])
-        return false;
-    q->hold[q->held++] = c;
-    if (word + 1 == FROM_LEN)
-        *w += release(q, out + *w, true);
-    return true;
 }
 
 size_t mboxrd_quote(struct mboxrd_quoter *q, const char *in, size_t n, char *out)
@@ -68,11 +48,27 @@ size_t mboxrd_quote(struct mboxrd_quoter *q, const char *in, size_t n, char *out
     }
     for (size_t i = 0; i < n; i++) {
         char c = in[i];
-        if (q->bol || q->held > 0) {
-            q->bol = false;
-            if (candidate(q, c, out, &w))
+        if (q->word > 0) {
+            if (c == from_word[q->word]) {
+                if (++q->word == FROM_LEN) {
+                    out[w++] = '>';
+                    w += release(q, out + w);
+                }
                 continue;
-            w += release(q, out + w, false);
+            }
+            w += release(q, out + w);
+        } else if (q->bol || q->in_gt) {
+            q->bol = false;
+            if (c == '>') {
+                q->in_gt = true;
+                out[w++] = c;
+                continue;
+            }
+            q->in_gt = false;
+            if (c == from_word[0]) {
+                q->word = 1;
+                continue;
+            }
         }
         out[w++] = c;
         q->bol = c == '\n';
@@ -82,7 +78,7 @@ size_t mboxrd_quote(struct mboxrd_quoter *q, const char *in, size_t n, char *out
 
 size_t mboxrd_finish(struct mboxrd_quoter *q, char *out)
 {
-    size_t w = release(q, out, false);
+    size_t w = release(q, out);
     if (q->any && !q->last_lf)
         out[w++] = '\n';
     out[w++] = '\n';

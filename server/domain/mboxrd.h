@@ -21,20 +21,25 @@
  */
 size_t mboxrd_from_line(const char *sender, time_t at, char out[MBOXRD_FROM_LINE_MAX]);
 
-/* The quoter's state across the chunks of one message. */
+/* At most this many bytes are kept back: a prefix of "From " after a line's leading '>'s. */
+#define MBOXRD_HELD_MAX 5
+
+/*
+ * The quoter's state across the chunks of one message. A line's leading '>'s are written as
+ * they come (however many): a quoted line has one more of them, wherever it goes in the run.
+ */
 struct mboxrd_quoter {
-    bool bol;      /* at the beginning of a line */
-    size_t held;   /* bytes of a possible "^>*From " kept back, not written yet */
-    size_t gt;     /* how many of them are the leading '>'s */
-    char hold[64]; /* those bytes: '>'s then a prefix of "From " */
-    bool last_lf;  /* the last byte taken was a line feed */
-    bool any;      /* some byte was taken */
+    bool bol;     /* at the beginning of a line */
+    bool in_gt;   /* inside the line's leading run of '>' */
+    size_t word;  /* bytes of "From " matched after that run, kept back */
+    bool last_lf; /* the last byte taken was a line feed */
+    bool any;     /* some byte was taken */
 };
 
 void mboxrd_quoter_init(struct mboxrd_quoter *q);
 
 /*
- * Quotes n bytes of a message into out, which must hold 2 * n + sizeof(q->hold) + 1 bytes;
+ * Quotes n bytes of a message into out, which must hold 2 * n + MBOXRD_HELD_MAX + 1 bytes;
  * returns how many bytes were written. Bytes that may start a line to be quoted are kept
  * back until they decide it.
  */
@@ -42,8 +47,8 @@ size_t mboxrd_quote(struct mboxrd_quoter *q, const char *in, size_t n, char *out
 
 /*
  * Ends a message: writes what was kept back, a line feed when the message did not end with
- * one, and the empty line that separates it from the next. out must hold sizeof(q->hold) + 2
- * bytes; returns how many were written.
+ * one, and the empty line that separates it from the next. out must hold MBOXRD_HELD_MAX +
+ * 2 bytes; returns how many were written.
  */
 size_t mboxrd_finish(struct mboxrd_quoter *q, char *out);
 

@@ -60,6 +60,29 @@ static void test_mboxrd_quoting(void **state)
     }
 }
 
+/* A leading run of '>' of any length gets one more, however it is cut (a run longer than
+ * what a quoter could keep back once lost its extra '>'s). */
+static void test_mboxrd_long_quote_runs(void **state)
+{
+    (void)state;
+    static const size_t runs[] = { 58, 59, 60, 63, 64, 100, 300 };
+    for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+        size_t k = runs[r];
+        char in[400], want[400];
+        memset(in, '>', k);
+        snprintf(in + k, sizeof(in) - k, "%s", "From x\n>>Fro>From y\n");
+        memset(want, '>', k + 1);
+        snprintf(want + k + 1, sizeof(want) - k - 1, "%s", "From x\n>>Fro>From y\n\n");
+        for (size_t step = 1; step <= strlen(in) + 1; step++) {
+            char *got = quote_in_chunks(in, step);
+            if (strcmp(got, want) != 0)
+                print_error("run of %zu, chunks of %zu: [%s]\n", k, step, got);
+            assert_string_equal(got, want);
+            free(got);
+        }
+    }
+}
+
 static void test_mboxrd_from_line(void **state)
 {
     (void)state;
@@ -208,9 +231,8 @@ static void test_ics_event(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mboxrd_quoting),
-        cmocka_unit_test(test_mboxrd_from_line),
-        cmocka_unit_test(test_ics_patterns),
+        cmocka_unit_test(test_mboxrd_quoting),   cmocka_unit_test(test_mboxrd_long_quote_runs),
+        cmocka_unit_test(test_mboxrd_from_line), cmocka_unit_test(test_ics_patterns),
         cmocka_unit_test(test_ics_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
