@@ -22,6 +22,10 @@ CREATE TABLE continuity_events (
     scope_kind                text NOT NULL CHECK (scope_kind IN ('all', 'ad_group', 'group_email',
                                                                   'mailbox', 'mailbox_list')),
     scope_value               text CHECK ((scope_kind = 'all') = (scope_value IS NULL)),
+    -- The listed mailboxes as an array, so that a status poll finds its events by index.
+    scope_members             text[] GENERATED ALWAYS AS (
+        CASE WHEN scope_kind IN ('mailbox', 'mailbox_list')
+             THEN string_to_array(lower(scope_value), ';') END) STORED,
     start_at                  timestamptz NOT NULL,
     end_at                    timestamptz CHECK (end_at > start_at), -- NULL: open until ended
     ended_at                  timestamptz, -- the `end` action
@@ -33,11 +37,19 @@ CREATE TABLE continuity_events (
     updated_at                timestamptz NOT NULL DEFAULT now(),
     updated_by                text
 );
+-- Every column but the generated one (a BEFORE trigger's condition cannot name it).
 CREATE TRIGGER continuity_events_version BEFORE UPDATE ON continuity_events
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION mse_bump_version();
--- Status polls read only the events that are not over yet.
-CREATE INDEX continuity_events_open ON continuity_events (start_at)
+    FOR EACH ROW WHEN ((OLD.name, OLD.scope_kind, OLD.scope_value, OLD.start_at, OLD.end_at,
+                        OLD.ended_at, OLD.expand_distribution_lists, OLD.updated_by)
+                       IS DISTINCT FROM
+                       (NEW.name, NEW.scope_kind, NEW.scope_value, NEW.start_at, NEW.end_at,
+                        NEW.ended_at, NEW.expand_distribution_lists, NEW.updated_by))
+    EXECUTE FUNCTION mse_bump_version();
+-- Status polls read only the events that are not over yet: by listed mailbox, or by kind.
+CREATE INDEX continuity_events_open_members ON continuity_events USING gin (scope_members)
     WHERE ended_at IS NULL;
+CREATE INDEX continuity_events_open_kind ON continuity_events (scope_kind)
+    WHERE ended_at IS NULL AND scope_kind IN ('all', 'ad_group', 'group_email');
 
 -- When the event stops: its planned end or the `end` action, whichever comes first.
 CREATE FUNCTION mse_continuity_until(e continuity_events) RETURNS timestamptz
@@ -64,29 +76,6 @@ LANGUAGE sql STABLE AS $$
     WHERE e.membership_resolved_at IS NOT NULL AND e.snapshot #>> '{group,kind}' = kind
       AND lower(e.snapshot #>> '{group,value}') = lower(value)
     ORDER BY e.membership_resolved_at DESC, e.seq DESC LIMIT 1
-$$;
-
--- Whether an event's scope takes in addr (lower case). NULL when the scope is a group the
--- server has no membership for: unknown, which callers must report, never read as "no".
-CREATE FUNCTION mse_continuity_matches(e continuity_events, addr text) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    r executions;
-BEGIN
-    IF e.scope_kind = 'all' THEN
-        RETURN true;
-    ELSIF e.scope_kind = 'mailbox' THEN
-        RETURN lower(e.scope_value) = addr;
-    ELSIF e.scope_kind = 'mailbox_list' THEN
-        RETURN addr = ANY (string_to_array(lower(e.scope_value), ';'));
-    END IF;
-    r := mse_group_resolution(e.scope_kind, e.scope_value);
-    IF r.id IS NULL THEN
-        RETURN NULL;
-    END IF;
-    RETURN EXISTS (SELECT 1 FROM execution_mailboxes m
-                   WHERE m.execution_id = r.id AND m.address = addr);
-END;
 $$;
 
 -- What the server knows of the event's scope, for the administrator (issue 15: a scope the
@@ -137,23 +126,40 @@ $$;
 -- make one window, so a client never enters continuity twice), the window holding now and
 -- the next one. Events whose group scope is unresolved are listed apart. Nothing in it is
 -- relative to the instant of the request, so its hash changes only when the status does.
+-- PL/pgSQL, not SQL: its statement's plan is kept per connection, where an SQL function's
+-- body would be planned again on every poll (most of the poll's cost).
 CREATE FUNCTION mse_continuity_status(own text, delegates text[]) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH boxes AS (
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (WITH boxes AS (
         SELECT b.addr, b.ord FROM unnest(array_prepend(own, delegates)) WITH ORDINALITY
             AS b (addr, ord)
-    ), open_events AS (
-        SELECT e AS ev, e.id, e.name, e.start_at, mse_continuity_until(e) AS until
-        FROM continuity_events e WHERE e.ended_at IS NULL
     ), hits AS (
-        SELECT b.addr, b.ord, o.id, o.name, o.start_at, o.until,
-               mse_continuity_matches(o.ev, b.addr) AS m
-        FROM boxes b CROSS JOIN open_events o WHERE o.until IS NULL OR o.until > now()
+        -- Set-based, each branch by index: the events of every mailbox, those listing one of
+        -- these mailboxes, and group events (m NULL: the group's membership is unknown).
+        SELECT b.addr, b.ord, e.id, e.name, e.start_at, mse_continuity_until(e) AS until,
+               true AS m
+        FROM boxes b JOIN continuity_events e ON e.scope_kind = 'all' AND e.ended_at IS NULL
+        UNION ALL
+        SELECT b.addr, b.ord, e.id, e.name, e.start_at, mse_continuity_until(e), true
+        FROM boxes b JOIN continuity_events e
+            ON e.scope_members @> ARRAY[b.addr] AND e.ended_at IS NULL
+        UNION ALL
+        SELECT b.addr, b.ord, e.id, e.name, e.start_at, mse_continuity_until(e),
+               CASE WHEN r.id IS NULL THEN NULL
+                    ELSE EXISTS (SELECT 1 FROM execution_mailboxes m
+                                 WHERE m.execution_id = r.id AND m.address = b.addr) END
+        FROM continuity_events e CROSS JOIN LATERAL mse_group_resolution(e.scope_kind,
+                                                                         e.scope_value) r
+            CROSS JOIN boxes b
+        WHERE e.scope_kind IN ('ad_group', 'group_email') AND e.ended_at IS NULL
+    ), live AS (
+        SELECT h.* FROM hits h WHERE (h.until IS NULL OR h.until > now()) AND h.m IS NOT FALSE
     ), matched AS (
         -- An island starts where an event begins after every earlier one of the mailbox ended.
         SELECT h.*, CASE WHEN h.start_at <= max(coalesce(h.until, 'infinity')) OVER w
                          THEN 0 ELSE 1 END AS starts
-        FROM hits h WHERE h.m
+        FROM live h WHERE h.m
         WINDOW w AS (PARTITION BY h.addr ORDER BY h.start_at, h.id
                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ), islands AS (
@@ -173,7 +179,7 @@ LANGUAGE sql STABLE AS $$
         LEFT JOIN LATERAL (SELECT * FROM windows w WHERE w.addr = b.addr AND w.w_start > now()
                            ORDER BY w.w_start LIMIT 1) n ON true
     ), unresolved AS (
-        SELECT DISTINCT ON (h.id) h.id, h.name, h.start_at FROM hits h WHERE h.m IS NULL
+        SELECT DISTINCT ON (h.id) h.id, h.name, h.start_at FROM live h WHERE h.m IS NULL
     )
     SELECT json_build_object(
         'mailbox', own,
@@ -191,5 +197,6 @@ LANGUAGE sql STABLE AS $$
                 'events', p.n_events) END) ORDER BY p.ord),
         'unresolved_events', (SELECT coalesce(json_agg(json_build_object('id', u.id,
                 'name', u.name) ORDER BY u.start_at, u.id), '[]'::json) FROM unresolved u))::text
-    FROM per_box p
+    FROM per_box p);
+END;
 $$;
