@@ -261,13 +261,17 @@ static bool event_lock(struct tx *tx, const char *id, struct db_doc *before, str
     return true;
 }
 
-/* Reads the changed document, audits action and answers 200 with it. Inside tx. */
-static void event_changed(struct tx *tx, const char *id, const struct db_doc *before,
-                          const char *action)
+/*
+ * After a change's statement (its result rc): reads the changed document, audits action and
+ * answers 200 with it, or fails. Inside tx.
+ */
+static void event_changed(struct tx *tx, enum mse_rc rc, const char *id,
+                          const struct db_doc *before, const char *action)
 {
     struct db_doc after = { 0 };
     struct db_error err;
-    enum mse_rc rc = db_cont_get(tx->db, id, false, &after, &err);
+    if (rc == MSE_OK)
+        rc = db_cont_get(tx->db, id, false, &after, &err);
     if (rc != MSE_OK)
         tx_fail_rc(tx, rc, NULL);
     else if (tx_audit(tx, action, "continuity_event", id, before->json, after.json)) {
@@ -306,11 +310,8 @@ void api_cont_patch(struct request *req)
     }
     if (in.has_start && !in.f.start)
         in.f.start = "now";
-    enum mse_rc rc = db_cont_update(tx.db, id, &in.f, api_actor(req), &err);
-    if (rc != MSE_OK)
-        tx_fail_rc(&tx, rc, NULL);
-    else
-        event_changed(&tx, id, &before, "continuity_event.update");
+    event_changed(&tx, db_cont_update(tx.db, id, &in.f, api_actor(req), &err), id, &before,
+                  "continuity_event.update");
 out:
     event_in_cleanup(&in);
     cJSON_Delete(body);
@@ -353,11 +354,8 @@ void api_cont_extend(struct request *req)
         tx_fail_fields(&tx, 422, "the extension is not valid", &v);
         goto out;
     }
-    enum mse_rc rc = db_cont_extend(tx.db, id, e == JF_OK ? end : NULL, api_actor(req), &err);
-    if (rc != MSE_OK)
-        tx_fail_rc(&tx, rc, NULL);
-    else
-        event_changed(&tx, id, &before, "continuity_event.extend");
+    event_changed(&tx, db_cont_extend(tx.db, id, e == JF_OK ? end : NULL, api_actor(req), &err), id,
+                  &before, "continuity_event.extend");
 out:
     verr_cleanup(&v);
     cJSON_Delete(body);
@@ -381,11 +379,8 @@ void api_cont_end(struct request *req)
         tx_fail(&tx, 409, "the event has already ended");
         goto out;
     }
-    enum mse_rc rc = db_cont_end(tx.db, id, api_actor(req), &err);
-    if (rc != MSE_OK)
-        tx_fail_rc(&tx, rc, NULL);
-    else
-        event_changed(&tx, id, &before, "continuity_event.end");
+    event_changed(&tx, db_cont_end(tx.db, id, api_actor(req), &err), id, &before,
+                  "continuity_event.end");
 out:
     db_doc_cleanup(&before);
 }
