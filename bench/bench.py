@@ -20,13 +20,15 @@ import context  # noqa: E402
 import m_api  # noqa: E402
 import m_claims  # noqa: E402
 import m_content  # noqa: E402
+import m_continuity  # noqa: E402
 import m_directory  # noqa: E402
 import m_latency  # noqa: E402
 import m_replication  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 
-MEASUREMENTS = ("api", "claims", "replication", "content", "directory", "latency")
+MEASUREMENTS = ("api", "claims", "replication", "content", "directory", "latency",
+                "continuity")
 
 
 def parse_args():
@@ -46,7 +48,7 @@ def parse_args():
 
 
 def run_all(ctx, only):
-    if "api" in only or "claims" in only:
+    if "api" in only or "claims" in only or "continuity" in only:
         ctx.start_server()
     if "api" in only:
         task = m_api.seed_tasks(ctx)
@@ -55,6 +57,8 @@ def run_all(ctx, only):
         ctx.results["progress"] = m_api.progress(ctx)
     if "claims" in only:
         ctx.results["claims"] = m_claims.claims(ctx)
+    if "continuity" in only:
+        ctx.results["status_poll"] = m_continuity.status_poll(ctx)
     if "replication" in only:
         m_replication.run(ctx)
     if "content" in only:

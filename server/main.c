@@ -40,8 +40,8 @@ static void routes_print(void)
      * Configurable roles print their default: /metrics (ROLE_METRICS) is public unless
      * MSE_METRICS_AUTH asks for a token; the docs (ROLE_DOCS) need one unless MSE_DOCS_PUBLIC.
      */
-    static const char *const roles[] = { "public", "read", "admin",  "site",
-                                         "public", "read", "journal" };
+    static const char *const roles[] = { "public", "read", "admin",   "site",
+                                         "public", "read", "journal", "mailbox" };
     for (size_t i = 0; i < routes_count; i++)
         printf("{\"method\":\"%s\",\"pattern\":\"%s\",\"role\":\"%s\"}\n", routes_table[i].method,
                routes_table[i].pattern, roles[routes_table[i].role]);

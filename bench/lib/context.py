@@ -16,6 +16,8 @@ FULL = {
     "rounds": 3,  # side-by-side rounds per ratio, peer and MSE alternating
     "connections": 64,  # API read and progress posts, and pgbench clients
     "list_tasks": 100_000,
+    "continuity_users": 500,  # end users polling their status, each request another's
+    "continuity_events": 100,
     "claim_jobs": 10_000,  # executions (and graphile-worker jobs) per claims round
     "claimers": 8,
     "pgbench_scale": 10,
@@ -37,6 +39,8 @@ SMOKE = {
     "rounds": 1,
     "connections": 8,
     "list_tasks": 300,
+    "continuity_users": 8,
+    "continuity_events": 4,
     "claim_jobs": 40,
     "claimers": 2,
     "pgbench_scale": 1,

@@ -109,6 +109,14 @@ def rows(results):
         out.append(("Progress posts (64 conn.)",
                     f"{_fmt(r['rps'])} posts/s, p99 {_fmt(r['p99_ms'])} ms",
                     f"pgbench 1-row UPDATE {_fmt(r['peer_tps'])} tps", ratio, "≥ 0.5×", met))
+    r = results.get("status_poll")
+    if r:
+        ratio, met = _ratio(r["headroom"], 1.0)
+        out.append((f"Continuity status polls, 304 ({r['users']} users)",
+                    f"{_fmt(r['rps'])} 304/s, p99 {_fmt(r['p99_ms'])} ms "
+                    f"(pgbench -S {_fmt(r['peer_tps'])} tps, {r['ratio']:.2f}×)",
+                    f"100,000 clients / 180 s = {_fmt(r['limit_rps'])} req/s", ratio, "≥ 1×",
+                    met))
     r = results.get("claims")
     if r:
         ratio, met = _ratio(r["ratio"], r["target"])

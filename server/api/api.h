@@ -25,6 +25,7 @@ void api_clients_create(struct request *req);
 void api_clients_get(struct request *req);
 void api_clients_patch(struct request *req);
 void api_clients_delete(struct request *req);
+void api_clients_rotate(struct request *req);
 
 /* api_sites.c */
 void api_sites_list(struct request *req);
@@ -123,6 +124,16 @@ void api_restores_cancel(struct request *req);
 void api_worker_restore_content(struct request *req);
 void api_archive_item_content(struct request *req);
 void api_journal_post(struct request *req);
+
+/* api_continuity.c: continuity events (admin writes, reads) and a mailbox user's status. */
+void api_cont_list(struct request *req);
+void api_cont_create(struct request *req);
+void api_cont_get(struct request *req);
+void api_cont_patch(struct request *req);
+void api_cont_clone(struct request *req);
+void api_cont_extend(struct request *req);
+void api_cont_end(struct request *req);
+void api_me_continuity(struct request *req);
 
 /* api_planning.c */
 void api_planning_estimate(struct request *req);

@@ -280,15 +280,8 @@ void api_sites_rotate(struct request *req)
     char id[37], client_uuid[37];
     if (!api_path_uuid(req, 0, "site", id))
         return;
-    cJSON *body;
-    if (!jsonin_parse(req, JSONIN_OPTIONAL, &body))
+    if (!api_no_fields(req))
         return;
-    bool empty = !body || !body->child;
-    cJSON_Delete(body);
-    if (!empty) {
-        problem_send(req, 422, "this request takes no fields (send no body, or {})");
-        return;
-    }
     struct tx tx;
     char *out = NULL, *public = NULL;
     if (!tx_begin(req, &tx))

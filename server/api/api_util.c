@@ -49,6 +49,18 @@ bool api_no_query(struct request *req)
     return ok;
 }
 
+bool api_no_fields(struct request *req)
+{
+    cJSON *body;
+    if (!jsonin_parse(req, JSONIN_OPTIONAL, &body))
+        return false;
+    bool empty = !body || !body->child;
+    cJSON_Delete(body);
+    if (!empty)
+        problem_send(req, 422, "this request takes no fields (send no body, or {})");
+    return empty;
+}
+
 void api_reply_doc(struct request *req, struct db_doc *doc)
 {
     char etag[ETAG_MAX];

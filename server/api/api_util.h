@@ -24,6 +24,9 @@ bool api_path_uuid(struct request *req, unsigned idx, const char *what, char out
 /* Refuses any query parameter (400). False after answering. */
 bool api_no_query(struct request *req);
 
+/* An action's body must be absent or {} (422 otherwise). False after answering. */
+bool api_no_fields(struct request *req);
+
 /* Replies 200 with a rendered resource and its ETag. Takes doc->json. */
 void api_reply_doc(struct request *req, struct db_doc *doc);
 

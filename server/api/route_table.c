@@ -23,6 +23,7 @@ const struct route routes_table[] = {
     { "GET", "/api/v1/api-clients/{id}", api_clients_get, ROLE_ADMIN, 0 },
     { "PATCH", "/api/v1/api-clients/{id}", api_clients_patch, ROLE_ADMIN, 0 },
     { "DELETE", "/api/v1/api-clients/{id}", api_clients_delete, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/api-clients/{id}/credentials", api_clients_rotate, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/sites", api_sites_list, ROLE_READ, 0 },
     { "POST", "/api/v1/sites", api_sites_create, ROLE_ADMIN, 0 },
     { "GET", "/api/v1/sites/{id}", api_sites_get, ROLE_READ, 0 },
@@ -146,6 +147,15 @@ const struct route routes_table[] = {
       0 },
     /* Throughput planning (docs/planning.md): read-only arithmetic over measured passes. */
     { "POST", "/api/v1/planning/estimate", api_planning_estimate, ROLE_READ, 0 },
+    /* Continuity (docs/continuity.md): admins run events, a mailbox user's client polls. */
+    { "GET", "/api/v1/continuity-events", api_cont_list, ROLE_READ, 0 },
+    { "POST", "/api/v1/continuity-events", api_cont_create, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/continuity-events/{id}", api_cont_get, ROLE_READ, 0 },
+    { "PATCH", "/api/v1/continuity-events/{id}", api_cont_patch, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/continuity-events/{id}/clone", api_cont_clone, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/continuity-events/{id}/extend", api_cont_extend, ROLE_ADMIN, 0 },
+    { "POST", "/api/v1/continuity-events/{id}/end", api_cont_end, ROLE_ADMIN, 0 },
+    { "GET", "/api/v1/me/continuity", api_me_continuity, ROLE_MAILBOX, 0 },
     { "GET", "/metrics", api_metrics, ROLE_METRICS, 0 },
     /* Static documentation holds no data; browsers must load it without a token. */
     { "GET", "/api/v1/openapi.yaml", api_docs_spec, ROLE_DOCS, 0 },

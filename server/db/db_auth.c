@@ -8,7 +8,7 @@
 #include "config.h"
 
 DB_STMT(auth_client_find, 1, true,
-        "SELECT id, client_id, role, site_id, secret_hash, enabled FROM api_clients"
+        "SELECT id, client_id, role, site_id, mailbox, secret_hash, enabled FROM api_clients"
         " WHERE client_id = $1");
 DB_STMT(auth_token_insert, 3, false,
         "WITH expired AS (DELETE FROM access_tokens WHERE client_uuid = $2"
@@ -16,7 +16,7 @@ DB_STMT(auth_token_insert, 3, false,
         " INSERT INTO access_tokens (token_hash, client_uuid, expires_at)"
         " VALUES ($1, $2, now() + make_interval(secs => $3::int))");
 DB_STMT(auth_token_find, 1, true,
-        "SELECT c.id, c.client_id, c.role, c.site_id,"
+        "SELECT c.id, c.client_id, c.role, c.site_id, c.mailbox,"
         " (extract(epoch FROM t.expires_at - now()) * 1000)::bigint"
         " FROM access_tokens t JOIN api_clients c ON c.id = t.client_uuid"
         " WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()"
@@ -31,7 +31,7 @@ DB_STMT(auth_any_client, 0, true, "SELECT EXISTS (SELECT 1 FROM api_clients)");
 DB_STMT(auth_bootstrap_lock, 0, false,
         "SELECT pg_advisory_xact_lock(hashtextextended('mse:bootstrap', 0))");
 
-/* Columns id, client_id, role, site_id of row 0 into a principal. */
+/* Columns id, client_id, role, site_id, mailbox of row 0 into a principal. */
 static void principal_from_row(const struct db_res *res, struct principal *p)
 {
     memset(p, 0, sizeof(*p));
@@ -40,6 +40,8 @@ static void principal_from_row(const struct db_res *res, struct principal *p)
     p->kind = principal_kind_parse(db_res_get(res, 0, 2));
     const char *site = db_res_get(res, 0, 3);
     snprintf(p->site_id, sizeof(p->site_id), "%s", site ? site : "");
+    const char *mailbox = db_res_get(res, 0, 4);
+    snprintf(p->mailbox, sizeof(p->mailbox), "%s", mailbox ? mailbox : "");
 }
 
 enum mse_rc db_auth_client_find(struct db *db, const char *client_id, struct db_auth_client *out,
@@ -53,8 +55,8 @@ enum mse_rc db_auth_client_find(struct db *db, const char *client_id, struct db_
     rc = MSE_ERR_NOT_FOUND;
     if (db_res_rows(&res) == 1) {
         principal_from_row(&res, &out->principal);
-        snprintf(out->secret_hash, sizeof(out->secret_hash), "%s", db_res_get(&res, 0, 4));
-        out->enabled = db_res_get(&res, 0, 5)[0] == 't';
+        snprintf(out->secret_hash, sizeof(out->secret_hash), "%s", db_res_get(&res, 0, 5));
+        out->enabled = db_res_get(&res, 0, 6)[0] == 't';
         rc = MSE_OK;
     }
     db_res_clear(&res);
@@ -81,7 +83,7 @@ enum mse_rc db_auth_token_find(struct db *db, const char *hash_hex, struct princ
     rc = MSE_ERR_NOT_FOUND;
     if (db_res_rows(&res) == 1) {
         principal_from_row(&res, out);
-        rc = mse_parse_int(db_res_get(&res, 0, 4), INT64_MIN, INT64_MAX, remaining_ms);
+        rc = mse_parse_int(db_res_get(&res, 0, 5), INT64_MIN, INT64_MAX, remaining_ms);
     }
     db_res_clear(&res);
     return rc;

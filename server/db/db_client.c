@@ -10,12 +10,17 @@
 /* The one representation of an API client. The secret hash is never part of it. */
 #define CLIENT_JSON                                                                                \
     "json_build_object('id', c.id, 'client_id', c.client_id, 'name', c.name, 'role', c.role,"      \
-    " 'site_id', c.site_id, 'enabled', c.enabled, 'created_at', mse_ts(c.created_at),"             \
+    " 'site_id', c.site_id, 'mailbox', c.mailbox, 'delegates', to_json(c.delegates),"              \
+    " 'enabled', c.enabled, 'created_at', mse_ts(c.created_at),"                                   \
     " 'updated_at', mse_ts(c.updated_at), 'updated_by', c.updated_by)::text"
 
-DB_STMT(client_insert, 6, false,
-        "INSERT INTO api_clients (client_id, name, role, site_id, secret_hash, updated_by)"
-        " VALUES ($1, $2, $3, $4::uuid, $5, $6) RETURNING id");
+DB_STMT(client_insert, 8, false,
+        "INSERT INTO api_clients (client_id, name, role, site_id, secret_hash, updated_by,"
+        " mailbox, delegates) VALUES ($1, $2, $3, $4::uuid, $5, $6, $7,"
+        " ARRAY(SELECT json_array_elements_text(coalesce($8::json, '[]')))) RETURNING id");
+DB_STMT(client_set_delegates, 3, false,
+        "UPDATE api_clients SET delegates = ARRAY(SELECT json_array_elements_text($2::json)),"
+        " updated_by = $3 WHERE id = $1");
 DB_STMT(client_get, 1, true,
         "SELECT " CLIENT_JSON ", c.version FROM api_clients c WHERE c.id = $1");
 DB_STMT(client_get_lock, 1, false,
@@ -39,7 +44,8 @@ enum mse_rc db_client_insert(struct db *db, const struct db_client_new *n, char 
                              struct db_error *err)
 {
     struct db_res res;
-    const char *params[] = { n->client_id, n->name, n->role, n->site_id, n->secret_hash, n->actor };
+    const char *params[] = { n->client_id,   n->name,  n->role,    n->site_id,
+                             n->secret_hash, n->actor, n->mailbox, n->delegates };
     enum mse_rc rc = db_query(db, &client_insert, params, &res, err);
     if (rc == MSE_OK)
         snprintf(id, 37, "%s", db_res_get(&res, 0, 0));
@@ -58,11 +64,8 @@ enum mse_rc db_client_list(struct db *db, const char *role, bool has_after, int6
                            unsigned limit, char **items, int64_t *last_seq, bool *more,
                            struct db_error *err)
 {
-    char after_s[24], limit_s[16];
-    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
-    snprintf(limit_s, sizeof(limit_s), "%u", limit + 1);
-    const char *params[] = { role, has_after ? after_s : NULL, limit_s };
-    return db_page_query(db, &client_list, params, limit, items, last_seq, more, err);
+    return db_filtered_page(db, &client_list, role, has_after, after, limit, items, last_seq, more,
+                            err);
 }
 
 enum mse_rc db_client_update(struct db *db, const char *id, const char *name, int enabled,
@@ -71,6 +74,13 @@ enum mse_rc db_client_update(struct db *db, const char *id, const char *name, in
     const char *en = enabled < 0 ? NULL : enabled ? "true" : "false";
     const char *params[] = { id, name, en, actor };
     return db_run(db, &client_update, params, err);
+}
+
+enum mse_rc db_client_set_delegates(struct db *db, const char *id, const char *delegates,
+                                    const char *actor, struct db_error *err)
+{
+    const char *params[] = { id, delegates, actor };
+    return db_run(db, &client_set_delegates, params, err);
 }
 
 enum mse_rc db_client_delete(struct db *db, const char *id, struct db_error *err)

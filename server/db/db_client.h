@@ -16,7 +16,9 @@ struct db_client_new {
     const char *role;    /* "admin", "read_only", "site" */
     const char *site_id; /* for "site" only */
     const char *secret_hash;
-    const char *actor; /* client_id of whoever creates it, or NULL */
+    const char *actor;     /* client_id of whoever creates it, or NULL */
+    const char *mailbox;   /* for "mailbox_user" only: its mailbox, lower case */
+    const char *delegates; /* for "mailbox_user": JSON array of addresses, or NULL for none */
 };
 
 /* Inserts a client; id receives its row id. MSE_ERR_CONFLICT when client_id is taken. */
@@ -32,12 +34,15 @@ enum mse_rc db_client_list(struct db *db, const char *role, bool has_after, int6
 /* Changes name (NULL = keep) and enabled (-1 = keep). */
 enum mse_rc db_client_update(struct db *db, const char *id, const char *name, int enabled,
                              const char *actor, struct db_error *err) MSE_WUR;
+/* Replaces a mailbox_user client's delegates (a JSON array of lower-case addresses). */
+enum mse_rc db_client_set_delegates(struct db *db, const char *id, const char *delegates,
+                                    const char *actor, struct db_error *err) MSE_WUR;
 /* Deletes a client and, by cascade, its tokens and idempotency records. */
 enum mse_rc db_client_delete(struct db *db, const char *id, struct db_error *err) MSE_WUR;
 /* Replaces a client's secret hash and revokes its tokens. */
 enum mse_rc db_client_set_secret(struct db *db, const char *id, const char *secret_hash,
                                  const char *actor, struct db_error *err) MSE_WUR;
-/* A client's role ("admin", "read_only", "site") and whether it is enabled. */
+/* A client's role ("admin", "read_only", "site", …) and whether it is enabled. */
 enum mse_rc db_client_state(struct db *db, const char *id, char role[16], bool *enabled,
                             struct db_error *err) MSE_WUR;
 /*

@@ -2,6 +2,7 @@
 /* Shapes of query the db_<resource>.c files share: one rendered document, a page of them. */
 #include "db_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +119,15 @@ enum mse_rc db_json_query(struct db *db, struct db_stmt *st, const char *const *
     }
     db_res_clear(&res);
     return rc;
+}
+
+enum mse_rc db_filtered_page(struct db *db, struct db_stmt *st, const char *filter, bool has_after,
+                             int64_t after, unsigned limit, char **items, int64_t *last_seq,
+                             bool *more, struct db_error *err)
+{
+    char after_s[24], limit_s[16];
+    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
+    snprintf(limit_s, sizeof(limit_s), "%u", limit + 1);
+    const char *params[] = { filter, has_after ? after_s : NULL, limit_s };
+    return db_page_query(db, st, params, limit, items, last_seq, more, err);
 }

@@ -41,6 +41,14 @@ enum mse_rc db_page_query(struct db *db, struct db_stmt *st, const char *const *
                           unsigned limit, char **items, int64_t *last_seq, bool *more,
                           struct db_error *err) MSE_WUR;
 
+/*
+ * db_page_query of a list statement taking ($1 filter or NULL, $2 seq to start after or NULL,
+ * $3 row limit): the shape of every collection with one optional filter.
+ */
+enum mse_rc db_filtered_page(struct db *db, struct db_stmt *st, const char *filter, bool has_after,
+                             int64_t after, unsigned limit, char **items, int64_t *last_seq,
+                             bool *more, struct db_error *err) MSE_WUR;
+
 /* Writes t as an RFC 3339 parameter when has is true (out is left empty otherwise). */
 void db_param_time(bool has, time_t t, char *out, size_t size);
 

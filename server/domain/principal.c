@@ -16,6 +16,8 @@ enum principal_kind principal_kind_parse(const char *role)
         return PRINCIPAL_SITE;
     if (strcmp(role, "journal") == 0)
         return PRINCIPAL_JOURNAL;
+    if (strcmp(role, "mailbox_user") == 0)
+        return PRINCIPAL_MAILBOX_USER;
     return PRINCIPAL_NONE;
 }
 
@@ -30,6 +32,8 @@ const char *principal_kind_name(enum principal_kind kind)
         return "site";
     case PRINCIPAL_JOURNAL:
         return "journal";
+    case PRINCIPAL_MAILBOX_USER:
+        return "mailbox_user";
     case PRINCIPAL_NONE:
         break;
     }

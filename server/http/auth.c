@@ -205,6 +205,8 @@ static bool role_admits(enum route_role role, enum principal_kind kind)
         return kind == PRINCIPAL_SITE;
     case ROLE_JOURNAL:
         return kind == PRINCIPAL_ADMIN || kind == PRINCIPAL_JOURNAL;
+    case ROLE_MAILBOX:
+        return kind == PRINCIPAL_MAILBOX_USER;
     }
     return false;
 }
@@ -224,6 +226,8 @@ static const char *role_text(enum route_role role)
         return "a site's credentials";
     case ROLE_JOURNAL:
         return "an admin or journal client";
+    case ROLE_MAILBOX:
+        return "a mailbox_user client";
     }
     return "?";
 }

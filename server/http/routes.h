@@ -20,6 +20,7 @@ enum route_role {
     ROLE_METRICS, /* public, or ROLE_READ when MSE_METRICS_AUTH is set */
     ROLE_DOCS,    /* ROLE_READ, or public when MSE_DOCS_PUBLIC is set */
     ROLE_JOURNAL, /* admin or journal API clients (an MTA's journal feed) */
+    ROLE_MAILBOX, /* mailbox_user clients: an end user's own mailbox and its delegates */
 };
 
 typedef void (*route_handler)(struct request *req);

@@ -402,9 +402,14 @@ def test_every_protected_route_needs_a_token_and_the_right_role(api, anon):
                               site["credentials"]["client_secret"])
     journal = new_client(api, role="journal")
     mta = anon.as_client(journal["client_id"], journal["client_secret"])
+    # An end user: every route but the /me routes of its own mailbox refuses it.
+    end_user = new_client(api, role="mailbox_user", mailbox=f"{unique('u')}@example.com",
+                          delegates=[f"{unique('d')}@example.com"])
+    user = anon.as_client(end_user["client_id"], end_user["client_secret"])
     roles = {"read": {"admin", "read_only"}, "admin": {"admin"}, "site": {"site"},
-             "journal": {"admin", "journal"}}
-    callers = {"admin": api, "read_only": ro, "site": site_api, "journal": mta}
+             "journal": {"admin", "journal"}, "mailbox": {"mailbox_user"}}
+    callers = {"admin": api, "read_only": ro, "site": site_api, "journal": mta,
+               "mailbox_user": user}
     checked = 0
     for route in _routes():
         method, role = route["method"], route["role"]
@@ -425,6 +430,7 @@ def test_every_protected_route_needs_a_token_and_the_right_role(api, anon):
             problem(r, 403)
             checked += 1
     assert checked >= 40
+    assert any(r["role"] == "mailbox" for r in _routes())
 
 
 def test_route_table_and_spec_list_the_same_routes(spec):

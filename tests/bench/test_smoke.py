@@ -35,6 +35,9 @@ def test_every_benchmark_runs_with_tiny_sizes():
         assert r[name]["rps"] > 0 and r[name]["peer_tps"] > 0 and r[name]["ratio"] > 0
     assert r["api_list"]["rps"] > 0 and r["api_list"]["tasks_stored"] == doc["sizes"]["list_tasks"]
     assert r["claims"]["per_s"] > 0 and r["claims"]["peer_per_s"] > 0
+    poll = r["status_poll"]
+    assert poll["rps"] > 0 and poll["peer_tps"] > 0
+    assert poll["users"] == doc["sizes"]["continuity_users"]
     rep = r["replication"]
     assert rep["bare_items_per_s"] > 0 and rep["exchangelib_items_per_s"] > 0
     for mode in ("cli", "service"):
