@@ -21,7 +21,9 @@ CAP = 64 * MIB
 
 @pytest.fixture(scope="module")
 def server(database):
-    yield from admin_server(database, {**FAST, "MSE_MAX_CONTENT_BYTES": CAP})
+    # Scripted workers without heartbeats: a lease a loaded machine cannot outlast.
+    yield from admin_server(database, {**FAST, "MSE_MAX_CONTENT_BYTES": CAP,
+                                       "MSE_LEASE_SECONDS": 600})
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ EST = "/api/v1/planning/estimate"
 
 @pytest.fixture(scope="module")
 def server(database):
-    yield from admin_server(database, FAST)
+    # Scripted workers without heartbeats: a lease a loaded machine cannot outlast.
+    yield from admin_server(database, {**FAST, "MSE_LEASE_SECONDS": 600})
 
 
 def quiet_schedule(api, interval_minutes):
