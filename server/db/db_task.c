@@ -103,7 +103,9 @@ DB_STMT(task_summary, 1, true,
         " UNION ALL SELECT 'type', type, count(*) FROM t GROUP BY 2"
         " UNION ALL SELECT 'health', coalesce(health, 'none'), count(*) FROM t GROUP BY 2),"
         " keys (col, k, o) AS (VALUES ('status', 'disabled', 1), ('status', 'scheduled', 2),"
-        " ('status', 'queued', 3), ('status', 'running', 4), ('status', 'waiting', 5),"
+        /* A task's live statuses are spelt as its execution's states. */
+        " ('status', " SQL_EXS_QUEUED ", 3), ('status', " SQL_EXS_RUNNING ", 4),"
+        " ('status', " SQL_EXS_WAITING ", 5),"
         " ('type', 'mailbox_folder_replication', 1), ('type', 'calendar_replication', 2),"
         " ('type', 'mailbox_storage_management', 3), ('type', 'managed_folders', 4),"
         " ('health', 'ok', 1), ('health', 'warning', 2), ('health', 'errors', 3),"
@@ -124,7 +126,8 @@ DB_STMT(task_summary, 1, true,
         " 'name', a.name, 'site_id', a.site_id, 'type', a.type, 'status', a.status,"
         " 'latest_detail', a.latest_detail), 'execution', mse_execution_json(a.e),"
         " 'current_mailbox', (SELECT m.address FROM execution_mailboxes m"
-        " WHERE m.execution_id = (a.e).id AND m.state = 'syncing' ORDER BY m.position LIMIT 1))"
+        " WHERE m.execution_id = (a.e).id AND m.state = " SQL_MBS_SYNCING
+        " ORDER BY m.position LIMIT 1))"
         " ORDER BY a.seq) FROM (SELECT * FROM act ORDER BY seq LIMIT $1) a), '[]'::json)),"
         " 'failures', json_build_object('total', (SELECT count(*) FROM bad), 'items',"
         " coalesce((SELECT json_agg(json_build_object('id', b.id, 'name', b.name,"
