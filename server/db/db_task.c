@@ -108,7 +108,8 @@ DB_STMT(task_summary, 1, true,
         " ('status', " SQL_EXS_WAITING ", 5),"
         " ('type', 'mailbox_folder_replication', 1), ('type', 'calendar_replication', 2),"
         " ('type', 'mailbox_storage_management', 3), ('type', 'managed_folders', 4),"
-        " ('health', 'ok', 1), ('health', 'warning', 2), ('health', 'errors', 3),"
+        /* Health 'warning' is spelt as the mailbox state it derives from. */
+        " ('health', 'ok', 1), ('health', " SQL_MBS_WARNING ", 2), ('health', 'errors', 3),"
         " ('health', 'failed', 4), ('health', 'none', 5)),"
         " counts AS (SELECT keys.col, json_object_agg(keys.k, coalesce(c.n, 0) ORDER BY keys.o)"
         " AS doc FROM keys LEFT JOIN c USING (col, k) GROUP BY keys.col),"
@@ -121,7 +122,7 @@ DB_STMT(task_summary, 1, true,
         " 'by_status', (SELECT doc FROM counts WHERE col = 'status'),"
         " 'by_type', (SELECT doc FROM counts WHERE col = 'type'),"
         " 'by_health', (SELECT doc FROM counts WHERE col = 'health')),"
-        " 'running', json_build_object('total', (SELECT count(*) FROM act), 'items',"
+        " " SQL_EXS_RUNNING ", json_build_object('total', (SELECT count(*) FROM act), 'items',"
         " coalesce((SELECT json_agg(json_build_object('task', json_build_object('id', a.id,"
         " 'name', a.name, 'site_id', a.site_id, 'type', a.type, 'status', a.status,"
         " 'latest_detail', a.latest_detail), 'execution', mse_execution_json(a.e),"
