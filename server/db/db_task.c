@@ -108,7 +108,7 @@ DB_STMT(task_summary, 1, true,
         " ('status', " SQL_EXS_WAITING ", 5),"
         " ('type', 'mailbox_folder_replication', 1), ('type', 'calendar_replication', 2),"
         " ('type', 'mailbox_storage_management', 3), ('type', 'managed_folders', 4),"
-        /* Health 'warning' is spelt as the mailbox state it derives from. */
+        /* A task's health of warning is spelt as the mailbox state it derives from. */
         " ('health', 'ok', 1), ('health', " SQL_MBS_WARNING ", 2), ('health', 'errors', 3),"
         " ('health', 'failed', 4), ('health', 'none', 5)),"
         " counts AS (SELECT keys.col, json_object_agg(keys.k, coalesce(c.n, 0) ORDER BY keys.o)"
