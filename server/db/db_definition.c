@@ -87,11 +87,8 @@ enum mse_rc db_definition_list(struct db *db, const char *type, bool has_after, 
                                unsigned limit, char **items, int64_t *last_seq, bool *more,
                                struct db_error *err)
 {
-    char after_s[24], limit_s[16];
-    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
-    snprintf(limit_s, sizeof(limit_s), "%u", limit + 1);
-    const char *params[] = { type, has_after ? after_s : NULL, limit_s };
-    return db_page_query(db, &definition_list, params, limit, items, last_seq, more, err);
+    return db_filtered_page(db, &definition_list, type, has_after, after, limit, items, last_seq,
+                            more, err);
 }
 
 enum mse_rc db_definition_update(struct db *db, const char *id, const char *description,

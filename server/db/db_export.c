@@ -172,11 +172,8 @@ enum mse_rc db_export_list(struct db *db, const char *state, bool has_after, int
                            unsigned limit, char **items, int64_t *last_seq, bool *more,
                            struct db_error *err)
 {
-    char after_s[24], limit_s[16];
-    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
-    snprintf(limit_s, sizeof(limit_s), "%u", limit + 1);
-    const char *params[] = { state, has_after ? after_s : NULL, limit_s };
-    return db_page_query(db, &export_list, params, limit, items, last_seq, more, err);
+    return db_filtered_page(db, &export_list, state, has_after, after, limit, items, last_seq, more,
+                            err);
 }
 
 /* Runs a statement on one row; NOT_FOUND (or *touched false) when it touched none. */

@@ -100,11 +100,8 @@ enum mse_rc db_restore_list(struct db *db, const char *state, bool has_after, in
                             unsigned limit, char **items, int64_t *last_seq, bool *more,
                             struct db_error *err)
 {
-    char after_s[24], limit_s[16];
-    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
-    snprintf(limit_s, sizeof(limit_s), "%u", limit + 1);
-    const char *params[] = { state, has_after ? after_s : NULL, limit_s };
-    return db_page_query(db, &restore_list, params, limit, items, last_seq, more, err);
+    return db_filtered_page(db, &restore_list, state, has_after, after, limit, items, last_seq,
+                            more, err);
 }
 
 enum mse_rc db_restore_items(struct db *db, const char *id, const char *state, bool has_after,

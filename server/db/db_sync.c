@@ -156,18 +156,6 @@ static const char *tristate(int v)
     return v < 0 ? NULL : v ? "true" : "false";
 }
 
-/* A page statement taking (filter, after, limit + 1). */
-static enum mse_rc page3(struct db *db, struct db_stmt *st, const char *filter, bool has_after,
-                         int64_t after, unsigned limit, char **items, int64_t *last_seq, bool *more,
-                         struct db_error *err)
-{
-    char after_s[24], limit_s[16];
-    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
-    snprintf(limit_s, sizeof(limit_s), "%u", limit + 1);
-    const char *params[] = { filter, has_after ? after_s : NULL, limit_s };
-    return db_page_query(db, st, params, limit, items, last_seq, more, err);
-}
-
 /* The parameters of the insert and the update: $1 id … $10 actor. */
 static void conn_params(const char *id, const struct db_sync_conn_in *in, const char *actor,
                         const char *params[10])
@@ -224,8 +212,8 @@ enum mse_rc db_sync_conn_list(struct db *db, const char *authentication, bool ha
                               int64_t after, unsigned limit, char **items, int64_t *last_seq,
                               bool *more, struct db_error *err)
 {
-    return page3(db, &sync_conn_list, authentication, has_after, after, limit, items, last_seq,
-                 more, err);
+    return db_filtered_page(db, &sync_conn_list, authentication, has_after, after, limit, items,
+                            last_seq, more, err);
 }
 
 enum mse_rc db_sync_test_insert(struct db *db, const char *conn_id, const char *mailbox,
@@ -327,14 +315,16 @@ enum mse_rc db_sync_task_list(struct db *db, const char *enabled, bool has_after
                               unsigned limit, char **items, int64_t *last_seq, bool *more,
                               struct db_error *err)
 {
-    return page3(db, &sync_task_list, enabled, has_after, after, limit, items, last_seq, more, err);
+    return db_filtered_page(db, &sync_task_list, enabled, has_after, after, limit, items, last_seq,
+                            more, err);
 }
 
 enum mse_rc db_sync_task_mailboxes(struct db *db, const char *id, bool has_after, int64_t after,
                                    unsigned limit, char **items, int64_t *last_seq, bool *more,
                                    struct db_error *err)
 {
-    return page3(db, &sync_task_mailboxes, id, has_after, after, limit, items, last_seq, more, err);
+    return db_filtered_page(db, &sync_task_mailboxes, id, has_after, after, limit, items, last_seq,
+                            more, err);
 }
 
 enum mse_rc db_sync_conn_sealed(struct db *db, const char *id, char **sealed, struct db_error *err)

@@ -12,7 +12,7 @@ import pytest
 from admin_helpers import make_definition, make_site, make_task, ok
 from e2e import MFR, simlib
 from conftest import FAST, admin_server
-from test_service import (assert_archive_equals, run_and_wait, start_worker)
+from test_service import (assert_archive_equals, run_and_wait, start_worker, wait_ended)
 
 
 @pytest.fixture(scope="module")
@@ -139,13 +139,7 @@ def test_kill_9_at_several_points(api, database, server, sim, kill_after):
     sim.control("DELETE", "/faults", expect=200)
     second = start_worker(server, sim, site)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
-            if e["state"] not in ("queued", "running", "waiting"):
-                break
-            assert time.monotonic() < deadline, f"execution still {e['state']}"
-            time.sleep(0.3)
+        e = wait_ended(api, task, x, timeout=180)
         # The kill cost one lease expiry and one claim; a starved machine can also lapse the
         # second worker's 6 s lease (CI saw claims 3): each expiry costs one more claim, and
         # the archive and the sequence below must still come out exact.

@@ -15,7 +15,7 @@ import e2e
 import simlib
 from admin_helpers import make_definition, make_site, make_task, ok
 from conftest import FAST, admin_server
-from test_service import assert_archive_equals, run_and_wait, start_worker
+from test_service import assert_archive_equals, run_and_wait, start_worker, wait_ended
 
 ALICE = "alice@example.com"
 TENANT = "0b9d7c3e-1f2a-4b5c-8d6e-7f8091a2b3c4"
@@ -275,13 +275,7 @@ def test_kill_9_of_a_graph_worker_loses_and_doubles_nothing(api, database, serve
         sim.control("PUT", "/realism", json={"latency_ms": 0}, expect=200)
     second = start_worker(server, sim, site, **graph_env(sim))
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
-            if e["state"] not in ("queued", "running", "waiting"):
-                break
-            assert time.monotonic() < deadline, f"execution still {e['state']}"
-            time.sleep(0.3)
+        e = wait_ended(api, task, x, timeout=180)
         # The kill cost a lease expiry and a claim; a starved machine may lapse another.
         assert e["result"] == "ok" and e["lease_expiries"] >= 1, e
         assert e["claims"] == e["lease_expiries"] + 1, e

@@ -42,16 +42,21 @@ def start_worker(server, sim, site, **extra):
                            "mse-worker")
 
 
-def run_and_wait(api, task, timeout=120, body=None):
-    """Starts an execution now (the run request's body) and waits for it to end; returns it."""
-    x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run", json=body), 202)
+def wait_ended(api, task, execution, timeout=120):
+    """Waits for the execution of task to end; returns it as the API shows it then."""
     deadline = time.monotonic() + timeout
     while True:
-        e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
+        e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{execution['id']}"))
         if e["state"] not in ("queued", "running", "waiting"):
             return e
         assert time.monotonic() < deadline, f"execution still {e['state']}"
         time.sleep(0.3)
+
+
+def run_and_wait(api, task, timeout=120, body=None):
+    """Starts an execution now (the run request's body) and waits for it to end; returns it."""
+    x = ok(api.post(f"/api/v1/exchange-tasks/{task['id']}/run", json=body), 202)
+    return wait_ended(api, task, x, timeout)
 
 
 def rfc3339(v):
@@ -205,13 +210,7 @@ def test_killed_worker_is_replaced_and_nothing_is_lost(api, database, server, si
     sim.control("DELETE", "/faults", expect=200)
     second = start_worker(server, sim, site)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            e = ok(api.get(f"/api/v1/exchange-tasks/{task['id']}/executions/{x['id']}"))
-            if e["state"] not in ("queued", "running", "waiting"):
-                break
-            assert time.monotonic() < deadline, f"execution still {e['state']}"
-            time.sleep(0.3)
+        e = wait_ended(api, task, x, timeout=120)
         # The kill cost one lease expiry and one claim. A starved machine can also lapse the
         # second worker's lease (reliability.crashes saw it): another expiry, one more claim,
         # never a claim without an expiry before it.
